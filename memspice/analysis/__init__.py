@@ -1,0 +1,4 @@
+"""Waveform containers, measurements and plots."""
+from .waveforms import Waveforms
+
+__all__ = ["Waveforms"]

@@ -1,0 +1,37 @@
+"""Exceptions raised by the ngspice drivers; each names what went wrong."""
+
+
+class SpiceError(RuntimeError):
+    """Base class: a SPICE run did not produce trustworthy results.
+
+    ``log`` holds the simulator output for the user to inspect.
+    """
+
+    def __init__(self, message: str, log: str = ""):
+        tail = "\n".join(log.strip().splitlines()[-15:]) if log else ""
+        super().__init__(message + (f"\n--- ngspice output (last lines) ---\n{tail}" if tail else ""))
+        self.log = log
+
+
+class NgspiceNotFound(SpiceError):
+    """ngspice (executable or shared library) is not installed."""
+
+
+class SpiceNetlistError(SpiceError):
+    """ngspice rejected the netlist (syntax, unknown model or subcircuit, ...)."""
+
+
+class SpiceConvergenceError(SpiceError):
+    """ngspice did not converge (timestep too small, singular matrix, ...)."""
+
+
+class SpiceCrashError(SpiceError):
+    """ngspice terminated abnormally (signal, abort); the Python process survives."""
+
+
+class SpiceTimeoutError(SpiceError):
+    """ngspice ran past its time limit and was stopped."""
+
+
+class OsdiUnavailable(SpiceError):
+    """Verilog-A via OSDI cannot be used here (old ngspice or no openvaf-r)."""

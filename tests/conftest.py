@@ -1,0 +1,12 @@
+"""Shared fixtures: skip reasons that say exactly what is missing."""
+import pytest
+
+from memspice.spice.capabilities import ngspice_info
+
+INFO = ngspice_info()
+needs_ngspice = pytest.mark.skipif(INFO.executable is None, reason="ngspice not installed (scripts/install_system.sh)")
+needs_osdi = pytest.mark.skipif(
+    not INFO.osdi,
+    reason="Verilog-A/OSDI unavailable: " + ("; ".join(INFO.notes) or "needs ngspice >= 40 and openvaf-r"),
+)
+needs_shared = pytest.mark.skipif(INFO.shared_library is None, reason="libngspice not installed (libngspice0)")
