@@ -42,3 +42,12 @@ def test_parameter_table_has_units_and_sources():
     for cls in (DriftDiffusion, TiOx, ThresholdSwitch, Selector):
         for row in cls().describe():
             assert row["unit"] and row["source"], (cls.__name__, row["name"])
+
+
+def test_models_doc_is_up_to_date():
+    from pathlib import Path
+
+    from memspice.models.doc import models_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "models.md"
+    assert doc.read_text() == models_markdown(), "regenerate: python -m memspice.models.doc > docs/models.md"
