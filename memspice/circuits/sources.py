@@ -35,7 +35,7 @@ class Sine:
         return self.offset + self.amplitude * np.sin(2 * np.pi * self.freq * np.asarray(t, float))
 
     def spice(self) -> str:
-        return f"SIN({self.offset!r} {self.amplitude!r} {self.freq!r} 0 0 0)"
+        return f"SIN({float(self.offset)!r} {float(self.amplitude)!r} {float(self.freq)!r} 0 0 0)"
 
     def breakpoints(self, t_stop: float) -> np.ndarray:
         return np.array([0.0, t_stop])

@@ -156,6 +156,24 @@ class CompactModel:
         lines.append(f".ends {self.name}")
         return "\n".join(lines) + "\n"
 
+    @property
+    def frozen_name(self) -> str:
+        return f"{self.name}_frozen"
+
+    def spice_frozen_subckt(self) -> str:
+        """Read-only face: the same current law with the state held at parameter ``x0``.
+
+        Used for DC reads of programmed arrays, where ``.op`` must not move the
+        state to its DC steady state.
+        """
+        smap = {"v": "V(p,n)", "x": "x0"}
+        return "\n".join([
+            f"* {self.title}: state frozen at x0 (read-only face)",
+            f".subckt {self.frozen_name} p n params: {self._param_list()}",
+            f"Bi p n I = {symbolic.to_spice(self.current_expr(), smap)}",
+            f".ends {self.frozen_name}",
+        ]) + "\n"
+
     def spice_instance(self, ref: str, p: str, n: str, **overrides) -> str:
         """An ``X`` line instantiating :meth:`spice_subckt`, overriding parameters by name."""
         unknown = set(overrides) - set(self.param_names)

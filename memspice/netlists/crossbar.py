@@ -1,0 +1,116 @@
+"""ngspice netlist of a :class:`~memspice.circuits.crossbar.Crossbar` read.
+
+Readable and hierarchical: one ``.subckt`` per cell kind, one ``X`` line per
+cell, wire segments as ``R`` lines named by line and position, drivers
+``Vin<i>`` on the word lines and 0 V sense sources ``Vsense<j>`` (ideal TIAs,
+virtual ground) at the foot of every bit line: ``i(vsense<j>)`` is column
+j's output current (A).  Zero line resistance merges the nodes instead of
+writing 0 Ohm resistors.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
+
+
+def _num(value) -> str:
+    """Plain float text (numpy 2 scalars would print as np.float64(...))."""
+    return repr(float(value))
+
+
+def _cell_library(xbar: Crossbar, transient: bool) -> str:
+    if xbar.cell == "1R":
+        return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"
+    if xbar.cell == "1S1R":
+        return (xbar.selector.spice_subckt() +
+                ".subckt cell_1s1r wl bl params: g=1e-6\n"
+                f"Xsel wl mid {xbar.selector.name}\nR1 mid bl {{1/g}}\n.ends cell_1s1r\n")
+    dev = xbar.device
+    return dev.spice_subckt() if transient else dev.spice_frozen_subckt()
+
+
+def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
+                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES) -> str:
+    """Netlist text for ``xbar`` driven by word-line sources.
+
+    ``voltages``: (m,) DC levels in V, or a list of m SPICE source
+    specifications (e.g. ``PWL(...)``) for transients.  ``transient=True``
+    uses the stateful device face (states start at ``xbar.state`` under
+    ``uic``); otherwise states are frozen (read).
+    """
+    m, n = xbar.shape
+    if m * n > max_devices:
+        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices}; "
+                         f"use the sparse solver (backend='sparse') for arrays this large")
+    if isinstance(voltages[0], str):
+        drive = list(voltages)
+        if len(drive) != m:
+            raise ValueError(f"need {m} word-line sources, got {len(drive)}")
+    else:
+        drive = [f"DC {_num(v)}" for v in xbar.check_inputs(voltages)[:, 0]]
+
+    def wl(i, j):
+        if xbar.r_word > 0:
+            return f"w{i}_{j}"
+        return f"w{i}" if xbar.r_source > 0 else f"in{i}"
+
+    def bl(i, j):
+        if xbar.r_bit > 0:
+            return f"b{i}_{j}"
+        return f"b{j}" if xbar.r_sense > 0 else f"s{j}"
+
+    out = io.StringIO()
+    w = out.write
+    w(f"* {title or f'memspice crossbar {m}x{n}, {xbar.cell} cells'}\n")
+    w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} r_sense={_num(xbar.r_sense)} Ohm\n")
+    w(_cell_library(xbar, transient))
+    w("* word-line drivers and wires\n")
+    for i in range(m):
+        w(f"Vin{i} in{i} 0 {drive[i]}\n")
+        first = xbar.r_source + xbar.r_word
+        if first > 0:
+            w(f"Rwd{i} in{i} {wl(i, 0)} {_num(first)}\n")
+        if xbar.r_word > 0:
+            for j in range(n - 1):
+                w(f"Rw{i}_{j} {wl(i, j)} {wl(i, j + 1)} {_num(xbar.r_word)}\n")
+    w("* bit-line wires and sense (ideal TIA: 0 V source)\n")
+    for j in range(n):
+        w(f"Vsense{j} s{j} 0 DC 0\n")
+        last = xbar.r_bit + xbar.r_sense
+        if last > 0:
+            w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(last)}\n")
+        if xbar.r_bit > 0:
+            for i in range(m - 1):
+                w(f"Rb{i}_{j} {bl(i, j)} {bl(i + 1, j)} {_num(xbar.r_bit)}\n")
+    w("* cells\n")
+    if xbar.cell in ("1R", "1S1R"):
+        sub = "cell_1r" if xbar.cell == "1R" else "cell_1s1r"
+        g = xbar.conductances
+        for i in range(m):
+            for j in range(n):
+                if g[i, j] > 0:
+                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} g={_num(g[i, j])}\n")
+    else:
+        dev = xbar.device
+        sub = dev.name if transient else dev.frozen_name
+        s = xbar.state
+        for i in range(m):
+            for j in range(n):
+                w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={_num(s[i, j])}\n")
+    w(f"{analysis}\n.end\n")
+    return out.getvalue()
+
+
+def spice_crossbar_outputs(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> np.ndarray:
+    """Column output currents (A) from ngspice ``.op`` runs, shape (n, p): one run per input vector."""
+    from ..spice import run
+
+    v = xbar.check_inputs(voltages)
+    cols = []
+    for k in range(v.shape[1]):
+        res = run(crossbar_netlist(xbar, v[:, k]), mode=mode, timeout=timeout)
+        cols.append([res.waveforms[f"i(vsense{j})"][0] for j in range(xbar.n)])
+    return np.asarray(cols).T

@@ -1,0 +1,124 @@
+"""DC solution of a crossbar: linear cells directly, nonlinear cells by damped Newton."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..circuits.crossbar import Crossbar
+from . import cells
+from .linear import solve_spd
+from .network import CrossbarNetwork, build_network
+
+#: the largest array the sparse solver accepts by default (4096 x 4096 fits in 24 GB)
+MAX_SPARSE_DEVICES = 4096 * 4096
+
+
+class NewtonError(RuntimeError):
+    """Newton's method did not converge for a nonlinear crossbar."""
+
+
+@dataclass
+class CrossbarSolution:
+    """DC solution, badcrossbar-style: p input vectors, m x n cells.
+
+    ``output_currents`` (p, n) A into each bit line's sense node;
+    ``device_currents``, ``word_line_voltages``, ``bit_line_voltages`` (m, n, p).
+    """
+
+    output_currents: np.ndarray
+    device_currents: np.ndarray
+    word_line_voltages: np.ndarray
+    bit_line_voltages: np.ndarray
+    backend: str = "sparse"
+    info: dict = field(default_factory=dict)
+
+
+def cell_law(xbar: Crossbar):
+    if xbar.cell == "1R":
+        return None
+    if xbar.cell == "1S1R":
+        return cells.selector_in_series(xbar.selector, xbar.conductances.ravel())
+    return cells.device(xbar.device, xbar.state.ravel())
+
+
+def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_in: np.ndarray):
+    m, n = net.m, net.n
+    p = v_in.shape[1]
+    Vp = np.vstack([V, np.zeros((1, p))])  # index -1 reads this padding row
+    wl = np.where(net.wl_index[..., None] >= 0, Vp[net.wl_index], v_in[:, None, :])
+    bl = np.where(net.bl_index[..., None] >= 0, Vp[net.bl_index], 0.0)
+    return wl.reshape(m, n, p), bl.reshape(m, n, p)
+
+
+def _stiffness(net: CrossbarNetwork, g: np.ndarray) -> sp.csr_matrix:
+    return (net.A_wire + net.B.T @ sp.diags(g) @ net.B).tocsr()
+
+
+def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12, max_newton: int = 100,
+             max_devices: int = MAX_SPARSE_DEVICES) -> CrossbarSolution:
+    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V)."""
+    m, n = xbar.shape
+    if m * n > max_devices:
+        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
+                         f"(raise it knowingly: memory grows ~1.4 kB per cell)")
+    v_in = xbar.check_inputs(voltages)
+    net = build_network(xbar)
+    law = cell_law(xbar)
+    info = {"unknowns": net.n_unknown}
+    if law is None:
+        g = xbar.conductances.ravel()
+        A = _stiffness(net, g)
+        rhs = net.W_drive @ v_in - net.B.T @ (g[:, None] * (net.C @ v_in))
+        if net.n_unknown:
+            V, sinfo = solve_spd(A, rhs, method=method, tol=tol)
+        else:
+            V, sinfo = np.zeros((0, v_in.shape[1])), {"method": "none (every node fixed)"}
+        V = V.reshape(net.n_unknown, v_in.shape[1])
+        u = net.B @ V + net.C @ v_in
+        i_cell = g[:, None] * u
+        info.update(sinfo)
+    else:
+        V, i_cell, info = _newton(net, law, v_in, method, tol, max_newton, info)
+    wl, bl = _node_voltages(net, V, v_in)
+    dev = i_cell.reshape(m, n, -1)
+    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
+
+
+def _newton(net, law, v_in, method, tol, max_newton, info):
+    N, p = net.n_unknown, v_in.shape[1]
+    V_all = np.zeros((N, p))
+    I_all = np.zeros((net.B.shape[0], p))
+    iters = []
+    for k in range(p):
+        vk = v_in[:, k:k + 1]
+        fixed = (net.C @ vk)[:, 0]
+        drive = (net.W_drive @ vk)[:, 0]
+        # start from the linearisation at the full row voltage across each cell
+        row_v = np.repeat(vk[:, 0], net.n)
+        _, g0 = law(row_v)
+        A0 = _stiffness(net, np.maximum(g0, 1e-30))
+        V = solve_spd(A0, drive - net.B.T @ (g0 * fixed), method=method, tol=tol)[0] if N else np.zeros(0)
+        scale = max(1.0, float(np.max(np.abs(vk))))
+        for it in range(1, max_newton + 1):
+            u = net.B @ V + fixed
+            i, gd = law(u)
+            F = net.A_wire @ V - drive + net.B.T @ i
+            J = _stiffness(net, np.maximum(gd, 1e-30))
+            dV = solve_spd(J, -F, method=method, tol=min(tol, 1e-10), x0=None)[0]
+            step = np.max(np.abs(dV)) if dV.size else 0.0
+            damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0  # limit each update to 0.2 * max |v_in|
+            V = V + damp * dV
+            if damp == 1.0 and step <= 1e-12 * scale:
+                break
+        else:
+            raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
+                              f"(last update {step:.2e} V); reduce the input voltage or check cell parameters")
+        u = net.B @ V + fixed
+        I_all[:, k] = law(u)[0]
+        V_all[:, k] = V
+        iters.append(it)
+    info.update({"method": f"newton + {'cg' if N >= 20_000 and method != 'direct' else 'direct'}",
+                 "newton_iterations": iters})
+    return V_all, I_all, info
