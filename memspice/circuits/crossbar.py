@@ -103,6 +103,6 @@ class Crossbar:
         return v
 
     def ideal_outputs(self, voltages) -> np.ndarray:
-        """Column currents with no wire resistance and linear cells: G^T v (A), shape (n, p)."""
+        """Column currents with no wire resistance and linear cells: (G^T v)^T (A), shape (p, n)."""
         v = self.check_inputs(voltages)
-        return self.conductances.T @ v
+        return (self.conductances.T @ v).T

@@ -32,8 +32,25 @@ def _cell_library(xbar: Crossbar, transient: bool) -> str:
     return dev.spice_subckt() if transient else dev.spice_frozen_subckt()
 
 
+def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
+    """Word-line and bit-line node name of every cell, as written in the netlist."""
+    m, n = xbar.shape
+
+    def wl(i, j):
+        if xbar.r_word > 0:
+            return f"w{i}_{j}"
+        return f"w{i}" if xbar.r_source > 0 else f"in{i}"
+
+    def bl(i, j):
+        if xbar.r_bit > 0:
+            return f"b{i}_{j}"
+        return f"b{j}" if xbar.r_sense > 0 else f"s{j}"
+
+    return [[wl(i, j) for j in range(n)] for i in range(m)], [[bl(i, j) for j in range(n)] for i in range(m)]
+
+
 def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
-                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES) -> str:
+                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "") -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
     ``voltages``: (m,) DC levels in V, or a list of m SPICE source
@@ -52,16 +69,9 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     else:
         drive = [f"DC {_num(v)}" for v in xbar.check_inputs(voltages)[:, 0]]
 
-    def wl(i, j):
-        if xbar.r_word > 0:
-            return f"w{i}_{j}"
-        return f"w{i}" if xbar.r_source > 0 else f"in{i}"
-
-    def bl(i, j):
-        if xbar.r_bit > 0:
-            return f"b{i}_{j}"
-        return f"b{j}" if xbar.r_sense > 0 else f"s{j}"
-
+    wl_names, bl_names = node_names(xbar)
+    wl = lambda i, j: wl_names[i][j]  # noqa: E731
+    bl = lambda i, j: bl_names[i][j]  # noqa: E731
     out = io.StringIO()
     w = out.write
     w(f"* {title or f'memspice crossbar {m}x{n}, {xbar.cell} cells'}\n")
@@ -100,17 +110,14 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         for i in range(m):
             for j in range(n):
                 w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={_num(s[i, j])}\n")
+    if options:
+        w(options.rstrip() + "\n")
     w(f"{analysis}\n.end\n")
     return out.getvalue()
 
 
 def spice_crossbar_outputs(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> np.ndarray:
-    """Column output currents (A) from ngspice ``.op`` runs, shape (n, p): one run per input vector."""
-    from ..spice import run
+    """Column output currents (A) from ngspice ``.op`` runs, shape (p, n): one run per input vector."""
+    from ..solver.backend import simulate_crossbar
 
-    v = xbar.check_inputs(voltages)
-    cols = []
-    for k in range(v.shape[1]):
-        res = run(crossbar_netlist(xbar, v[:, k]), mode=mode, timeout=timeout)
-        cols.append([res.waveforms[f"i(vsense{j})"][0] for j in range(xbar.n)])
-    return np.asarray(cols).T
+    return simulate_crossbar(xbar, voltages, backend="ngspice", mode=mode, timeout=timeout).output_currents

@@ -57,14 +57,17 @@ def _stiffness(net: CrossbarNetwork, g: np.ndarray) -> sp.csr_matrix:
 
 
 def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12, max_newton: int = 100,
-             max_devices: int = MAX_SPARSE_DEVICES) -> CrossbarSolution:
-    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V)."""
+             max_devices: int = MAX_SPARSE_DEVICES, network: CrossbarNetwork | None = None) -> CrossbarSolution:
+    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V).
+
+    ``network``: a prebuilt :func:`build_network` of the same geometry (reused by transients).
+    """
     m, n = xbar.shape
     if m * n > max_devices:
         raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
                          f"(raise it knowingly: memory grows ~1.4 kB per cell)")
     v_in = xbar.check_inputs(voltages)
-    net = build_network(xbar)
+    net = network if network is not None else build_network(xbar)
     law = cell_law(xbar)
     info = {"unknowns": net.n_unknown}
     if law is None:

@@ -1,0 +1,66 @@
+"""One entry point for crossbar DC reads: ngspice or the sparse solver, chosen by size."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..circuits.crossbar import Crossbar
+from .dc import CrossbarSolution, cell_law, solve_dc
+
+#: up to this many cells, "auto" uses ngspice (the reference) when it is installed
+AUTO_SPICE_LIMIT = 64 * 64
+BACKENDS = ("auto", "ngspice", "sparse")
+
+
+def choose_backend(xbar: Crossbar, backend: str = "auto") -> tuple[str, str]:
+    """Return (backend, reason)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    cells = xbar.m * xbar.n
+    if backend != "auto":
+        return backend, "requested"
+    from ..spice.capabilities import ngspice_info
+
+    if ngspice_info().executable is None:
+        return "sparse", "ngspice not installed"
+    if cells <= AUTO_SPICE_LIMIT:
+        return "ngspice", f"{cells} cells <= {AUTO_SPICE_LIMIT}: SPICE is fast enough and is the reference"
+    return "sparse", f"{cells} cells > {AUTO_SPICE_LIMIT}: SPICE would be slow, sparse solver used"
+
+
+def simulate_crossbar(xbar: Crossbar, voltages, backend: str = "auto", **kwargs) -> CrossbarSolution:
+    """DC read of ``xbar`` for ``voltages`` ((m,) or (m, p), V) on the chosen backend.
+
+    The choice and its reason are in ``solution.backend`` and ``solution.info["backend_reason"]``.
+    """
+    chosen, reason = choose_backend(xbar, backend)
+    if chosen == "sparse":
+        sol = solve_dc(xbar, voltages, **kwargs)
+    else:
+        sol = _solve_spice(xbar, voltages, **kwargs)
+    sol.info["backend_reason"] = reason
+    return sol
+
+
+def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> CrossbarSolution:
+    from ..netlists.crossbar import crossbar_netlist, node_names
+    from ..spice import run
+
+    v = xbar.check_inputs(voltages)
+    m, n = xbar.shape
+    wl_names, bl_names = node_names(xbar)
+    outs, wls, bls = [], [], []
+    for k in range(v.shape[1]):
+        w = run(crossbar_netlist(xbar, v[:, k], options=".options reltol=1e-9 abstol=1e-18 vntol=1e-12"),
+                mode=mode, timeout=timeout).waveforms
+        outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
+        fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": 0.0 for j in range(n)}
+        node = lambda name: fixed[name] if name in fixed else w[f"v({name})"][0]  # noqa: E731
+        wls.append([[node(wl_names[i][j]) for j in range(n)] for i in range(m)])
+        bls.append([[node(bl_names[i][j]) for j in range(n)] for i in range(m)])
+    wl = np.moveaxis(np.array(wls), 0, -1)
+    bl = np.moveaxis(np.array(bls), 0, -1)
+    u = (wl - bl).reshape(m * n, -1)
+    law = cell_law(xbar)
+    dev = (xbar.conductances.ravel()[:, None] * u if law is None else
+           np.column_stack([law(u[:, k])[0] for k in range(u.shape[1])]))
+    return CrossbarSolution(np.array(outs), dev.reshape(m, n, -1), wl, bl, "ngspice", {"mode": mode})
