@@ -32,6 +32,15 @@ def _cmd_demo(args) -> int:
     return main_job(verbose=True)
 
 
+def _cmd_figure(args) -> int:
+    from .analysis.plots import drift_diffusion_hysteresis_figure
+
+    fig = drift_diffusion_hysteresis_figure()
+    fig.savefig(args.output, dpi=150)
+    print(f"wrote {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memspice",
@@ -47,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("models", help="write every model's behavioural .subckt and Verilog-A module to a folder")
     s.add_argument("-o", "--output", default="models_out", help="folder to write into (default: models_out)")
     s.set_defaults(func=_cmd_models)
+    s = sub.add_parser("figure", help="save the drift-diffusion pinched-hysteresis figure (SEEDS Fig. 1b/c style)")
+    s.add_argument("-o", "--output", default="hysteresis.png", help="image file (default: hysteresis.png)")
+    s.set_defaults(func=_cmd_figure)
     return p
 
 

@@ -86,7 +86,8 @@ def build_network(xbar) -> CrossbarNetwork:
     bl = blT.T  # (m, n)
     N = int(nxt)
     cat = lambda parts: np.concatenate(parts) if parts else np.array([])  # noqa: E731
-    A = sp.csr_matrix((cat(v1 + v2), (cat(r1 + r2).astype(np.int64), cat(c1 + c2).astype(np.int64))), shape=(N, N))
+    A = sp.csr_matrix((cat(v1 + v2), (cat(r1 + r2).astype(np.int64, copy=False),
+                                      cat(c1 + c2).astype(np.int64, copy=False))), shape=(N, N))
     W = sp.csr_matrix((wl_end_g, (wl_ends, np.arange(m)[: wl_ends.size])), shape=(N, m))
     cells = np.arange(m * n)
     wl_f, bl_f = wl.ravel(), bl.ravel()

@@ -1,0 +1,154 @@
+"""Crossbar DC read benchmark: memspice sparse solver vs peers, measured in one run.
+
+Peers: badcrossbar (PyPI), scipy ``spsolve`` on the same nodal matrix, and
+ngspice (+KLU when built with it) up to ``--spice-max``.  Every (tool, size)
+runs in a fresh child process so its peak memory (max RSS) is its own.
+Prints a table with times, speed ratios against memspice, peak memory,
+agreement with memspice, and the fitted exponents of memspice's time and
+memory against the number of devices.
+
+    python benchmarks/crossbar_dc.py                       # 128..1024, 2048 and 4096 memspice only
+    python benchmarks/crossbar_dc.py --sizes 128 256 --big-sizes
+
+badcrossbar needs pycairo for its plots only: install it with
+``pip install --no-deps badcrossbar pathvalidate`` where cairo headers are missing.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+import warnings
+
+import numpy as np
+
+R_WIRE = 1.0  # Ohm per segment, word and bit lines
+
+
+def problem(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(1e-6, 1e-4, (n, n)), rng.uniform(0.0, 0.5, (n, 1))
+
+
+def run_memspice(n):
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver import solve_dc
+
+    g, v = problem(n)
+    t0 = time.perf_counter()
+    sol = solve_dc(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v)
+    return time.perf_counter() - t0, sol.output_currents[0], sol.info
+
+
+def run_badcrossbar(n):
+    import logging
+
+    warnings.simplefilter("ignore")
+    logging.disable(logging.INFO)
+    import badcrossbar
+
+    g, v = problem(n)
+    t0 = time.perf_counter()
+    sol = badcrossbar.compute(v, 1.0 / g, r_i_word_line=R_WIRE, r_i_bit_line=R_WIRE)
+    return time.perf_counter() - t0, np.asarray(sol.currents.output)[0], {}
+
+
+def run_spsolve(n):
+    import scipy.sparse.linalg as spla
+
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver.dc import _stiffness
+    from memspice.solver.network import build_network
+
+    g, v = problem(n)
+    t0 = time.perf_counter()
+    net = build_network(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE))
+    A = _stiffness(net, g.ravel()).tocsc()
+    V = spla.spsolve(A, (net.W_drive @ v)[:, 0])
+    out = (g.ravel() * (net.B @ V)).reshape(n, n).sum(axis=0)
+    return time.perf_counter() - t0, out, {}
+
+
+def run_ngspice(n):
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver import simulate_crossbar
+
+    g, v = problem(n)
+    t0 = time.perf_counter()
+    sol = simulate_crossbar(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v, backend="ngspice", timeout=900)
+    return time.perf_counter() - t0, sol.output_currents[0], {}
+
+
+TOOLS = {"memspice": run_memspice, "badcrossbar": run_badcrossbar, "spsolve": run_spsolve, "ngspice": run_ngspice}
+
+
+def _child(conn, tool, n):
+    try:
+        t, out, info = TOOLS[tool](n)
+        conn.send(("ok", t, out, info, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        conn.send(("error", repr(exc)[:80], None, None, 0))
+
+
+def measure(tool, n, timeout):
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_child, args=(child, tool, n))
+    p.start()
+    if not parent.poll(timeout):
+        p.kill()
+        p.join()
+        return None
+    msg = parent.recv()
+    p.join()
+    return msg
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[128, 256, 512, 1024])
+    ap.add_argument("--big-sizes", type=int, nargs="*", default=[2048, 4096], help="memspice alone")
+    ap.add_argument("--spice-max", type=int, default=128, help="largest n run through ngspice")
+    ap.add_argument("--badcrossbar-max", type=int, default=512)
+    ap.add_argument("--spsolve-max", type=int, default=1024)
+    ap.add_argument("--timeout", type=float, default=600.0, help="per tool and size, s")
+    args = ap.parse_args(argv)
+    limits = {"ngspice": args.spice_max, "badcrossbar": args.badcrossbar_max, "spsolve": args.spsolve_max}
+    print(f"{'n':>5} {'tool':>12} {'time s':>9} {'x slower':>9} {'peak MB':>9} {'max rel diff':>13}  notes")
+    fit = []
+    for n in list(args.sizes) + list(args.big_sizes):
+        ref = measure("memspice", n, args.timeout)
+        if ref is None or ref[0] != "ok":
+            print(f"{n:>5} {'memspice':>12} failed: {ref}")
+            continue
+        _, t_ref, out_ref, info, mem_ref = ref
+        fit.append((n * n, t_ref, mem_ref))
+        note = f"{info.get('method')} {info.get('iterations', '')} its"
+        print(f"{n:>5} {'memspice':>12} {t_ref:9.3f} {1.0:9.2f} {mem_ref / 1e6:9.0f} {'':>13}  {note}")
+        if n in args.big_sizes:
+            continue
+        for tool in ("badcrossbar", "spsolve", "ngspice"):
+            if n > limits[tool]:
+                continue
+            res = measure(tool, n, args.timeout)
+            if res is None:
+                print(f"{n:>5} {tool:>12} {'>' + str(int(args.timeout)):>9}  (timed out)")
+                continue
+            if res[0] != "ok":
+                print(f"{n:>5} {tool:>12} unavailable: {res[1]}")
+                continue
+            _, t, out, _, mem = res
+            diff = float(np.max(np.abs(out - out_ref)) / np.max(np.abs(out_ref)))
+            print(f"{n:>5} {tool:>12} {t:9.3f} {t / t_ref:9.2f} {mem / 1e6:9.0f} {diff:13.2e}")
+    if len(fit) >= 2:
+        d, t, mem = (np.array(c, float) for c in zip(*fit))
+        big = d >= 256 * 256
+        sel = big if big.sum() >= 2 else slice(None)
+        print(f"\nmemspice scaling over {int(d[sel].min())}..{int(d[sel].max())} devices: "
+              f"time ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel]), 1)[0]:.2f}, "
+              f"peak memory ~ N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
