@@ -151,3 +151,27 @@ def test_backward_euler_and_trapezoidal_converge_to_each_other():
     b = simulate_transient(xbar, sources, 6e-6, method="be", tol=1e-6)
     assert np.max(np.abs(a.states[-1] - b.states[-1])) < 1e-3
     assert np.max(np.abs(a.states[-1] - xbar.state)) > 1e-3
+
+
+@pytest.mark.skipif(not __import__("memspice.solver.structured", fromlist=["x"]).applicable(
+    Crossbar(np.ones((1, 1)), r_word=1.0, r_bit=1.0)), reason="numba not installed")
+@pytest.mark.parametrize("cell", ["1R", "1S1R", "tiox"])
+def test_structured_matrix_free_path_matches_direct(cell):
+    rng = np.random.default_rng(7)
+    n = 40
+    kw = dict(state=rng.uniform(0, 1, (n, n))) if cell == "tiox" else dict(conductances=rng.uniform(1e-6, 1e-4, (n, n)))
+    xbar = Crossbar(r_word=1.0, r_bit=2.0, r_source=3.0, r_sense=4.0, cell=cell, **kw)
+    v = rng.uniform(0.0, 1.0, (n, 2))
+    a = solve_dc(xbar, v, method="structured")
+    b = solve_dc(xbar, v, method="direct")
+    assert a.info["method"].endswith("structured cg")
+    assert rel_err(a.output_currents, b.output_currents) <= 1e-9
+    assert rel_err(a.bit_line_voltages, b.bit_line_voltages) <= 1e-9
+
+
+def test_structured_method_refuses_lines_without_resistance():
+    xbar, v = random_crossbar(4)
+    with pytest.raises(ValueError, match="structured"):
+        solve_dc(xbar, v, method="structured")
+    with pytest.raises(ValueError, match="method"):
+        solve_dc(xbar, v, method="magic")

@@ -8,8 +8,11 @@ import scipy.sparse as sp
 
 from ..circuits.crossbar import Crossbar
 from . import cells
-from .linear import solve_spd
+from . import structured
+from .linear import DIRECT_LIMIT, solve_spd
 from .network import CrossbarNetwork, build_network
+
+METHODS = ("auto", "structured", "cg", "direct")
 
 #: the largest array the sparse solver accepts by default (4096 x 4096 fits in 24 GB)
 MAX_SPARSE_DEVICES = 4096 * 4096
@@ -63,10 +66,16 @@ def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12,
     ``network``: a prebuilt :func:`build_network` of the same geometry (reused by transients).
     """
     m, n = xbar.shape
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if m * n > max_devices:
         raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
                          f"(raise it knowingly: memory grows ~1.4 kB per cell)")
     v_in = xbar.check_inputs(voltages)
+    if method == "structured" and not structured.applicable(xbar):
+        raise ValueError("method='structured' needs r_word > 0, r_bit > 0 and numba installed")
+    if method == "structured" or (method == "auto" and structured.applicable(xbar) and 2 * m * n >= DIRECT_LIMIT):
+        return _solve_structured(xbar, v_in, tol, max_newton)
     net = network if network is not None else build_network(xbar)
     law = cell_law(xbar)
     info = {"unknowns": net.n_unknown}
@@ -125,3 +134,53 @@ def _newton(net, law, v_in, method, tol, max_newton, info):
     info.update({"method": f"newton + {'cg' if N >= 20_000 and method != 'direct' else 'direct'}",
                  "newton_iterations": iters})
     return V_all, I_all, info
+
+
+def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: int) -> CrossbarSolution:
+    """Matrix-free path (:mod:`memspice.solver.structured`); Newton for nonlinear cells."""
+    m, n = xbar.shape
+    law = cell_law(xbar)
+    p = v_in.shape[1]
+    wl, bl = np.empty((m, n, p)), np.empty((m, n, p))
+    dev = np.empty((m, n, p))
+    iters = []
+    if law is None:
+        system = structured.LineSystem(xbar, xbar.conductances)
+        zeros = np.zeros((m, n))
+        for k in range(p):
+            vw, vb, its = system.solve(system.drive(v_in[:, k]), zeros, tol=tol)
+            wl[..., k], bl[..., k] = vw, vb
+            dev[..., k] = xbar.conductances * (vw - vb)
+            iters.append(its)
+        info = {"method": "structured cg", "iterations": max(iters), "unknowns": 2 * m * n}
+    else:
+        newton = []
+        for k in range(p):
+            vk = v_in[:, k]
+            _, g0 = law(np.repeat(vk, n))
+            system = structured.LineSystem(xbar, np.maximum(g0, 1e-30).reshape(m, n))
+            drive = system.drive(vk)
+            vw, vb, its = system.solve(drive, np.zeros((m, n)), tol=tol)
+            scale = max(1.0, float(np.max(np.abs(vk))))
+            for it in range(1, max_newton + 1):
+                u = (vw - vb).ravel()
+                i, gd = law(u)
+                gd = np.maximum(gd, 1e-30)
+                system.set_cells(gd.reshape(m, n))
+                excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
+                nw, nb, its = system.solve(drive + excess, -excess, tol=min(tol, 1e-10), x0=(vw, vb))
+                step = max(np.max(np.abs(nw - vw)), np.max(np.abs(nb - vb)))
+                damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
+                vw, vb = vw + damp * (nw - vw), vb + damp * (nb - vb)
+                iters.append(its)
+                if damp == 1.0 and step <= 1e-12 * scale:
+                    break
+            else:
+                raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
+                                  f"(last update {step:.2e} V); reduce the input voltage or check cell parameters")
+            wl[..., k], bl[..., k] = vw, vb
+            dev[..., k] = law((vw - vb).ravel())[0].reshape(m, n)
+            newton.append(it)
+        info = {"method": "newton + structured cg", "iterations": max(iters), "newton_iterations": newton,
+                "unknowns": 2 * m * n}
+    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)

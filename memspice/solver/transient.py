@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..circuits.crossbar import Crossbar
+from . import structured
 from .dc import solve_dc
+from .linear import DIRECT_LIMIT
 from .network import build_network
 
 
@@ -61,7 +63,7 @@ def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "tr
     if len(sources) != xbar.m:
         raise ValueError(f"need {xbar.m} word-line sources, got {len(sources)}")
     model = xbar.device
-    net = build_network(xbar)
+    net = None if structured.applicable(xbar) and 2 * xbar.m * xbar.n >= DIRECT_LIMIT else build_network(xbar)
     max_step = max_step or t_stop / 200
     min_step = min_step or t_stop * 1e-12
     corners = _breakpoints(sources, t_stop)
