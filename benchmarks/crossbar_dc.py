@@ -37,7 +37,7 @@ def run_memspice(n):
     from memspice.solver import solve_dc
 
     # load the compiled numba kernels first (one-off per process, ~0.3 s; not part of a solve)
-    solve_dc(Crossbar(np.full((4, 4), 1e-5), r_word=R_WIRE, r_bit=R_WIRE), np.ones(4), method="auto")
+    solve_dc(Crossbar(np.full((4, 4), 1e-5), r_word=R_WIRE, r_bit=R_WIRE), np.ones(4), method="structured")
     g, v = problem(n)
     t0 = time.perf_counter()
     sol = solve_dc(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v)
