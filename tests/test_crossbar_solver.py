@@ -15,7 +15,8 @@ DC_RTOL = 1e-6
 def random_crossbar(n, cell="1R", seed=0, **wires):
     rng = np.random.default_rng(seed)
     g = rng.uniform(1e-6, 1e-4, (n, n))  # 10 kOhm .. 1 MOhm
-    return Crossbar(g, cell=cell, **wires), rng.uniform(0.0, 1.0, (n, 2))
+    extra = {"v_gate": np.linspace(1.2, 1.8, n)} if cell == "1T1R" else {}
+    return Crossbar(g, cell=cell, **wires, **extra), rng.uniform(0.0, 1.0, (n, 2))
 
 
 def rel_err(a, b):
@@ -24,9 +25,14 @@ def rel_err(a, b):
 
 @needs_ngspice
 @pytest.mark.parametrize("n", [16, 64])
-@pytest.mark.parametrize("cell", ["1R", "1S1R"])
+@pytest.mark.parametrize("cell", ["1R", "1S1R", "1T1R", "tiox"])
 def test_sparse_matches_ngspice_dc(n, cell):
-    xbar, v = random_crossbar(n, cell, r_word=2.0, r_bit=3.0, r_source=10.0, r_sense=5.0)
+    xbar, v = random_crossbar(n, "1R" if cell == "tiox" else cell, r_word=2.0, r_bit=3.0, r_source=10.0,
+                              r_sense=5.0)
+    if cell == "tiox":
+        xbar = Crossbar(state=np.random.default_rng(5).uniform(0, 1, (n, n)), cell="tiox",
+                        r_word=2.0, r_bit=3.0, r_source=10.0, r_sense=5.0)
+        v = v + 0.5
     if n == 64:
         v = v[:, :1]
     spice = simulate_crossbar(xbar, v, backend="ngspice")

@@ -15,7 +15,9 @@ Cell kinds:
 * ``"tiox"``: self-rectifying :class:`~memspice.models.TiOx` cell whose state
   is ``state[i, j]``;
 * ``"memristor"``: :class:`~memspice.models.DriftDiffusion` cell with state
-  ``state[i, j]`` (for transients).
+  ``state[i, j]`` (for transients);
+* ``"1T1R"``: level-1 NMOS access transistor (drain on the word line, gate on
+  row i's gate line at ``v_gate[i]``, bulk at 0 V) in series with ``G[i, j]``.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import DriftDiffusion, Selector, TiOx
+from ..models.access_transistor import AccessTransistor
 
-CELL_KINDS = ("1R", "1S1R", "tiox", "memristor")
+CELL_KINDS = ("1R", "1S1R", "tiox", "memristor", "1T1R")
 #: the largest array the SPICE writer accepts by default (a guard against runaway netlists)
 MAX_SPICE_DEVICES = 2048 * 2048
 
@@ -50,13 +53,15 @@ class Crossbar:
     state: np.ndarray | None = None
     selector: Selector = field(default_factory=Selector)
     device: object = None
+    transistor: AccessTransistor = field(default_factory=AccessTransistor)
+    v_gate: object = 1.5  # V, scalar or one per row; SEEDS 1T1R gate 1.5 V
 
     def __post_init__(self):
         if self.cell not in CELL_KINDS:
             raise ValueError(f"cell must be one of {CELL_KINDS}, got {self.cell!r}")
         for name in ("r_word", "r_bit", "r_source", "r_sense"):
             setattr(self, name, _check_resistance(name, getattr(self, name)))
-        if self.cell in ("1R", "1S1R"):
+        if self.cell in ("1R", "1S1R", "1T1R"):
             if self.conductances is None:
                 raise ValueError(f"cell {self.cell!r} needs conductances (m x n, S)")
             g = np.asarray(self.conductances, dtype=float)
@@ -68,6 +73,11 @@ class Crossbar:
                 i, j = np.argwhere(g < 0)[0]
                 raise ValueError(f"conductances must be >= 0 S (negative resistance at cell ({i}, {j}): {g[i, j]!r})")
             self.conductances = g
+            vg = np.broadcast_to(np.asarray(self.v_gate, dtype=float), (g.shape[0],)).copy() \
+                if np.ndim(self.v_gate) == 0 or np.size(self.v_gate) == g.shape[0] else None
+            if vg is None or not np.all(np.isfinite(vg)):
+                raise ValueError(f"v_gate must be a finite voltage or one per row ({g.shape[0]}), got {self.v_gate!r}")
+            self.v_gate = vg
         else:
             if self.state is None:
                 raise ValueError(f"cell {self.cell!r} needs state (m x n, each in [0, 1])")

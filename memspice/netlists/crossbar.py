@@ -24,6 +24,10 @@ def _num(value) -> str:
 def _cell_library(xbar: Crossbar, transient: bool) -> str:
     if xbar.cell == "1R":
         return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"
+    if xbar.cell == "1T1R":
+        return (xbar.transistor.spice_model("nacc") + "\n"
+                ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
+                f"M1 wl gate mid 0 nacc W={_num(xbar.transistor.w_over_l)}u L=1u\nR1 mid bl {{1/g}}\n.ends cell_1t1r\n")
     if xbar.cell == "1S1R":
         return (xbar.selector.spice_subckt() +
                 ".subckt cell_1s1r wl bl params: g=1e-6\n"
@@ -95,8 +99,18 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         if xbar.r_bit > 0:
             for i in range(m - 1):
                 w(f"Rb{i}_{j} {bl(i, j)} {bl(i + 1, j)} {_num(xbar.r_bit)}\n")
+    if xbar.cell == "1T1R":
+        w("* gate lines\n")
+        for i in range(m):
+            w(f"Vg{i} g{i} 0 DC {_num(xbar.v_gate[i])}\n")
     w("* cells\n")
-    if xbar.cell in ("1R", "1S1R"):
+    if xbar.cell == "1T1R":
+        g = xbar.conductances
+        for i in range(m):
+            for j in range(n):
+                if g[i, j] > 0:
+                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} g{i} cell_1t1r g={_num(g[i, j])}\n")
+    elif xbar.cell in ("1R", "1S1R"):
         sub = "cell_1r" if xbar.cell == "1R" else "cell_1s1r"
         g = xbar.conductances
         for i in range(m):

@@ -61,6 +61,11 @@ def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float =
     bl = np.moveaxis(np.array(bls), 0, -1)
     u = (wl - bl).reshape(m * n, -1)
     law = cell_law(xbar)
-    dev = (xbar.conductances.ravel()[:, None] * u if law is None else
-           np.column_stack([law(u[:, k])[0] for k in range(u.shape[1])]))
+    if law is None:
+        dev = xbar.conductances.ravel()[:, None] * u
+    elif xbar.cell == "1T1R":
+        w_, b_ = wl.reshape(m * n, -1), bl.reshape(m * n, -1)
+        dev = np.column_stack([law(w_[:, k], b_[:, k])[0] for k in range(u.shape[1])])
+    else:
+        dev = np.column_stack([law(u[:, k])[0] for k in range(u.shape[1])])
     return CrossbarSolution(np.array(outs), dev.reshape(m, n, -1), wl, bl, "ngspice", {"mode": mode})

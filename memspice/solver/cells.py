@@ -55,3 +55,37 @@ def device(model, state):
     """Cells of a stateful model at fixed state ``state`` (read)."""
     x = np.asarray(state, float)
     return lambda u: (model.current(u, x), model.conductance(u, x))
+
+
+def transistor_in_series(transistor, g, v_gate, iters: int = 100, tol: float = 1e-14):
+    """1T1R: access transistor (drain at the word line) in series with conductance ``g`` (S).
+
+    Three-terminal law: returns f(v_wl, v_bl) -> (i, di/dv_wl, di/dv_bl),
+    solving the middle node per cell by safeguarded Newton.
+    """
+    g = np.asarray(g, float)
+    vg = np.asarray(v_gate, float)
+
+    def law(v_wl, v_bl):
+        lo, hi = np.minimum(v_wl, v_bl), np.maximum(v_wl, v_bl)
+        mid = 0.5 * (lo + hi)
+        for _ in range(iters):
+            i_t, _, d_s = transistor.current(vg, v_wl, mid)
+            f = i_t - g * (mid - v_bl)
+            df = d_s - g
+            new = np.clip(mid - f / np.where(df != 0, df, -1e-30), lo, hi)
+            done = np.max(np.abs(new - mid)) <= tol * (1 + np.max(np.abs(hi)))
+            mid = new
+            if done:
+                break
+        else:
+            raise SeriesSolveError("1T1R series split did not converge; check transistor parameters")
+        _, d_d, d_s = transistor.current(vg, v_wl, mid)
+        df = d_s - g
+        df = np.where(df != 0, df, -1e-30)
+        i = g * (mid - v_bl)
+        di_dwl = g * (-d_d / df)
+        di_dbl = g * (-g / df - 1.0)
+        return i, di_dwl, di_dbl
+
+    return law

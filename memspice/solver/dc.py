@@ -10,7 +10,7 @@ from ..circuits.crossbar import Crossbar
 from . import cells
 from . import structured
 from .linear import DIRECT_LIMIT, solve_spd
-from .network import CrossbarNetwork, build_network
+from .network import CrossbarNetwork, build_network, end_incidences
 
 METHODS = ("auto", "structured", "cg", "direct")
 
@@ -41,6 +41,8 @@ class CrossbarSolution:
 def cell_law(xbar: Crossbar):
     if xbar.cell == "1R":
         return None
+    if xbar.cell == "1T1R":
+        return cells.transistor_in_series(xbar.transistor, xbar.conductances.ravel(), np.repeat(xbar.v_gate, xbar.n))
     if xbar.cell == "1S1R":
         return cells.selector_in_series(xbar.selector, xbar.conductances.ravel())
     return cells.device(xbar.device, xbar.state.ravel())
@@ -91,6 +93,8 @@ def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12,
         u = net.B @ V + net.C @ v_in
         i_cell = g[:, None] * u
         info.update(sinfo)
+    elif xbar.cell == "1T1R":
+        V, i_cell, info = _newton_three_terminal(net, law, v_in, max_newton, info)
     else:
         V, i_cell, info = _newton(net, law, v_in, method, tol, max_newton, info)
     wl, bl = _node_voltages(net, V, v_in)
@@ -133,6 +137,47 @@ def _newton(net, law, v_in, method, tol, max_newton, info):
         iters.append(it)
     info.update({"method": f"newton + {'cg' if N >= 20_000 and method != 'direct' else 'direct'}",
                  "newton_iterations": iters})
+    return V_all, I_all, info
+
+
+def _newton_three_terminal(net, law, v_in, max_newton, info):
+    """Newton for cells whose current depends on both node voltages separately (1T1R).
+
+    The Jacobian is not symmetric (the gate is referenced to ground), so it
+    is factorised by SuperLU instead of CG.
+    """
+    from .linear import solve_direct
+
+    Bw, Bb = end_incidences(net)
+    N, p = net.n_unknown, v_in.shape[1]
+    V_all, I_all, iters = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), []
+    for k in range(p):
+        vk = v_in[:, k:k + 1]
+        fixed = (net.C @ vk)[:, 0]
+        drive = (net.W_drive @ vk)[:, 0]
+        V = np.zeros(N)
+        scale = max(1.0, float(np.max(np.abs(vk))))
+        for it in range(1, max_newton + 1):
+            vwl = Bw @ V + fixed
+            vbl = Bb @ V
+            i, a, b = law(vwl, vbl)
+            a, b = a + 1e-15, b - 1e-15  # keep the cell's own conductance non-zero (gmin-like)
+            F = net.A_wire @ V - drive + net.B.T @ i
+            J = (net.A_wire + Bw.T @ sp.diags(a) @ Bw + Bw.T @ sp.diags(b) @ Bb
+                 - Bb.T @ sp.diags(a) @ Bw - Bb.T @ sp.diags(b) @ Bb).tocsr()
+            dV = solve_direct(J, -F) if N else np.zeros(0)
+            step = np.max(np.abs(dV)) if dV.size else 0.0
+            damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
+            V = V + damp * dV
+            if damp == 1.0 and step <= 1e-12 * scale:
+                break
+        else:
+            raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
+                              f"(last update {step:.2e} V); check gate voltage and transistor parameters")
+        I_all[:, k] = law(Bw @ V + fixed, Bb @ V)[0]
+        V_all[:, k] = V
+        iters.append(it)
+    info.update({"method": "newton + direct (nonsymmetric 1T1R Jacobian)", "newton_iterations": iters})
     return V_all, I_all, info
 
 

@@ -98,3 +98,14 @@ def build_network(xbar) -> CrossbarNetwork:
     fixed_wl = cells[wl_f < 0]
     Cm = sp.csr_matrix((np.ones(fixed_wl.size), (fixed_wl, fixed_wl // n)), shape=(m * n, m))
     return CrossbarNetwork(m, n, N, A, W, Bm, Cm, wl, bl)
+
+
+def end_incidences(net: CrossbarNetwork) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(B_word, B_bit): +1 incidence of each cell's word-line and bit-line node; B = B_word - B_bit."""
+    Bp = net.B.copy()
+    Bp.data = np.where(Bp.data > 0, 1.0, 0.0)
+    Bn = net.B.copy()
+    Bn.data = np.where(Bn.data < 0, 1.0, 0.0)
+    Bp.eliminate_zeros()
+    Bn.eliminate_zeros()
+    return Bp, Bn

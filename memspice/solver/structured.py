@@ -138,8 +138,8 @@ if AVAILABLE:
 
 
 def applicable(xbar) -> bool:
-    """True when numba is installed and both line kinds have resistance."""
-    return AVAILABLE and xbar.r_word > 0 and xbar.r_bit > 0
+    """True when numba is installed, both line kinds have resistance and cells are two-terminal."""
+    return AVAILABLE and xbar.r_word > 0 and xbar.r_bit > 0 and xbar.cell != "1T1R"
 
 
 class LineSystem:
