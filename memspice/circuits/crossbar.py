@@ -54,6 +54,8 @@ class Crossbar:
     selector: Selector = field(default_factory=Selector)
     device: object = None
     transistor: AccessTransistor = field(default_factory=AccessTransistor)
+    c_word: float = 0.0  # F from every word-line node to ground (transients only)
+    c_bit: float = 0.0   # F from every bit-line node to ground (transients only)
     v_gate: object = 1.5  # V, scalar or one per row; SEEDS 1T1R gate 1.5 V
 
     def __post_init__(self):
@@ -61,6 +63,11 @@ class Crossbar:
             raise ValueError(f"cell must be one of {CELL_KINDS}, got {self.cell!r}")
         for name in ("r_word", "r_bit", "r_source", "r_sense"):
             setattr(self, name, _check_resistance(name, getattr(self, name)))
+        for name in ("c_word", "c_bit"):
+            c = float(getattr(self, name))
+            if not np.isfinite(c) or c < 0:
+                raise ValueError(f"{name} must be a finite capacitance >= 0 F, got {c!r}")
+            setattr(self, name, c)
         if self.cell in ("1R", "1S1R", "1T1R"):
             if self.conductances is None:
                 raise ValueError(f"cell {self.cell!r} needs conductances (m x n, S)")

@@ -103,6 +103,15 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         w("* gate lines\n")
         for i in range(m):
             w(f"Vg{i} g{i} 0 DC {_num(xbar.v_gate[i])}\n")
+    if xbar.c_word > 0 or xbar.c_bit > 0:
+        w("* line capacitance to ground (one per cell position; merged nodes get them in parallel)\n")
+        fixed = {f"in{i}" for i in range(m)} | {f"s{j}" for j in range(n)}
+        for i in range(m):
+            for j in range(n):
+                if xbar.c_word > 0 and wl(i, j) not in fixed:
+                    w(f"Cw{i}_{j} {wl(i, j)} 0 {_num(xbar.c_word)}\n")
+                if xbar.c_bit > 0 and bl(i, j) not in fixed:
+                    w(f"Cb{i}_{j} {bl(i, j)} 0 {_num(xbar.c_bit)}\n")
     w("* cells\n")
     if xbar.cell == "1T1R":
         g = xbar.conductances

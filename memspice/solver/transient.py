@@ -1,25 +1,28 @@
 """Transient of a crossbar whose cells carry state: implicit, adaptive time steps.
 
-Each step solves the network at the new time together with the new states:
-backward Euler ``x1 = x0 + h f(x1, u1)`` or trapezoidal
-``x1 = x0 + h/2 (f(x0, u0) + f(x1, u1))``, with ``u1`` the cell voltages of
-the DC network at states ``x1``.  The coupled system is solved by
-alternating a network solve and a vectorised per-cell Newton update of the
-states until both settle.  The step size is chosen from the difference
-between the backward-Euler and trapezoidal results (a local error
-estimate), and every breakpoint of the sources is hit exactly.
+Unknowns at each time point are the node voltages V and the cell states x.
+Kirchhoff's law with optional line capacitance C (diagonal, F) reads
+
+    C dV/dt + R(V, x, t) = 0,   R = A_w V - W v_in(t) + B^T i(B V + C_in v_in(t), x)
+    dx/dt = f(x, u),            u = B V + C_in v_in (cell voltages)
+
+and is discretised by backward Euler (theta = 1) or the trapezoidal rule
+(theta = 1/2).  Each step alternates a Newton solve for the nodes (its
+Jacobian C/h + theta (A_w + B^T g B) is SPD) and a vectorised per-cell Newton
+solve for the states, until both settle.  Without capacitance the node
+equation is the DC network at the new time.  The step size follows the
+difference between the backward-Euler and trapezoidal results (a local
+error estimate), and every breakpoint of the sources is hit exactly.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..circuits.crossbar import Crossbar
-from . import structured
-from .dc import solve_dc
-from .linear import DIRECT_LIMIT
+from .linear import solve_spd
 from .network import build_network
 
 
@@ -46,13 +49,63 @@ def _breakpoints(sources, t_stop):
     return np.unique(np.clip(pts, 0.0, t_stop))
 
 
+class _Nodes:
+    """Node equations of one crossbar: residual, Newton solve, outputs."""
+
+    def __init__(self, xbar: Crossbar, sources):
+        self.xbar, self.model, self.sources = xbar, xbar.device, sources
+        self.net = net = build_network(xbar)
+        cap = np.zeros(net.n_unknown)
+        for index, c in ((net.wl_index, xbar.c_word), (net.bl_index, xbar.c_bit)):
+            idx = index.ravel()
+            np.add.at(cap, idx[idx >= 0], c)
+        self.cap = cap
+        self.bottom = net.bl_index[-1, :]  # bit-line node feeding each sense link (-1: fixed)
+        r_end = xbar.r_bit + xbar.r_sense
+        self.g_end = 0.0 if r_end == 0 else 1.0 / r_end
+
+    def drive(self, t):
+        return np.array([float(s(t)) for s in self.sources])
+
+    def residual(self, V, x, t):
+        v = self.drive(t)
+        u = self.net.B @ V + self.net.C @ v
+        i = self.model.current(u, x)
+        return self.net.A_wire @ V - self.net.W_drive @ v + self.net.B.T @ i, u, i
+
+    def solve(self, V_guess, x, t, h, theta, V0, R0, iters=60):
+        """Node voltages at time t for states x (Newton; SPD Jacobian)."""
+        net, V = self.net, V_guess.copy()
+        c_h = self.cap / h if h else np.zeros_like(self.cap)
+        scale = max(1.0, float(np.max(np.abs(self.drive(t)))))
+        for _ in range(iters):
+            R, u, _ = self.residual(V, x, t)
+            F = c_h * (V - V0) + theta * R + (1 - theta) * R0 if h else R
+            g = np.maximum(self.model.conductance(u, x), 1e-30)
+            J = sp.diags(c_h) + (theta if h else 1.0) * (net.A_wire + net.B.T @ sp.diags(g) @ net.B)
+            dV = solve_spd(J.tocsr(), -F)[0] if V.size else V
+            V = V + dV
+            if not dV.size or np.max(np.abs(dV)) <= 1e-12 * scale:
+                return V
+        raise TransientError(f"node Newton did not converge at t = {t:.6g} s")
+
+    def outputs(self, V, x, t):
+        R, u, i = self.residual(V, x, t)
+        if self.g_end > 0:
+            out = self.g_end * V[self.bottom]
+        else:
+            out = i.reshape(self.xbar.shape).sum(axis=0)
+        return u, out, R
+
+
 def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "trap", tol: float = 1e-4,
                        max_step: float | None = None, min_step: float | None = None,
                        coupling_iters: int = 50) -> CrossbarTransient:
-    """Integrate the cell states of ``xbar`` (cell "tiox" or "memristor").
+    """Integrate the cell states (and line capacitances) of ``xbar`` (cell "tiox" or "memristor").
 
     ``sources``: m callables v_i(t) in V (e.g. :class:`~memspice.circuits.PWL`).
-    ``tol``: allowed local error of the states per step (state units).
+    ``tol``: allowed local error per step, in state units and in volts (relative to the largest input).
+    The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     """
     if xbar.cell not in ("tiox", "memristor"):
         raise ValueError(f"transient needs stateful cells ('tiox' or 'memristor'), got {xbar.cell!r}")
@@ -62,28 +115,18 @@ def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "tr
         raise ValueError(f"t_stop must be a positive finite time, got {t_stop!r}")
     if len(sources) != xbar.m:
         raise ValueError(f"need {xbar.m} word-line sources, got {len(sources)}")
-    model = xbar.device
-    net = None if structured.applicable(xbar) and 2 * xbar.m * xbar.n >= DIRECT_LIMIT else build_network(xbar)
+    model, nodes = xbar.device, _Nodes(xbar, sources)
     max_step = max_step or t_stop / 200
     min_step = min_step or t_stop * 1e-12
     corners = _breakpoints(sources, t_stop)
 
-    def drive(t):
-        return np.array([float(s(t)) for s in sources])
-
-    def cell_voltages(x, t):
-        sol = solve_dc(dataclasses.replace(xbar, state=np.clip(x, 0, 1).reshape(xbar.shape)), drive(t),
-                       network=net)
-        wl, bl = sol.word_line_voltages[..., 0], sol.bit_line_voltages[..., 0]
-        return (wl - bl).ravel(), sol.output_currents[0]
-
-    def implicit_step(x0, f0, t1, h, trapezoidal):
-        x1 = x0 + h * f0
+    def implicit_step(x0, f0, V0, R0, t1, h, theta):
+        x1, V1 = x0 + h * f0, V0
         for _ in range(coupling_iters):
-            u1, _ = cell_voltages(x1, t1)
+            V1 = nodes.solve(V1, np.clip(x1, -0.05, 1.05), t1, h, theta, V0, R0)
+            u1, _, _ = nodes.outputs(V1, x1, t1)
             x_prev = x1
-            for _ in range(20):  # per-cell Newton on g(x1) = x1 - x0 - h*theta*f(x1) - h*(1-theta)*f0
-                theta = 0.5 if trapezoidal else 1.0
+            for _ in range(20):  # per-cell Newton: x1 - x0 - h*theta*f(x1) - h*(1-theta)*f0 = 0
                 g = x1 - x0 - h * theta * model.rate(x1, u1) - h * (1 - theta) * f0
                 dg = 1 - h * theta * model.rate_dx(x1, u1)
                 dx = g / np.where(np.abs(dg) > 1e-300, dg, 1e-300)
@@ -91,21 +134,28 @@ def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "tr
                 if np.max(np.abs(dx)) < 1e-13:
                     break
             if np.max(np.abs(x1 - x_prev)) < 1e-11:
-                return x1
+                return x1, V1
         raise TransientError(f"network/state coupling did not converge at t = {t1:.6g} s")
 
     x = xbar.state.ravel().copy()
-    u, out = cell_voltages(x, 0.0)
+    V = nodes.solve(np.zeros(nodes.net.n_unknown), x, 0.0, 0.0, 1.0, None, None)
+    u, out, R = nodes.outputs(V, x, 0.0)
     times, states, outs, volts = [0.0], [x.copy()], [out], [u]
-    t, h, rejected = 0.0, min(max_step, (corners[1] - corners[0]) / 10 if corners.size > 1 else max_step), 0
+    v_scale = max(1e-3, max(float(np.max(np.abs(nodes.drive(c)))) for c in corners))
+    t, h, rejected = 0.0, min(max_step, (corners[1] - corners[0]) / 10), 0
     while t < t_stop * (1 - 1e-12):
         nxt = corners[corners > t * (1 + 1e-12) + 1e-300]
         h = min(h, max_step, (nxt[0] if nxt.size else t_stop) - t)
         f0 = model.rate(x, u)
-        x_be = implicit_step(x, f0, t + h, h, trapezoidal=False)
-        x_tr = implicit_step(x, f0, t + h, h, trapezoidal=True) if method == "trap" else None
-        x_new = x_tr if x_tr is not None else x_be
-        err = float(np.max(np.abs((x_tr if x_tr is not None else x + h * f0) - x_be)))
+        x_be, V_be = implicit_step(x, f0, V, R, t + h, h, 1.0)
+        if method == "trap":
+            x_new, V_new = implicit_step(x, f0, V, R, t + h, h, 0.5)
+        else:
+            x_new, V_new = x_be, V_be
+        ref_x = x_new if method == "trap" else x + h * f0
+        err = float(np.max(np.abs(ref_x - x_be)))
+        if method == "trap" and V.size and np.any(nodes.cap > 0):
+            err = max(err, float(np.max(np.abs(V_new - V_be))) / v_scale)
         if err > tol and h > min_step:
             h = max(min_step, h * max(0.2, 0.9 * np.sqrt(tol / err)))
             rejected += 1
@@ -113,8 +163,8 @@ def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "tr
         if err > tol:
             raise TransientError(f"step size fell below {min_step:g} s at t = {t:.6g} s")
         t += h
-        x = x_new
-        u, out = cell_voltages(x, t)
+        x, V = x_new, V_new
+        u, out, R = nodes.outputs(V, x, t)
         times.append(t); states.append(x.copy()); outs.append(out); volts.append(u)
         h = h * min(2.0, 0.9 * np.sqrt(tol / err)) if err > 0 else h * 2.0
     m, n = xbar.shape
