@@ -66,9 +66,10 @@ def run_spsolve(n):
 
     g, v = problem(n)
     t0 = time.perf_counter()
-    net = build_network(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE))
+    xbar = Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE)
+    net = build_network(xbar)
     A = _stiffness(net, g.ravel()).tocsc()
-    V = spla.spsolve(A, (net.W_drive @ v)[:, 0])
+    V = spla.spsolve(A, (net.W_drive @ xbar.full_inputs(v))[:, 0])
     out = (g.ravel() * (net.B @ V)).reshape(n, n).sum(axis=0)
     return time.perf_counter() - t0, out, {}
 

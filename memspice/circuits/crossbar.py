@@ -54,6 +54,7 @@ class Crossbar:
     selector: Selector = field(default_factory=Selector)
     device: object = None
     transistor: AccessTransistor = field(default_factory=AccessTransistor)
+    bit_bias: object = 0.0  # V at the foot of every bit line (sense node); scalar or one per column
     c_word: float = 0.0  # F from every word-line node to ground (transients only)
     c_bit: float = 0.0   # F from every bit-line node to ground (transients only)
     v_gate: object = 1.5  # V, scalar or one per row; SEEDS 1T1R gate 1.5 V
@@ -94,6 +95,19 @@ class Crossbar:
             self.state = s
             if self.device is None:
                 self.device = TiOx() if self.cell == "tiox" else DriftDiffusion()
+        bias = np.asarray(self.bit_bias, dtype=float)
+        if bias.ndim not in (0, 1) or (bias.ndim == 1 and bias.size != self.n) or not np.all(np.isfinite(bias)):
+            raise ValueError(f"bit_bias must be a finite voltage or one per column ({self.n}), got {self.bit_bias!r}")
+
+    @property
+    def bit_voltages(self) -> np.ndarray:
+        """Voltage (V) held at the foot of each bit line: 0 for ideal TIAs, a bias in write schemes."""
+        return np.broadcast_to(np.asarray(self.bit_bias, dtype=float), (self.n,)).copy()
+
+    def full_inputs(self, voltages) -> np.ndarray:
+        """Stack word-line inputs (m, p) and bit-line biases into (m + n, p), V."""
+        v = self.check_inputs(voltages)
+        return np.vstack([v, np.repeat(self.bit_voltages[:, None], v.shape[1], axis=1)])
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -90,9 +90,10 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         if xbar.r_word > 0:
             for j in range(n - 1):
                 w(f"Rw{i}_{j} {wl(i, j)} {wl(i, j + 1)} {_num(xbar.r_word)}\n")
-    w("* bit-line wires and sense (ideal TIA: 0 V source)\n")
+    w("* bit-line wires and sense (ideal TIA: 0 V source; a bias in write schemes)\n")
+    bias = xbar.bit_voltages
     for j in range(n):
-        w(f"Vsense{j} s{j} 0 DC 0\n")
+        w(f"Vsense{j} s{j} 0 DC {_num(bias[j])}\n")
         last = xbar.r_bit + xbar.r_sense
         if last > 0:
             w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(last)}\n")

@@ -53,7 +53,7 @@ def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float =
         w = run(crossbar_netlist(xbar, v[:, k], options=".options reltol=1e-9 abstol=1e-18 vntol=1e-12"),
                 mode=mode, timeout=timeout).waveforms
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
-        fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": 0.0 for j in range(n)}
+        fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": xbar.bit_voltages[j] for j in range(n)}
         node = lambda name: fixed[name] if name in fixed else w[f"v({name})"][0]  # noqa: E731
         wls.append([[node(wl_names[i][j]) for j in range(n)] for i in range(m)])
         bls.append([[node(bl_names[i][j]) for j in range(n)] for i in range(m)])

@@ -48,12 +48,12 @@ def cell_law(xbar: Crossbar):
     return cells.device(xbar.device, xbar.state.ravel())
 
 
-def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_in: np.ndarray):
+def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
     m, n = net.m, net.n
-    p = v_in.shape[1]
+    p = v_full.shape[1]
     Vp = np.vstack([V, np.zeros((1, p))])  # index -1 reads this padding row
-    wl = np.where(net.wl_index[..., None] >= 0, Vp[net.wl_index], v_in[:, None, :])
-    bl = np.where(net.bl_index[..., None] >= 0, Vp[net.bl_index], 0.0)
+    wl = np.where(net.wl_index[..., None] >= 0, Vp[net.wl_index], v_full[:m, None, :])
+    bl = np.where(net.bl_index[..., None] >= 0, Vp[net.bl_index], v_full[None, m:, :])
     return wl.reshape(m, n, p), bl.reshape(m, n, p)
 
 
@@ -73,7 +73,7 @@ def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12,
     if m * n > max_devices:
         raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
                          f"(raise it knowingly: memory grows ~1.4 kB per cell)")
-    v_in = xbar.check_inputs(voltages)
+    v_in = xbar.full_inputs(voltages)
     if method == "structured" and not structured.applicable(xbar):
         raise ValueError("method='structured' needs r_word > 0, r_bit > 0 and numba installed")
     if method == "structured" or (method == "auto" and structured.applicable(xbar) and 2 * m * n >= DIRECT_LIMIT):
@@ -111,8 +111,8 @@ def _newton(net, law, v_in, method, tol, max_newton, info):
         vk = v_in[:, k:k + 1]
         fixed = (net.C @ vk)[:, 0]
         drive = (net.W_drive @ vk)[:, 0]
-        # start from the linearisation at the full row voltage across each cell
-        row_v = np.repeat(vk[:, 0], net.n)
+        # start from the linearisation at the full row-to-column voltage across each cell
+        row_v = np.subtract.outer(vk[:net.m, 0], vk[net.m:, 0]).ravel()
         _, g0 = law(row_v)
         A0 = _stiffness(net, np.maximum(g0, 1e-30))
         V = solve_spd(A0, drive - net.B.T @ (g0 * fixed), method=method, tol=tol)[0] if N else np.zeros(0)
@@ -153,13 +153,13 @@ def _newton_three_terminal(net, law, v_in, max_newton, info):
     V_all, I_all, iters = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), []
     for k in range(p):
         vk = v_in[:, k:k + 1]
-        fixed = (net.C @ vk)[:, 0]
+        fixed_w, fixed_b = (net.C_word @ vk)[:, 0], (net.C_bit @ vk)[:, 0]
         drive = (net.W_drive @ vk)[:, 0]
         V = np.zeros(N)
         scale = max(1.0, float(np.max(np.abs(vk))))
         for it in range(1, max_newton + 1):
-            vwl = Bw @ V + fixed
-            vbl = Bb @ V
+            vwl = Bw @ V + fixed_w
+            vbl = Bb @ V + fixed_b
             i, a, b = law(vwl, vbl)
             a, b = a + 1e-15, b - 1e-15  # keep the cell's own conductance non-zero (gmin-like)
             F = net.A_wire @ V - drive + net.B.T @ i
@@ -174,7 +174,7 @@ def _newton_three_terminal(net, law, v_in, max_newton, info):
         else:
             raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
                               f"(last update {step:.2e} V); check gate voltage and transistor parameters")
-        I_all[:, k] = law(Bw @ V + fixed, Bb @ V)[0]
+        I_all[:, k] = law(Bw @ V + fixed_w, Bb @ V + fixed_b)[0]
         V_all[:, k] = V
         iters.append(it)
     info.update({"method": "newton + direct (nonsymmetric 1T1R Jacobian)", "newton_iterations": iters})
@@ -191,9 +191,8 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
     iters = []
     if law is None:
         system = structured.LineSystem(xbar, xbar.conductances)
-        zeros = np.zeros((m, n))
         for k in range(p):
-            vw, vb, its = system.solve(system.drive(v_in[:, k]), zeros, tol=tol)
+            vw, vb, its = system.solve(*system.drive(v_in[:m, k], v_in[m:, k]), tol=tol)
             wl[..., k], bl[..., k] = vw, vb
             dev[..., k] = xbar.conductances * (vw - vb)
             iters.append(its)
@@ -202,10 +201,10 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
         newton = []
         for k in range(p):
             vk = v_in[:, k]
-            _, g0 = law(np.repeat(vk, n))
+            _, g0 = law(np.subtract.outer(vk[:m], vk[m:]).ravel())
             system = structured.LineSystem(xbar, np.maximum(g0, 1e-30).reshape(m, n))
-            drive = system.drive(vk)
-            vw, vb, its = system.solve(drive, np.zeros((m, n)), tol=tol)
+            drive, drive_b = system.drive(vk[:m], vk[m:])
+            vw, vb, its = system.solve(drive, drive_b, tol=tol)
             scale = max(1.0, float(np.max(np.abs(vk))))
             for it in range(1, max_newton + 1):
                 u = (vw - vb).ravel()
@@ -213,7 +212,7 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
                 gd = np.maximum(gd, 1e-30)
                 system.set_cells(gd.reshape(m, n))
                 excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
-                nw, nb, its = system.solve(drive + excess, -excess, tol=min(tol, 1e-10), x0=(vw, vb))
+                nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=min(tol, 1e-10), x0=(vw, vb))
                 step = max(np.max(np.abs(nw - vw)), np.max(np.abs(nb - vb)))
                 damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
                 vw, vb = vw + damp * (nw - vw), vb + damp * (nb - vb)

@@ -31,9 +31,11 @@ class CrossbarNetwork:
     n: int
     n_unknown: int
     A_wire: sp.csr_matrix   # (N, N) S
-    W_drive: sp.csr_matrix  # (N, m) S
+    W_drive: sp.csr_matrix  # (N, m+n) S: links to word-line drivers and bit-line foot voltages
     B: sp.csr_matrix        # (m*n, N) incidence: +1 word-line end, -1 bit-line end
-    C: sp.csr_matrix        # (m*n, m) cell voltage from fixed drivers
+    C: sp.csr_matrix        # (m*n, m+n) cell voltage from fixed nodes: C_word - C_bit
+    C_word: sp.csr_matrix   # (m*n, m+n) word-line end value when that node is fixed
+    C_bit: sp.csr_matrix    # (m*n, m+n) bit-line end value when that node is fixed
     wl_index: np.ndarray    # (m, n) unknown index of each cell's word-line node, -1 if fixed
     bl_index: np.ndarray    # (m, n) unknown index of each cell's bit-line node, -1 if fixed (0 V)
 
@@ -79,7 +81,7 @@ def build_network(xbar) -> CrossbarNetwork:
     if np.isinf(g_bit) and not np.isinf(g_sns):
         g_sns = _conductance(xbar.r_sense)
     wl, r1, c1, v1, wl_ends, wl_end_g, nxt = _line(m, n, g_word, g_drv, 0)
-    blT, r2, c2, v2, _, _, nxt = _line(n, m, g_bit, g_sns, nxt)
+    blT, r2, c2, v2, bl_ends, bl_end_g, nxt = _line(n, m, g_bit, g_sns, nxt)
     if not np.isinf(g_bit):
         # the bit line's fixed end is its bottom node (row m-1): reverse the order along the line
         blT = blT[:, ::-1]
@@ -88,16 +90,20 @@ def build_network(xbar) -> CrossbarNetwork:
     cat = lambda parts: np.concatenate(parts) if parts else np.array([])  # noqa: E731
     A = sp.csr_matrix((cat(v1 + v2), (cat(r1 + r2).astype(np.int64, copy=False),
                                       cat(c1 + c2).astype(np.int64, copy=False))), shape=(N, N))
-    W = sp.csr_matrix((wl_end_g, (wl_ends, np.arange(m)[: wl_ends.size])), shape=(N, m))
+    W = sp.csr_matrix((np.concatenate([wl_end_g, bl_end_g]),
+                       (np.concatenate([wl_ends, bl_ends]),
+                        np.concatenate([np.arange(m)[: wl_ends.size], m + np.arange(n)[: bl_ends.size]]))),
+                      shape=(N, m + n))
     cells = np.arange(m * n)
     wl_f, bl_f = wl.ravel(), bl.ravel()
     rows_b = np.concatenate([cells[wl_f >= 0], cells[bl_f >= 0]])
     cols_b = np.concatenate([wl_f[wl_f >= 0], bl_f[bl_f >= 0]])
     vals_b = np.concatenate([np.ones((wl_f >= 0).sum()), -np.ones((bl_f >= 0).sum())])
     Bm = sp.csr_matrix((vals_b, (rows_b, cols_b)), shape=(m * n, N))
-    fixed_wl = cells[wl_f < 0]
-    Cm = sp.csr_matrix((np.ones(fixed_wl.size), (fixed_wl, fixed_wl // n)), shape=(m * n, m))
-    return CrossbarNetwork(m, n, N, A, W, Bm, Cm, wl, bl)
+    fixed_wl, fixed_bl = cells[wl_f < 0], cells[bl_f < 0]
+    Cw = sp.csr_matrix((np.ones(fixed_wl.size), (fixed_wl, fixed_wl // n)), shape=(m * n, m + n))
+    Cb = sp.csr_matrix((np.ones(fixed_bl.size), (fixed_bl, m + fixed_bl % n)), shape=(m * n, m + n))
+    return CrossbarNetwork(m, n, N, A, W, Bm, (Cw - Cb).tocsr(), Cw, Cb, wl, bl)
 
 
 def end_incidences(net: CrossbarNetwork) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -167,11 +167,12 @@ class LineSystem:
         self.ddb, self.llb = np.empty_like(db), np.empty((max(m - 1, 1), n))
         _factor(dw, db, self.gw, self.gb, self.ddw, self.llw, self.ddb, self.llb)
 
-    def drive(self, v_in: np.ndarray) -> np.ndarray:
-        """Word-line right-hand side (A) of one input vector (m,) in V."""
-        bw = np.zeros_like(self.G)
-        bw[:, 0] = self.g_first * v_in
-        return bw
+    def drive(self, v_word: np.ndarray, v_bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Right-hand sides (A) for word-line inputs (m,) and bit-line foot voltages (n,), V."""
+        bw, bb = np.zeros_like(self.G), np.zeros_like(self.G)
+        bw[:, 0] = self.g_first * v_word
+        bb[-1, :] = self.g_last * v_bit
+        return bw, bb
 
     def solve(self, bw, bb, tol=1e-12, maxiter=5000, x0=None):
         """Return (V_word, V_bit, iterations) for right-hand sides bw, bb (A, m x n)."""

@@ -65,7 +65,8 @@ class _Nodes:
         self.g_end = 0.0 if r_end == 0 else 1.0 / r_end
 
     def drive(self, t):
-        return np.array([float(s(t)) for s in self.sources])
+        """Word-line source values followed by the bit-line foot voltages (V)."""
+        return np.concatenate([[float(s(t)) for s in self.sources], self.xbar.bit_voltages])
 
     def residual(self, V, x, t):
         v = self.drive(t)
@@ -92,7 +93,7 @@ class _Nodes:
     def outputs(self, V, x, t):
         R, u, i = self.residual(V, x, t)
         if self.g_end > 0:
-            out = self.g_end * V[self.bottom]
+            out = self.g_end * (V[self.bottom] - self.xbar.bit_voltages)
         else:
             out = i.reshape(self.xbar.shape).sum(axis=0)
         return u, out, R
