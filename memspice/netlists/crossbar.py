@@ -54,13 +54,16 @@ def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
-                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "") -> str:
+                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "",
+                     sense=None) -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
     ``voltages``: (m,) DC levels in V, or a list of m SPICE source
     specifications (e.g. ``PWL(...)``) for transients.  ``transient=True``
     uses the stateful device face (states start at ``xbar.state`` under
-    ``uic``); otherwise states are frozen (read).
+    ``uic``); otherwise states are frozen (read).  ``sense``: a TIA from
+    :mod:`memspice.circuits.periphery` on every column (output ``v(out<j>)``);
+    default: 0 V sources, column current ``i(vsense<j>)``.
     """
     m, n = xbar.shape
     if m * n > max_devices:
@@ -81,6 +84,8 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     w(f"* {title or f'memspice crossbar {m}x{n}, {xbar.cell} cells'}\n")
     w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} r_sense={_num(xbar.r_sense)} Ohm\n")
     w(_cell_library(xbar, transient))
+    if sense is not None:
+        w(sense.library())
     w("* word-line drivers and wires\n")
     for i in range(m):
         w(f"Vin{i} in{i} 0 {drive[i]}\n")
@@ -93,7 +98,7 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     w("* bit-line wires and sense (ideal TIA: 0 V source; a bias in write schemes)\n")
     bias = xbar.bit_voltages
     for j in range(n):
-        w(f"Vsense{j} s{j} 0 DC {_num(bias[j])}\n")
+        w(f"Vsense{j} s{j} 0 DC {_num(bias[j])}\n" if sense is None else sense.column(j, f"s{j}", float(bias[j])))
         last = xbar.r_bit + xbar.r_sense
         if last > 0:
             w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(last)}\n")
