@@ -13,12 +13,12 @@ from .models import DriftDiffusion, Selector, ThresholdSwitch, TiOx
 from .spice.capabilities import ngspice_info
 from .spice.device_bench import FACES, compare_faces
 
-#: (model, source, duration in s): short drives that exercise switching
+#: (model, source, duration in s, SPICE steps): short drives that exercise switching
 DEMO_DRIVES = [
-    (DriftDiffusion(), Sine(1.0, 10 / (2 * np.pi)), 2 * np.pi / 10),
-    (TiOx(), pulse_train([2.0] * 3 + [-2.0] * 3, 1e-6, 3e-6), 18e-6),
-    (ThresholdSwitch(), pulse_train([1.0, 0.5, 0.1], 1e-6, 5e-6), 15e-6),
-    (Selector(), Sine(1.0, 1e3), 1e-3),
+    (DriftDiffusion(), Sine(1.0, 10 / (2 * np.pi)), 2 * np.pi / 10, 4000),
+    (TiOx(), pulse_train([2.0] * 3 + [-2.0] * 3, 1e-6, 3e-6), 18e-6, 4000),
+    (ThresholdSwitch(), pulse_train([1.0, 0.5, 0.1], 1e-6, 5e-6), 15e-6, 30000),
+    (Selector(), Sine(1.0, 1e3), 1e-3, 4000),
 ]
 
 
@@ -28,8 +28,8 @@ def device_faces_table(verbose: bool = True) -> list[dict]:
     if verbose and not info.osdi:
         print("Verilog-A/OSDI unavailable here: " + "; ".join(info.notes))
     rows = []
-    for model, src, t_stop in DEMO_DRIVES:
-        errs = compare_faces(model, src, t_stop, faces=faces)
+    for model, src, t_stop, steps in DEMO_DRIVES:
+        errs = compare_faces(model, src, t_stop, faces=faces, n_steps=steps)
         for face, e in errs.items():
             rows.append({"model": type(model).__name__, "face": face, **e})
             if verbose:

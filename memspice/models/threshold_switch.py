@@ -1,16 +1,24 @@
 """Volatile threshold switch (diffusive Ag/SiOx, NbOx, VO2 type) for neurons.
 
 * i = v G(x),  G(x) = G_off (G_on/G_off)^x  (log-linear in the state)
-* dx/dt = S((|v| - V_th)/s) (1 - x)/tau_on - (1 - S((|v| - V_hold)/s)) x/tau_off
+* dx/dt = D (1 - x)/tau_on - (1 - D) x/tau_off,  D = S(ln(|v| / V_eff(x)) / sigma)
+  V_eff(x) = V_th (V_hold/V_th)^x,  sigma = v_smooth / V_th
 
-S is the logistic function and |v| is smoothed over s.  Above V_th the device
-turns on within tau_on; between V_hold and V_th it keeps its state (the
-hysteresis window); below V_hold it relaxes to OFF with tau_off, so it
-returns to OFF when the bias is removed (Chip 3, 100093, 2024 review).
+S is the logistic function and |v| is smoothed over v_smooth.  The switching
+threshold moves with the state, from V_th for an OFF device to V_hold for an
+ON one: an OFF device turns on above V_th and the turn-on is regenerative
+(the threshold falls as it conducts: the S-shaped negative differential
+resistance of real threshold switches); an ON device stays on down to
+V_hold; between the two an OFF device stays OFF and an ON device stays ON
+(the hysteresis window).  Below V_hold it relaxes to OFF with tau_off, so it
+returns to OFF when the bias is removed.  This NDR is what makes a
+threshold-switch neuron oscillate (Chip 3, 100093, 2024 review).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import sympy as sp
 
 from . import symbolic
 from .base import CompactModel
@@ -55,6 +63,6 @@ class ThresholdSwitch(CompactModel):
     def rate_expr(cls):
         s, v, x = cls._sym(), symbolic.V, symbolic.X
         mag = symbolic.smooth_abs(v, s["v_smooth"])
-        on = symbolic.sigmoid((mag - s["v_th"]) / s["v_smooth"])
-        hold = symbolic.sigmoid((mag - s["v_hold"]) / s["v_smooth"])
-        return on * (1 - x) / s["tau_on"] - (1 - hold) * x / s["tau_off"]
+        log_over = sp.log(mag / s["v_th"]) - x * sp.log(s["v_hold"] / s["v_th"])  # ln(|v| / V_eff(x))
+        drive = symbolic.sigmoid(log_over * s["v_th"] / s["v_smooth"])
+        return drive * (1 - x) / s["tau_on"] - (1 - drive) * x / s["tau_off"]

@@ -1,0 +1,113 @@
+"""Leaky integrate-and-fire neuron built on the volatile threshold switch.
+
+Circuit (SEEDS spiking review): the input current charges the membrane
+capacitor C_m, which leaks through R_leak.  A threshold switch in series
+with a read-out resistor R_load hangs across the membrane: when the membrane
+reaches V_th the switch turns on, discharges C_m (the spike, seen as a
+voltage pulse across R_load), and relaxes OFF once the membrane falls below
+V_hold; then integration starts again.
+
+    C_m dV/dt = I_in - V/R_leak - i_ts,  i_ts = V / (R_ts(x) + R_load)
+    dx/dt = threshold-switch state equation at v_ts = V - i_ts R_load
+
+Below I_th = V_th / R_leak the membrane settles under V_th: no spikes.
+The same equations run as a Python reference (:meth:`LIFNeuron.simulate`)
+and as a SPICE subcircuit (:meth:`LIFNeuron.library`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ..analysis.waveforms import Waveforms
+from ..models import ThresholdSwitch
+
+
+@dataclass(frozen=True)
+class LIFNeuron:
+    """Membrane C_m (F), leak R_leak (Ohm), read-out R_load (Ohm), threshold switch."""
+
+    c_mem: float = 100e-12
+    r_leak: float = 100e3
+    # R_load must stay below the switch's negative differential resistance (~0.14 V_eff / I),
+    # or the load line crosses the NDR branch at a stable point and the neuron latches on
+    r_load: float = 100.0
+    ts: ThresholdSwitch = field(default_factory=ThresholdSwitch)
+    spike_level: float = 0.02  # V across R_load that counts as a spike
+
+    def __post_init__(self):
+        for name in ("c_mem", "r_leak", "r_load", "spike_level"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"LIFNeuron.{name} must be a finite number > 0, got {v!r}")
+
+    @property
+    def threshold_current(self) -> float:
+        """Smallest constant input (A) that can fire: V_th / R_leak."""
+        return self.ts.params.v_th / self.r_leak
+
+    # -- SPICE face --------------------------------------------------------------------------
+    def library(self) -> str:
+        return self.ts.spice_subckt() + (
+            f".subckt ms_lif mem spk\n"
+            f"Cm mem 0 {self.c_mem!r}\n"
+            f"Rleak mem 0 {self.r_leak!r}\n"
+            f"Xts mem spk {self.ts.name}\n"
+            f"Rload spk 0 {self.r_load!r}\n"
+            f".ends ms_lif\n")
+
+    def column(self, j: int, node: str, bias: float = 0.0) -> str:
+        """Neuron j on crossbar column node ``node``; spikes appear as v(spk<j>)."""
+        return f"Xn{j} {node} spk{j} ms_lif\n"
+
+    def netlist(self, i_in: float, t_stop: float, step: float,
+                options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1") -> str:
+        """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
+        return (f"* memspice LIF neuron, I_in = {float(i_in)!r} A\n{self.library()}"
+                f"Iin 0 mem0 DC {float(i_in)!r}\nXn0 mem0 spk0 ms_lif\n{options}\n"
+                f".tran {step!r} {t_stop!r} 0 {step!r} uic\n.end\n")
+
+    # -- Python face -------------------------------------------------------------------------
+    def simulate(self, i_in, t_stop: float, n_points: int = 20001, rtol: float = 1e-8) -> Waveforms:
+        """Reference ODE; ``i_in`` is a constant (A) or a callable of t. Returns v_mem, x, v_spk."""
+        current = (lambda t: i_in) if np.isscalar(i_in) else i_in
+        ts = self.ts
+
+        def branch(v, x):
+            g = ts.current(1.0, x)  # i = v G(x): G at 1 V
+            i = v * g / (1 + g * self.r_load)
+            return i, v - i * self.r_load
+
+        def rhs(t, y):
+            v, x = y
+            i, v_ts = branch(v, x)
+            return [(current(t) - v / self.r_leak - i) / self.c_mem, float(ts.rate(x, v_ts))]
+
+        t_eval = np.linspace(0, t_stop, n_points)
+        p = ts.params
+        sol = solve_ivp(rhs, (0, t_stop), [0.0, p.x0], method="Radau", t_eval=t_eval, rtol=rtol, atol=[1e-9, 1e-9],
+                        max_step=min(p.tau_on, t_stop / 1000))
+        if sol.status != 0:
+            raise RuntimeError(f"LIF reference failed: {sol.message}")
+        v, x = sol.y
+        i, _ = branch(v, x)
+        return Waveforms(sol.t, {"v_mem": v, "x": x, "v_spk": i * self.r_load}, title="LIF neuron (reference)")
+
+
+def spike_times(time, v_spk, level: float) -> np.ndarray:
+    """Times (s) where ``v_spk`` rises through ``level`` (linear interpolation)."""
+    v = np.asarray(v_spk) - level
+    k = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0))
+    t = np.asarray(time)
+    return t[k] - v[k] * (t[k + 1] - t[k]) / (v[k + 1] - v[k])
+
+
+def firing_rate(spikes, t_stop: float) -> float:
+    """Mean rate (Hz): inter-spike rate when >= 2 spikes, else count / t_stop."""
+    s = np.asarray(spikes)
+    if s.size >= 2:
+        return (s.size - 1) / (s[-1] - s[0])
+    return s.size / t_stop
