@@ -57,6 +57,23 @@ def pulse_width_encoding(x, v_read: float, t_max: float, bits: int = 8, rise: fl
     return out
 
 
+# --- op-amp macromodel ---------------------------------------------------------------------
+def opamp_subckt(gain: float, gbw: float, v_sat: float, name: str = "ms_opamp") -> str:
+    """Single-pole op-amp ``.subckt name inp inn out``: DC gain (V/V), pole at gbw/gain (Hz),
+    output limited smoothly to +-v_sat (V) by tanh."""
+    for label, value in (("gain", gain), ("gbw", gbw), ("v_sat", v_sat)):
+        _finite_positive(f"op-amp {label}", value)
+    c_pole = gain / (2 * math.pi * 1e3 * gbw)  # 1 kOhm * C sets the pole at gbw/gain
+    return (
+        "* single-pole op-amp: DC gain a0, pole at gbw/a0, smooth output limit +-vsat\n"
+        f".subckt {name} inp inn out params: a0={float(gain)!r} vsat={float(v_sat)!r}\n"
+        "Egain n1 0 inp inn {a0}\n"
+        "Rpole n1 n2 1k\n"
+        f"Cpole n2 0 {c_pole!r}\n"
+        "Bout out 0 V = vsat*tanh(V(n2)/vsat)\n"
+        f".ends {name}\n")
+
+
 # --- TIAs ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IdealTIA:
@@ -99,15 +116,7 @@ class OpAmpTIA:
             raise ValueError(f"OpAmpTIA.c_f must be >= 0 F, got {self.c_f!r}")
 
     def library(self) -> str:
-        c_pole = self.gain / (2 * math.pi * 1e3 * self.gbw)  # 1 kOhm * C sets the pole at gbw/gain
-        return (
-            "* single-pole op-amp: DC gain a0, pole at gbw/a0, smooth output limit +-vsat\n"
-            f".subckt ms_opamp inp inn out params: a0={self.gain!r} vsat={self.v_sat!r}\n"
-            "Egain n1 0 inp inn {a0}\n"
-            "Rpole n1 n2 1k\n"
-            f"Cpole n2 0 {c_pole!r}\n"
-            "Bout out 0 V = vsat*tanh(V(n2)/vsat)\n"
-            ".ends ms_opamp\n")
+        return opamp_subckt(self.gain, self.gbw, self.v_sat)
 
     def column(self, j: int, node: str, bias: float) -> str:
         lines = [f"Vref{j} ref{j} 0 DC {bias!r}", f"Xoa{j} ref{j} {node} out{j} ms_opamp",

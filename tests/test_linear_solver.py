@@ -1,0 +1,40 @@
+"""Closed-loop crossbar solver against numpy.linalg.solve."""
+import numpy as np
+import pytest
+
+from memspice.circuits.linear_solver import solve_with_circuit, solver_netlist
+
+from .conftest import needs_ngspice
+
+A = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
+B = np.array([1.0, -0.5, 0.8])
+
+
+@needs_ngspice
+def test_3x3_solution_within_one_percent():
+    x = solve_with_circuit(A, B)
+    ref = np.linalg.solve(A, B)
+    assert np.max(np.abs(x - ref)) / np.max(np.abs(ref)) < 1e-2
+
+
+@needs_ngspice
+def test_negative_entries_through_inverters():
+    a = np.array([[2.0, -0.5, 0.2], [-0.4, 1.8, -0.3], [0.1, -0.2, 1.5]])
+    x = solve_with_circuit(a, B)
+    ref = np.linalg.solve(a, B)
+    assert np.max(np.abs(x - ref)) / np.max(np.abs(ref)) < 1e-2
+    assert "Einv0" in solver_netlist(a, B)
+
+
+@needs_ngspice
+def test_accuracy_improves_with_op_amp_gain():
+    ref = np.linalg.solve(A, B)
+    errs = [np.max(np.abs(solve_with_circuit(A, B, gain=g) - ref)) for g in (1e1, 1e2, 1e3, 1e5)]
+    assert all(a > b for a, b in zip(errs, errs[1:]))
+
+
+def test_bad_systems_are_named():
+    with pytest.raises(ValueError, match="square"):
+        solver_netlist(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="finite"):
+        solver_netlist(np.full((2, 2), np.nan), np.ones(2))
