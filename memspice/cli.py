@@ -41,6 +41,52 @@ def _cmd_figure(args) -> int:
     return 0
 
 
+def _cmd_netlist(args) -> int:
+    from .netlists.builders import BUILDERS
+
+    opts = {k: v for k, v in vars(args).items() if k in BUILDER_OPTIONS[args.circuit] and v is not None}
+    text = BUILDERS[args.circuit](**opts)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output} ({len(text.splitlines())} lines)")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .spice import run
+
+    text = Path(args.netlist).read_text()
+    res = run(text, mode=args.mode, timeout=args.timeout, osdi=args.osdi or ())
+    w = res.waveforms
+    print(f"{args.netlist}: {w.title or 'results'}; {len(w)} point(s) along {w.axis_name}, {len(w.names)} signals")
+    show = [n for n in w.names if args.signals is None or n in [s.lower() for s in args.signals]]
+    for name in show[: args.max_print]:
+        values = w[name]
+        last = values[-1]
+        print(f"  {name:24s} {'final' if len(w) > 1 else 'value'} {last: .6e} {w.units.get(name, '')}")
+    if len(show) > args.max_print:
+        print(f"  ... {len(show) - args.max_print} more (use --signals NAME ..., or --csv/--npz)")
+    if args.csv:
+        w.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    if args.npz:
+        w.to_npz(args.npz)
+        print(f"wrote {args.npz}")
+    return 0
+
+
+#: options each netlist builder accepts (argparse destinations)
+BUILDER_OPTIONS = {
+    "crossbar": {"rows", "cols", "cell", "r_word", "r_bit", "r_source", "r_sense", "v_read", "g_min", "g_max",
+                 "seed", "variation", "stuck_off", "stuck_on", "signed", "tia", "r_f", "analysis"},
+    "lif": {"current", "t_stop", "step"},
+    "solver": {"size", "seed", "gain"},
+    "write": {"rows", "cols", "cell", "row", "col", "v_write", "scheme", "r_word", "r_bit"},
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="memspice",
@@ -56,6 +102,58 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("models", help="write every model's behavioural .subckt and Verilog-A module to a folder")
     s.add_argument("-o", "--output", default="models_out", help="folder to write into (default: models_out)")
     s.set_defaults(func=_cmd_models)
+    s = sub.add_parser(
+        "netlist", help="write a ready-to-run ngspice netlist of a whole circuit",
+        description="Write a readable, hierarchical ngspice netlist. Circuits: crossbar (MVM read with "
+                    "wires, drivers and TIAs), lif (threshold-switch neuron), solver (closed-loop A x = b), "
+                    "write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).")
+    s.add_argument("circuit", choices=["crossbar", "lif", "solver", "write"])
+    s.add_argument("-o", "--output", help="netlist file (default: print to the terminal)")
+    g = s.add_argument_group("crossbar / write")
+    g.add_argument("--rows", type=int, help="word lines (default 8)")
+    g.add_argument("--cols", type=int, help="bit lines (default 8)")
+    g.add_argument("--cell", choices=["1R", "1S1R", "1T1R", "tiox"], help="cell type (default 1R; write: 1S1R)")
+    g.add_argument("--r-word", type=float, help="word-line resistance per segment, Ohm")
+    g.add_argument("--r-bit", type=float, help="bit-line resistance per segment, Ohm")
+    g.add_argument("--r-source", type=float, help="driver (DAC) output resistance, Ohm")
+    g.add_argument("--r-sense", type=float, help="sense resistance before each TIA, Ohm")
+    g.add_argument("--v-read", type=float, help="largest input voltage, V (inputs are random up to it)")
+    g.add_argument("--g-min", type=float, help="lowest cell conductance, S")
+    g.add_argument("--g-max", type=float, help="highest cell conductance, S")
+    g.add_argument("--seed", type=int, help="random seed for weights, inputs, variation and faults")
+    g.add_argument("--variation", type=float, help="log-normal device-to-device sigma (e.g. 0.1)")
+    g.add_argument("--stuck-off", type=float, help="fraction of cells stuck at g_min")
+    g.add_argument("--stuck-on", type=float, help="fraction of cells stuck at g_max")
+    g.add_argument("--signed", action="store_true", default=None, help="signed weights as G+/G- column pairs")
+    g.add_argument("--tia", choices=["none", "ideal", "opamp"], help="column read-out (default none: 0 V sense)")
+    g.add_argument("--r-f", type=float, help="TIA feedback resistance, Ohm")
+    g.add_argument("--analysis", help="analysis line (default .op)")
+    g.add_argument("--row", type=int, help="write: selected row")
+    g.add_argument("--col", type=int, help="write: selected column")
+    g.add_argument("--v-write", type=float, help="write: programming voltage, V")
+    g.add_argument("--scheme", choices=["V/2", "V/3"], help="write: half-select scheme")
+    g = s.add_argument_group("lif")
+    g.add_argument("--current", type=float, help="input current, A (default 20e-6)")
+    g.add_argument("--t-stop", type=float, help="simulated time, s (default 20e-6)")
+    g.add_argument("--step", type=float, help="time step, s (default 5e-9)")
+    g = s.add_argument_group("solver")
+    g.add_argument("--size", type=int, help="n for the n x n system (default 3)")
+    g.add_argument("--gain", type=float, help="op-amp open-loop gain (default 1e6)")
+    s.set_defaults(func=_cmd_netlist)
+
+    s = sub.add_parser("run", help="run a netlist in ngspice and print/save its waveforms",
+                       description="Run a netlist with ngspice (batch: child process and raw file; shared: "
+                                   "libngspice) and print the final value of each signal; save CSV/NPZ.")
+    s.add_argument("netlist", help="netlist file with an analysis line (.op, .dc, .tran, ...)")
+    s.add_argument("--mode", choices=["batch", "shared"], default="batch")
+    s.add_argument("--timeout", type=float, default=600.0, help="seconds before ngspice is stopped")
+    s.add_argument("--osdi", nargs="*", help="compiled Verilog-A (.osdi) libraries to load")
+    s.add_argument("--signals", nargs="*", help="only these signals, e.g. v(out0) i(vsense0)")
+    s.add_argument("--max-print", type=int, default=20, help="print at most this many signals")
+    s.add_argument("--csv", help="write all waveforms to this CSV file")
+    s.add_argument("--npz", help="write all waveforms to this NumPy .npz file")
+    s.set_defaults(func=_cmd_run)
+
     s = sub.add_parser("figure", help="save the drift-diffusion pinched-hysteresis figure (SEEDS Fig. 1b/c style)")
     s.add_argument("-o", "--output", default="hysteresis.png", help="image file (default: hysteresis.png)")
     s.set_defaults(func=_cmd_figure)

@@ -99,4 +99,5 @@ class Waveforms:
             return cls(z["__axis__"], sigs, str(z["__axis_name__"]), units, str(z["__title__"]))
 
     def __repr__(self) -> str:
-        return f"Waveforms({self.axis_name}: {self.axis.size} points; {', '.join(self.names)})"
+        shown = ", ".join(self.names[:8]) + (f", ... ({len(self.names)} signals)" if len(self.names) > 8 else "")
+        return f"Waveforms({self.axis_name}: {self.axis.size} points; {shown})"

@@ -1,0 +1,71 @@
+"""Named circuit builders shared by the CLI and the example netlists.
+
+Each builder takes plain keyword options (numbers and strings, as a command
+line gives them) and returns netlist text runnable as-is in ngspice.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..circuits.crossbar import Crossbar
+from ..circuits.lif import LIFNeuron
+from ..circuits.linear_solver import solver_netlist
+from ..circuits.periphery import IdealTIA, OpAmpTIA
+from ..circuits.weights import (G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map,
+                                differential_pair)
+from ..circuits.write_schemes import write_crossbar
+from .crossbar import crossbar_netlist
+
+TIAS = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
+
+
+def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.0, r_sense=0.0, v_read=0.2,
+                   g_min=G_MIN, g_max=G_MAX, seed=0, variation=0.0, stuck_off=0.0, stuck_on=0.0, signed=False,
+                   tia="none", r_f=10e3, analysis=".op") -> str:
+    """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V)."""
+    rng = np.random.default_rng(seed)
+    if cell == "tiox":
+        xbar = Crossbar(state=rng.uniform(0, 1, (rows, cols)), cell="tiox", r_word=r_word, r_bit=r_bit,
+                        r_source=r_source, r_sense=r_sense)
+    else:
+        if signed:
+            g, _ = differential_pair(rng.uniform(-1, 1, (rows, cols)), g_min, g_max)
+        else:
+            g = conductance_map(rng.uniform(0, 1, (rows, cols)), g_min, g_max)
+        if variation:
+            g = apply_variation(g, variation, seed=seed + 1)
+        if stuck_off or stuck_on:
+            g = apply_stuck_faults(g, stuck_off, stuck_on, g_min, g_max, seed=seed + 2)
+        xbar = Crossbar(g, cell=cell, r_word=r_word, r_bit=r_bit, r_source=r_source, r_sense=r_sense)
+    if tia not in TIAS:
+        raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
+    sense = TIAS[tia](r_f=r_f) if TIAS[tia] else None
+    v = rng.uniform(0, v_read, rows)
+    title = (f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, "
+             f"seed {seed}")
+    return crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense)
+
+
+def build_lif(current=20e-6, t_stop=20e-6, step=5e-9) -> str:
+    """Threshold-switch LIF neuron driven by a constant current (A)."""
+    return LIFNeuron().netlist(current, t_stop, step)
+
+
+def build_solver(size=3, seed=0, gain=1e6) -> str:
+    """Closed-loop solver for a random, diagonally dominant (well-conditioned) positive A."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.1, 1.0, (size, size))
+    a += np.diag(a.sum(axis=1))
+    b = rng.uniform(-1, 1, size)
+    return solver_netlist(a, b, gain=gain)
+
+
+def build_write(rows=8, cols=8, cell="1S1R", row=0, col=0, v_write=1.6, scheme="V/2", r_word=1.0, r_bit=1.0,
+                g=1e-4) -> str:
+    """Program cell (row, col) with V/2 or V/3 half-select biasing (.op of the bias state)."""
+    xbar, v = write_crossbar(Crossbar(np.full((rows, cols), g), cell=cell, r_word=r_word, r_bit=r_bit),
+                             (row, col), v_write, scheme)
+    return crossbar_netlist(xbar, v, title=f"memspice {scheme} write of cell ({row}, {col}), {rows}x{cols} {cell}")
+
+
+BUILDERS = {"crossbar": build_crossbar, "lif": build_lif, "solver": build_solver, "write": build_write}

@@ -1,0 +1,56 @@
+"""Example netlists, netlist size, and the command line."""
+import numpy as np
+import pytest
+
+from memspice.circuits.crossbar import Crossbar
+from memspice.cli import main
+from memspice.netlists import crossbar_netlist
+from memspice.netlists.examples import EXAMPLES_DIR, rendered
+from memspice.spice import run
+
+from .conftest import needs_ngspice
+
+
+def test_examples_are_up_to_date():
+    expected = rendered()
+    on_disk = {p.name: p.read_text() for p in EXAMPLES_DIR.iterdir()}
+    assert set(on_disk) == set(expected), "regenerate: python -m memspice.netlists.examples"
+    for name, text in expected.items():
+        assert on_disk[name] == text, f"{name} is stale: python -m memspice.netlists.examples"
+
+
+@needs_ngspice
+@pytest.mark.parametrize("name", sorted(n for n in rendered() if n.endswith(".cir")))
+def test_example_runs_in_ngspice(name):
+    res = run((EXAMPLES_DIR / name).read_text(), mode="batch", timeout=120)
+    assert len(res.waveforms.names) > 0
+
+
+def test_netlist_grows_linearly_and_defines_models_once():
+    sizes = {}
+    for n in (32, 128):
+        text = crossbar_netlist(Crossbar(np.full((n, n), 1e-5), cell="1S1R", r_word=1.0, r_bit=1.0), np.ones(n))
+        sizes[n] = len(text) / (n * n)
+        assert text.count(".subckt ms_selector") == 1 and text.count(".subckt cell_1s1r") == 1
+    assert sizes[128] / sizes[32] < 1.2  # bytes per cell stay flat: O(cells)
+
+
+@needs_ngspice
+def test_cli_netlist_and_run(tmp_path, capsys):
+    cir = tmp_path / "x.cir"
+    assert main(["netlist", "crossbar", "--rows", "4", "--cols", "3", "--tia", "ideal", "-o", str(cir)]) == 0
+    csv, npz = tmp_path / "x.csv", tmp_path / "x.npz"
+    assert main(["run", str(cir), "--csv", str(csv), "--npz", str(npz)]) == 0
+    out = capsys.readouterr().out
+    assert "v(out0)" in out and csv.read_text().startswith("index")
+    from memspice.analysis import Waveforms
+
+    w = Waveforms.from_npz(npz)
+    assert "v(out2)" in w and w.units["v(out2)"] == "V"
+
+
+def test_cli_reports_errors_without_traceback(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing.cir")]) == 2
+    assert "missing.cir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["netlist", "crossbar", "--cell", "2R"])
