@@ -7,7 +7,7 @@ from memspice.circuits.crossbar import Crossbar
 from memspice.netlists import crossbar_netlist
 from memspice.solver import NewtonError, choose_backend, simulate_crossbar, simulate_transient, solve_dc
 
-from .conftest import needs_ngspice
+from .conftest import needs_ngspice, needs_osdi
 
 DC_RTOL = 1e-6
 
@@ -213,3 +213,20 @@ def test_transient_with_line_capacitance_matches_ngspice():
 def test_negative_capacitance_is_named():
     with pytest.raises(ValueError, match="c_bit"):
         Crossbar(np.ones((2, 2)), c_bit=-1e-12)
+
+
+@needs_osdi
+@pytest.mark.parametrize("cell", ["1S1R", "tiox"])
+def test_verilog_a_crossbar_matches_behavioural_and_sparse(cell):
+    rng = np.random.default_rng(9)
+    if cell == "tiox":
+        xbar = Crossbar(state=rng.uniform(0, 1, (8, 8)), cell="tiox", r_word=2.0, r_bit=2.0)
+        v = rng.uniform(0.5, 1.5, 8)
+    else:
+        xbar, v = random_crossbar(8, cell, r_word=2.0, r_bit=2.0)
+        v = v[:, 0]
+    va = simulate_crossbar(xbar, v, backend="ngspice", face="veriloga")
+    beh = simulate_crossbar(xbar, v, backend="ngspice")
+    sparse = simulate_crossbar(xbar, v, backend="sparse")
+    assert rel_err(va.output_currents, beh.output_currents) <= 1e-6
+    assert rel_err(sparse.output_currents, va.output_currents) <= 1e-6

@@ -7,7 +7,7 @@ from memspice.circuits.lif import LIFNeuron, firing_rate, spike_times
 from memspice.netlists import crossbar_netlist
 from memspice.spice import run
 
-from .conftest import needs_ngspice
+from .conftest import needs_ngspice, needs_osdi
 
 T_STOP = 20e-6
 
@@ -53,3 +53,17 @@ def test_crossbar_columns_drive_neurons():
 def test_bad_neuron_parameters_are_named():
     with pytest.raises(ValueError, match="c_mem"):
         LIFNeuron(c_mem=-1e-12)
+
+
+@needs_osdi
+def test_verilog_a_neuron_spikes_like_behavioural():
+    from memspice.spice import run as run_spice
+
+    neuron, step = LIFNeuron(), 5e-9
+    spikes = {}
+    for face in ("behavioural", "veriloga"):
+        osdi = neuron.osdi_libraries() if face == "veriloga" else []
+        w = run_spice(neuron.netlist(40e-6, T_STOP, step, face=face), osdi=osdi).waveforms
+        spikes[face] = spike_times(w.time, w["v(spk0)"], neuron.spike_level)
+    assert len(spikes["veriloga"]) == len(spikes["behavioural"]) >= 5
+    assert np.max(np.abs(spikes["veriloga"] - spikes["behavioural"])) <= step

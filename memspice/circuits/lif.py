@@ -50,23 +50,33 @@ class LIFNeuron:
         return self.ts.params.v_th / self.r_leak
 
     # -- SPICE face --------------------------------------------------------------------------
-    def library(self) -> str:
-        return self.ts.spice_subckt() + (
+    def library(self, face: str = "behavioural") -> str:
+        """The ``ms_lif mem spk`` subcircuit; ``face="veriloga"`` uses the switch's Verilog-A module."""
+        if face == "veriloga":
+            device, switch = self.ts.va_model_card("ms_ts_m") + "\n", "Nts mem spk ms_ts_m"
+        else:
+            device, switch = self.ts.spice_subckt(), f"Xts mem spk {self.ts.name}"
+        return device + (
             f".subckt ms_lif mem spk\n"
             f"Cm mem 0 {self.c_mem!r}\n"
             f"Rleak mem 0 {self.r_leak!r}\n"
-            f"Xts mem spk {self.ts.name}\n"
+            f"{switch}\n"
             f"Rload spk 0 {self.r_load!r}\n"
             f".ends ms_lif\n")
+
+    def osdi_libraries(self) -> list:
+        """Compiled Verilog-A the ``face="veriloga"`` library needs."""
+        return [self.ts.compile_osdi()]
 
     def column(self, j: int, node: str, bias: float = 0.0) -> str:
         """Neuron j on crossbar column node ``node``; spikes appear as v(spk<j>)."""
         return f"Xn{j} {node} spk{j} ms_lif\n"
 
     def netlist(self, i_in: float, t_stop: float, step: float,
-                options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1") -> str:
+                options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1",
+                face: str = "behavioural") -> str:
         """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
-        return (f"* memspice LIF neuron, I_in = {float(i_in)!r} A\n{self.library()}"
+        return (f"* memspice LIF neuron, I_in = {float(i_in)!r} A\n{self.library(face)}"
                 f"Iin 0 mem0 DC {float(i_in)!r}\nXn0 mem0 spk0 ms_lif\n{options}\n"
                 f".tran {step!r} {t_stop!r} 0 {step!r} uic\n.end\n")
 

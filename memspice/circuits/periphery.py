@@ -84,7 +84,7 @@ class IdealTIA:
     def __post_init__(self):
         _finite_positive("IdealTIA.r_f", self.r_f)
 
-    def library(self) -> str:
+    def library(self, face: str = "behavioural") -> str:
         return ""
 
     def column(self, j: int, node: str, bias: float) -> str:
@@ -115,7 +115,7 @@ class OpAmpTIA:
         if not (math.isfinite(self.c_f) and self.c_f >= 0):
             raise ValueError(f"OpAmpTIA.c_f must be >= 0 F, got {self.c_f!r}")
 
-    def library(self) -> str:
+    def library(self, face: str = "behavioural") -> str:
         return opamp_subckt(self.gain, self.gbw, self.v_sat)
 
     def column(self, j: int, node: str, bias: float) -> str:

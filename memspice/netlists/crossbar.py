@@ -21,7 +21,16 @@ def _num(value) -> str:
     return repr(float(value))
 
 
-def _cell_library(xbar: Crossbar, transient: bool) -> str:
+FACES = ("behavioural", "veriloga")
+
+
+def _cell_library(xbar: Crossbar, transient: bool, face: str = "behavioural") -> str:
+    if face == "veriloga" and xbar.cell == "1S1R":
+        return (xbar.selector.va_model_card("ms_selector_m") + "\n"
+                ".subckt cell_1s1r wl bl params: g=1e-6\n"
+                "Nsel wl mid ms_selector_m\nR1 mid bl {1/g}\n.ends cell_1s1r\n")
+    if face == "veriloga" and xbar.cell in ("tiox", "memristor"):
+        return xbar.device.va_model_card("cellm", frozen=not transient) + "\n"
     if xbar.cell == "1R":
         return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"
     if xbar.cell == "1T1R":
@@ -55,7 +64,7 @@ def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
 
 def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
                      title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "",
-                     sense=None) -> str:
+                     sense=None, face: str = "behavioural") -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
     ``voltages``: (m,) DC levels in V, or a list of m SPICE source
@@ -63,8 +72,12 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     uses the stateful device face (states start at ``xbar.state`` under
     ``uic``); otherwise states are frozen (read).  ``sense``: a TIA from
     :mod:`memspice.circuits.periphery` on every column (output ``v(out<j>)``);
-    default: 0 V sources, column current ``i(vsense<j>)``.
+    default: 0 V sources, column current ``i(vsense<j>)``.  ``face="veriloga"``
+    uses the Verilog-A modules through ``N`` instances; load the libraries
+    from :func:`osdi_libraries` (e.g. ``run(text, osdi=osdi_libraries(...))``).
     """
+    if face not in FACES:
+        raise ValueError(f"face must be one of {FACES}, got {face!r}")
     m, n = xbar.shape
     if m * n > max_devices:
         raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices}; "
@@ -83,9 +96,9 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     w = out.write
     w(f"* {title or f'memspice crossbar {m}x{n}, {xbar.cell} cells'}\n")
     w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} r_sense={_num(xbar.r_sense)} Ohm\n")
-    w(_cell_library(xbar, transient))
+    w(_cell_library(xbar, transient, face))
     if sense is not None:
-        w(sense.library())
+        w(sense.library(face=face))
     w("* word-line drivers and wires\n")
     for i in range(m):
         w(f"Vin{i} in{i} 0 {drive[i]}\n")
@@ -135,14 +148,27 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     else:
         dev = xbar.device
         sub = dev.name if transient else dev.frozen_name
+        prefix, sub = ("N", "cellm") if face == "veriloga" else ("X", sub)
         s = xbar.state
         for i in range(m):
             for j in range(n):
-                w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={_num(s[i, j])}\n")
+                w(f"{prefix}c{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={_num(s[i, j])}\n")
     if options:
         w(options.rstrip() + "\n")
     w(f"{analysis}\n.end\n")
     return out.getvalue()
+
+
+def osdi_libraries(xbar: Crossbar, transient: bool = False, sense=None) -> list:
+    """Compiled Verilog-A libraries a ``face="veriloga"`` netlist of ``xbar`` needs."""
+    libs = []
+    if xbar.cell == "1S1R":
+        libs.append(xbar.selector.compile_osdi())
+    elif xbar.cell in ("tiox", "memristor"):
+        libs.append(xbar.device.compile_osdi(frozen=not transient))
+    if sense is not None and hasattr(sense, "osdi_libraries"):
+        libs += sense.osdi_libraries()
+    return libs
 
 
 def spice_crossbar_outputs(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> np.ndarray:

@@ -41,17 +41,19 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: str = "auto", **kwargs)
     return sol
 
 
-def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> CrossbarSolution:
-    from ..netlists.crossbar import crossbar_netlist, node_names
+def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0,
+                 face: str = "behavioural") -> CrossbarSolution:
+    from ..netlists.crossbar import crossbar_netlist, node_names, osdi_libraries
     from ..spice import run
 
+    osdi = osdi_libraries(xbar) if face == "veriloga" else []
     v = xbar.check_inputs(voltages)
     m, n = xbar.shape
     wl_names, bl_names = node_names(xbar)
     outs, wls, bls = [], [], []
     for k in range(v.shape[1]):
-        w = run(crossbar_netlist(xbar, v[:, k], options=".options reltol=1e-9 abstol=1e-18 vntol=1e-12"),
-                mode=mode, timeout=timeout).waveforms
+        w = run(crossbar_netlist(xbar, v[:, k], options=".options reltol=1e-9 abstol=1e-18 vntol=1e-12", face=face),
+                mode=mode, timeout=timeout, osdi=osdi).waveforms
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
         fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": xbar.bit_voltages[j] for j in range(n)}
         node = lambda name: fixed[name] if name in fixed else w[f"v({name})"][0]  # noqa: E731
@@ -68,4 +70,4 @@ def _solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float =
         dev = np.column_stack([law(w_[:, k], b_[:, k])[0] for k in range(u.shape[1])])
     else:
         dev = np.column_stack([law(u[:, k])[0] for k in range(u.shape[1])])
-    return CrossbarSolution(np.array(outs), dev.reshape(m, n, -1), wl, bl, "ngspice", {"mode": mode})
+    return CrossbarSolution(np.array(outs), dev.reshape(m, n, -1), wl, bl, "ngspice", {"mode": mode, "face": face})

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..analysis.waveforms import Waveforms
 from . import run
-from .osdi import compile_veriloga, require_osdi
+from .osdi import require_osdi
 
 FACES = ("behavioural", "veriloga")
 #: tight tolerances so the SPICE faces are compared to the ODE, not to ngspice's defaults
@@ -26,8 +26,9 @@ def device_netlist(model, source, t_stop: float, face: str = "behavioural", n_st
         body, osdi = [model.spice_subckt(), model.spice_instance("dut", "p", "0")], []
     else:
         require_osdi()
-        osdi = [compile_veriloga(model.verilog_a(), model.va_module)]
-        body = [model.va_model_card("dut_model"), "Ndut p 0 dut_model"]
+        osdi = [model.compile_osdi()]
+        x0 = f" x0={float(model.params.x0)!r}" if model.has_state() else ""
+        body = [model.va_model_card("dut_model"), f"Ndut p 0 dut_model{x0}"]
     lines = [f"* memspice device bench: {model.title} ({face})", *body, f"Vsrc p 0 {source.spice()}",
              ACCURATE_OPTIONS, f".tran {step!r} {t_stop!r} 0 {step!r} uic", ".end"]
     return "\n".join(lines), osdi
