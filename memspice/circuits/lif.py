@@ -107,17 +107,5 @@ class LIFNeuron:
         return Waveforms(sol.t, {"v_mem": v, "x": x, "v_spk": i * self.r_load}, title="LIF neuron (reference)")
 
 
-def spike_times(time, v_spk, level: float) -> np.ndarray:
-    """Times (s) where ``v_spk`` rises through ``level`` (linear interpolation)."""
-    v = np.asarray(v_spk) - level
-    k = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0))
-    t = np.asarray(time)
-    return t[k] - v[k] * (t[k + 1] - t[k]) / (v[k + 1] - v[k])
-
-
-def firing_rate(spikes, t_stop: float) -> float:
-    """Mean rate (Hz): inter-spike rate when >= 2 spikes, else count / t_stop."""
-    s = np.asarray(spikes)
-    if s.size >= 2:
-        return (s.size - 1) / (s[-1] - s[0])
-    return s.size / t_stop
+# re-exported: spike measurements live in memspice.analysis.metrics
+from ..analysis.metrics import firing_rate, spike_times  # noqa: E402,F401

@@ -1,0 +1,58 @@
+"""Measurements on waveforms and crossbar results (SI units throughout)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def spike_times(time, signal, level: float) -> np.ndarray:
+    """Times (s) where ``signal`` rises through ``level`` (linear interpolation)."""
+    v = np.asarray(signal, float) - level
+    t = np.asarray(time, float)
+    k = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0))
+    return t[k] - v[k] * (t[k + 1] - t[k]) / (v[k + 1] - v[k])
+
+
+def firing_rate(spikes, duration: float) -> float:
+    """Mean rate (Hz): inter-spike rate with >= 2 spikes, else count / duration."""
+    s = np.asarray(spikes)
+    if s.size >= 2:
+        return float((s.size - 1) / (s[-1] - s[0]))
+    return float(s.size / duration)
+
+
+def settling_time(time, signal, tolerance: float = 0.01, final: float | None = None) -> float:
+    """First time (s) after which ``signal`` stays within ``tolerance`` (relative) of its final value."""
+    t, y = np.asarray(time, float), np.asarray(signal, float)
+    final = y[-1] if final is None else final
+    band = tolerance * max(abs(final), np.max(np.abs(y - final)) * 1e-12, 1e-300)
+    outside = np.flatnonzero(np.abs(y - final) > band)
+    if outside.size == 0:
+        return float(t[0])
+    k = outside[-1]
+    return float(t[min(k + 1, t.size - 1)])
+
+
+def mvm_error(outputs, ideal) -> dict:
+    """Errors of column outputs against the ideal G^T v: max and RMS, relative to max |ideal|."""
+    out, ref = np.asarray(outputs, float), np.asarray(ideal, float)
+    scale = float(np.max(np.abs(ref))) or 1.0
+    diff = out - ref
+    return {"max_rel": float(np.max(np.abs(diff)) / scale), "rms_rel": float(np.sqrt(np.mean(diff**2)) / scale)}
+
+
+def ir_drop_map(solution, voltages, k: int = 0) -> np.ndarray:
+    """Per-cell loss of read voltage (V): applied row voltage minus the cell's actual voltage."""
+    v = np.asarray(voltages, float)
+    v = v[:, None] if v.ndim == 1 else v
+    cell = solution.word_line_voltages[..., k] - solution.bit_line_voltages[..., k]
+    return v[:, k][:, None] - cell
+
+
+def conductance_per_pulse(model, states, v_read: float) -> np.ndarray:
+    """Read conductance i(v_read)/v_read (S) for each state after a pulse."""
+    return np.asarray(model.current(v_read, np.asarray(states, float))) / v_read
+
+
+def energy(time, voltage, current) -> float:
+    """Energy (J) delivered: integral of v(t) i(t) dt."""
+    return float(np.trapezoid(np.asarray(voltage) * np.asarray(current), np.asarray(time)))

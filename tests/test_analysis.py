@@ -1,0 +1,51 @@
+"""Measurements, plots and Dask sweeps."""
+import numpy as np
+import pytest
+
+from memspice.analysis import metrics, plots
+from memspice.analysis.sweeps import monte_carlo_crossbar, point_seeds, run_sweep
+from memspice.circuits.crossbar import Crossbar
+from memspice.solver import solve_dc
+
+
+def test_metrics():
+    t = np.linspace(0, 1, 1001)
+    y = 1 - np.exp(-t / 0.1)
+    assert metrics.settling_time(t, y, 0.01, final=1.0) == pytest.approx(0.1 * np.log(100), abs=2e-3)
+    assert np.allclose(metrics.spike_times(t, np.sin(2 * np.pi * 3 * t), 0.5), (np.arange(3) + 1 / 12) / 3, atol=1e-3)
+    assert metrics.firing_rate([0.1, 0.2, 0.3], 1.0) == pytest.approx(10.0)
+    assert metrics.energy(t, np.ones_like(t), 2 * np.ones_like(t)) == pytest.approx(2.0)
+    xbar = Crossbar(np.full((4, 4), 1e-3), r_word=5.0, r_bit=5.0)
+    v = np.full(4, 0.2)
+    drop = metrics.ir_drop_map(solve_dc(xbar, v), v)
+    assert drop.shape == (4, 4) and np.all(drop > 0) and drop[0, 0] < drop[0, -1]
+    e = metrics.mvm_error(solve_dc(xbar, v).output_currents, xbar.ideal_outputs(v))
+    assert 0 < e["rms_rel"] <= e["max_rel"] < 1
+
+
+def test_plots_return_figures():
+    import matplotlib.figure
+
+    for fig in (plots.crossbar_heatmap(np.eye(3), "G", "S"), plots.raster([[1e-6], [2e-6, 3e-6]]),
+                plots.xy([1, 2, 3], {"a": [1, 2, 3]}, "x (1)", "y (1)")):
+        assert isinstance(fig, matplotlib.figure.Figure)
+
+
+def _square(x, seed):
+    return {"y": x * x, "noise": float(np.random.default_rng(seed).normal())}
+
+
+def test_sweep_is_seeded_and_order_independent():
+    pts = [{"x": float(k)} for k in range(6)]
+    a = run_sweep(_square, pts, seed=1, scheduler="threads", progress=False)
+    b = run_sweep(_square, pts, seed=1, scheduler="synchronous", progress=False)
+    assert a.equals(b) and list(a["y"]) == [k * k for k in range(6)]
+    assert point_seeds(1, 3) == point_seeds(1, 3) != point_seeds(2, 3)
+
+
+def test_monte_carlo_64x64_100_points_through_dask_is_reproducible():
+    a = monte_carlo_crossbar(samples=100, n=64, sigma=0.1, seed=7, progress=False)
+    b = monte_carlo_crossbar(samples=100, n=64, sigma=0.1, seed=7, progress=False, scheduler="threads")
+    assert len(a) == 100
+    assert a.equals(b)
+    assert a["mvm_rms_rel_error"].std() > 0  # the samples really differ
