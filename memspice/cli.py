@@ -41,6 +41,22 @@ def _cmd_figure(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    from .analysis.reproductions import REPRODUCTIONS
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(REPRODUCTIONS) if args.name == "all" else [args.name]
+    for name in names:
+        results, fig = REPRODUCTIONS[name]()
+        fig.savefig(out / f"{name}.png", dpi=150)
+        table = results.get("fits") if isinstance(results, dict) else results
+        table.to_csv(out / f"{name}.csv", index=False)
+        print(f"{name}: wrote {out / (name + '.png')} and {out / (name + '.csv')}")
+        print(table.to_string(index=False, max_rows=12))
+    return 0
+
+
 def _cmd_netlist(args) -> int:
     from .netlists.builders import BUILDERS
 
@@ -153,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", help="write all waveforms to this CSV file")
     s.add_argument("--npz", help="write all waveforms to this NumPy .npz file")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("reproduce", help="reproduce a source-paper figure (png + csv table)",
+                       description="Reproductions: hysteresis (drift-diffusion loops), ddk (feature maps and "
+                                   "alpha/beta fits), lif (f-I curve), mvm (IR-drop error vs wire resistance and "
+                                   "size), solver (closed-loop accuracy vs op-amp gain), or all.")
+    s.add_argument("name", choices=["hysteresis", "ddk", "lif", "mvm", "solver", "all"])
+    s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
+    s.set_defaults(func=_cmd_reproduce)
 
     s = sub.add_parser("figure", help="save the drift-diffusion pinched-hysteresis figure (SEEDS Fig. 1b/c style)")
     s.add_argument("-o", "--output", default="hysteresis.png", help="image file (default: hysteresis.png)")

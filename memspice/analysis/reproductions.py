@@ -1,0 +1,125 @@
+"""Reproductions of the source papers' figures (SEEDS.md), each a function returning
+(results, matplotlib Figure).  ``memspice reproduce NAME -o DIR`` saves them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+
+
+def hysteresis(frequencies_rad_s=(10.0, 40.0, 160.0)):
+    """Drift-diffusion pinched loops (mu = 3.2e-14 m^2/Vs, Roff/Ron = 20, L = 60 nm, v0 = 1 V).
+
+    Results: loop area (W, integral of i dv over the second period) per angular frequency.
+    """
+    from ..circuits.sources import Sine
+    from ..models import DriftDiffusion
+
+    m = DriftDiffusion()
+    rows, waves = [], []
+    for w0 in frequencies_rad_s:
+        period = 2 * np.pi / w0
+        w = m.simulate(Sine(1.0, w0 / (2 * np.pi)), 2 * period, 4001)
+        second = w.time >= period
+        area = abs(np.trapezoid(w["i"][second], w["v"][second]))
+        i_at_zero = float(np.max(np.abs(w["i"][second][np.abs(w["v"][second]) < 1e-3]), initial=0.0))
+        rows.append({"w0_rad_s": w0, "loop_area_W": area, "max_abs_i_at_v0_A": i_at_zero})
+        w.title = f"w0 = {w0:g} rad/s"
+        waves.append(w)
+    return pd.DataFrame(rows), plots.iv_loop(waves, "drift-diffusion memristor, v0 = 1 V")
+
+
+def ddk_features(seed: int = 0, utterances: int = 8, features: int = 100):
+    """DDK feature maps of a synthetic call: 8 x 100 conductances, and alpha/beta fits per utterance."""
+    import matplotlib.pyplot as plt
+
+    from .ddk import feature_map, fit_ddk, normalise, pooled_features, pulse_amplitudes, synthetic_call
+
+    amps = pulse_amplitudes(pooled_features(synthetic_call(seed=seed), utterances, features))
+    fmap = feature_map(amps)
+    fits = pd.DataFrame([{"utterance": k, **fit_ddk(amps[k], normalise(fmap[k]), seed=seed)}
+                         for k in range(utterances)])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    plots.crossbar_heatmap(fmap * 1e6, "DDK feature map", "conductance (uS)", ax=axes[0])
+    axes[0].set_xlabel("pulse (feature)")
+    axes[0].set_ylabel("utterance")
+    axes[1].plot(fmap.T * 1e6, lw=0.8)
+    axes[1].set_xlabel("pulse number")
+    axes[1].set_ylabel("conductance (uS)")
+    fig.tight_layout()
+    return {"feature_map_S": fmap, "amplitudes_V": amps, "fits": fits}, fig
+
+
+def lif_f_i(currents_A=None, t_stop: float = 20e-6):
+    """f-I curve of the threshold-switch LIF neuron (Python reference)."""
+    from ..circuits.lif import LIFNeuron
+    from .metrics import firing_rate, spike_times
+
+    neuron = LIFNeuron()
+    currents = np.asarray(currents_A if currents_A is not None else
+                          neuron.threshold_current * np.array([0.5, 0.9, 1.2, 2, 3, 4, 5]))
+    rates = []
+    for i in currents:
+        w = neuron.simulate(float(i), t_stop, 20001)
+        rates.append(firing_rate(spike_times(w.time, w["v_spk"], neuron.spike_level), t_stop))
+    table = pd.DataFrame({"current_A": currents, "rate_Hz": rates})
+    fig = plots.xy(currents * 1e6, {"TS neuron": np.array(rates) / 1e3}, "input current (uA)", "firing rate (kHz)",
+                   title=f"LIF f-I, threshold {neuron.threshold_current * 1e6:.1f} uA")
+    return table, fig
+
+
+def mvm_error(sizes=(32, 64, 128, 256), r_wires=(0.1, 1.0, 5.0), cells=("1R", "1S1R", "tiox"), seed: int = 0):
+    """MVM relative error (RMS, vs the same array without wire resistance) against segment resistance and size.
+
+    1R, 1S1R and self-rectifying TiOx arrays (32 x 32 like the selector-less TiOx chip, up to
+    1024 x 1024 with the sparse solver: pass larger ``sizes``).
+    """
+    import dataclasses
+
+    from ..circuits.crossbar import Crossbar
+    from ..circuits.weights import conductance_map
+    from ..solver import solve_dc
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cell in cells:
+        for n in sizes:
+            w = rng.uniform(0, 1, (n, n))
+            if cell == "tiox":
+                base, v = Crossbar(state=w, cell="tiox"), rng.uniform(0.5, 1.0, n)
+            else:
+                base, v = Crossbar(conductance_map(w), cell=cell), rng.uniform(0, 1.0 if cell == "1S1R" else 0.2, n)
+            ideal = solve_dc(base, v).output_currents
+            for r in r_wires:
+                out = solve_dc(dataclasses.replace(base, r_word=r, r_bit=r), v).output_currents
+                rms = float(np.sqrt(np.mean((out - ideal) ** 2)) / np.max(np.abs(ideal)))
+                rows.append({"cell": cell, "n": n, "r_wire_ohm": r, "rms_rel_error": rms})
+    table = pd.DataFrame(rows)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(cells), figsize=(4 * len(cells), 3.2), squeeze=False)
+    for ax, cell in zip(axes[0], cells):
+        sub = table[table.cell == cell]
+        plots.xy(list(sizes), {f"{r:g} Ohm": sub[sub.r_wire_ohm == r].rms_rel_error.values for r in r_wires},
+                 "array size n (n x n)", "RMS relative MVM error", logx=True, logy=True, title=cell, ax=ax)
+    return table, fig
+
+
+def solver_gain(gains=(1e1, 1e2, 1e3, 1e4, 1e5, 1e6)):
+    """Closed-loop crossbar solver: relative error against numpy.linalg.solve vs op-amp gain (ngspice)."""
+    from ..circuits.linear_solver import solve_with_circuit
+
+    a = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
+    b = np.array([1.0, -0.5, 0.8])
+    ref = np.linalg.solve(a, b)
+    errs = [float(np.max(np.abs(solve_with_circuit(a, b, gain=g) - ref)) / np.max(np.abs(ref))) for g in gains]
+    table = pd.DataFrame({"gain": gains, "max_rel_error": errs})
+    fig = plots.xy(list(gains), {"3x3 system": errs}, "op-amp open-loop gain (V/V)", "max relative error",
+                   logx=True, logy=True, title="closed-loop solver accuracy")
+    return table, fig
+
+
+REPRODUCTIONS = {"hysteresis": hysteresis, "ddk": ddk_features, "lif": lif_f_i, "mvm": mvm_error,
+                 "solver": solver_gain}

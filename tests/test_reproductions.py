@@ -1,0 +1,55 @@
+"""Seed-figure reproductions: numbers checked on small versions (full studies: memspice reproduce)."""
+import numpy as np
+
+from memspice.analysis import ddk, reproductions
+
+from .conftest import needs_ngspice
+
+
+def test_hysteresis_pinched_and_shrinking():
+    table, fig = reproductions.hysteresis((10.0, 40.0, 160.0))
+    areas = table.loop_area_W.values
+    assert areas[0] > areas[1] > areas[2] > 0
+    assert np.all(table.max_abs_i_at_v0_A < 1e-9)
+
+
+def test_ddk_fit_recovers_known_alpha_beta():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, 100)
+    x[0], x[1] = 0.0, 1.0  # already spans [0, 1]: normalisation leaves it unchanged
+    y = ddk.ddk_trajectory(x, 0.02, 0.3, 0.9, 0.2)
+    fit = ddk.fit_ddk(x, y)
+    assert abs(fit["alpha"] - 0.02) < 0.002 and abs(fit["beta"] - 0.3) < 0.02
+
+
+def test_ddk_feature_map_pipeline():
+    results, _ = reproductions.ddk_features(utterances=8, features=100)
+    fmap, amps = results["feature_map_S"], results["amplitudes_V"]
+    assert fmap.shape == (8, 100) and amps.min() >= 2.0 and amps.max() <= 3.0
+    assert np.all(fmap >= ddk.DDK_G_MIN * 0.999) and np.all(fmap <= ddk.DDK_G_MAX * 1.001)
+    assert np.all(np.diff(fmap, axis=1) < 0)  # RESET pulses lower the conductance step by step
+    assert results["fits"][["alpha", "beta"]].to_numpy().min() >= 0
+    assert results["fits"][["alpha", "beta"]].to_numpy().max() <= 1
+
+
+def test_mvm_error_grows_with_wire_resistance_and_size_for_every_cell():
+    table, _ = reproductions.mvm_error(sizes=(16, 32, 64), r_wires=(0.5, 2.0))
+    for cell, sub in table.groupby("cell"):
+        grid = sub.pivot(index="n", columns="r_wire_ohm", values="rms_rel_error").to_numpy()
+        assert np.all(np.diff(grid, axis=0) > 0), cell
+        assert np.all(np.diff(grid, axis=1) > 0), cell
+
+
+@needs_ngspice
+def test_solver_accuracy_vs_gain():
+    table, _ = reproductions.solver_gain((1e1, 1e3, 1e5))
+    errs = table.max_rel_error.values
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-3
+
+
+def test_reproduce_cli_writes_figure_and_table(tmp_path):
+    from memspice.cli import main
+
+    assert main(["reproduce", "hysteresis", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "hysteresis.png").stat().st_size > 10_000
+    assert (tmp_path / "hysteresis.csv").read_text().startswith("w0_rad_s")
