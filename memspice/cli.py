@@ -41,6 +41,19 @@ def _cmd_figure(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from .analysis.validate import validate
+
+    summary = validate(args.output, quick=args.quick)
+    for r in summary["comparisons"]:
+        print(f"{'PASS' if r['pass'] else 'FAIL'}  {r['circuit']:38s} {r['a']:>20s} vs {r['b']:<20s} "
+              f"{r['signal']:15s} {r['max_error']:.2e} (tol {r['tolerance']:.0e})")
+    for s in summary["skipped"]:
+        print(f"SKIP  {s['circuit']:38s} {s['backend']}: {s['why']}")
+    print(f"report: {Path(args.output) / 'report.md'}  overall {'PASS' if summary['pass'] else 'FAIL'}")
+    return 0 if summary["pass"] else 1
+
+
 def _cmd_reproduce(args) -> int:
     from .analysis.reproductions import REPRODUCTIONS
 
@@ -169,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", help="write all waveforms to this CSV file")
     s.add_argument("--npz", help="write all waveforms to this NumPy .npz file")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("validate", help="run the same circuits on every backend and write a comparison report",
+                       description="Compare the Python reference, the sparse solver, ngspice (behavioural and "
+                                   "Verilog-A/OSDI) and VACASK on the same circuits; writes report.md, report.json "
+                                   "and plots. Exit status 1 if any comparison exceeds its tolerance.")
+    s.add_argument("-o", "--output", default="validation", help="folder for the report")
+    s.add_argument("--quick", action="store_true", help="one device and an 8x8 crossbar only")
+    s.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("reproduce", help="reproduce a source-paper figure (png + csv table)",
                        description="Reproductions: hysteresis (drift-diffusion loops), ddk (feature maps and "
