@@ -18,8 +18,9 @@ def test_validate_quick_lists_every_backend_pair(tmp_path, capsys):
         assert row["max_error"] <= row["tolerance"]
     for circuit, pairs in by_circuit.items():
         backends = {b for pair in pairs for b in pair}
-        assert pairs == set(itertools.combinations(sorted(backends, key=[b for p in pairs for b in p].index), 2)) \
-            or len(pairs) == len(list(itertools.combinations(backends, 2))), circuit
+        assert len(backends) >= 2, circuit
+        # every pair of the backends that ran is compared, in one order or the other
+        assert {frozenset(p) for p in pairs} == {frozenset(p) for p in itertools.combinations(backends, 2)}, circuit
     report = (tmp_path / "report.md").read_text()
     assert "| circuit | backend a | backend b |" in report and "max error" in report
     assert any(p.suffix == ".png" for p in tmp_path.iterdir())
