@@ -230,3 +230,16 @@ def test_verilog_a_crossbar_matches_behavioural_and_sparse(cell):
     sparse = simulate_crossbar(xbar, v, backend="sparse")
     assert rel_err(va.output_currents, beh.output_currents) <= 1e-6
     assert rel_err(sparse.output_currents, va.output_currents) <= 1e-6
+
+
+@needs_ngspice
+def test_mvm_error_grows_with_wire_resistance_and_size_in_ngspice():
+    def err(n, r):
+        xbar, v = random_crossbar(n, r_word=r, r_bit=r)
+        out = simulate_crossbar(xbar, v[:, :1], backend="ngspice").output_currents
+        return rel_err(out, xbar.ideal_outputs(v[:, :1]))
+
+    by_r = [err(16, r) for r in (0.5, 2.0, 8.0)]
+    by_n = [err(n, 2.0) for n in (8, 16, 32)]
+    assert by_r[0] < by_r[1] < by_r[2]
+    assert by_n[0] < by_n[1] < by_n[2]

@@ -51,7 +51,7 @@ if AVAILABLE:
                 ddb[i, j] = db[i, j] - gb * gb / ddb[i - 1, j]
 
     @njit(parallel=True, cache=True)
-    def _precondition(ddw, llw, ddb, llb, rw, rb, zw, zb):
+    def _solve_word_lines(ddw, llw, rw, zw):
         m, n = ddw.shape
         for i in prange(m):
             zw[i, 0] = rw[i, 0]
@@ -61,7 +61,11 @@ if AVAILABLE:
                 zw[i, j] /= ddw[i, j]
             for j in range(n - 2, -1, -1):
                 zw[i, j] -= llw[i, j] * zw[i, j + 1]
+
+    @njit(parallel=True, cache=True)
+    def _solve_bit_lines(ddb, llb, rb, zb):
         # bit lines run down the rows: sweep all columns together, chunked across cores
+        m, n = ddb.shape
         chunks = 8
         step = (n + chunks - 1) // chunks
         for c in prange(chunks):
@@ -77,6 +81,23 @@ if AVAILABLE:
             for i in range(m - 2, -1, -1):
                 for j in range(j0, j1):
                     zb[i, j] -= llb[i, j] * zb[i + 1, j]
+
+    @njit(parallel=True, cache=True)
+    def _add_coupling(r, G, z, out):
+        m, n = r.shape
+        for i in prange(m):
+            for j in range(n):
+                out[i, j] = r[i, j] + G[i, j] * z[i, j]
+
+    @njit(cache=True)
+    def _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp):
+        """Symmetric block Gauss-Seidel over the two line families: word lines, bit lines,
+        word lines again; each block solved exactly.  SPD, so CG keeps its guarantees."""
+        _solve_word_lines(ddw, llw, rw, zw)
+        _add_coupling(rb, G, zw, tmp)          # r_b - A_bw z_w, with A_bw = -G
+        _solve_bit_lines(ddb, llb, tmp, zb)
+        _add_coupling(rw, G, zb, tmp)          # r_w - A_wb z_b
+        _solve_word_lines(ddw, llw, tmp, zw)
 
     @njit(parallel=True, cache=True)
     def _dot2(aw, ab, bw, bb):
@@ -109,13 +130,14 @@ if AVAILABLE:
         zw, zb = np.empty_like(bw), np.empty_like(bb)
         pw, pb = np.empty_like(bw), np.empty_like(bb)
         qw, qb = np.empty_like(bw), np.empty_like(bb)
+        tmp = np.empty_like(bw)
         _apply(G, gw, gb, dw, db, xw, xb, qw, qb)
         rw[:, :] = bw - qw
         rb[:, :] = bb - qb
         bnorm = np.sqrt(_dot2(bw, bb, bw, bb))
         if bnorm == 0.0:
             bnorm = 1.0
-        _precondition(ddw, llw, ddb, llb, rw, rb, zw, zb)
+        _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp)
         pw[:, :] = zw
         pb[:, :] = zb
         rz = _dot2(rw, rb, zw, zb)
@@ -129,7 +151,7 @@ if AVAILABLE:
             _axpy2(-alpha, qw, qb, rw, rb)
             if np.sqrt(_dot2(rw, rb, rw, rb)) <= tol * bnorm:
                 return it
-            _precondition(ddw, llw, ddb, llb, rw, rb, zw, zb)
+            _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp)
             rz_new = _dot2(rw, rb, zw, zb)
             beta = rz_new / rz
             rz = rz_new
