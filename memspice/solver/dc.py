@@ -102,6 +102,22 @@ def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12,
     return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
 
 
+def _damped_step(dV: np.ndarray, scale: float) -> tuple[float, float, bool]:
+    """(damping factor, update size in V, converged) for a Newton update ``dV``.
+
+    Each update moves node voltages by at most 0.2 * ``scale`` (the largest input, V);
+    converged means an undamped update below 1e-12 * scale.
+    """
+    step = float(np.max(np.abs(dV))) if dV.size else 0.0
+    damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
+    return damp, step, damp == 1.0 and step <= 1e-12 * scale
+
+
+def _newton_failed(max_newton: int, k: int, step: float, hint: str) -> NewtonError:
+    return NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
+                       f"(last update {step:.2e} V); {hint}")
+
+
 def _newton(net, law, v_in, method, tol, max_newton, info):
     N, p = net.n_unknown, v_in.shape[1]
     V_all = np.zeros((N, p))
@@ -123,14 +139,12 @@ def _newton(net, law, v_in, method, tol, max_newton, info):
             F = net.A_wire @ V - drive + net.B.T @ i
             J = _stiffness(net, np.maximum(gd, 1e-30))
             dV = solve_spd(J, -F, method=method, tol=min(tol, 1e-10), x0=None)[0]
-            step = np.max(np.abs(dV)) if dV.size else 0.0
-            damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0  # limit each update to 0.2 * max |v_in|
+            damp, step, converged = _damped_step(dV, scale)
             V = V + damp * dV
-            if damp == 1.0 and step <= 1e-12 * scale:
+            if converged:
                 break
         else:
-            raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
-                              f"(last update {step:.2e} V); reduce the input voltage or check cell parameters")
+            raise _newton_failed(max_newton, k, step, "reduce the input voltage or check cell parameters")
         u = net.B @ V + fixed
         I_all[:, k] = law(u)[0]
         V_all[:, k] = V
@@ -166,14 +180,12 @@ def _newton_three_terminal(net, law, v_in, max_newton, info):
             J = (net.A_wire + Bw.T @ sp.diags(a) @ Bw + Bw.T @ sp.diags(b) @ Bb
                  - Bb.T @ sp.diags(a) @ Bw - Bb.T @ sp.diags(b) @ Bb).tocsr()
             dV = solve_direct(J, -F) if N else np.zeros(0)
-            step = np.max(np.abs(dV)) if dV.size else 0.0
-            damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
+            damp, step, converged = _damped_step(dV, scale)
             V = V + damp * dV
-            if damp == 1.0 and step <= 1e-12 * scale:
+            if converged:
                 break
         else:
-            raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
-                              f"(last update {step:.2e} V); check gate voltage and transistor parameters")
+            raise _newton_failed(max_newton, k, step, "check gate voltage and transistor parameters")
         I_all[:, k] = law(Bw @ V + fixed_w, Bb @ V + fixed_b)[0]
         V_all[:, k] = V
         iters.append(it)
@@ -213,15 +225,13 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
                 system.set_cells(gd.reshape(m, n))
                 excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
                 nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=min(tol, 1e-10), x0=(vw, vb))
-                step = max(np.max(np.abs(nw - vw)), np.max(np.abs(nb - vb)))
-                damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
+                damp, step, converged = _damped_step(np.concatenate([(nw - vw).ravel(), (nb - vb).ravel()]), scale)
                 vw, vb = vw + damp * (nw - vw), vb + damp * (nb - vb)
                 iters.append(its)
-                if damp == 1.0 and step <= 1e-12 * scale:
+                if converged:
                     break
             else:
-                raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
-                                  f"(last update {step:.2e} V); reduce the input voltage or check cell parameters")
+                raise _newton_failed(max_newton, k, step, "reduce the input voltage or check cell parameters")
             wl[..., k], bl[..., k] = vw, vb
             dev[..., k] = law((vw - vb).ravel())[0].reshape(m, n)
             newton.append(it)

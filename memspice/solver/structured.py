@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import AVAILABLE
+try:  # numba is a dependency; without it memspice falls back to the scipy-sparse solvers
+    from numba import njit, prange
+
+    AVAILABLE = True
+except ImportError:  # pragma: no cover
+    AVAILABLE = False
 
 if AVAILABLE:
-    from numba import njit, prange
 
     @njit(parallel=True, cache=True)
     def _apply(G, gw, gb, dw, db, xw, xb, yw, yb):
