@@ -32,15 +32,6 @@ def _cmd_demo(args) -> int:
     return main_job(verbose=True)
 
 
-def _cmd_figure(args) -> int:
-    from .analysis.plots import drift_diffusion_hysteresis_figure
-
-    fig = drift_diffusion_hysteresis_figure()
-    fig.savefig(args.output, dpi=150)
-    print(f"wrote {args.output}")
-    return 0
-
-
 def _cmd_validate(args) -> int:
     from .analysis.validate import validate
 
@@ -199,9 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
     s.set_defaults(func=_cmd_reproduce)
 
-    s = sub.add_parser("figure", help="save the drift-diffusion pinched-hysteresis figure (SEEDS Fig. 1b/c style)")
-    s.add_argument("-o", "--output", default="hysteresis.png", help="image file (default: hysteresis.png)")
-    s.set_defaults(func=_cmd_figure)
     return p
 
 

@@ -99,10 +99,3 @@ def test_selector_is_odd_and_strongly_nonlinear():
     assert s.current(1.0) / s.current(0.5) > 100
     assert np.all(np.isfinite(s.current(np.array([-1e3, 1e3]))))
 
-
-def test_hysteresis_figure_cli_writes_an_image(tmp_path):
-    from memspice.cli import main
-
-    out = tmp_path / "loop.png"
-    assert main(["figure", "-o", str(out)]) == 0
-    assert out.stat().st_size > 10_000

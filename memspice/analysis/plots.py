@@ -25,22 +25,6 @@ def iv_loop(waves, title: str = "", ax=None):
     return fig
 
 
-def drift_diffusion_hysteresis_figure(frequencies_rad_s=(10.0, 40.0, 160.0)):
-    """SEEDS Fig. 1b/c style: pinched loops of the drift-diffusion model, shrinking with frequency."""
-    import numpy as np
-
-    from ..circuits.sources import Sine
-    from ..models import DriftDiffusion
-
-    m = DriftDiffusion()
-    waves = []
-    for w0 in frequencies_rad_s:
-        w = m.simulate(Sine(1.0, w0 / (2 * np.pi)), 2 * 2 * np.pi / w0, 4001)
-        w.title = f"w0 = {w0:g} rad/s"
-        waves.append(w)
-    return iv_loop(waves, "drift-diffusion memristor, v0 = 1 V")
-
-
 def state_vs_time(waves, name: str = "x", ax=None, label: str = ""):
     """A signal (default the device state x) against time in seconds."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))

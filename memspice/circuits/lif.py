@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ..analysis.metrics import firing_rate, spike_times  # noqa: F401  (re-exported for neuron users)
 from ..analysis.waveforms import Waveforms
 from ..models import ThresholdSwitch
 
@@ -105,7 +106,3 @@ class LIFNeuron:
         v, x = sol.y
         i, _ = branch(v, x)
         return Waveforms(sol.t, {"v_mem": v, "x": x, "v_spk": i * self.r_load}, title="LIF neuron (reference)")
-
-
-# re-exported: spike measurements live in memspice.analysis.metrics
-from ..analysis.metrics import firing_rate, spike_times  # noqa: E402,F401
