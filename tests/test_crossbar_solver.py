@@ -93,6 +93,10 @@ def test_backend_auto_reports_its_choice():
     assert backend in ("ngspice", "sparse") and reason
     with pytest.raises(ValueError, match="backend"):
         choose_backend(small, "hspice")
+    sol = simulate_crossbar(large, np.ones(80) * 0.1, face="veriloga", tol=1e-12)  # auto: sparse, face ignored
+    assert sol.backend == "sparse" and "face" in sol.info["backend_reason"]
+    with pytest.raises(TypeError, match="face"):
+        simulate_crossbar(large, np.ones(80) * 0.1, backend="sparse", face="veriloga")
 
 
 @pytest.mark.parametrize("kwargs, match", [

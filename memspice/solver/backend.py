@@ -9,6 +9,9 @@ from .dc import CrossbarSolution, cell_law, solve_dc
 #: up to this many cells, "auto" uses ngspice (the reference) when it is installed
 AUTO_SPICE_LIMIT = 64 * 64
 BACKENDS = ("auto", "ngspice", "sparse")
+#: options that only one backend understands; the other backend ignores them under "auto"
+SPICE_OPTIONS = {"mode", "timeout", "face"}
+SPARSE_OPTIONS = {"method", "tol", "max_newton", "max_devices", "network"}
 
 
 def choose_backend(xbar: Crossbar, backend: str = "auto") -> tuple[str, str]:
@@ -33,11 +36,16 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: str = "auto", **kwargs)
     The choice and its reason are in ``solution.backend`` and ``solution.info["backend_reason"]``.
     """
     chosen, reason = choose_backend(xbar, backend)
+    other = SPICE_OPTIONS if chosen == "sparse" else SPARSE_OPTIONS
+    ignored = sorted(set(kwargs) & other)
+    if ignored and backend != "auto":
+        raise TypeError(f"option(s) {ignored} do not apply to backend {chosen!r}")
+    kwargs = {k: v for k, v in kwargs.items() if k not in other}
     if chosen == "sparse":
         sol = solve_dc(xbar, voltages, **kwargs)
     else:
         sol = _solve_spice(xbar, voltages, **kwargs)
-    sol.info["backend_reason"] = reason
+    sol.info["backend_reason"] = reason + (f" (ignored options for the other backend: {ignored})" if ignored else "")
     return sol
 
 
