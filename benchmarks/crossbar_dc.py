@@ -137,7 +137,7 @@ def main(argv=None):
             print(f"{n:>5} {'memspice':>12} failed: {ref}")
             continue
         _, t_ref, out_ref, info, mem_ref = ref
-        fit.append((n * n, t_ref, max(mem_ref - info.get("baseline", 0), 1)))
+        fit.append((n * n, t_ref, max(mem_ref - info.get("baseline", 0), 1), max(int(info.get("iterations", 1)), 1)))
         note = f"{info.get('method')} {info.get('iterations', '')} its"
         print(f"{n:>5} {'memspice':>12} {t_ref:9.3f} {1.0:9.2f} {mem_ref / 1e6:9.0f} {'':>13}  {note}")
         if n in args.big_sizes:
@@ -156,12 +156,14 @@ def main(argv=None):
             diff = float(np.max(np.abs(out - out_ref)) / np.max(np.abs(out_ref)))
             print(f"{n:>5} {tool:>12} {t:9.3f} {t / t_ref:9.2f} {mem / 1e6:9.0f} {diff:13.2e}")
     if len(fit) >= 2:
-        d, t, mem = (np.array(c, float) for c in zip(*fit))
+        d, t, mem, its = (np.array(c, float) for c in zip(*fit))
         big = d >= 256 * 256
         sel = big if big.sum() >= 2 else slice(None)
         print(f"\nmemspice scaling over {int(d[sel].min())}..{int(d[sel].max())} devices: "
               f"time ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel]), 1)[0]:.2f}, "
               f"peak memory above the interpreter baseline ~ N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}")
+        print(f"  of which CG iterations ~ N^{np.polyfit(np.log(d[sel]), np.log(its[sel]), 1)[0]:.2f} and time per "
+              f"iteration ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel] / its[sel]), 1)[0]:.2f}")
 
 
 if __name__ == "__main__":
