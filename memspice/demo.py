@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .circuits.sources import Sine, pulse_train
+from .crossbar_demo import crossbar_demo
 from .models import DriftDiffusion, Selector, ThresholdSwitch, TiOx
 from .spice.capabilities import ngspice_info
 from .spice.device_bench import FACES, compare_faces
@@ -46,14 +47,9 @@ def main_job(verbose: bool = True) -> int:
     rows = device_faces_table(verbose)
     worst = max(max(v for k, v in r.items() if k in ("i", "x")) for r in rows)
     ok = worst <= 1e-3
-    try:
-        from .crossbar_demo import crossbar_demo
-    except ImportError:
-        crossbar_demo = None
-    if crossbar_demo is not None:
-        if verbose:
-            print("\n[2] crossbar read: ngspice vs sparse solver")
-        ok = crossbar_demo(verbose) and ok
+    if verbose:
+        print("\n[2] crossbar read: ngspice vs sparse solver")
+    ok = crossbar_demo(verbose) and ok
     if verbose:
         print(f"\nworst device-face error {worst:.2e} (target 1e-3): {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
