@@ -77,8 +77,10 @@ def _cmd_netlist(args) -> int:
 def _cmd_run(args) -> int:
     from .spice import run
 
+    from .netlists.builders import osdi_tags
+
     text = Path(args.netlist).read_text()
-    res = run(text, mode=args.mode, timeout=args.timeout, osdi=args.osdi or ())
+    res = run(text, mode=args.mode, timeout=args.timeout, osdi=list(args.osdi or ()) + osdi_tags(text))
     w = res.waveforms
     print(f"{args.netlist}: {w.title or 'results'}; {len(w)} point(s) along {w.axis_name}, {len(w.names)} signals")
     show = [n for n in w.names if args.signals is None or n in [s.lower() for s in args.signals]]
@@ -100,8 +102,8 @@ def _cmd_run(args) -> int:
 #: options each netlist builder accepts (argparse destinations)
 BUILDER_OPTIONS = {
     "crossbar": {"rows", "cols", "cell", "r_word", "r_bit", "r_source", "r_sense", "v_read", "g_min", "g_max",
-                 "seed", "variation", "stuck_off", "stuck_on", "signed", "tia", "r_f", "analysis"},
-    "lif": {"current", "t_stop", "step"},
+                 "seed", "variation", "stuck_off", "stuck_on", "signed", "tia", "r_f", "analysis", "face"},
+    "lif": {"current", "t_stop", "step", "face"},
     "solver": {"size", "seed", "gain"},
     "write": {"rows", "cols", "cell", "row", "col", "v_write", "scheme", "r_word", "r_bit"},
 }
@@ -129,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).")
     s.add_argument("circuit", choices=["crossbar", "lif", "solver", "write"])
     s.add_argument("-o", "--output", help="netlist file (default: print to the terminal)")
+    s.add_argument("--face", choices=["behavioural", "veriloga"],
+                   help="device models as B-source subcircuits (default) or Verilog-A N instances; the "
+                        "compiled .osdi files are named in the header and loaded by 'memspice run'")
     g = s.add_argument_group("crossbar / write")
     g.add_argument("--rows", type=int, help="word lines (default 8)")
     g.add_argument("--cols", type=int, help="bit lines (default 8)")
@@ -167,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("netlist", help="netlist file with an analysis line (.op, .dc, .tran, ...)")
     s.add_argument("--mode", choices=["batch", "shared"], default="batch")
     s.add_argument("--timeout", type=float, default=600.0, help="seconds before ngspice is stopped")
-    s.add_argument("--osdi", nargs="*", help="compiled Verilog-A (.osdi) libraries to load")
+    s.add_argument("--osdi", nargs="*", help="compiled Verilog-A (.osdi) libraries to load, besides those "
+                                             "named by '* memspice-osdi:' header lines")
     s.add_argument("--signals", nargs="*", help="only these signals, e.g. v(out0) i(vsense0)")
     s.add_argument("--max-print", type=int, default=20, help="print at most this many signals")
     s.add_argument("--csv", help="write all waveforms to this CSV file")

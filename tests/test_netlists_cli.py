@@ -8,7 +8,7 @@ from memspice.netlists import crossbar_netlist
 from memspice.netlists.examples import EXAMPLES_DIR, rendered
 from memspice.spice import run
 
-from .conftest import needs_ngspice
+from .conftest import needs_ngspice, needs_osdi
 
 
 def test_examples_are_up_to_date():
@@ -54,3 +54,19 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert "missing.cir" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["netlist", "crossbar", "--cell", "2R"])
+
+
+@needs_osdi
+def test_cli_verilog_a_face_runs_and_matches_behavioural(tmp_path, capsys):
+    values = {}
+    for face in ("behavioural", "veriloga"):
+        cir = tmp_path / f"{face}.cir"
+        assert main(["netlist", "crossbar", "--rows", "4", "--cols", "4", "--cell", "1S1R", "--v-read", "1.0",
+                     "--face", face, "-o", str(cir)]) == 0
+        assert ("memspice-osdi" in cir.read_text()) == (face == "veriloga")
+        npz = tmp_path / f"{face}.npz"
+        assert main(["run", str(cir), "--npz", str(npz)]) == 0
+        from memspice.analysis import Waveforms
+
+        values[face] = Waveforms.from_npz(npz)["i(vsense0)"][0]
+    assert abs(values["veriloga"] - values["behavioural"]) <= 1e-9 * abs(values["behavioural"])

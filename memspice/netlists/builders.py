@@ -14,14 +14,29 @@ from ..circuits.periphery import IdealTIA, OpAmpTIA
 from ..circuits.weights import (G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map,
                                 differential_pair)
 from ..circuits.write_schemes import write_crossbar
-from .crossbar import crossbar_netlist
+from .crossbar import crossbar_netlist, osdi_libraries
 
 TIAS = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
+#: header tag naming a compiled Verilog-A library; ``memspice run`` loads every one it finds
+OSDI_TAG = "* memspice-osdi: "
+
+
+def with_osdi(text: str, libraries) -> str:
+    """Prefix a Verilog-A-face netlist with the libraries it needs (after the title line)."""
+    if not libraries:
+        return text
+    title, _, rest = text.partition("\n")
+    return "\n".join([title] + [f"{OSDI_TAG}{p}" for p in libraries]) + "\n" + rest
+
+
+def osdi_tags(text: str) -> list[str]:
+    """The libraries named by :data:`OSDI_TAG` lines of a netlist."""
+    return [ln[len(OSDI_TAG):].strip() for ln in text.splitlines() if ln.startswith(OSDI_TAG)]
 
 
 def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.0, r_sense=0.0, v_read=0.2,
                    g_min=G_MIN, g_max=G_MAX, seed=0, variation=0.0, stuck_off=0.0, stuck_on=0.0, signed=False,
-                   tia="none", r_f=10e3, analysis=".op") -> str:
+                   tia="none", r_f=10e3, analysis=".op", face="behavioural") -> str:
     """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V)."""
     rng = np.random.default_rng(seed)
     if cell == "tiox":
@@ -43,12 +58,15 @@ def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.
     v = rng.uniform(0, v_read, rows)
     title = (f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, "
              f"seed {seed}")
-    return crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense)
+    text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face)
+    return with_osdi(text, osdi_libraries(xbar, sense=sense) if face == "veriloga" else [])
 
 
-def build_lif(current=20e-6, t_stop=20e-6, step=5e-9) -> str:
+def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face="behavioural") -> str:
     """Threshold-switch LIF neuron driven by a constant current (A)."""
-    return LIFNeuron().netlist(current, t_stop, step)
+    neuron = LIFNeuron()
+    text = neuron.netlist(current, t_stop, step, face=face)
+    return with_osdi(text, neuron.osdi_libraries() if face == "veriloga" else [])
 
 
 def build_solver(size=3, seed=0, gain=1e6) -> str:
