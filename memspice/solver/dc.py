@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from ..circuits.crossbar import Crossbar
 from . import cells
 from . import structured
-from .linear import DIRECT_LIMIT, solve_spd
+from .linear import DIRECT_LIMIT, solve_direct, solve_spd
 from .network import CrossbarNetwork, build_network, end_incidences
 
 METHODS = ("auto", "structured", "cg", "direct")
@@ -113,16 +113,27 @@ def _damped_step(dV: np.ndarray, scale: float) -> tuple[float, float, bool]:
     return damp, step, damp == 1.0 and step <= 1e-12 * scale
 
 
-def _newton_failed(max_newton: int, k: int, step: float, hint: str) -> NewtonError:
-    return NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
-                       f"(last update {step:.2e} V); {hint}")
+def _damped_newton(newton_step, V: np.ndarray, scale: float, max_newton: int, k: int, hint: str):
+    """Iterate ``V += damp * newton_step(V)`` (see :func:`_damped_step`); returns (V, iterations).
+
+    Raises :class:`NewtonError` for input vector ``k`` after ``max_newton`` iterations, with ``hint``.
+    """
+    step = 0.0
+    for it in range(1, max_newton + 1):
+        dV = newton_step(V)
+        damp, step, converged = _damped_step(dV, scale)
+        V = V + damp * dV
+        if converged:
+            return V, it
+    raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
+                      f"(last update {step:.2e} V); {hint}")
 
 
 def _newton(net, law, v_in, method, tol, max_newton, info):
     N, p = net.n_unknown, v_in.shape[1]
     V_all = np.zeros((N, p))
     I_all = np.zeros((net.B.shape[0], p))
-    iters = []
+    iters, solver = [], {}
     for k in range(p):
         vk = v_in[:, k:k + 1]
         fixed = (net.C @ vk)[:, 0]
@@ -132,25 +143,21 @@ def _newton(net, law, v_in, method, tol, max_newton, info):
         _, g0 = law(row_v)
         A0 = _stiffness(net, np.maximum(g0, 1e-30))
         V = solve_spd(A0, drive - net.B.T @ (g0 * fixed), method=method, tol=tol)[0] if N else np.zeros(0)
-        scale = max(1.0, float(np.max(np.abs(vk))))
-        for it in range(1, max_newton + 1):
-            u = net.B @ V + fixed
-            i, gd = law(u)
+
+        def newton_step(V):
+            i, gd = law(net.B @ V + fixed)
             F = net.A_wire @ V - drive + net.B.T @ i
-            J = _stiffness(net, np.maximum(gd, 1e-30))
-            dV = solve_spd(J, -F, method=method, tol=min(tol, 1e-10), x0=None)[0]
-            damp, step, converged = _damped_step(dV, scale)
-            V = V + damp * dV
-            if converged:
-                break
-        else:
-            raise _newton_failed(max_newton, k, step, "reduce the input voltage or check cell parameters")
-        u = net.B @ V + fixed
-        I_all[:, k] = law(u)[0]
+            dV, solver_info = solve_spd(_stiffness(net, np.maximum(gd, 1e-30)), -F, method=method,
+                                        tol=min(tol, 1e-10))
+            solver.update(solver_info)
+            return dV
+
+        V, it = _damped_newton(newton_step, V, max(1.0, float(np.max(np.abs(vk)))), max_newton, k,
+                               "reduce the input voltage or check cell parameters")
+        I_all[:, k] = law(net.B @ V + fixed)[0]
         V_all[:, k] = V
         iters.append(it)
-    info.update({"method": f"newton + {'cg' if N >= 20_000 and method != 'direct' else 'direct'}",
-                 "newton_iterations": iters})
+    info.update({"method": f"newton + {solver.get('method', 'direct')}", "newton_iterations": iters})
     return V_all, I_all, info
 
 
@@ -160,8 +167,6 @@ def _newton_three_terminal(net, law, v_in, max_newton, info):
     The Jacobian is not symmetric (the gate is referenced to ground), so it
     is factorised by SuperLU instead of CG.
     """
-    from .linear import solve_direct
-
     Bw, Bb = end_incidences(net)
     N, p = net.n_unknown, v_in.shape[1]
     V_all, I_all, iters = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), []
@@ -169,23 +174,17 @@ def _newton_three_terminal(net, law, v_in, max_newton, info):
         vk = v_in[:, k:k + 1]
         fixed_w, fixed_b = (net.C_word @ vk)[:, 0], (net.C_bit @ vk)[:, 0]
         drive = (net.W_drive @ vk)[:, 0]
-        V = np.zeros(N)
-        scale = max(1.0, float(np.max(np.abs(vk))))
-        for it in range(1, max_newton + 1):
-            vwl = Bw @ V + fixed_w
-            vbl = Bb @ V + fixed_b
-            i, a, b = law(vwl, vbl)
+
+        def newton_step(V):
+            i, a, b = law(Bw @ V + fixed_w, Bb @ V + fixed_b)
             a, b = a + 1e-15, b - 1e-15  # keep the cell's own conductance non-zero (gmin-like)
             F = net.A_wire @ V - drive + net.B.T @ i
             J = (net.A_wire + Bw.T @ sp.diags(a) @ Bw + Bw.T @ sp.diags(b) @ Bb
                  - Bb.T @ sp.diags(a) @ Bw - Bb.T @ sp.diags(b) @ Bb).tocsr()
-            dV = solve_direct(J, -F) if N else np.zeros(0)
-            damp, step, converged = _damped_step(dV, scale)
-            V = V + damp * dV
-            if converged:
-                break
-        else:
-            raise _newton_failed(max_newton, k, step, "check gate voltage and transistor parameters")
+            return solve_direct(J, -F) if N else np.zeros(0)
+
+        V, it = _damped_newton(newton_step, np.zeros(N), max(1.0, float(np.max(np.abs(vk)))), max_newton, k,
+                               "check gate voltage and transistor parameters")
         I_all[:, k] = law(Bw @ V + fixed_w, Bb @ V + fixed_b)[0]
         V_all[:, k] = V
         iters.append(it)
@@ -217,21 +216,20 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
             system = structured.LineSystem(xbar, np.maximum(g0, 1e-30).reshape(m, n))
             drive, drive_b = system.drive(vk[:m], vk[m:])
             vw, vb, its = system.solve(drive, drive_b, tol=tol)
-            scale = max(1.0, float(np.max(np.abs(vk))))
-            for it in range(1, max_newton + 1):
-                u = (vw - vb).ravel()
+
+            def newton_step(V):  # V stacks (word-line, bit-line) node voltages, 2 x m x n
+                u = (V[0] - V[1]).ravel()
                 i, gd = law(u)
                 gd = np.maximum(gd, 1e-30)
                 system.set_cells(gd.reshape(m, n))
                 excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
-                nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=min(tol, 1e-10), x0=(vw, vb))
-                damp, step, converged = _damped_step(np.concatenate([(nw - vw).ravel(), (nb - vb).ravel()]), scale)
-                vw, vb = vw + damp * (nw - vw), vb + damp * (nb - vb)
+                nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=min(tol, 1e-10), x0=(V[0], V[1]))
                 iters.append(its)
-                if converged:
-                    break
-            else:
-                raise _newton_failed(max_newton, k, step, "reduce the input voltage or check cell parameters")
+                return np.stack([nw, nb]) - V
+
+            V, it = _damped_newton(newton_step, np.stack([vw, vb]), max(1.0, float(np.max(np.abs(vk)))), max_newton,
+                                   k, "reduce the input voltage or check cell parameters")
+            vw, vb = V
             wl[..., k], bl[..., k] = vw, vb
             dev[..., k] = law((vw - vb).ravel())[0].reshape(m, n)
             newton.append(it)
