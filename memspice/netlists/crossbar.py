@@ -99,25 +99,26 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     w(_cell_library(xbar, transient, face))
     if sense is not None:
         w(sense.library(face=face))
+    # resistances as text once: these loops write O(m n) lines
+    r_first, r_word = xbar.r_source + xbar.r_word, _num(xbar.r_word)
+    r_last, r_bit = xbar.r_bit + xbar.r_sense, _num(xbar.r_bit)
     w("* word-line drivers and wires\n")
     for i in range(m):
         w(f"Vin{i} in{i} 0 {drive[i]}\n")
-        first = xbar.r_source + xbar.r_word
-        if first > 0:
-            w(f"Rwd{i} in{i} {wl(i, 0)} {_num(first)}\n")
+        if r_first > 0:
+            w(f"Rwd{i} in{i} {wl(i, 0)} {_num(r_first)}\n")
         if xbar.r_word > 0:
             for j in range(n - 1):
-                w(f"Rw{i}_{j} {wl(i, j)} {wl(i, j + 1)} {_num(xbar.r_word)}\n")
+                w(f"Rw{i}_{j} {wl(i, j)} {wl(i, j + 1)} {r_word}\n")
     w("* bit-line wires and sense (ideal TIA: 0 V source; a bias in write schemes)\n")
     bias = xbar.bit_voltages
     for j in range(n):
         w(f"Vsense{j} s{j} 0 DC {_num(bias[j])}\n" if sense is None else sense.column(j, f"s{j}", float(bias[j])))
-        last = xbar.r_bit + xbar.r_sense
-        if last > 0:
-            w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(last)}\n")
+        if r_last > 0:
+            w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(r_last)}\n")
         if xbar.r_bit > 0:
             for i in range(m - 1):
-                w(f"Rb{i}_{j} {bl(i, j)} {bl(i + 1, j)} {_num(xbar.r_bit)}\n")
+                w(f"Rb{i}_{j} {bl(i, j)} {bl(i + 1, j)} {r_bit}\n")
     if xbar.cell == "1T1R":
         w("* gate lines\n")
         for i in range(m):
