@@ -67,3 +67,10 @@ def test_verilog_a_neuron_spikes_like_behavioural():
         spikes[face] = spike_times(w.time, w["v(spk0)"], neuron.spike_level)
     assert len(spikes["veriloga"]) == len(spikes["behavioural"]) >= 5
     assert np.max(np.abs(spikes["veriloga"] - spikes["behavioural"])) <= step
+
+
+def test_bad_run_settings_are_named():
+    with pytest.raises(ValueError, match="i_in"):
+        LIFNeuron().netlist(float("nan"), 1e-6, 1e-9)
+    with pytest.raises(ValueError, match="t_stop"):
+        LIFNeuron().simulate(1e-5, -1.0)

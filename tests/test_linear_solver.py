@@ -36,5 +36,7 @@ def test_accuracy_improves_with_op_amp_gain():
 def test_bad_systems_are_named():
     with pytest.raises(ValueError, match="square"):
         solver_netlist(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(ValueError, match="non-empty"):
+        solver_netlist(np.ones((0, 0)), np.ones(0))
     with pytest.raises(ValueError, match="finite"):
         solver_netlist(np.full((2, 2), np.nan), np.ones(2))

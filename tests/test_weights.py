@@ -24,6 +24,8 @@ def test_conductance_map_range_and_errors():
         conductance_map(np.array([[-1.0]]))
     with pytest.raises(ValueError, match="g_min"):
         conductance_map(np.ones((2, 2)), 1e-4, 1e-6)
+    with pytest.raises(ValueError, match="empty"):
+        conductance_map(np.ones((0, 4)))
 
 
 def test_variation_and_faults_are_seeded():

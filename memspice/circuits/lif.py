@@ -73,10 +73,19 @@ class LIFNeuron:
         """Neuron j on crossbar column node ``node``; spikes appear as v(spk<j>)."""
         return f"Xn{j} {node} spk{j} ms_lif\n"
 
+    @staticmethod
+    def _check_run(i_in, t_stop, step=None):
+        if np.isscalar(i_in) and not math.isfinite(i_in):
+            raise ValueError(f"input current i_in must be finite, got {i_in!r}")
+        for name, value in (("t_stop", t_stop), ("step", step)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite time > 0 s, got {value!r}")
+
     def netlist(self, i_in: float, t_stop: float, step: float,
                 options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1",
                 face: str = "behavioural") -> str:
         """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
+        self._check_run(i_in, t_stop, step)
         return (f"* memspice LIF neuron, I_in = {float(i_in)!r} A\n{self.library(face)}"
                 f"Iin 0 mem0 DC {float(i_in)!r}\nXn0 mem0 spk0 ms_lif\n{options}\n"
                 f".tran {step!r} {t_stop!r} 0 {step!r} uic\n.end\n")
@@ -84,6 +93,7 @@ class LIFNeuron:
     # -- Python face -------------------------------------------------------------------------
     def simulate(self, i_in, t_stop: float, n_points: int = 20001, rtol: float = 1e-8) -> Waveforms:
         """Reference ODE; ``i_in`` is a constant (A) or a callable of t. Returns v_mem, x, v_spk."""
+        self._check_run(i_in, t_stop)
         current = (lambda t: i_in) if np.isscalar(i_in) else i_in
         ts = self.ts
 

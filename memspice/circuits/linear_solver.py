@@ -21,8 +21,8 @@ from .periphery import opamp_subckt
 
 def _check(A, b, g_unit, i_unit):
     A, b = np.asarray(A, float), np.asarray(b, float)
-    if A.ndim != 2 or A.shape[0] != A.shape[1] or b.shape != (A.shape[0],):
-        raise ValueError(f"need square A (n x n) and b (n,), got {A.shape} and {b.shape}")
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0 or b.shape != (A.shape[0],):
+        raise ValueError(f"need a non-empty square A (n x n) and b (n,), got {A.shape} and {b.shape}")
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
         raise ValueError("A and b must be finite")
     for name, v in (("g_unit", g_unit), ("i_unit", i_unit)):

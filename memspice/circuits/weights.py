@@ -27,6 +27,8 @@ def conductance_map(weights, g_min: float = G_MIN, g_max: float = G_MAX, w_max: 
     """Non-negative weights -> conductances (S); ``w_max`` defaults to max(weights)."""
     w = np.asarray(weights, float)
     _check_range(g_min, g_max)
+    if w.size == 0:
+        raise ValueError(f"weights must not be empty, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
         raise ValueError("weights contain NaN or inf")
     if np.any(w < 0):
@@ -45,8 +47,8 @@ def differential_pair(weights, g_min: float = G_MIN, g_max: float = G_MAX) -> tu
     """
     w = np.asarray(weights, float)
     _check_range(g_min, g_max)
-    if w.ndim != 2 or not np.all(np.isfinite(w)):
-        raise ValueError("weights must be a finite 2-D matrix")
+    if w.ndim != 2 or w.size == 0 or not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must be a finite, non-empty 2-D matrix, got shape {w.shape}")
     peak = float(np.max(np.abs(w))) or 1.0
     scale = (g_max - g_min) / peak
     g = np.empty((w.shape[0], 2 * w.shape[1]))
