@@ -46,18 +46,17 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .analysis.reproductions import REPRODUCTIONS
+    from .reproduce import available, reproduce
 
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    names = list(REPRODUCTIONS) if args.name == "all" else [args.name]
+    names = available() if args.name == "all" else [args.name]
     for name in names:
-        results, fig = REPRODUCTIONS[name]()
-        fig.savefig(out / f"{name}.png", dpi=150)
-        table = results.get("fits") if isinstance(results, dict) else results
-        table.to_csv(out / f"{name}.csv", index=False)
-        print(f"{name}: wrote {out / (name + '.png')} and {out / (name + '.csv')}")
-        print(table.to_string(index=False, max_rows=12))
+        result = reproduce(name, quick=args.quick, seed=args.seed)
+        paths = result.save(name, out)
+        print(f"{name}: wrote " + ", ".join(str(p) for p in paths))
+        for key, value in result.headline.items():
+            if not isinstance(value, (dict, list)):
+                print(f"  {key} = {value}")
     return 0
 
 
@@ -188,12 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="one device and an 8x8 crossbar only")
     s.set_defaults(func=_cmd_validate)
 
-    s = sub.add_parser("reproduce", help="reproduce a source-paper figure (png + csv table)",
-                       description="Reproductions: hysteresis (drift-diffusion loops), ddk (feature maps and "
-                                   "alpha/beta fits), lif (f-I curve), mvm (IR-drop error vs wire resistance and "
-                                   "size), solver (closed-loop accuracy vs op-amp gain), or all.")
-    s.add_argument("name", choices=["hysteresis", "ddk", "lif", "mvm", "solver", "all"])
+    from .reproduce import REGISTRY
+
+    s = sub.add_parser("reproduce", help="reproduce a source-paper figure or system (png, csv, json)",
+                       description="Writes NAME.png, NAME.csv where a table fits and NAME.json with the headline "
+                                   "numbers, all computed by running the simulation. Names: "
+                                   + ", ".join(REGISTRY) + ", or all.")
+    s.add_argument("name", choices=[*REGISTRY, "all"])
     s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
+    s.add_argument("--quick", action="store_true", help="a smaller, faster run (for tests and previews)")
+    s.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     s.set_defaults(func=_cmd_reproduce)
 
     return p

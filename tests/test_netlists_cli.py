@@ -5,6 +5,7 @@ import pytest
 from memspice.circuits.crossbar import Crossbar
 from memspice.cli import main
 from memspice.netlists import crossbar_netlist
+from memspice.netlists.compare import netlist_differences
 from memspice.netlists.examples import EXAMPLES_DIR, rendered
 from memspice.spice import run
 
@@ -16,7 +17,16 @@ def test_examples_are_up_to_date():
     on_disk = {p.name: p.read_text() for p in EXAMPLES_DIR.iterdir()}
     assert set(on_disk) == set(expected), "regenerate: python -m memspice.netlists.examples"
     for name, text in expected.items():
-        assert on_disk[name] == text, f"{name} is stale: python -m memspice.netlists.examples"
+        diffs = netlist_differences(text, on_disk[name], rtol=1e-9)
+        assert not diffs, f"{name} is stale (python -m memspice.netlists.examples): " + "; ".join(diffs)
+
+
+def test_netlist_comparison_is_number_aware_but_not_blind():
+    assert netlist_differences("R1 a b 1.0928e-4\n", "R1 a b 109.28u\n") == []
+    assert netlist_differences("R1 a b 0.30000000000000004\n", "R1 a b 0.3\n") == []
+    assert netlist_differences("R1 a b 1k\n", "R1 a b 1.001k\n")          # a changed value
+    assert netlist_differences("R1 a b 1k\n", "R1 a c 1k\n")              # a changed node
+    assert netlist_differences("R1 a b 1k\n", "R1 a b 1k\nR2 b 0 1k\n")  # an added line
 
 
 @needs_ngspice

@@ -47,9 +47,40 @@ def test_solver_accuracy_vs_gain():
     assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-3
 
 
-def test_reproduce_cli_writes_figure_and_table(tmp_path):
+def test_reproduce_cli_writes_figure_table_and_headline_json(tmp_path):
+    import json
+
     from memspice.cli import main
 
     assert main(["reproduce", "hysteresis", "-o", str(tmp_path)]) == 0
     assert (tmp_path / "hysteresis.png").stat().st_size > 10_000
     assert (tmp_path / "hysteresis.csv").read_text().startswith("w0_rad_s")
+    headline = json.loads((tmp_path / "hysteresis.json").read_text())
+    assert headline["area_falls_with_frequency"] is True
+    assert len(headline["loop_area_W"]) == 3 and headline["loop_area_W"][0] > headline["loop_area_W"][2] > 0
+
+
+def test_every_registered_reproduction_resolves_to_a_function():
+    from memspice.reproduce import REGISTRY, available, reproduction_function
+
+    for name in available():
+        assert callable(reproduction_function(name)), name
+    assert {"hysteresis", "ddk", "lif", "mvm", "solver"} <= set(available()) <= set(REGISTRY)
+
+
+def test_reproduction_save_is_atomic_and_json_is_plain(tmp_path):
+    import json
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from memspice.analysis.reproduction import Reproduction
+
+    fig = plt.figure()
+    rep = Reproduction(fig, {"x": np.float64(1.5), "n": np.int64(3), "bad": float("nan"), "v": np.arange(2)},
+                       pd.DataFrame({"a": [1]}), {"extra": pd.DataFrame({"b": [2]})})
+    paths = rep.save("demo", tmp_path)
+    assert sorted(p.name for p in paths) == ["demo.csv", "demo.json", "demo.png", "demo_extra.csv"]
+    assert json.loads((tmp_path / "demo.json").read_text()) == {"x": 1.5, "n": 3, "bad": None, "v": [0, 1]}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    plt.close(fig)

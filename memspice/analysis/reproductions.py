@@ -121,5 +121,55 @@ def solver_gain(gains=(1e1, 1e2, 1e3, 1e4, 1e5, 1e6)):
     return table, fig
 
 
-REPRODUCTIONS = {"hysteresis": hysteresis, "ddk": ddk_features, "lif": lif_f_i, "mvm": mvm_error,
-                 "solver": solver_gain}
+
+
+# --- `memspice reproduce` entries: each returns a Reproduction (png, csv, json) ------------------------------
+def reproduce_hysteresis(quick: bool = False, seed: int = 0):
+    """Pinched hysteresis of the drift-diffusion memristor; json: loop area per frequency, pinch current."""
+    from .reproduction import Reproduction
+
+    table, fig = hysteresis()
+    return Reproduction(fig, {"w0_rad_s": table.w0_rad_s.tolist(), "loop_area_W": table.loop_area_W.tolist(),
+                              "max_abs_i_at_v0_A": float(table.max_abs_i_at_v0_A.max()),
+                              "area_falls_with_frequency": bool(np.all(np.diff(table.loop_area_W) < 0))}, table)
+
+
+def reproduce_ddk_features(quick: bool = False, seed: int = 0):
+    """DDK feature map and per-utterance alpha/beta fits; json: fit ranges and the row spread of the map."""
+    from .reproduction import Reproduction
+
+    results, fig = ddk_features(seed=seed, features=40 if quick else 100)
+    fits, fmap = results["fits"], results["feature_map_S"]
+    spread = float(np.max(np.ptp(fmap, axis=0)) / np.mean(fmap))
+    return Reproduction(fig, {"utterances": int(fmap.shape[0]), "features": int(fmap.shape[1]),
+                              "alpha_range": [float(fits.alpha.min()), float(fits.alpha.max())],
+                              "beta_range": [float(fits.beta.min()), float(fits.beta.max())],
+                              "max_row_spread_rel": spread}, fits)
+
+
+def reproduce_lif(quick: bool = False, seed: int = 0):
+    """f-I curve of the threshold-switch LIF neuron; json: threshold current and the highest rate."""
+    from ..circuits.lif import LIFNeuron
+    from .reproduction import Reproduction
+
+    table, fig = lif_f_i()
+    return Reproduction(fig, {"threshold_current_A": float(LIFNeuron().threshold_current),
+                              "max_rate_Hz": float(table.rate_Hz.max()),
+                              "rate_rises_with_current": bool(np.all(np.diff(table.rate_Hz) >= 0))}, table)
+
+
+def reproduce_mvm(quick: bool = False, seed: int = 0):
+    """MVM error vs wire resistance and size; json: the largest RMS error of each cell kind."""
+    from .reproduction import Reproduction
+
+    table, fig = mvm_error(sizes=(16, 32) if quick else (32, 64, 128, 256), seed=seed)
+    worst = table.groupby("cell").rms_rel_error.max()
+    return Reproduction(fig, {f"max_rms_rel_error_{cell}": float(v) for cell, v in worst.items()}, table)
+
+
+def reproduce_solver(quick: bool = False, seed: int = 0):
+    """Closed-loop solver accuracy vs op-amp gain (ngspice); json: error at the lowest and highest gain."""
+    from .reproduction import Reproduction
+
+    table, fig = solver_gain((1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6))
+    return Reproduction(fig, {"gain": table.gain.tolist(), "max_rel_error": table.max_rel_error.tolist()}, table)

@@ -25,6 +25,7 @@ from scipy.integrate import solve_ivp
 from ..analysis.metrics import firing_rate, spike_times  # noqa: F401  (re-exported for neuron users)
 from ..analysis.waveforms import Waveforms
 from ..models import ThresholdSwitch
+from ..units import spice_number
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,10 @@ class LIFNeuron:
             device, switch = self.ts.spice_subckt(), f"Xts mem spk {self.ts.name}"
         return device + (
             f".subckt ms_lif mem spk\n"
-            f"Cm mem 0 {self.c_mem!r}\n"
-            f"Rleak mem 0 {self.r_leak!r}\n"
+            f"Cm mem 0 {spice_number(self.c_mem)}\n"
+            f"Rleak mem 0 {spice_number(self.r_leak)}\n"
             f"{switch}\n"
-            f"Rload spk 0 {self.r_load!r}\n"
+            f"Rload spk 0 {spice_number(self.r_load)}\n"
             f".ends ms_lif\n")
 
     def osdi_libraries(self) -> list:
@@ -86,9 +87,9 @@ class LIFNeuron:
                 face: str = "behavioural") -> str:
         """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
         self._check_run(i_in, t_stop, step)
-        return (f"* memspice LIF neuron, I_in = {float(i_in)!r} A\n{self.library(face)}"
-                f"Iin 0 mem0 DC {float(i_in)!r}\nXn0 mem0 spk0 ms_lif\n{options}\n"
-                f".tran {step!r} {t_stop!r} 0 {step!r} uic\n.end\n")
+        return (f"* memspice LIF neuron, I_in = {spice_number(i_in)} A\n{self.library(face)}"
+                f"Iin 0 mem0 DC {spice_number(i_in)}\nXn0 mem0 spk0 ms_lif\n{options}\n"
+                f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)} uic\n.end\n")
 
     # -- Python face -------------------------------------------------------------------------
     def simulate(self, i_in, t_stop: float, n_points: int = 20001, rtol: float = 1e-8) -> Waveforms:

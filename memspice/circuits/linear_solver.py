@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .periphery import opamp_subckt
+from ..units import spice_number
 
 
 def _check(A, b, g_unit, i_unit):
@@ -37,10 +38,10 @@ def solver_netlist(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float
     A, b = _check(A, b, g_unit, i_unit)
     n = A.shape[0]
     lines = [f"* memspice closed-loop linear solver, {n}x{n}: V(c) = -(i_unit/g_unit) A^-1 b",
-             f"* g_unit={g_unit!r} S per unit entry, i_unit={i_unit!r} A per unit of b",
+             f"* g_unit={spice_number(g_unit)} S per unit entry, i_unit={spice_number(i_unit)} A per unit of b",
              opamp_subckt(gain, gbw, v_sat).rstrip(),
              "* right-hand side currents into the rows"]
-    lines += [f"Ib{i} 0 r{i} DC {float(b[i] * i_unit)!r}" for i in range(n)]
+    lines += [f"Ib{i} 0 r{i} DC {spice_number(b[i] * i_unit)}" for i in range(n)]
     lines.append("* one op-amp per row: inverting input on the row, output drives the column")
     lines += [f"Xoa{i} 0 r{i} c{i} ms_opamp" for i in range(n)]
     if np.any(A < 0):
@@ -51,9 +52,9 @@ def solver_netlist(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float
         for j in range(n):
             a = A[i, j]
             if a > 0:
-                lines.append(f"Rc{i}_{j} r{i} c{j} {float(1.0 / (a * g_unit))!r}")
+                lines.append(f"Rc{i}_{j} r{i} c{j} {spice_number(1.0 / (a * g_unit))}")
             elif a < 0:
-                lines.append(f"Rc{i}_{j} r{i} cn{j} {float(1.0 / (-a * g_unit))!r}")
+                lines.append(f"Rc{i}_{j} r{i} cn{j} {spice_number(1.0 / (-a * g_unit))}")
     lines += [analysis, ".end"]
     return "\n".join(lines) + "\n"
 

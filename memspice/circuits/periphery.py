@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .sources import PWL
+from ..units import sci_number, spice_number
 
 
 def _finite_positive(name, value):
@@ -66,10 +67,10 @@ def opamp_subckt(gain: float, gbw: float, v_sat: float, name: str = "ms_opamp") 
     c_pole = gain / (2 * math.pi * 1e3 * gbw)  # 1 kOhm * C sets the pole at gbw/gain
     return (
         "* single-pole op-amp: DC gain a0, pole at gbw/a0, smooth output limit +-vsat\n"
-        f".subckt {name} inp inn out params: a0={float(gain)!r} vsat={float(v_sat)!r}\n"
+        f".subckt {name} inp inn out params: a0={sci_number(gain)} vsat={sci_number(v_sat)}\n"
         "Egain n1 0 inp inn {a0}\n"
         "Rpole n1 n2 1k\n"
-        f"Cpole n2 0 {c_pole!r}\n"
+        f"Cpole n2 0 {spice_number(c_pole)}\n"
         "Bout out 0 V = vsat*tanh(V(n2)/vsat)\n"
         f".ends {name}\n")
 
@@ -88,8 +89,8 @@ class IdealTIA:
         return ""
 
     def column(self, j: int, node: str, bias: float) -> str:
-        return (f"Vsense{j} {node} 0 DC {bias!r}\n"
-                f"Hout{j} out{j} 0 Vsense{j} {-self.r_f!r}\n")
+        return (f"Vsense{j} {node} 0 DC {spice_number(bias)}\n"
+                f"Hout{j} out{j} 0 Vsense{j} {spice_number(-self.r_f)}\n")
 
     def dc_output(self, current, bias: float = 0.0):
         return bias - self.r_f * np.asarray(current)
@@ -119,10 +120,10 @@ class OpAmpTIA:
         return opamp_subckt(self.gain, self.gbw, self.v_sat)
 
     def column(self, j: int, node: str, bias: float) -> str:
-        lines = [f"Vref{j} ref{j} 0 DC {bias!r}", f"Xoa{j} ref{j} {node} out{j} ms_opamp",
-                 f"Rf{j} {node} out{j} {self.r_f!r}"]
+        lines = [f"Vref{j} ref{j} 0 DC {spice_number(bias)}", f"Xoa{j} ref{j} {node} out{j} ms_opamp",
+                 f"Rf{j} {node} out{j} {spice_number(self.r_f)}"]
         if self.c_f > 0:
-            lines.append(f"Cf{j} {node} out{j} {self.c_f!r}")
+            lines.append(f"Cf{j} {node} out{j} {spice_number(self.c_f)}")
         return "\n".join(lines) + "\n"
 
     def dc_output(self, current, bias: float = 0.0):

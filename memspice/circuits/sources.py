@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from ..units import parse_spice_number, spice_number
 
 
 def _finite(name: str, **values: float) -> None:
@@ -35,7 +36,7 @@ class Sine:
         return self.offset + self.amplitude * np.sin(2 * np.pi * self.freq * np.asarray(t, float))
 
     def spice(self) -> str:
-        return f"SIN({float(self.offset)!r} {float(self.amplitude)!r} {float(self.freq)!r} 0 0 0)"
+        return f"SIN({spice_number(self.offset)} {spice_number(self.amplitude)} {spice_number(self.freq)} 0 0 0)"
 
     def breakpoints(self, t_stop: float) -> np.ndarray:
         return np.array([0.0, t_stop])
@@ -63,7 +64,10 @@ class PWL:
         return np.interp(np.asarray(t, float), self.times, self.values)
 
     def spice(self) -> str:
-        pts = " ".join(f"{t!r} {v!r}" for t, v in zip(self.times, self.values))
+        times = [spice_number(t) for t in self.times]
+        if any(parse_spice_number(b) <= parse_spice_number(a) for a, b in zip(times, times[1:])):
+            times = [repr(float(t)) for t in self.times]  # points closer than the fixed digits resolve
+        pts = " ".join(f"{t} {spice_number(v)}" for t, v in zip(times, self.values))
         return f"PWL({pts})"
 
     def breakpoints(self, t_stop: float) -> np.ndarray:

@@ -27,6 +27,7 @@ import sympy as sp
 
 from . import symbolic
 from .params import describe, validate_fields
+from ..units import sci_number
 
 
 def symbols_for(params_cls) -> dict[str, sp.Symbol]:
@@ -34,8 +35,7 @@ def symbols_for(params_cls) -> dict[str, sp.Symbol]:
     return {f.name: sp.Symbol(f.name, real=True) for f in dataclasses.fields(params_cls)}
 
 
-def _fmt(value: float) -> str:
-    return repr(float(value))
+_fmt = sci_number  # fixed significant digits (memspice.units)
 
 
 class CompactModel:

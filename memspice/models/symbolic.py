@@ -19,6 +19,7 @@ import re
 import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
+from ..units import sci_number
 
 V = sp.Symbol("v", real=True)
 X = sp.Symbol("x", real=True)
@@ -59,13 +60,13 @@ class _CExpressionPrinter(C99CodePrinter):
         return out
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        return sci_number(float(expr))
 
     def _print_Rational(self, expr):
-        return repr(float(expr))
+        return sci_number(float(expr))
 
     def _print_Integer(self, expr):
-        return f"{int(expr)}.0" if abs(int(expr)) < 10**15 else repr(float(expr))
+        return f"{int(expr)}.0" if abs(int(expr)) < 10**15 else sci_number(float(expr))
 
 
 class _SpicePrinter(_CExpressionPrinter):

@@ -14,11 +14,10 @@ import io
 import numpy as np
 
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
+from ..units import sci_number, spice_number
 
 
-def _num(value) -> str:
-    """Plain float text (numpy 2 scalars would print as np.float64(...))."""
-    return repr(float(value))
+_num = spice_number  # element values: engineering notation, memspice.units.SIGNIFICANT_DIGITS digits
 
 
 FACES = ("behavioural", "veriloga")
@@ -36,7 +35,7 @@ def _cell_library(xbar: Crossbar, transient: bool, face: str = "behavioural") ->
     if xbar.cell == "1T1R":
         return (xbar.transistor.spice_model("nacc") + "\n"
                 ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
-                f"M1 wl gate mid 0 nacc W={_num(xbar.transistor.w_over_l)}u L=1u\nR1 mid bl {{1/g}}\n.ends cell_1t1r\n")
+                f"M1 wl gate mid 0 nacc W={sci_number(xbar.transistor.w_over_l)}u L=1u\nR1 mid bl {{1/g}}\n.ends cell_1t1r\n")
     if xbar.cell == "1S1R":
         return (xbar.selector.spice_subckt() +
                 ".subckt cell_1s1r wl bl params: g=1e-6\n"
@@ -138,14 +137,14 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         for i in range(m):
             for j in range(n):
                 if g[i, j] > 0:
-                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} g{i} cell_1t1r g={_num(g[i, j])}\n")
+                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} g{i} cell_1t1r g={sci_number(g[i, j])}\n")
     elif xbar.cell in ("1R", "1S1R"):
         sub = "cell_1r" if xbar.cell == "1R" else "cell_1s1r"
         g = xbar.conductances
         for i in range(m):
             for j in range(n):
                 if g[i, j] > 0:
-                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} g={_num(g[i, j])}\n")
+                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} g={sci_number(g[i, j])}\n")
     else:
         dev = xbar.device
         sub = dev.name if transient else dev.frozen_name
@@ -153,7 +152,7 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         s = xbar.state
         for i in range(m):
             for j in range(n):
-                w(f"{prefix}c{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={_num(s[i, j])}\n")
+                w(f"{prefix}c{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={sci_number(s[i, j])}\n")
     if options:
         w(options.rstrip() + "\n")
     w(f"{analysis}\n.end\n")
