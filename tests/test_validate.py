@@ -24,3 +24,22 @@ def test_validate_quick_lists_every_backend_pair(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "| circuit | backend a | backend b |" in report and "max error" in report
     assert any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+def test_a_backend_that_raises_fails_the_report_instead_of_skipping(tmp_path, monkeypatch):
+    from memspice.analysis import validate as v
+
+    def broken_cases(quick=False):
+        case = v.Case("fake circuit", "dc", 1e-6)
+        v._try(case, "python", lambda: v.Waveforms([0.0, 1.0], {"i": [1.0, 2.0]}, "time"))
+        v._try(case, "ngspice-behavioural", lambda: 1 / 0)
+        return [case]
+
+    monkeypatch.setattr(v, "device_cases", broken_cases)
+    monkeypatch.setattr(v, "crossbar_cases", lambda quick=False: [])
+    summary = v.validate(tmp_path)
+    assert not summary["pass"]
+    assert summary["errors"] == [{"circuit": "fake circuit", "backend": "ngspice-behavioural",
+                                  "error": "ZeroDivisionError: division by zero"}]
+    assert summary["uncompared"] == ["fake circuit"]
+    assert "Backends that failed (FAIL)" in (tmp_path / "report.md").read_text()

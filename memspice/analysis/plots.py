@@ -1,20 +1,48 @@
-"""Matplotlib figures; every function returns the Figure (no global state)."""
+"""Matplotlib figures; every function returns the Figure (no global state).
+
+No backend is forced: figures show inline in Jupyter and save from scripts
+(matplotlib picks a non-interactive backend by itself where there is no display).
+Axes carry engineering units (us, uA, mV, ...) chosen from the data.
+"""
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+_PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"),
+             (1e-15, "f")]
+
+
+def engineering_scale(values, unit: str) -> tuple[float, str]:
+    """Scale factor and prefixed unit for ``values`` in ``unit`` (e.g. 2e-5 s -> (1e6, "us")).
+
+    Multiply the values by the factor to plot them in the prefixed unit.  An empty ``unit``
+    keeps the values as they are.
+    """
+    if not unit:
+        return 1.0, ""
+    peak = float(np.max(np.abs(np.asarray(values, float)), initial=0.0))
+    if peak == 0 or not np.isfinite(peak):
+        return 1.0, unit
+    for scale, prefix in _PREFIXES:
+        if peak >= scale * 0.9995:
+            return 1.0 / scale, prefix + unit
+    return 1e15, "f" + unit
+
+
+def _label(name: str, unit: str) -> str:
+    return f"{name} ({unit})" if unit else name
 
 
 def iv_loop(waves, title: str = "", ax=None):
     """Current (A) against voltage (V) of device waveforms with ``v`` and ``i`` signals."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.5, 3.5))
-    for w in waves if isinstance(waves, (list, tuple)) else [waves]:
-        ax.plot(w["v"], w["i"] * 1e3, lw=1.2, label=w.title or None)
+    waves = list(waves) if isinstance(waves, (list, tuple)) else [waves]
+    ki, iu = engineering_scale(np.concatenate([w["i"] for w in waves]), "A")
+    for w in waves:
+        ax.plot(w["v"], w["i"] * ki, lw=1.2, label=w.title or None)
     ax.set_xlabel("voltage (V)")
-    ax.set_ylabel("current (mA)")
+    ax.set_ylabel(_label("current", iu))
     ax.axhline(0, color="0.8", lw=0.5)
     ax.axvline(0, color="0.8", lw=0.5)
     if title:
@@ -28,9 +56,11 @@ def iv_loop(waves, title: str = "", ax=None):
 def state_vs_time(waves, name: str = "x", ax=None, label: str = ""):
     """A signal (default the device state x) against time in seconds."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
-    ax.plot(waves.time, waves[name], lw=1.2, label=label or None)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"{name} ({waves.units.get(name.lower(), '') or '1'})")
+    kt, tu = engineering_scale(waves.time, "s")
+    ky, yu = engineering_scale(waves[name], waves.units.get(name.lower(), ""))
+    ax.plot(waves.time * kt, waves[name] * ky, lw=1.2, label=label or None)
+    ax.set_xlabel(_label("time", tu))
+    ax.set_ylabel(_label(name, yu))
     if label:
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -51,14 +81,20 @@ def crossbar_heatmap(values, title: str = "", unit: str = "", ax=None, cmap: str
 
 
 def raster(spike_trains, duration: float | None = None, ax=None):
-    """Spike raster: one row per neuron, spike times in seconds."""
+    """Spike raster: one row per neuron, numbered from 0 like the netlist signals ``spk0``, ``spk1``, ...
+
+    Spike times are in seconds; the axis shows them in engineering units.
+    """
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 2.5))
-    for k, train in enumerate(spike_trains):
-        ax.vlines(np.asarray(train), k + 0.6, k + 1.4, lw=1.0)
-    ax.set_xlabel("time (s)")
+    trains = [np.asarray(t, float) for t in spike_trains]
+    kt, tu = engineering_scale(np.concatenate(trains + [[duration or 0.0]]), "s")
+    for k, train in enumerate(trains):
+        ax.vlines(train * kt, k - 0.4, k + 0.4, lw=1.0)
+    ax.set_xlabel(_label("time", tu))
     ax.set_ylabel("neuron")
+    ax.set_yticks(range(len(trains)))
     if duration:
-        ax.set_xlim(0, duration)
+        ax.set_xlim(0, duration * kt)
     fig.tight_layout()
     return fig
 
@@ -75,6 +111,6 @@ def xy(x, ys: dict, xlabel: str, ylabel: str, logx: bool = False, logy: bool = F
     if title:
         ax.set_title(title)
     if len(ys) > 1:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig

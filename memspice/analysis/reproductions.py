@@ -99,11 +99,26 @@ def mvm_error(sizes=(32, 64, 128, 256), r_wires=(0.1, 1.0, 5.0), cells=("1R", "1
     table = pd.DataFrame(rows)
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(cells), figsize=(4 * len(cells), 3.2), squeeze=False)
-    for ax, cell in zip(axes[0], cells):
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.4), squeeze=False, sharey=True)
+    for k, (ax, cell) in enumerate(zip(axes[0], cells)):
         sub = table[table.cell == cell]
-        plots.xy(list(sizes), {f"{r:g} Ohm": sub[sub.r_wire_ohm == r].rms_rel_error.values for r in r_wires},
-                 "array size n (n x n)", "RMS relative MVM error", logx=True, logy=True, title=cell, ax=ax)
+        for r in r_wires:
+            ax.plot(list(sizes), sub[sub.r_wire_ohm == r].rms_rel_error.values, "o-", ms=3, lw=1.2,
+                    label=f"{r:g} Ohm")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_locator(LogLocator(numticks=6))
+        ax.set_xticks(list(sizes))
+        ax.set_title(cell)
+        ax.set_xlabel("array size n (n x n)")
+        if k == 0:
+            ax.set_ylabel("RMS relative MVM error")
+    axes[0][-1].legend(title="wire segment", fontsize=8, frameon=False)
+    fig.tight_layout()
     return table, fig
 
 

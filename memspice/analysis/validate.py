@@ -26,7 +26,10 @@ class Case:
     kind: str
     tolerance: float
     results: dict = field(default_factory=dict)
+    #: backends not run because they are not installed / not supported, with the reason (SKIP)
     skipped: dict = field(default_factory=dict)
+    #: backends that are installed but raised, with the error (counts as FAIL)
+    errors: dict = field(default_factory=dict)
 
 
 def _compare(a: Waveforms, b: Waveforms, name: str) -> float:
@@ -40,8 +43,8 @@ def _compare(a: Waveforms, b: Waveforms, name: str) -> float:
 def _try(case: Case, backend: str, fn):
     try:
         case.results[backend] = fn()
-    except Exception as exc:  # noqa: BLE001 - recorded in the report
-        case.skipped[backend] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    except Exception as exc:  # noqa: BLE001 - recorded in the report as a failure, never as a skip
+        case.errors[backend] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
 
 
 def device_cases(quick: bool = False) -> list[Case]:
@@ -171,25 +174,36 @@ def validate(output_dir="validation", quick: bool = False) -> dict:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     cases = device_cases(quick) + crossbar_cases(quick)
-    rows, skipped = [], []
+    rows, skipped, errors, uncompared = [], [], [], []
     for k, case in enumerate(cases):
         rows += _pair_rows(case)
         skipped += [{"circuit": case.name, "backend": b, "why": why} for b, why in case.skipped.items()]
+        errors += [{"circuit": case.name, "backend": b, "error": e} for b, e in case.errors.items()]
         if len(case.results) > 1:
             _plot(case, out / f"case{k}.png")
-    passed = all(r["pass"] for r in rows) and bool(rows)
+        else:  # a circuit with fewer than two backends has compared nothing
+            uncompared.append(case.name)
+    # a backend that raised, or a circuit left with nothing to compare, fails the run: a comparison that did
+    # not happen has not passed
+    passed = bool(rows) and all(r["pass"] for r in rows) and not errors and not uncompared
     lines = ["# memspice cross-backend validation", "",
              f"Overall: **{'PASS' if passed else 'FAIL'}** ({sum(r['pass'] for r in rows)}/{len(rows)} comparisons "
-             "within tolerance). Errors are max |b - a| relative to the full scale of a.", "",
+             f"within tolerance, {len(errors)} backend errors, {len(uncompared)} circuits with nothing compared). "
+             "Errors are max |b - a| relative to the full scale of a.", "",
              "| circuit | backend a | backend b | signal | max error | tolerance | result |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['circuit']} | {r['a']} | {r['b']} | {r['signal']} | {r['max_error']:.2e} | "
               f"{r['tolerance']:.0e} | {'PASS' if r['pass'] else 'FAIL'} |" for r in rows]
+    if errors:
+        lines += ["", "## Backends that failed (FAIL)", "", "| circuit | backend | error |", "|---|---|---|"]
+        lines += [f"| {e['circuit']} | {e['backend']} | {e['error']} |" for e in errors]
+    if uncompared:
+        lines += ["", "## Circuits with fewer than two backends (FAIL)", ""] + [f"* {c}" for c in uncompared]
     if skipped:
-        lines += ["", "## Backends not run", "", "| circuit | backend | why |", "|---|---|---|"]
+        lines += ["", "## Backends not run (SKIP)", "", "| circuit | backend | why |", "|---|---|---|"]
         lines += [f"| {s['circuit']} | {s['backend']} | {s['why']} |" for s in skipped]
     lines += ["", "## Plots", ""] + [f"![{c.name}](case{k}.png)" for k, c in enumerate(cases) if len(c.results) > 1]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    summary = {"pass": passed, "comparisons": rows, "skipped": skipped}
+    summary = {"pass": passed, "comparisons": rows, "skipped": skipped, "errors": errors, "uncompared": uncompared}
     (out / "report.json").write_text(json.dumps(summary, indent=2))
     return summary
