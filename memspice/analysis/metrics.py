@@ -48,11 +48,6 @@ def ir_drop_map(solution, voltages, k: int = 0) -> np.ndarray:
     return v[:, k][:, None] - cell
 
 
-def conductance_per_pulse(model, states, v_read: float) -> np.ndarray:
-    """Read conductance i(v_read)/v_read (S) for each state after a pulse."""
-    return np.asarray(model.current(v_read, np.asarray(states, float))) / v_read
-
-
 def energy(time, voltage, current) -> float:
     """Energy (J) delivered: integral of v(t) i(t) dt."""
     return float(np.trapezoid(np.asarray(voltage) * np.asarray(current), np.asarray(time)))

@@ -131,11 +131,6 @@ class OpAmpTIA:
         a = self.gain
         return bias - self.r_f * np.asarray(current) * a / (1 + a)
 
-    @property
-    def input_resistance(self) -> float:
-        """R_f / (1 + A0): what the bit line sees instead of a perfect virtual ground (Ohm)."""
-        return self.r_f / (1 + self.gain)
-
 
 # --- ADC -------------------------------------------------------------------------------------
 def adc_quantize(v, bits: int, full_scale: float, signed: bool = True):
