@@ -10,7 +10,7 @@ def nb(cells):
 
 quick = nb([
  ("md", "# memspice quick start\n\nOne device model, three faces; one crossbar, two backends. Runs in under a minute."),
- ("code", "import numpy as np\nfrom memspice.models import DriftDiffusion\nfrom memspice.circuits import Sine\nfrom memspice.analysis import plots\n\nm = DriftDiffusion()            # SEEDS Fig. 1b/c defaults\nm.describe()[:4]"),
+ ("code", "import numpy as np\nfrom memspice.models import DriftDiffusion\nfrom memspice.circuits import Sine\nfrom memspice.analysis import plots\n\nm = DriftDiffusion()            # Shi et al. 2025 (DDK) Fig. 1b/c defaults\nm.describe()[:4]"),
  ("md", "## Python reference: a pinched hysteresis loop (v0 = 1 V, w0 = 10 rad/s)"),
  ("code", "src = Sine(1.0, 10 / (2 * np.pi))\nref = m.simulate(src, 2 * np.pi / 10)\nplots.iv_loop(ref, 'drift-diffusion memristor');"),
  ("md", "## The same equations in ngspice (behavioural subcircuit, and Verilog-A through OSDI where available)"),

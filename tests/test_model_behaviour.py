@@ -13,7 +13,7 @@ def loop_area(v, i):
 def test_drift_diffusion_loop_is_pinched_at_origin_and_shrinks_with_frequency():
     m = DriftDiffusion()
     areas = []
-    for w0 in (10.0, 40.0, 160.0):  # rad/s; SEEDS Fig. 1b/c uses w0 = 10, v0 = 1 V
+    for w0 in (10.0, 40.0, 160.0):  # rad/s; Shi et al. 2025 Fig. 1b/c uses w0 = 10, v0 = 1 V
         period = 2 * np.pi / w0
         w = m.simulate(Sine(1.0, w0 / (2 * np.pi)), 2 * period, 4001)
         second = w.time >= period

@@ -1,4 +1,4 @@
-"""Reproductions of the source papers' figures (SEEDS.md), each a function returning
+"""Reproductions of the source papers' figures, each a function returning
 (results, matplotlib Figure).  ``memspice reproduce NAME -o DIR`` saves them.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Periphery around a crossbar: DACs (levels, amplitude and pulse-width encodings),
 TIAs (ideal and finite-gain op-amp macromodel) and ADC quantisation.
 
-Signal chain for MVM inference (SEEDS, Bao et al. 2022): DACs -> array ->
+Signal chain for MVM inference (Bao et al. 2022, in-memory computing review): DACs -> array ->
 TIAs (current to voltage) -> ADCs.
 """
 from __future__ import annotations

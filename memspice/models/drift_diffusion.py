@@ -2,9 +2,9 @@
 
 Equations (state x = w/L, the doped fraction of a film of thickness L):
 
-* i = v / (R_on x + R_off (1 - x))                      (SEEDS Eq. 1)
+* i = v / (R_on x + R_off (1 - x))                      (Shi et al. 2025, DDK Eq. 1)
 * dx/dt = r(v, x) W(x, r),  r = (mu/L^2) v + (D/L^2)/(x + x_eps)
-  i.e. dw/dt = (mu/L) v + D/w in physical units           (SEEDS Eq. 2)
+  i.e. dw/dt = (mu/L) v + D/w in physical units           (Shi et al. 2025, DDK Eq. 2)
 
 The window W blends a Joglekar-type upper window 1 - x^(2p) (used while the
 rate is positive) with the mirrored lower window 1 - (1 - x)^(2p) (used while
@@ -21,7 +21,7 @@ from . import symbolic
 from .base import CompactModel
 from .params import param, require, validate_fields
 
-_SEED = "SEEDS.md, DDK model Fig. 1b/c"
+_SEED = "Shi et al. (2025), DDK model, Fig. 1b/c"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
 
 The sinh form is the tunnelling / Poole-Frenkel-like law used for
 bidirectional selectors; defaults give ~10^3 selectivity between V and V/2
-at a 1 V read, in the range quoted for threshold selectors (SEEDS.md).
+at a 1 V read, in the range quoted for threshold selectors by the spiking-network review
+(Chip 3, 100093, 2024).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from . import symbolic
 from .base import CompactModel
 from .params import param, require, validate_fields
 
-_SRC = "SEEDS.md (selectivity > 1e3 at V vs V/2), behavioural choice"
+_SRC = "assumed: selectivity > 1e3 at V vs V/2 (the range of the Chip 3, 100093 (2024) review), behavioural choice"
 
 
 @dataclass(frozen=True)

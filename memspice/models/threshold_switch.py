@@ -24,7 +24,7 @@ from . import symbolic
 from .base import CompactModel
 from .params import param, require, validate_fields
 
-_SRC = "SEEDS.md spiking review (Chip 3, 100093, 2024), typical diffusive TS values"
+_SRC = "assumed: typical diffusive threshold-switch values, spiking-network review (Chip 3, 100093, 2024)"
 
 
 @dataclass(frozen=True)
