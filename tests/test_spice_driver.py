@@ -8,9 +8,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from memspice.spice import (NgspiceNotFound, SpiceConvergenceError, SpiceCrashError, SpiceNetlistError,
-                            SpiceTimeoutError, run)
-from memspice.spice import capabilities
+from memspice.spice import (
+    NgspiceNotFound,
+    SpiceConvergenceError,
+    SpiceCrashError,
+    SpiceNetlistError,
+    SpiceTimeoutError,
+    capabilities,
+    run,
+)
 
 from .conftest import needs_ngspice, needs_shared
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from .files import write_atomic
 
 
 def unit_of(name: str) -> str:
@@ -26,8 +27,10 @@ class Waveforms:
     """Signals sharing one axis.
 
     ``axis_name`` is ``"time"`` (s) for transients, the swept source for DC
-    sweeps and ``"index"`` for operating points.  Signals are float64 numpy
-    arrays keyed by lower-case names such as ``v(out)`` or ``i(vin)``.
+    sweeps, ``"frequency"`` (Hz) for AC and ``"index"`` for operating points.
+    Signals are float64 numpy arrays, or complex128 for AC results (phasors:
+    ``abs()`` is the magnitude, ``np.angle()`` the phase), keyed by lower-case
+    names such as ``v(out)`` or ``i(vin)``.
     """
 
     axis: np.ndarray
@@ -38,12 +41,13 @@ class Waveforms:
 
     def __post_init__(self):
         self.axis = np.asarray(self.axis, dtype=float)
-        self.signals = {k.lower(): np.asarray(v, dtype=float) for k, v in self.signals.items()}
+        self.signals = {k.lower(): np.asarray(v, dtype=complex if np.iscomplexobj(v) else float)
+                        for k, v in self.signals.items()}
         for name, values in self.signals.items():
             if values.shape[:1] != self.axis.shape:
                 raise ValueError(f"signal {name!r} has {values.shape[0]} points, axis has {self.axis.size}")
             self.units.setdefault(name, unit_of(name))
-        self.units.setdefault(self.axis_name, "s" if self.axis_name == "time" else "")
+        self.units.setdefault(self.axis_name, {"time": "s", "frequency": "Hz"}.get(self.axis_name, ""))
 
     @property
     def time(self) -> np.ndarray:
@@ -68,28 +72,48 @@ class Waveforms:
     def __len__(self) -> int:
         return self.axis.size
 
+    @property
+    def is_complex(self) -> bool:
+        """Whether any signal is complex (AC analysis)."""
+        return any(np.iscomplexobj(v) for v in self.signals.values())
+
     def at(self, name: str, axis_values) -> np.ndarray:
-        """Linear interpolation of signal ``name`` at ``axis_values``."""
-        return np.interp(axis_values, self.axis, self[name])
+        """Linear interpolation of signal ``name`` at ``axis_values`` (real and imaginary parts apart)."""
+        y = self[name]
+        if np.iscomplexobj(y):
+            return np.interp(axis_values, self.axis, y.real) + 1j * np.interp(axis_values, self.axis, y.imag)
+        return np.interp(axis_values, self.axis, y)
 
     def to_csv(self, path=None) -> str:
-        """Write (or return) CSV with a header row of ``name [unit]``."""
+        """Write (atomically) or return CSV with a header row of ``name [unit]``.
+
+        A complex signal takes two columns, ``re(name)`` and ``im(name)``.
+        """
         buf = io.StringIO()
         w = csv.writer(buf)
-        cols = [self.axis_name] + self.names
-        w.writerow([f"{c} [{self.units.get(c, '')}]" for c in cols])
-        data = np.column_stack([self.axis] + [self.signals[n] for n in self.names])
-        w.writerows(data.tolist())
+        header, columns = [f"{self.axis_name} [{self.units.get(self.axis_name, '')}]"], [self.axis]
+        for n in self.names:
+            unit, y = self.units.get(n, ""), self.signals[n]
+            if np.iscomplexobj(y):
+                header += [f"re({n}) [{unit}]", f"im({n}) [{unit}]"]
+                columns += [y.real, y.imag]
+            else:
+                header.append(f"{n} [{unit}]")
+                columns.append(y)
+        w.writerow(header)
+        w.writerows(np.column_stack(columns).tolist())
         text = buf.getvalue()
         if path is not None:
-            Path(path).write_text(text)
+            write_atomic(path, text)
         return text
 
     def to_npz(self, path) -> None:
-        """Save to ``.npz`` (axis, signals and units) for :meth:`from_npz`."""
-        np.savez(path, __axis__=self.axis, __axis_name__=self.axis_name, __title__=self.title,
+        """Save (atomically) to ``.npz`` (axis, signals and units) for :meth:`from_npz`."""
+        buf = io.BytesIO()
+        np.savez(buf, __axis__=self.axis, __axis_name__=self.axis_name, __title__=self.title,
                  __units__=np.array([f"{k}\t{v}" for k, v in self.units.items()]),
                  **{f"s:{k}": v for k, v in self.signals.items()})
+        write_atomic(path, buf.getvalue())
 
     @classmethod
     def from_npz(cls, path) -> "Waveforms":

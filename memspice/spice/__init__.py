@@ -1,25 +1,113 @@
 """Drive ngspice: batch (child process, raw file) or shared (PySpice libngspice)."""
+from enum import Enum
+
 from .batch import run_batch
 from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
-from .errors import (NgspiceNotFound, OsdiUnavailable, SpiceConvergenceError, SpiceCrashError, SpiceError,
-                     SpiceNetlistError, SpiceTimeoutError)
+from .errors import (
+    NgspiceNotFound,
+    OsdiUnavailable,
+    SharedModeBootstrapError,
+    SpiceConvergenceError,
+    SpiceCrashError,
+    SpiceError,
+    SpiceNetlistError,
+    SpiceOutputError,
+    SpiceTimeoutError,
+    UnsafeNetlistError,
+)
 from .osdi import compile_veriloga
+from .raw import read_raw, read_raw_plots
 from .result import SimulationResult
 
 
-def run(netlist: str, mode: str = "batch", **kwargs) -> SimulationResult:
-    """Run a netlist; ``mode`` is ``"batch"`` (child ngspice) or ``"shared"`` (libngspice via PySpice)."""
-    if mode == "batch":
-        return run_batch(netlist, **kwargs)
-    if mode == "shared":
-        from .shared import run_shared
+class Mode(str, Enum):
+    """How ngspice runs: ``BATCH`` (child ``ngspice -b`` process, raw file) or ``SHARED`` (libngspice).
 
-        return run_shared(netlist, **kwargs)
-    raise ValueError(f"mode must be 'batch' or 'shared', got {mode!r}")
+    A ``str`` enum: ``Mode.BATCH == "batch"``, so string arguments keep working.
+    """
+
+    BATCH = "batch"
+    SHARED = "shared"
+
+
+MODES = tuple(m.value for m in Mode)
+
+
+def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=(), klu: bool | None = None,
+        allow_shell: bool = False, base_dir=None, workdir=None, keep_files: bool = False,
+        isolate: bool = True) -> SimulationResult:
+    """Run an ngspice netlist as ``ngspice -b`` would and return every plot, measurement and warning.
+
+    Parameters
+    ----------
+    netlist : str or os.PathLike
+        Netlist text, or the path of a netlist file (a ``str`` without a
+        newline is taken as a path).  Files are read as UTF-8, else Latin-1
+        (ngspice reads bytes).
+    mode : Mode or {"batch", "shared"}
+        ``Mode.BATCH``: a child ``ngspice -b`` process and a raw file (safest).
+        ``Mode.SHARED``: libngspice through PySpice, in a spawned worker process
+        unless ``isolate=False``.
+    timeout : float
+        Seconds before ngspice is stopped (default 300, assumed: long enough for
+        the crossbars memspice writes, short enough to notice a hang); ``inf``
+        for no limit.
+    osdi : sequence of path
+        Compiled Verilog-A (``.osdi``) libraries to load before the circuit.
+        ``pre_osdi`` / ``osdi`` commands in the netlist may load these (and
+        memspice's own compiled models) without ``allow_shell``.
+    klu : bool or None
+        ``True``: ``.options klu``; ``False``: ``.options sparse`` (overrides a
+        ``.options klu`` in the netlist); ``None`` (default): KLU when this
+        ngspice has it and the netlist names no solver.
+    allow_shell : bool
+        Trust the netlist: allow control commands that run programs (``shell``,
+        backquotes, ``gnuplot`` ...), load libraries or write outside the run's
+        folder.  Default False: such a netlist raises :class:`UnsafeNetlistError`.
+    base_dir : path, optional
+        Folder that relative ``.include`` / ``.lib`` paths resolve against;
+        default the netlist file's folder, or the current directory for text.
+    workdir : path, optional
+        Batch mode: folder in which the run makes (and keeps) its own private
+        subfolder; default a temporary folder that is removed afterwards.
+        Concurrent runs with the same ``workdir`` never share files.
+    keep_files : bool
+        Batch mode: keep the private folder (``result.workdir``).
+    isolate : bool
+        Shared mode: run libngspice in a spawned worker (default) so a crash
+        cannot kill Python; ``False`` runs in this process.
+
+    Returns
+    -------
+    SimulationResult
+        ``.waveforms`` (last plot), ``.plots`` (every plot by ngspice name),
+        ``.measurements``, ``.warnings``, ``.log``.
+
+    Raises
+    ------
+    SpiceError
+        A subclass naming the failure: :class:`NgspiceNotFound`,
+        :class:`SpiceNetlistError`, :class:`SpiceConvergenceError`,
+        :class:`SpiceTimeoutError`, :class:`SpiceCrashError`,
+        :class:`SpiceOutputError` (also an ``OSError``: results could not be
+        written), :class:`UnsafeNetlistError`, :class:`SharedModeBootstrapError`.
+    """
+    try:
+        mode = mode if isinstance(mode, Mode) else Mode(str(mode).lower())
+    except ValueError:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}") from None
+    if mode is Mode.BATCH:
+        return run_batch(netlist, timeout=timeout, osdi=osdi, workdir=workdir, klu=klu, keep_files=keep_files,
+                         allow_shell=allow_shell, base_dir=base_dir)
+    from .shared import run_shared
+
+    return run_shared(netlist, timeout=timeout, osdi=osdi, klu=klu, isolate=isolate, allow_shell=allow_shell,
+                      base_dir=base_dir)
 
 
 __all__ = [
     "run", "run_batch", "ngspice_info", "require_ngspice", "NgspiceInfo", "compile_veriloga", "SimulationResult",
+    "read_raw", "read_raw_plots", "Mode", "MODES",
     "SpiceError", "NgspiceNotFound", "SpiceNetlistError", "SpiceConvergenceError", "SpiceCrashError",
-    "SpiceTimeoutError", "OsdiUnavailable",
+    "SpiceTimeoutError", "OsdiUnavailable", "SpiceOutputError", "UnsafeNetlistError", "SharedModeBootstrapError",
 ]

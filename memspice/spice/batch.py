@@ -2,50 +2,61 @@
 
 Safest mode: a crash, hang or runaway run only ever kills the child
 process.  The child runs in its own process group so a timeout stops
-everything it started.
+everything it started.  Every run has its own private folder (also inside a
+given ``workdir``), which is ngspice's working directory: files the
+netlist's ``.control`` block writes land there, and ``.spiceinit`` files next
+to a netlist are never read.
 """
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .capabilities import require_ngspice
-from .errors import SpiceCrashError, SpiceError, SpiceTimeoutError
+from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError
+from .job import check_timeout, finish, prepare_job
 from .log import raise_for_log
-from .netlist_text import prepare_netlist
-from .raw import read_raw
+from .netlist_text import PLOT_MARKER, RESULTS_FILE
+from .raw import read_raw_plots
 from .result import SimulationResult
 
 
-def run_batch(netlist: str, timeout: float = 300.0, osdi: list = (), workdir=None, klu: bool | None = None,
-              keep_files: bool = False) -> SimulationResult:
-    """Run ``netlist`` (text with one analysis) in a child ngspice process.
+def run_batch(netlist, timeout: float = 300.0, osdi=(), workdir=None, klu: bool | None = None,
+              keep_files: bool = False, allow_shell: bool = False, base_dir=None) -> SimulationResult:
+    """Run ``netlist`` in a child ``ngspice -b`` process; see :func:`memspice.spice.run` for the arguments.
 
-    ``osdi``: compiled Verilog-A libraries to load first.  ``klu``: add
-    ``.options klu`` (default: when this ngspice has KLU).  Raises a
-    :class:`~memspice.spice.errors.SpiceError` subclass on any failure.
+    Raises a :class:`~memspice.spice.errors.SpiceError` subclass on any failure.
     """
+    timeout = check_timeout(timeout)
     info = require_ngspice()
-    text = prepare_netlist(netlist, osdi=osdi, klu=info.klu if klu is None else klu, raw_path="out.raw")
-    tmp = tempfile.TemporaryDirectory(prefix="memspice-") if workdir is None else None
-    work = Path(workdir or tmp.name)
-    work.mkdir(parents=True, exist_ok=True)
+    osdi = [str(p) for p in osdi]
+    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, RESULTS_FILE)
+    root = None
+    if workdir is not None:
+        root = Path(workdir)
+        root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="memspice-run-", dir=root))
+    keep = keep_files or workdir is not None
     try:
-        (work / "circuit.cir").write_text(text)
+        (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
         log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout)
-        raw = work / "out.raw"
-        produced = raw.exists() and raw.stat().st_size > 0
-        raise_for_log(log, produced)
-        if not produced:
-            raise SpiceError("ngspice finished without writing results (no analysis in the netlist?)", log)
-        waves = read_raw(raw)
-        return SimulationResult(waves, log, text, "batch", str(work) if keep_files or workdir else None)
+        raw = work / RESULTS_FILE
+        plots = {}
+        if raw.exists():
+            waves = read_raw_plots(raw)
+            names = re.findall(rf"^{re.escape(PLOT_MARKER)}\s*(\S+)\s*$", log, re.M)
+            if len(names) != len(waves):
+                names = [f"plot{k + 1}" for k in range(len(waves))]
+            plots = dict(zip(names, waves))
+        return finish(job, plots, log, "batch", str(work) if keep else None)
     finally:
-        if tmp is not None and not keep_files:
-            tmp.cleanup()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _spawn(cmd, cwd: Path, timeout: float) -> str:
@@ -57,13 +68,16 @@ def _spawn(cmd, cwd: Path, timeout: float) -> str:
     except OSError as exc:
         raise SpiceCrashError(f"could not start {cmd[0]}: {exc}") from exc
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        out, _ = proc.communicate(timeout=None if timeout == float("inf") else timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", out or "")
+        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", out or "") from None
     if proc.returncode < 0:
         sig = signal.Signals(-proc.returncode).name
+        if sig == "SIGXFSZ":
+            raise SpiceOutputError("ngspice was stopped by the file-size limit (SIGXFSZ) while writing results; "
+                                   "raise 'ulimit -f' or free disk space", out)
         raise SpiceCrashError(f"ngspice crashed ({sig}); the netlist or a model triggered a simulator fault", out)
     if proc.returncode != 0:
         raise_for_log(out, produced_data=False)

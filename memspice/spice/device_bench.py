@@ -9,20 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.waveforms import Waveforms
+from ..faces import Face
 from . import run
 from .osdi import require_osdi
 
-FACES = ("behavioural", "veriloga")
+FACES = tuple(f.value for f in Face)
 #: tight tolerances so the SPICE faces are compared to the ODE, not to ngspice's defaults
 ACCURATE_OPTIONS = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1"
 
 
-def device_netlist(model, source, t_stop: float, face: str = "behavioural", n_steps: int = 4000) -> tuple[str, list]:
+def device_netlist(model, source, t_stop: float, face: Face | str = Face.BEHAVIOURAL,
+                   n_steps: int = 4000) -> tuple[str, list]:
     """Netlist driving ``model`` with ``source`` for ``t_stop`` s; returns (text, osdi files)."""
-    if face not in FACES:
-        raise ValueError(f"face must be one of {FACES}, got {face!r}")
+    face = Face.parse(face)
     step = t_stop / n_steps
-    if face == "behavioural":
+    if face is Face.BEHAVIOURAL:
         body, osdi = [model.spice_subckt(), model.spice_instance("dut", "p", "0")], []
     else:
         require_osdi()
@@ -34,15 +35,16 @@ def device_netlist(model, source, t_stop: float, face: str = "behavioural", n_st
     return "\n".join(lines), osdi
 
 
-def simulate_spice(model, source, t_stop: float, face: str = "behavioural", mode: str = "batch",
+def simulate_spice(model, source, t_stop: float, face: Face | str = Face.BEHAVIOURAL, mode: str = "batch",
                    n_steps: int = 4000, timeout: float = 120.0) -> Waveforms:
     """Run the bench; return ``v`` (V), ``i`` (A, into p) and, for stateful models, ``x``."""
+    face = Face.parse(face)
     text, osdi = device_netlist(model, source, t_stop, face, n_steps)
     res = run(text, mode=mode, osdi=osdi, timeout=timeout)
     w = res.waveforms
     out = {"v": w["v(p)"], "i": -w["i(vsrc)"]}
     if model.has_state():
-        node = "v(xdut.u)" if face == "behavioural" else "v(ndut#u)"
+        node = "v(xdut.u)" if face is Face.BEHAVIOURAL else "v(ndut#u)"
         out["x"] = w[node] + model.params.x0
     return Waveforms(w.time, out, title=f"{model.title} ({face}, ngspice {mode})")
 

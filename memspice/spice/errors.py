@@ -35,3 +35,26 @@ class SpiceTimeoutError(SpiceError):
 
 class OsdiUnavailable(SpiceError):
     """Verilog-A via OSDI cannot be used here (old ngspice or no openvaf-r)."""
+
+
+class UnsafeNetlistError(SpiceError):
+    """The netlist asks ngspice to run a program, load a library or write outside the run's folder.
+
+    memspice refuses such netlists unless the caller opts in (``allow_shell=True``,
+    ``memspice run --allow-shell``; libraries through ``osdi=[...]`` / ``--osdi FILE``).
+    """
+
+
+class SpiceOutputError(SpiceError, OSError):
+    """A result file could not be written or is incomplete (full disk, file-size limit).
+
+    Also an :class:`OSError`, so callers that handle I/O failures catch it.
+    """
+
+
+class SharedModeBootstrapError(SpiceError):
+    """Shared mode was started while a spawned worker re-imported the caller's script.
+
+    A script that calls ``run(..., mode="shared")`` at top level needs an
+    ``if __name__ == "__main__":`` guard (or ``isolate=False``, or ``mode="batch"``).
+    """

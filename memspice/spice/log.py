@@ -54,7 +54,9 @@ def raise_for_log(log: str, produced_data: bool) -> None:
     """Raise the matching SpiceError for a failed run's ``log``.
 
     Convergence failures win over netlist errors because ngspice reports an
-    aborted analysis with generic "Error" lines too.
+    aborted analysis with generic "Error" lines too.  When the run produced
+    results, error lines (a failed ``.meas``, a ``print`` of a missing vector)
+    are not fatal: :func:`warning_lines` reports them.
     """
     hit = find(_FINAL_CONVERGENCE, log)
     if hit:
@@ -62,5 +64,44 @@ def raise_for_log(log: str, produced_data: bool) -> None:
     hit = find(NETLIST_PATTERNS, log)
     if hit and not produced_data:
         raise SpiceNetlistError(f"ngspice rejected the netlist: {hit}", log)
-    if hit and "error" in hit and not hit.startswith("warning"):
-        raise SpiceNetlistError(f"ngspice reported an error: {hit}", log)
+
+
+_WARNING = re.compile(r"^\s*(warning|error)\b.*|.*\bfailed!\s*$", re.I)
+_NOT_A_PROBLEM = re.compile(r"no compatibility mode selected|^\s*warning: --|^\s*error: --", re.I)
+
+
+def warning_lines(log: str) -> list[str]:
+    """ngspice's warnings and non-fatal errors in ``log``, one line each, in order, without repeats."""
+    out: list[str] = []
+    for line in log.splitlines():
+        line = line.strip()
+        if _WARNING.match(line) and not _NOT_A_PROBLEM.search(line) and line not in out:
+            out.append(line)
+    return out
+
+
+_MEAS_DEF = re.compile(r"^\s*\.?meas(?:ure)?\s+\w+\s+([A-Za-z_][\w.]*)", re.I | re.M)
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def measurement_names(netlist: str) -> list[str]:
+    """Result names of every ``.meas`` line and control-block ``meas`` command, lower case, in order."""
+    names: list[str] = []
+    for name in _MEAS_DEF.findall(netlist):
+        if name.lower() not in names:
+            names.append(name.lower())
+    return names
+
+
+def measurements(log: str, names) -> dict[str, float]:
+    """Values of the measurements ``names`` that ngspice printed (``name = value``); the last print wins.
+
+    A measurement that failed (its trigger never happened) is absent; its
+    "failed!" line is in :func:`warning_lines`.
+    """
+    wanted = {n.lower() for n in names}
+    out: dict[str, float] = {}
+    for m in re.finditer(rf"^\s*([A-Za-z_][\w.]*)\s*=\s*({_NUMBER})(?=\s|$)", log, re.M):
+        if m.group(1).lower() in wanted:
+            out[m.group(1).lower()] = float(m.group(2))
+    return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -36,9 +37,34 @@ def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) 
     except subprocess.TimeoutExpired as exc:
         raise OsdiUnavailable(f"openvaf-r timed out after {timeout} s compiling {name}") from exc
     if proc.returncode != 0 or not tmp.exists():
-        raise OsdiUnavailable(f"openvaf-r failed to compile {name}:\n{proc.stdout}\n{proc.stderr}")
+        message = strip_ansi(f"{proc.stdout}\n{proc.stderr}").strip()
+        raise OsdiUnavailable(f"openvaf-r failed to compile {name}:\n{message}")
     os.replace(tmp, out)
     return out
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour and cursor escape sequences (openvaf-r colours its errors)."""
+    return _ANSI.sub("", text)
+
+
+def is_memspice_compiled(path) -> bool:
+    """Whether ``path`` is an ``.osdi`` file in memspice's own compile cache (:func:`cache_dir`).
+
+    Those files were compiled by :func:`compile_veriloga` from memspice's models,
+    so a netlist may name them (``* memspice-osdi:`` header lines written by
+    ``memspice netlist --face veriloga``) without the user naming them again.
+    Symbolic links and ``..`` are resolved before the check.
+    """
+    try:
+        p = Path(path).expanduser().resolve()
+        root = cache_dir().resolve()
+    except (OSError, RuntimeError):
+        return False
+    return p.suffix == ".osdi" and p.is_file() and p.is_relative_to(root)
 
 
 def require_osdi() -> None:

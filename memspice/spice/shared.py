@@ -9,22 +9,40 @@ keeps every line and leaves the verdict to :mod:`memspice.spice.log`.
 process, so a segfault or ``controlled_exit`` inside libngspice can never
 kill the caller's Python process.  ``isolate=False`` runs truly in-process
 (fastest, for notebooks) with a timeout through ``bg_run``/``bg_halt``.
+
+A netlist's ``.control`` blocks run as in batch mode (libngspice executes
+them when the circuit is loaded, in the foreground: with ``isolate=False``
+the timeout cannot stop them; the isolated worker is killed instead).  The
+isolated worker runs in a private folder, where files the block writes go;
+with ``isolate=False`` they go to the current directory.
+Every plot is read from memory, complex AC results stay complex.
+
+The spawned worker re-imports the caller's main script.  A script that calls
+``run(..., mode="shared")`` at top level, without an ``if __name__ ==
+"__main__":`` guard, would start the run again inside the worker; memspice
+detects this and raises :class:`SharedModeBootstrapError` saying what to do.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
+import shutil
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..analysis.waveforms import Waveforms
 from .capabilities import ngspice_info, require_ngspice
-from .errors import NgspiceNotFound, SpiceCrashError, SpiceError, SpiceTimeoutError
-from .log import is_informational, raise_for_log
-from .netlist_text import prepare_netlist, split_control
+from .errors import NgspiceNotFound, SharedModeBootstrapError, SpiceCrashError, SpiceError, SpiceTimeoutError
+from .job import Job, check_timeout, finish, prepare_job
+from .log import is_informational
+from .netlist_text import split_control
 from .result import SimulationResult
 
 _LOCK = threading.Lock()
@@ -64,10 +82,12 @@ def _ngspice_class():
                 name = ffi.string(names_c[i]).decode()
                 info = lib.ngGet_Vec_Info(f"{plot_name}.{name}".encode())
                 n = info.v_length
-                if info.v_compdata == FFI.NULL:
+                if n == 0:
+                    arr = np.zeros(0)
+                elif info.v_compdata == FFI.NULL:
                     arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
                 else:
-                    arr = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.complex128).real.copy()
+                    arr = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.complex128).copy()
                 out[_spice_name(name, info.v_type)] = arr
                 i += 1
             return out
@@ -95,7 +115,8 @@ def _instance():
     if _INSTANCE is None:
         info = ngspice_info()
         if not info.shared_library:
-            raise NgspiceNotFound("libngspice shared library not found (install libngspice0, or set MEMSPICE_LIBNGSPICE)")
+            raise NgspiceNotFound("libngspice shared library not found (install libngspice0, or set "
+                                  "MEMSPICE_LIBNGSPICE)")
         os.environ.setdefault("NGSPICE_LIBRARY_PATH", info.shared_library)
         cls = _ngspice_class()
         cls.LIBRARY_PATH = info.shared_library
@@ -106,33 +127,38 @@ def _instance():
     return _INSTANCE
 
 
-def _run_here(netlist: str, osdi, klu: bool, timeout: float):
-    """Run in this process; returns (axis_name, vectors, plot_name, log)."""
+def _run_here(job: Job, osdi, timeout: float):
+    """Run in this process; returns ({plot name: vectors}, log)."""
     ng = _instance()
+    lib = ng._ngspice_shared
+    _cleanup(lib)  # a previous run that raised may have left its circuit
     ng.memspice_log.clear()
     ng.memspice_stderr_errors.clear()
     ng.clear_output()
-    lib = ng._ngspice_shared
     for path in osdi:
         lib.ngSpice_Command(f"osdi {path}".encode())
-    text = prepare_netlist(netlist, osdi=(), klu=klu, raw_path=None)
-    circuit, _ = split_control(text)
-    ng.load_circuit(circuit)
-    lib.ngSpice_Command(b"bg_run")
-    t0 = time.monotonic()
-    time.sleep(0.005)
-    while lib.ngSpice_running():
-        if time.monotonic() - t0 > timeout:
-            lib.ngSpice_Command(b"bg_halt")
-            _cleanup(lib)
-            raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was halted",
-                                    "\n".join(ng.memspice_log))
-        time.sleep(0.002)
+    circuit, control = split_control(job.text)
+    if job.user_control.strip():
+        ng.load_circuit(job.text)  # libngspice runs the control block now, in the foreground
+    else:
+        ng.load_circuit(circuit)
+        lib.ngSpice_Command(b"bg_run")
+        t0 = time.monotonic()
+        time.sleep(0.005)
+        while lib.ngSpice_running():
+            if time.monotonic() - t0 > timeout:
+                lib.ngSpice_Command(b"bg_halt")
+                _cleanup(lib)
+                raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was halted",
+                                        "\n".join(ng.memspice_log))
+            time.sleep(0.002)
     log = "\n".join(ng.memspice_log)
-    plot = ng.plot_names[0] if ng.plot_names else ""
-    vectors = ng.vectors(plot) if plot and plot != "const" else {}
+    plots = {}
+    for name in reversed(ng.plot_names):  # libngspice lists the newest plot first
+        if name != "const":
+            plots[name] = ng.vectors(name)
     _cleanup(lib)
-    return plot, vectors, log, list(ng.memspice_stderr_errors)
+    return plots, log
 
 
 def _cleanup(lib):
@@ -140,55 +166,83 @@ def _cleanup(lib):
         lib.ngSpice_Command(cmd)
 
 
+_AXES = ("time", "frequency", "v-sweep", "i-sweep", "temp-sweep", "res-sweep")
+
+
 def _to_waveforms(plot: str, vectors: dict) -> Waveforms:
+    """Waveforms of one plot; vectors not as long as the axis (``let`` scalars, measurements) are left out."""
+    vectors = dict(vectors)
     if plot.startswith("op"):
-        return Waveforms(np.zeros(1), {k: v[:1] for k, v in vectors.items()}, "index", title=plot)
-    for axis_name in ("time", "v-sweep", "i-sweep", "frequency", "temp-sweep"):
-        if axis_name in vectors:
-            axis = vectors.pop(axis_name)
-            return Waveforms(axis, vectors, axis_name, title=plot)
-    sweep = [k for k in vectors if k.endswith("-sweep")]
-    if sweep:
-        axis = vectors.pop(sweep[0])
-        return Waveforms(axis, vectors, sweep[0], title=plot)
-    raise SpiceError(f"cannot find the sweep axis of plot {plot!r}")
+        return Waveforms(np.zeros(1), {k: v[:1] for k, v in vectors.items() if v.size >= 1}, "index", title=plot)
+    axis_name = next((a for a in _AXES if a in vectors), None)
+    if axis_name is None:
+        axis_name = next((k for k in vectors if k.endswith("-sweep")), None)
+    if axis_name is None:
+        raise SpiceError(f"cannot find the sweep axis of plot {plot!r}")
+    axis = vectors.pop(axis_name)
+    if np.iscomplexobj(axis):
+        axis = axis.real
+    return Waveforms(axis, {k: v for k, v in vectors.items() if v.shape == axis.shape}, axis_name, title=plot)
 
 
-def _finish(netlist, osdi, klu, plot, vectors, log, errors) -> SimulationResult:
-    produced = bool(vectors)
-    raise_for_log(log, produced)
-    if errors and not produced:
-        raise SpiceError("ngspice reported errors: " + "; ".join(errors[:3]), log)
-    if not produced:
-        raise SpiceError("ngspice finished without results (no analysis in the netlist?)", log)
-    return SimulationResult(_to_waveforms(plot, vectors), log, prepare_netlist(netlist, osdi, klu), "shared")
+def _waves(plots: dict) -> dict:
+    return {name: _to_waveforms(name, vectors) for name, vectors in plots.items()}
 
 
-def _child(conn, netlist, osdi, klu, timeout):
+def _child(conn, job, osdi, timeout, work):
     try:
-        conn.send(("ok", _run_here(netlist, osdi, klu, timeout)))
+        os.chdir(work)  # a private folder (the parent removes it): files the control block writes land there
+        conn.send(("ok", _run_here(job, osdi, timeout)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("error", exc))
     finally:
         conn.close()
 
 
-def run_shared(netlist: str, timeout: float = 300.0, osdi: list = (), klu: bool | None = None,
-               isolate: bool = True) -> SimulationResult:
-    """Run ``netlist`` with libngspice (PySpice); see the module docstring for ``isolate``."""
+_GUARD_HINT = ("the calling script runs memspice.spice.run(..., mode='shared') at top level. The isolated "
+               "libngspice worker is a spawned process that re-imports the main script, so the run would start "
+               "again inside it. Put the script's work under 'if __name__ == \"__main__\":', or pass "
+               "isolate=False (in-process), or use mode='batch'.")
+
+
+def _bootstrapping() -> bool:
+    """Whether this process is a spawned worker still importing the parent's main script."""
+    return bool(getattr(mp.current_process(), "_inheriting", False))
+
+
+def run_shared(netlist, timeout: float = 300.0, osdi=(), klu: bool | None = None, isolate: bool = True,
+               allow_shell: bool = False, base_dir=None) -> SimulationResult:
+    """Run ``netlist`` with libngspice (PySpice); see :func:`memspice.spice.run` and the module docstring."""
+    timeout = check_timeout(timeout)
+    if _bootstrapping():
+        raise SharedModeBootstrapError("memspice shared mode started inside its own worker process: " + _GUARD_HINT)
     info = require_ngspice()
-    klu = info.klu if klu is None else klu
-    osdi = [str(p) for p in osdi]
+    osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
+    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None)
+    job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
     if not isolate:
         with _LOCK:
-            plot, vectors, log, errors = _run_here(netlist, osdi, klu, timeout)
-        return _finish(netlist, osdi, klu, plot, vectors, log, errors)
+            plots, log = _run_here(job, osdi, timeout)
+        return finish(job, _waves(plots), log, "shared")
+    work = tempfile.mkdtemp(prefix="memspice-shared-")
+    try:
+        status, payload = _run_isolated(job, osdi, timeout, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if status == "error":
+        raise payload
+    plots, log = payload
+    return finish(job, _waves(plots), log, "shared")
+
+
+def _run_isolated(job: Job, osdi, timeout: float, work: str):
+    """Run in a spawned worker whose working directory is ``work``; returns its (status, payload)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, netlist, osdi, klu, timeout), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, job, osdi, timeout, work), daemon=True)
     proc.start()
     child.close()
-    deadline = timeout + 30.0  # start-up of the child and the library
+    deadline = None if timeout == float("inf") else timeout + 30.0  # start-up of the child and the library
     if not parent.poll(deadline):
         proc.kill()
         proc.join()
@@ -196,12 +250,20 @@ def run_shared(netlist: str, timeout: float = 300.0, osdi: list = (), klu: bool 
             raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode})")
         raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped")
     try:
-        status, payload = parent.recv()
+        result = parent.recv()
     except EOFError:
         proc.join()
-        raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode}); the Python process is safe")
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if proc.exitcode == 1 and main_file and os.path.isfile(main_file):
+            raise SharedModeBootstrapError(
+                f"the libngspice worker exited (status 1) before running ngspice; most likely {_GUARD_HINT} "
+                f"(script: {main_file}; the worker's own error is printed above)") from None
+        raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode}); the Python process is "
+                              "safe") from None
     proc.join(5)
-    if status == "error":
-        raise payload
-    plot, vectors, log, errors = payload
-    return _finish(netlist, osdi, klu, plot, vectors, log, errors)
+    return result
+
+
+def _without_pre_osdi(text: str) -> str:
+    """Shared mode loads the caller's libraries with the ``osdi`` command before the circuit instead."""
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("pre_osdi ")) + "\n"
