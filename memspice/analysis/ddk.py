@@ -1,4 +1,4 @@
-"""Drift-diffusion kinetics (DDK) feature maps and alpha/beta fitting (SEEDS, DDK model).
+"""Drift-diffusion kinetics (DDK) feature maps and alpha/beta fitting (Shi et al. 2025, DDK).
 
 A waveform is split into utterances, each average-pooled to a short feature
 vector, whose samples set the amplitudes (2-3 V) of 100 ns pulses applied to
@@ -6,6 +6,12 @@ one device per utterance, starting from 5 kOhm.  The conductance after each
 pulse forms the feature map (utterances x features).  The normalised DDK
 law dy/dt = -beta x + alpha / y is fitted to each row with bounded
 trust-region-reflective least squares from random starts.
+
+:func:`feature_map` takes any stateful device; the device calibrated to the
+paper's 6.1-202.1 uS linear range is
+``memspice.systems.ddk.device.ddk_memristor()`` (the default here stays the
+series-conduction :class:`~memspice.models.DriftDiffusion`, since analysis
+does not import systems).
 """
 from __future__ import annotations
 
@@ -15,13 +21,13 @@ from scipy.optimize import least_squares
 
 from ..models import DriftDiffusion
 
-#: SEEDS hardware: TiN/TaOx(45 nm)/HfOx(9 nm)/TiN, 6.1 uS .. 202.1 uS
+#: Shi et al. 2025 hardware: TiN/TaOx(45 nm)/HfOx(9 nm)/TiN, 6.1 uS .. 202.1 uS pulsed range
 DDK_G_MIN, DDK_G_MAX = 6.1e-6, 202.1e-6
-DDK_R_INIT = 5e3  # Ohm, SEEDS
+DDK_R_INIT = 5e3  # Ohm, Shi et al. 2025: initial resistance (starting state) of the feature maps
 
 
 def ddk_device(r_init: float = DDK_R_INIT) -> DriftDiffusion:
-    """Drift-diffusion device with the SEEDS DDK hardware range, ns-scale kinetics, starting at ``r_init``.
+    """Drift-diffusion device with the paper's DDK hardware range, ns-scale kinetics, starting at ``r_init``.
 
     mobility and diffusion are chosen so a 100 ns, 2-3 V pulse moves the state by ~0.5%
     and diffusion is a few percent of drift (the source gives no values).
@@ -33,13 +39,31 @@ def ddk_device(r_init: float = DDK_R_INIT) -> DriftDiffusion:
                           diffusion=1e3 * length**2, x0=float(np.clip(x0, 0, 1)))
 
 
-def synthetic_call(samples: int = 48000, seed: int = 0) -> np.ndarray:
-    """A whale-call-like test waveform (frequency sweeps with bursts and noise), seeded."""
+def synthetic_call(samples: int = 48000, seed: int = 0, utterances: int = 8) -> np.ndarray:
+    """A whale-call-like test waveform of ``utterances`` calls that differ visibly, seeded.
+
+    Each call is a frequency sweep (up or down, 40-400 cycles per call) under
+    its own envelope: loudness 0.15-1 (spread evenly over the calls in a seeded
+    order), onset, length and rise/decay shape drawn at random, over a 0.05
+    noise floor.  (Shi et al. 2025 use a recorded whale sound; none ships with
+    memspice, so this stand-in is assumed.)
+    """
+    if utterances < 1 or samples < utterances:
+        raise ValueError(f"need 1 <= utterances <= samples, got utterances={utterances!r}, samples={samples!r}")
     rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, samples)
-    f = 40 + 200 * t + 60 * np.sin(2 * np.pi * 1.5 * t)
-    envelope = 0.4 + 0.6 * np.abs(np.sin(2 * np.pi * 4 * t + rng.uniform(0, np.pi)))
-    return envelope * np.sin(2 * np.pi * np.cumsum(f) / samples) + 0.1 * rng.normal(size=samples)
+    per = samples // utterances
+    out = 0.05 * rng.normal(size=samples)
+    levels = rng.permutation(np.linspace(0.15, 1.0, utterances))
+    u = np.linspace(0.0, 1.0, per, endpoint=False)
+    for k in range(utterances):
+        start, length = rng.uniform(0.0, 0.4), rng.uniform(0.3, 0.6)
+        skew = rng.uniform(0.2, 0.8)  # where in the call the envelope peaks
+        s = np.clip((u - start) / length, 0.0, 1.0)
+        env = np.where(s < skew, s / skew, (1 - s) / (1 - skew)) * ((u >= start) & (u <= start + length))
+        f0, f1 = rng.uniform(40, 400, 2)
+        phase = 2 * np.pi * np.cumsum(f0 + (f1 - f0) * u) / per
+        out[k * per:(k + 1) * per] += levels[k] * env * np.sin(phase)
+    return out
 
 
 def pooled_features(signal, utterances: int = 8, features: int = 100) -> np.ndarray:

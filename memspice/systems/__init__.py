@@ -1,0 +1,1 @@
+"""The source papers' applications on simulated circuits: RPCA video, DDK network, SNN, linear algebra."""
