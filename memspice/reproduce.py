@@ -15,12 +15,12 @@ import inspect
 from .analysis.reproduction import Reproduction
 
 REGISTRY: dict[str, str] = {
-    # device and circuit figures (memspice.analysis.reproductions)
+    # device and circuit figures (memspice.analysis.reproductions; the solver's accuracy in systems.linalg)
     "hysteresis": "memspice.analysis.reproductions:reproduce_hysteresis",
     "ddk": "memspice.analysis.reproductions:reproduce_ddk_features",
     "lif": "memspice.analysis.reproductions:reproduce_lif",
     "mvm": "memspice.analysis.reproductions:reproduce_mvm",
-    "solver": "memspice.analysis.reproductions:reproduce_solver",
+    "solver": "memspice.systems.linalg.reproduce:solver_gain",
     # seed 000: TiOx array, online RPCA video separation (memspice.systems.rpca)
     "tiox-pulses": "memspice.systems.rpca.reproduce:tiox_pulses",
     "rpca": "memspice.systems.rpca.reproduce:rpca",

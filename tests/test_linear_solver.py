@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from memspice.circuits.linear_solver import solve_with_circuit, solver_netlist
+from memspice.circuits.linear_solver import solver_netlist
+from memspice.systems.linalg import solve_with_circuit
 
 from .conftest import needs_ngspice
 
@@ -40,3 +41,24 @@ def test_bad_systems_are_named():
         solver_netlist(np.ones((0, 0)), np.ones(0))
     with pytest.raises(ValueError, match="finite"):
         solver_netlist(np.full((2, 2), np.nan), np.ones(2))
+
+
+def test_circuits_module_does_not_run_the_simulator():
+    import inspect
+
+    import memspice.circuits.linear_solver as mod
+
+    assert not hasattr(mod, "solve_with_circuit")
+    assert "..spice" not in inspect.getsource(mod)  # issue 14: circuits write netlists, systems run them
+
+
+def test_eigen_netlist_routes_negative_entries_to_the_tia_outputs():
+    from memspice.circuits.linear_solver import eigen_netlist
+
+    text = eigen_netlist(np.array([[2.0, -1.0], [-1.0, 2.0]]), 2.9, [1e-6, -1e-6])
+    assert "Rc0_1 r0 y1 10k" in text and "Rc0_0 r0 c0 5k" in text  # a < 0 -> inverted node y
+    assert "Rl0 r0 y0 3.448275862k" in text                       # feedback 1 / (lam g_unit)
+    with pytest.raises(ValueError, match="kick"):
+        eigen_netlist(np.eye(2), 1.0, [1e-6])
+    with pytest.raises(ValueError, match="lam"):
+        eigen_netlist(np.eye(2), 0.0, [1e-6, 1e-6])

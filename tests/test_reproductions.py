@@ -3,7 +3,6 @@ import numpy as np
 
 from memspice.analysis import ddk, reproductions
 
-from .conftest import needs_ngspice
 
 
 def test_hysteresis_pinched_and_shrinking():
@@ -40,13 +39,6 @@ def test_mvm_error_grows_with_wire_resistance_and_size_for_every_cell():
         assert np.all(np.diff(grid, axis=1) > 0), cell
 
 
-@needs_ngspice
-def test_solver_accuracy_vs_gain():
-    table, _ = reproductions.solver_gain((1e1, 1e3, 1e5))
-    errs = table.max_rel_error.values
-    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-3
-
-
 def test_reproduce_cli_writes_figure_table_and_headline_json(tmp_path):
     import json
 
@@ -65,7 +57,7 @@ def test_every_registered_reproduction_resolves_to_a_function():
 
     for name in available():
         assert callable(reproduction_function(name)), name
-    assert {"hysteresis", "ddk", "lif", "mvm", "solver"} <= set(available()) <= set(REGISTRY)
+    assert set(available()) == set(REGISTRY)  # every registered reproduction is installed
 
 
 def test_reproduction_save_is_atomic_and_json_is_plain(tmp_path):

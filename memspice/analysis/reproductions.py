@@ -122,22 +122,6 @@ def mvm_error(sizes=(32, 64, 128, 256), r_wires=(0.1, 1.0, 5.0), cells=("1R", "1
     return table, fig
 
 
-def solver_gain(gains=(1e1, 1e2, 1e3, 1e4, 1e5, 1e6)):
-    """Closed-loop crossbar solver: relative error against numpy.linalg.solve vs op-amp gain (ngspice)."""
-    from ..circuits.linear_solver import solve_with_circuit
-
-    a = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
-    b = np.array([1.0, -0.5, 0.8])
-    ref = np.linalg.solve(a, b)
-    errs = [float(np.max(np.abs(solve_with_circuit(a, b, gain=g) - ref)) / np.max(np.abs(ref))) for g in gains]
-    table = pd.DataFrame({"gain": gains, "max_rel_error": errs})
-    fig = plots.xy(list(gains), {"3x3 system": errs}, "op-amp open-loop gain (V/V)", "max relative error",
-                   logx=True, logy=True, title="closed-loop solver accuracy")
-    return table, fig
-
-
-
-
 # --- `memspice reproduce` entries: each returns a Reproduction (png, csv, json) ------------------------------
 def reproduce_hysteresis(quick: bool = False, seed: int = 0):
     """Pinched hysteresis of the drift-diffusion memristor; json: loop area per frequency, pinch current."""
@@ -180,11 +164,3 @@ def reproduce_mvm(quick: bool = False, seed: int = 0):
     table, fig = mvm_error(sizes=(16, 32) if quick else (32, 64, 128, 256), seed=seed)
     worst = table.groupby("cell").rms_rel_error.max()
     return Reproduction(fig, {f"max_rms_rel_error_{cell}": float(v) for cell, v in worst.items()}, table)
-
-
-def reproduce_solver(quick: bool = False, seed: int = 0):
-    """Closed-loop solver accuracy vs op-amp gain (ngspice); json: error at the lowest and highest gain."""
-    from .reproduction import Reproduction
-
-    table, fig = solver_gain((1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6))
-    return Reproduction(fig, {"gain": table.gain.tolist(), "max_rel_error": table.max_rel_error.tolist()}, table)

@@ -1,0 +1,250 @@
+"""``memspice reproduce solver-transient | eigen | refine | adc``: analog linear algebra
+(Bao et al., Front. Optoelectron. 15, 23, 2022; Sun et al., PNAS 116, 4123, 2019;
+Le Gallo et al., Nat. Electron. 1, 246, 2018; Zidan et al., Nat. Electron. 1, 411, 2018).
+
+Every headline number comes from the run; the only constant reported is the paper's
+``paper_iterations_to_1e-6`` (24, Le Gallo et al. 2018 as quoted by Bao et al. 2022), for comparison.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from ...analysis.plots import engineering_scale
+from ...analysis.reproduction import Reproduction
+from .adc_rule import adc_rule_study, rule_tightness
+from .analog_mvm import AnalogArray, ArrayConfig
+from .closed_loop import eigenvector_transient, solve_with_circuit
+from .closed_loop import solver_transient as run_solver_transient
+from .refinement import gaussian_source, iterative_refinement, poisson_2d
+
+#: stable example: the 3 x 3 system of the repository's DC check (symmetric, eigenvalues > 0)
+STABLE_A = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
+STABLE_B = np.array([1.0, -0.5, 0.8])
+#: latching example: eigenvalues 3 and -1
+LATCH_A = np.array([[1.0, 2.0], [2.0, 1.0]])
+LATCH_B = np.array([1.0, 0.0])
+#: non-symmetric example: eigenvalues of A 0.25 +- 0.66j (the papers' condition holds) but those of
+#: D^-1 A -0.20 +- 0.15j: the loaded row nodes make the circuit unstable
+NONSYM_A = np.array([[-1.0, 0.5], [-4.0, 1.5]])
+NONSYM_B = np.array([1.0, 0.5])
+PAPER_ITERATIONS_TO_1E6 = 24
+
+
+def _re_im(values) -> list:
+    """Complex numbers as [re, im] pairs (JSON has no complex type)."""
+    return [[float(v.real), float(v.imag)] for v in np.asarray(values, complex)]
+
+
+def _plot_columns(ax, time_s, cols, title):
+    ts, tu = engineering_scale(time_s, "s")
+    for j, c in enumerate(cols):
+        ax.plot(time_s * ts, c, label=f"v(c{j})")
+    ax.set_xlabel(f"time ({tu})")
+    ax.set_ylabel("column voltage (V)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
+    """Closed-loop solver transients (ngspice): a stable 3 x 3 system settles to A^-1 b, the
+    eigenvalue (3, -1) system latches at the rails although ``.op`` gives the textbook answer,
+    a non-symmetric system that meets the papers' eigenvalue condition latches as the loaded
+    condition of :mod:`.stability` predicts, and the settling time of [[1, c], [c, 1]] follows
+    1 / lambda_min as predicted by the poles."""
+    t0 = time.perf_counter()
+    ok = run_solver_transient(STABLE_A, STABLE_B)
+    bad = run_solver_transient(LATCH_A, LATCH_B)
+    nonsym = run_solver_transient(NONSYM_A, NONSYM_B)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in ((0.5, 0.9) if quick else (0.2, 0.5, 0.8, 0.9, 0.95)):
+        a = np.array([[1.0, c], [c, 1.0]])
+        r = run_solver_transient(a, rng.uniform(0.2, 1.0, 2) * rng.choice([-1, 1], 2))
+        rows.append({"c": c, "lambda_min": 1 - c, "stable": r.stable, "latched": r.latched,
+                     "settling_time_s": r.settling_time_s, "predicted_settling_s": r.predicted_settling_s})
+    for c in (1.5,):  # beyond c = 1 the smallest eigenvalue 1 - c is negative
+        a = np.array([[1.0, c], [c, 1.0]])
+        r = run_solver_transient(a, np.array([1.0, 0.0]))
+        rows.append({"c": c, "lambda_min": 1 - c, "stable": r.stable, "latched": r.latched,
+                     "settling_time_s": r.settling_time_s, "predicted_settling_s": r.predicted_settling_s})
+    sweep = pd.DataFrame(rows)
+    fig = Figure(figsize=(13, 4))
+    axs = fig.subplots(1, 3)
+    _plot_columns(axs[0], ok.time, ok.columns, f"stable 3x3: settles in {ok.settling_time_s * 1e9:.0f} ns")
+    _plot_columns(axs[1], bad.time, bad.columns, "eigenvalues 3, -1: latches at the rails")
+    st = sweep[sweep.stable]
+    axs[2].loglog(st.lambda_min, st.settling_time_s, "o", label="ngspice transient")
+    axs[2].loglog(st.lambda_min, st.predicted_settling_s, "-", label="ln(100) / |slowest pole|")
+    axs[2].xaxis.set_minor_formatter(NullFormatter())
+    axs[2].set_xlabel("smallest eigenvalue of [[1, c], [c, 1]]")
+    axs[2].set_ylabel("1 % settling time (s)")
+    axs[2].legend(fontsize=7)
+    axs[2].set_title("settling set by the smallest eigenvalue", fontsize=9)
+    fig.tight_layout()
+    headline = {
+        "stable": ok.stable, "settling_time_s": ok.settling_time_s, "predicted_settling_s": ok.predicted_settling_s,
+        "max_rel_error_final": float(np.max(np.abs(ok.x_final - ok.x_exact)) / np.max(np.abs(ok.x_exact))),
+        "eigenvalues": np.sort(ok.dynamics.eig_A.real),
+        "latched_example": {"eigenvalues": np.sort(bad.dynamics.eig_A.real), "stable": bad.stable,
+                            "predicted_stable": bad.dynamics.stable, "latched": bad.latched,
+                            "x_op": bad.x_op, "x_textbook": bad.x_exact,
+                            "op_matches_textbook": bool(np.allclose(bad.x_op, bad.x_exact, rtol=1e-3)),
+                            "final_column_voltages_V": bad.columns[:, -1]},
+        "nonsymmetric_example": {"eigenvalues_re_im": _re_im(nonsym.dynamics.eig_A),
+                                 "loaded_eigenvalues_re_im": _re_im(nonsym.dynamics.eig_loaded),
+                                 "paper_condition_stable": nonsym.dynamics.paper_stable,
+                                 "predicted_stable": nonsym.dynamics.stable, "latched": nonsym.latched},
+        "sweep_predicted_vs_measured_max_rel": float(np.max(np.abs(st.settling_time_s / st.predicted_settling_s - 1))),
+        "seconds": time.perf_counter() - t0,
+    }
+    table = pd.DataFrame({"time_s": ok.time, **{f"stable_v_c{j}_V": c for j, c in enumerate(ok.columns)}})
+    latched = pd.DataFrame({"time_s": bad.time, **{f"v_c{j}_V": c for j, c in enumerate(bad.columns)}})
+    return Reproduction(fig, headline, table, {"sweep": sweep, "latched": latched})
+
+
+def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
+    """Closed-loop solver accuracy (``.op`` in ngspice) against op-amp open-loop gain; json: the gains and
+    the max relative error at each (same keys as the former ``memspice.analysis.reproductions.reproduce_solver``)."""
+    gains = (1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
+    ref = np.linalg.solve(STABLE_A, STABLE_B)
+    errs = [float(np.max(np.abs(solve_with_circuit(STABLE_A, STABLE_B, gain=g) - ref)) / np.max(np.abs(ref)))
+            for g in gains]
+    table = pd.DataFrame({"gain": gains, "max_rel_error": errs})
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    ax.loglog(gains, errs, "o-", label="3x3 system")
+    ax.set_xlabel("op-amp open-loop gain (V/V)")
+    ax.set_ylabel("max relative error")
+    ax.set_title("closed-loop solver accuracy", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Reproduction(fig, {"gain": list(gains), "max_rel_error": errs}, table)
+
+
+def covariance_matrix(n: int, seed: int = 0, samples: int = 400) -> np.ndarray:
+    """Sample covariance of synthetic data with one dominant direction (a PCA task; generated, assumed)."""
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(n)
+    data = np.outer(rng.standard_normal(samples) * 2.0, u / np.linalg.norm(u)) + 0.5 * rng.standard_normal((samples, n))
+    return np.cov(data, rowvar=False)
+
+
+def eigen(quick: bool = False, seed: int = 0) -> Reproduction:
+    """Eigenvector circuit (ngspice transient from a random kick) against numpy's principal eigenvector."""
+    t0 = time.perf_counter()
+    n = 4 if quick else 16
+    a = covariance_matrix(n, seed)
+    res = eigenvector_transient(a, seed=seed)
+    fig = Figure(figsize=(10, 4))
+    axs = fig.subplots(1, 2)
+    ts, tu = engineering_scale(res.time, "s")
+    for c in res.columns:
+        axs[0].plot(res.time * ts, c, lw=0.8)
+    axs[0].set_xlabel(f"time ({tu})")
+    axs[0].set_ylabel("column voltage (V)")
+    axs[0].set_title(f"{n}x{n} eigenvector circuit from a random kick", fontsize=9)
+    idx = np.arange(n)
+    axs[1].bar(idx - 0.2, res.vector, 0.4, label="circuit (normalised)")
+    axs[1].bar(idx + 0.2, res.reference, 0.4, label="numpy")
+    axs[1].set_xlabel("component")
+    axs[1].set_title(f"cosine = {res.cosine:.5f}", fontsize=9)
+    axs[1].legend(fontsize=7)
+    fig.tight_layout()
+    table = pd.DataFrame({"component": idx, "circuit": res.vector, "numpy": res.reference})
+    return Reproduction(fig, {"cosine": res.cosine, "n": n, "eigenvalue": res.eigenvalue,
+                              "amplitude_V": res.amplitude_V, "settled": res.settled,
+                              "seconds": time.perf_counter() - t0}, table)
+
+
+def _refine_run(a, b, cfg, seed, inner_steps, max_outer=120):
+    t0 = time.perf_counter()
+    arr = AnalogArray(a, cfg, seed=seed)
+    build = time.perf_counter() - t0
+    res = iterative_refinement(a, b, arr.matvec, tol=1e-10, max_outer=max_outer, inner_steps=inner_steps)
+    return arr, res, build
+
+
+def refine(quick: bool = False, seed: int = 0) -> Reproduction:
+    """Mixed-precision refinement of a 2-D Poisson system (72 x 72 grid, 5184 unknowns; quick: 16 x 16) with
+    30-step inner CG solves on simulated arrays (:class:`.analog_mvm.AnalogArray` defaults), against the same
+    loop with float64 inner products and, in the full run, with 5 % programming variation."""
+    t0 = time.perf_counter()
+    grid = 16 if quick else 72
+    a, b = poisson_2d(grid), gaussian_source(grid)
+    inner = 30
+    cfg = ArrayConfig(tile_rows=grid, tile_cols=grid)
+    arr, res, build = _refine_run(a, b, cfg, seed, inner)
+    exact = iterative_refinement(a, b, lambda v: a @ v, tol=1e-10, max_outer=120, inner_steps=inner)
+    sweep_rows, curves = [], {"float64 inner products": exact.residuals}
+    variations = () if quick else (0.05,)   # larger programming error: wrong ADC codes (40 outer steps at most)
+    for sigma in (cfg.variation, *variations):
+        if sigma == cfg.variation:
+            arr_s, res_s = arr, res
+        else:
+            arr_s, res_s, _ = _refine_run(a, b, ArrayConfig(tile_rows=grid, tile_cols=grid, variation=sigma), seed,
+                                          inner, max_outer=40)
+        curves[f"analog arrays, variation {sigma:.0%}"] = res_s.residuals
+        sweep_rows.append({"variation": sigma, "iterations": res_s.iterations,
+                           "iterations_to_1e-6": res_s.iterations_to(1e-6), "final_residual": res_s.final_residual,
+                           "reached_1e-10": res_s.final_residual <= 1e-10,
+                           "wrong_code_fraction": arr_s.stats["wrong_codes"] / max(arr_s.stats["adc_codes"], 1)})
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    for label, r in curves.items():
+        ax.semilogy(np.arange(len(r)), r, "o-" if "analog" in label else "k--", ms=3, label=label)
+    ax.axhline(1e-6, color="gray", lw=0.6)
+    ax.axhline(1e-10, color="gray", lw=0.6)
+    ax.set_xlabel("outer iteration")
+    ax.set_ylabel("relative residual ||b - A x|| / ||b||")
+    ax.set_title(f"2-D Poisson, {grid * grid} unknowns, {arr.info['arrays']} arrays of "
+                 f"{arr.info['array_shape'][0]}x{arr.info['array_shape'][1]}, {inner} inner CG steps", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    n_it = max(len(r) for r in curves.values())
+    table = pd.DataFrame({"iteration": np.arange(n_it),
+                          **{k: np.r_[v, [np.nan] * (n_it - len(v))] for k, v in curves.items()}})
+    headline = {"unknowns": grid * grid, "iterations": res.iterations, "final_residual": res.final_residual,
+                "iterations_to_1e-6": res.iterations_to(1e-6), "paper_iterations_to_1e-6": PAPER_ITERATIONS_TO_1E6,
+                "float64_inner_iterations": exact.iterations, "inner_cg_steps": inner,
+                "analog_mvms": arr.stats["mvms"], "wrong_code_fraction": sweep_rows[0]["wrong_code_fraction"],
+                "arrays": arr.info["arrays"], "cells": arr.info["cells"], "adc_bits": arr.info["adc_bits"],
+                "input_bits": cfg.input_bits, "device_bits": cfg.device_bits, "variation": cfg.variation,
+                "r_wire_ohm": cfg.r_wire, "max_ir_error_levels": arr.info["max_ir_error_levels"],
+                "array_build_seconds": build, "refinement_seconds": res.seconds,
+                "seconds": time.perf_counter() - t0}
+    return Reproduction(fig, headline, table, {"variation": pd.DataFrame(sweep_rows)})
+
+
+def adc(quick: bool = False, seed: int = 0) -> Reproduction:
+    """ADC resolution rule b_in + b_d + log2(N): lossless at the rule, lossy one bit below."""
+    t0 = time.perf_counter()
+    table, summary = adc_rule_study(vectors=64 if quick else 512, seed=seed)
+    tight = rule_tightness()
+    fig = Figure(figsize=(10, 4))
+    axs = fig.subplots(1, 2)
+    for placement, marker in (("step", "o-"), ("range", "s--")):
+        t = table[table.placement == placement]
+        axs[0].semilogy(t.bits_minus_rule, t.wrong_fraction.clip(lower=1e-4), marker,
+                        label={"step": "LSB = one product step (clips)", "range": "full scale = max sum (rounds)"}[
+                            placement])
+    axs[0].axvline(0, color="gray", lw=0.6)
+    axs[0].set_xlabel("ADC bits - (b_in + b_d + log2 N)")
+    axs[0].set_ylabel("fraction of wrong reads (floor 1e-4)")
+    axs[0].set_title(f"b_in={summary['b_in']}, b_d={summary['b_d']}, N={summary['n']}: rule "
+                     f"{summary['bits_rule']} bits", fontsize=9)
+    axs[0].legend(fontsize=7)
+    axs[1].plot(tight.bits_rule, tight.min_lossless_bits, "o")
+    lim = [tight.bits_rule.min() - 1, tight.bits_rule.max() + 1]
+    axs[1].plot(lim, lim, "k-", lw=0.6)
+    axs[1].set_xlabel("rule bits")
+    axs[1].set_ylabel("fewest lossless bits (pigeonhole)")
+    axs[1].set_title("rule = minimum for b_in, b_d >= 2, N = 2^k", fontsize=9)
+    fig.tight_layout()
+    headline = {**summary, "rule_is_minimum_on_grid": bool((tight.bits_rule == tight.min_lossless_bits).all()),
+                "seconds": time.perf_counter() - t0}
+    return Reproduction(fig, headline, table, {"tightness": tight})
