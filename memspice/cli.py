@@ -5,7 +5,10 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from .analysis.files import write_atomic
 
@@ -37,6 +40,24 @@ NONNEG = _number(float, 0.0)               # resistances (0 = ideal wire)
 POSITIVE = _number(float, 0.0, low_open=True)  # conductances, times, gains
 FRACTION = _number(float, 0.0, 1.0)        # stuck-at fractions
 TIMEOUT = _number(float, 0.0, low_open=True, allow_inf=True)
+
+CELL_NAMES = ("1R", "1S1R", "1T1R", "tiox", "memristor")
+
+
+def CELL(text):  # noqa: N802 - an argparse type, named like the others
+    """argparse ``type=``: a cell kind, case-insensitive (``1s1r``, ``TiOx``)."""
+    for name in CELL_NAMES:
+        if text.strip().lower() == name.lower():
+            return name
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(CELL_NAMES)} (any case), got {text!r}")
+
+
+def _version() -> str:
+    """memspice's version from the installed package's metadata (the source tree's if not installed)."""
+    from . import __version__
+
+    return __version__
+
 
 #: assumed peak memory per crossbar cell while a netlist is built and written, bytes: measured 430-490 B
 #: (tracemalloc, 200x200, every cell kind, Python 3.11), rounded up for the interpreter's own overhead
@@ -125,6 +146,18 @@ def _cmd_reproduce(args) -> int:
 def _cmd_netlist(args) -> int:
     from .netlists.builders import BUILDERS
 
+    own = args.circuit == "crossbar" and (args.weights or args.conductances)
+    for name in ("weights", "conductances", "inputs", "vector"):
+        if getattr(args, name) is not None and args.circuit != "crossbar":
+            raise ValueError(f"--{name} applies to 'netlist crossbar' only")
+    if args.inputs and not own:
+        raise ValueError("--inputs needs --weights FILE or --conductances FILE (the array the vectors drive)")
+    if own and args.signed:
+        raise ValueError("--signed: with --weights the weights' signs decide (any negative weight gives G+/G- "
+                         "column pairs)")
+    if own:
+        _write_text(args.output, _netlist_from_files(args))
+        return 0
     opts = {k: v for k, v in vars(args).items() if k in BUILDER_OPTIONS[args.circuit] and v is not None}
     if args.circuit in ("crossbar", "write"):
         rows, cols = opts.get("rows", 8), opts.get("cols", 8)
@@ -134,28 +167,37 @@ def _cmd_netlist(args) -> int:
                 raise ValueError(f"--{name} {opts[name]} is outside the array (0..{limit - 1})")
     if args.circuit == "solver" and opts.get("size"):
         check_memory(f"--size {opts['size']}", opts["size"] ** 2)
-    text = BUILDERS[args.circuit](**opts)
-    if args.output in (None, "-"):
+    _write_text(args.output, BUILDERS[args.circuit](**opts))
+    return 0
+
+
+def _write_text(output, text: str) -> None:
+    if output in (None, "-"):
         sys.stdout.write(text)
     else:
-        write_atomic(args.output, text)
-        print(f"wrote {args.output} ({len(text.splitlines())} lines)")
-    return 0
+        write_atomic(output, text)
+        print(f"wrote {output} ({len(text.splitlines())} lines)")
 
 
 def _header_libraries(path: Path, text: str, trust: bool) -> list[str]:
     """Libraries named by ``* memspice-osdi:`` header lines that may be loaded.
 
-    Loaded without asking: memspice's own compiled models (its OSDI cache).
-    Any other library only with ``--trust-header-osdi``: a header line is
-    part of the file, and a netlist from elsewhere must not load code.
+    Loaded without asking: memspice's own compiled models (its OSDI cache),
+    named by a path inside the cache or (proposed header format, no folder) by
+    the bare cache file name ``<module>-<digest>.osdi`` or the module name
+    alone; see :func:`_cached_osdi`.  Any other library only with
+    ``--trust-header-osdi``: a header line is part of the file, and a netlist
+    from elsewhere must not load code.
     """
     from .netlists.builders import osdi_tags
     from .spice.errors import UnsafeNetlistError
-    from .spice.osdi import is_memspice_compiled
+    from .spice.osdi import is_cache_name, is_memspice_compiled
 
     libraries = []
     for tag in osdi_tags(text):
+        if is_cache_name(tag):
+            libraries.append(str(_cached_osdi(path, tag)))
+            continue
         if not (trust or is_memspice_compiled(tag)):
             raise UnsafeNetlistError(
                 f"{path}: the header line '* memspice-osdi: {tag}' asks to load a shared library that memspice "
@@ -163,6 +205,33 @@ def _header_libraries(path: Path, text: str, trust: bool) -> list[str]:
                 "this netlist")
         libraries.append(tag)
     return libraries
+
+
+def _cached_osdi(path: Path, tag: str) -> Path:
+    """The compiled library a bare header name means: found in memspice's OSDI cache, else compiled again
+    from memspice's own model of that module (default parameters; only if the source digest matches a
+    ``<module>-<digest>.osdi`` name)."""
+    from .spice.osdi import cache_dir, cache_name, compile_veriloga, find_cached
+
+    found = find_cached(tag)
+    if found is not None:
+        return found
+    from .models import MODELS
+
+    module = tag.split("-", 1)[0]
+    for cls in MODELS.values():
+        model = cls()
+        for frozen in (False, True):
+            if (model.va_frozen_module if frozen else model.va_module) != module:
+                continue
+            source = model.verilog_a(frozen)
+            if tag.endswith(".osdi") and cache_name(source, module) != tag:
+                continue
+            return compile_veriloga(source, module)
+    raise ValueError(f"{path}: the header line '* memspice-osdi: {tag}' names a memspice-compiled Verilog-A "
+                     f"library that is not in the OSDI cache ({cache_dir()}) and is not the current source of a "
+                     "memspice model; write the netlist again with 'memspice netlist ... --face veriloga' "
+                     "(it compiles what it needs), or load the file yourself with --osdi FILE")
 
 
 def _format_value(value) -> str:
@@ -179,7 +248,15 @@ def _cmd_run(args) -> int:
     src = read_netlist(path)
     libraries = list(args.osdi or ()) + _header_libraries(path, src.text, args.trust_header_osdi)
     klu = {"auto": None, "klu": True, "sparse": False}[args.solver]
-    res = run(path, mode=args.mode, timeout=args.timeout, osdi=libraries, klu=klu, allow_shell=args.allow_shell)
+    from .spice.progress import SlowSimulationWarning, slow_hint
+
+    hint = slow_hint(src.text)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SlowSimulationWarning)  # printed above, before the run starts
+        res = run(path, mode=args.mode, timeout=args.timeout, osdi=libraries, klu=klu, allow_shell=args.allow_shell,
+                  progress=False if args.no_progress else None)
     if args.plot is not None and args.plot not in res.plots:
         raise ValueError(f"--plot {args.plot}: no such plot; this run made: {', '.join(res.plots)}")
     w = res.plots[args.plot] if args.plot else res.waveforms
@@ -194,6 +271,8 @@ def _cmd_run(args) -> int:
         w.to_csv(args.csv)
     if args.npz:
         w.to_npz(args.npz)
+    if args.figure:
+        _save_figure(w, wanted, args.figure)
     for line in res.warnings:
         print(f"ngspice warning: {line}", file=sys.stderr)
     print(f"{args.netlist}: {w.title or 'results'}; {len(w)} point(s) along {w.axis_name}, {len(w.names)} signals"
@@ -210,7 +289,297 @@ def _cmd_run(args) -> int:
         print(f"wrote {args.csv}")
     if args.npz:
         print(f"wrote {args.npz}")
+    if args.figure:
+        print(f"wrote {args.figure}")
     return 0
+
+
+def _save_figure(waves, signals, path) -> None:
+    """``waves.plot(signals)`` saved atomically to ``path`` (format from the suffix) with a non-GUI backend."""
+    import io
+
+    if "matplotlib.pyplot" not in sys.modules:  # a command line has no window to show figures in
+        import matplotlib
+
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in ("png", "pdf", "svg", "jpg", "jpeg"):
+        raise ValueError(f"--figure {path}: use a .png, .pdf, .svg or .jpg file")
+    fig = waves.plot(signals)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=fmt, dpi=150)
+    finally:
+        plt.close(fig)
+    write_atomic(path, buf.getvalue())
+
+
+# --- own data: weights / conductances / inputs files ------------------------------------------------
+ORIENTATION = ("Files: --weights/--conductances rows = word lines (inputs), columns = outputs; --inputs rows = "
+               "input vectors, columns = word lines (V); output CSV rows = input vectors, columns = outputs. "
+               "CSV (comma/semicolon/tab/space, optional header row) or .npy/.npz.")
+WEIGHT_MAPPING = ("Weights >= 0: G = g_min + w/max(w) (g_max - g_min). Any weight < 0: G+/G- column pairs "
+                  "[w0+, w0-, ...], G+ = g_min + s max(w,0), G- = g_min + s max(-w,0), s = (g_max - g_min)/max|w| "
+                  "S per unit weight; outputs are I+ - I- = s W^T v. tiox/memristor cells: states x = w/max|w|. "
+                  "g_min/g_max default 6.1 uS / 202.1 uS (Shi et al. 2025 1T1R pulsed range).")
+
+
+def _crossbar_from_files(args):
+    """(Crossbar, WeightMapping or None) from --weights or --conductances and the array options."""
+    from .circuits.cells import make_cell
+    from .circuits.crossbar import Crossbar
+    from .circuits.datafiles import load_matrix, map_weights
+    from .circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation
+
+    opt = lambda name, default=None: default if getattr(args, name, None) is None else getattr(args, name)  # noqa: E731
+    cell = make_cell(opt("cell", "1R"))
+    g_min, g_max = opt("g_min", G_MIN), opt("g_max", G_MAX)
+    if opt("conductances"):
+        if cell.data != "conductances":
+            raise ValueError(f"--conductances: cell {cell.name} takes states, not conductances; use --weights")
+        values, mapping = load_matrix(args.conductances, "--conductances"), None
+        if np.any(values < 0):
+            raise ValueError(f"--conductances: {args.conductances} holds negative values; conductances are >= 0 S "
+                             "(give signed numbers with --weights for G+/G- column pairs)")
+    else:
+        values, mapping = map_weights(load_matrix(args.weights, "--weights"), cell.data, g_min, g_max)
+    check_memory(f"--weights {values.shape[0]}x{values.shape[1]}", values.size)
+    seed = opt("seed", 0)
+    variation, stuck_off, stuck_on = opt("variation", 0.0), opt("stuck_off", 0.0), opt("stuck_on", 0.0)
+    wires = {"r_word": opt("r_word", 1.0), "r_bit": opt("r_bit", 1.0), "r_source": opt("r_source", 0.0),
+             "r_sense": opt("r_sense", 0.0)}
+    if cell.data == "state":
+        if variation or stuck_off or stuck_on:
+            raise ValueError(f"--variation/--stuck-off/--stuck-on apply to conductance cells, not {cell.name}")
+        return Crossbar(state=values, cell=cell, **wires), mapping
+    if variation:
+        values = apply_variation(values, variation, seed=seed + 1)
+    if stuck_off or stuck_on:
+        values = apply_stuck_faults(values, stuck_off, stuck_on, g_min, g_max, seed=seed + 2)
+    return Crossbar(values, cell=cell, **wires), mapping
+
+
+def _sense(args):
+    from .circuits.periphery import IdealTIA, OpAmpTIA
+
+    kind = args.tia or "none"
+    r_f = 10e3 if args.r_f is None else args.r_f
+    return {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}[kind](r_f=r_f) if kind != "none" else None
+
+
+def _vector_sweep_control(xbar, vectors, analysis: str) -> str:
+    """A .control block running one operating point per input vector (plots op1, op2, ...)."""
+    from .units import spice_number
+
+    if analysis.strip().lower() != ".op":
+        raise ValueError(f"--inputs with {len(vectors)} vectors writes one .op per vector; --analysis "
+                         f"{analysis!r} needs a single vector (pick one with --vector K)")
+    lines = [".control", "op"]
+    previous = vectors[0]
+    for v in vectors[1:]:
+        lines += [f"alter vin{i} dc = {spice_number(x)}" for i, x in enumerate(v) if x != previous[i]]
+        lines.append("op")
+        previous = v
+    return "\n".join(lines + [".endc"])
+
+
+def _netlist_from_files(args) -> str:
+    from .circuits.datafiles import load_inputs
+    from .faces import Face
+    from .netlists import crossbar_netlist, osdi_libraries
+
+    xbar, mapping = _crossbar_from_files(args)
+    analysis = args.analysis or ".op"
+    if args.inputs:
+        vectors = load_inputs(args.inputs, xbar.m)
+        if args.vector is not None:
+            if args.vector >= len(vectors):
+                raise ValueError(f"--vector {args.vector} is outside {args.inputs} (0..{len(vectors) - 1})")
+            vectors = vectors[args.vector:args.vector + 1]
+    else:
+        v_read = 0.2 if args.v_read is None else args.v_read
+        vectors = np.random.default_rng(args.seed or 0).uniform(0, v_read, (1, xbar.m))
+    if len(vectors) > 1:
+        analysis = _vector_sweep_control(xbar, vectors, analysis)
+    face = Face.parse(args.face or "behavioural")
+    sense = _sense(args)
+    source = args.weights or args.conductances
+    title = (f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name} from {Path(source).name}"
+             + (f", {len(vectors)} input vectors (plots op1..op{len(vectors)})" if len(vectors) > 1 else ""))
+    text = crossbar_netlist(xbar, vectors[0], analysis=analysis, title=title, sense=sense, face=face)
+    header = [f"* {mapping.describe()}"] if mapping else ["* conductances from the file as given (S)"]
+    if mapping and mapping.signed:
+        header.append("* output of weight column j: i(vsense<2j>) - i(vsense<2j+1>)")
+    if face is Face.VERILOG_A:
+        from .netlists.builders import with_osdi
+        from .spice.osdi import header_name
+
+        # bare cache names, no home-directory path: 'memspice run' finds (or compiles) them by name
+        text = with_osdi(text, [header_name(p) for p in osdi_libraries(xbar, sense=sense)])
+    first, _, rest = text.partition("\n")
+    return "\n".join([first, *header]) + "\n" + rest
+
+
+# --- memspice read -------------------------------------------------------------------------------------
+def _simulate():
+    """(simulate_crossbar, choose_backend) from their top-level home (memspice.simulate), else the solver's
+    re-exports (the module moved during the issue-13 refactor)."""
+    try:
+        from .simulate import choose_backend, simulate_crossbar
+    except ImportError:
+        from .solver import choose_backend, simulate_crossbar
+    return simulate_crossbar, choose_backend
+
+
+def _dac(inputs, bits, v_max):
+    """Sign-magnitude DAC: |v| quantised to 2^bits - 1 steps of v_max (V), sign kept."""
+    from .circuits.periphery import dac_levels
+
+    if v_max is None:
+        v_max = float(np.max(np.abs(inputs))) or 1.0
+    return np.sign(inputs) * dac_levels(np.abs(inputs) / v_max, bits, v_max), v_max
+
+
+def read_outputs(xbar, inputs, backend="auto", mode="batch", timeout=600.0, progress=None):
+    """Column currents (p, n) A of ``xbar`` for ``inputs`` (p, m) V, the backend used and why.
+
+    The sparse solver reads every vector at once; ngspice runs one ``.op`` per vector, with a progress
+    bar over the vectors (time left) when stderr is a terminal.
+    """
+    from .spice.progress import Bar
+    from .spice.progress import enabled as progress_enabled
+
+    simulate, choose = _simulate()
+    v = np.asarray(inputs, float).T  # the solver's (m, p)
+    chosen, reason = choose(xbar, backend)
+    if chosen != "ngspice":
+        return simulate(xbar, v, backend="sparse").output_currents, chosen, reason
+    out = []
+    bar = Bar(progress_enabled(progress) and v.shape[1] > 1, None, "ngspice reads", percent=True)
+    try:
+        for k in range(v.shape[1]):
+            out.append(simulate(xbar, v[:, k:k + 1], backend="ngspice", mode=mode, timeout=timeout)
+                       .output_currents[0])
+            bar.fraction((k + 1) / v.shape[1])
+    finally:
+        bar.close()
+    return np.array(out), chosen, reason
+
+
+def _cmd_read(args) -> int:
+    from .circuits.datafiles import load_inputs, outputs_csv
+    from .circuits.periphery import adc_quantize
+
+    xbar, mapping = _crossbar_from_files(args)
+    inputs = load_inputs(args.inputs, xbar.m)
+    check_memory(f"--inputs {inputs.shape[0]} vectors", xbar.m * xbar.n, inputs.shape[0], bytes_per_cell=400)
+    applied = inputs
+    if args.dac_bits:
+        applied, v_max = _dac(inputs, args.dac_bits, args.v_max)
+        print(f"DAC: {args.dac_bits} bits over +-{v_max:.4g} V (sign-magnitude)")
+    currents, backend, reason = read_outputs(xbar, applied, args.backend, args.mode, args.timeout)
+    outputs = mapping.outputs(currents) if mapping else currents
+    k = outputs.shape[1]
+    blocks = [(outputs, [f"i{j}" for j in range(k)], "A")]
+    sense, stage, unit = _sense(args), outputs, "A"
+    if sense is not None:
+        stage, unit = sense.dc_output(outputs), "V"
+        blocks.append((stage, [f"v_out{j}" for j in range(k)], "V"))
+    if args.adc_bits:
+        full = args.adc_full_scale or float(np.max(np.abs(stage))) or 1.0
+        signed = bool(np.any(stage < 0))
+        codes, levels = adc_quantize(stage, args.adc_bits, full, signed=signed)
+        blocks += [(codes, [f"code{j}" for j in range(k)], ""), (levels, [f"adc{j}" for j in range(k)], unit)]
+        print(f"ADC: {args.adc_bits} bits, {'signed' if signed else 'unsigned'}, full scale {full:.4g} {unit}"
+              + ("" if args.adc_full_scale else " (the largest output)"))
+    write_atomic(args.output, outputs_csv(blocks))
+    print(f"{xbar.m}x{xbar.n} {xbar.cell.name} array, {len(inputs)} vector(s) -> {k} outputs on {backend} ({reason})")
+    if mapping:
+        print(mapping.describe())
+    if xbar.cell.data == "conductances":
+        ideal = xbar.ideal_outputs(applied.T)
+        ideal = mapping.outputs(ideal) if mapping else ideal
+        error = float(np.max(np.abs(outputs - ideal))) / (float(np.max(np.abs(ideal))) or 1.0)
+        print(f"max |I - I_ideal| / max |I_ideal| = {error:.3e} (ideal: no wire resistance, linear cells)")
+    if backend == "ngspice" and len(inputs) > 16:
+        print(f"hint: {len(inputs)} vectors ran as {len(inputs)} ngspice runs; --backend sparse reads them all at "
+              "once (agrees with ngspice to about 1e-9)", file=sys.stderr)
+    print(f"wrote {args.output}")
+    return 0
+
+
+# --- memspice sweep ------------------------------------------------------------------------------------
+def sweep_point(n=64, sigma=0.0, r_wire=1.0, cell="1R", v_read=0.2, sample=0, seed=0, conductances=None,
+                inputs=None) -> dict:
+    """One sweep / Monte Carlo point: MVM error of a read against the ideal G^T v (module level: picklable).
+
+    With ``conductances`` (m, n) S and ``inputs`` (p, m) V: the designer's own array and vectors,
+    with log-normal variation ``sigma`` drawn from ``seed``; otherwise a random n x n array
+    (:func:`memspice.analysis.sweeps.crossbar_mvm_point`).
+    """
+    if conductances is None:
+        from .analysis.sweeps import crossbar_mvm_point
+
+        return crossbar_mvm_point(n=n, sigma=sigma, r_wire=r_wire, cell=cell, v_read=v_read, seed=seed)
+    from .analysis.metrics import mvm_error
+    from .circuits.crossbar import Crossbar
+    from .circuits.weights import apply_variation
+    from .solver import solve_dc
+
+    g = apply_variation(conductances, sigma, seed=seed) if sigma else np.asarray(conductances)
+    sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), np.asarray(inputs).T)
+    ideal = (np.asarray(conductances).T @ np.asarray(inputs).T).T
+    err = mvm_error(sol.output_currents, ideal)
+    return {"mvm_max_rel_error": err["max_rel"], "mvm_rms_rel_error": err["rms_rel"],
+            "mean_output_A": float(np.mean(sol.output_currents))}
+
+
+def _cmd_sweep(args) -> int:
+    import itertools
+
+    from .analysis.sweeps import run_sweep
+
+    own = {}
+    grid = {"sigma": args.sigma, "r_wire": args.r_wire, "cell": args.cell, "v_read": args.v_read}
+    if args.weights or args.conductances:
+        if not args.inputs:
+            raise ValueError("--inputs is needed with --weights/--conductances (the vectors to read)")
+        from .circuits.datafiles import load_inputs
+
+        if any(c in ("tiox", "memristor") for c in args.cell):
+            raise ValueError("--cell: a sweep on your own data needs conductance cells (1R, 1S1R, 1T1R)")
+        # the mapped conductances; cell, wires and variation come from the grid
+        xbar, _ = _crossbar_from_files(argparse.Namespace(**{**vars(args), "cell": "1R"}))
+        own = {"conductances": xbar.conductances, "inputs": load_inputs(args.inputs, xbar.m)}
+        del grid["v_read"]
+    else:
+        grid["n"] = args.n
+    keys = list(grid)
+    points = [dict(zip(keys, combo), sample=k) for combo in itertools.product(*(grid[k] for k in keys))
+              for k in range(args.samples)]
+    if own:
+        points = [p | own for p in points]
+    size = (own["conductances"].size if own else max(args.n) ** 2)
+    check_memory(f"sweep of {len(points)} points", size, 1, bytes_per_cell=400)
+    table = run_sweep(sweep_point, points, seed=args.seed, address=args.address, scheduler=args.scheduler,
+                      num_workers=args.workers, progress=_progress_wanted())
+    table = table.drop(columns=[c for c in ("conductances", "inputs") if c in table.columns])
+    write_atomic(args.output, table.to_csv(index=False))
+    group = [k for k in keys if len(grid[k]) > 1] or keys[:1]
+    summary = table.groupby(group)["mvm_max_rel_error"].agg(["mean", "std", "max", "count"])
+    print(f"{len(points)} points ({args.samples} sample(s) per grid point), seed {args.seed}; "
+          "MVM max relative error vs ideal G^T v:")
+    print(summary.to_string(float_format=lambda x: f"{x:.3e}"))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _progress_wanted() -> bool:
+    from .spice.progress import enabled
+
+    return enabled(None)
 
 
 #: options each netlist builder accepts (argparse destinations)
@@ -229,6 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="SPICE-coupled simulation of memristive in-memory-computing circuits.",
         epilog="Run 'memspice demo' for the built-in example; 'memspice info' tells what ngspice can do here.",
     )
+    p.add_argument("--version", action="version", version=f"memspice {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("info", help="show the ngspice found here: version, KLU, Verilog-A/OSDI, shared library")
     s.set_defaults(func=_cmd_info)
@@ -252,7 +622,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_argument_group("crossbar / write")
     g.add_argument("--rows", type=COUNT, help="word lines (default 8)")
     g.add_argument("--cols", type=COUNT, help="bit lines (default 8)")
-    g.add_argument("--cell", choices=["1R", "1S1R", "1T1R", "tiox"], help="cell type (default 1R; write: 1S1R)")
+    g.add_argument("--cell", type=CELL, help="cell type, any case: " + ", ".join(CELL_NAMES)
+                   + " (default 1R; write: 1S1R)")
     g.add_argument("--r-word", type=NONNEG, help="word-line resistance per segment, Ohm")
     g.add_argument("--r-bit", type=NONNEG, help="bit-line resistance per segment, Ohm")
     g.add_argument("--r-source", type=NONNEG, help="driver (DAC) output resistance, Ohm")
@@ -268,6 +639,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tia", choices=["none", "ideal", "opamp"], help="column read-out (default none: 0 V sense)")
     g.add_argument("--r-f", type=POSITIVE, help="TIA feedback resistance, Ohm")
     g.add_argument("--analysis", help="analysis line (default .op)")
+    g = s.add_argument_group("crossbar from your own data", ORIENTATION + " " + WEIGHT_MAPPING)
+    own = g.add_mutually_exclusive_group()
+    own.add_argument("--weights", metavar="FILE", help="weight matrix (word lines x outputs); signs decide G+/G- pairs")
+    own.add_argument("--conductances", metavar="FILE", help="conductance matrix in S (word lines x columns), as is")
+    g.add_argument("--inputs", metavar="FILE",
+                   help="input vectors, V (vectors x word lines); several vectors: one .op per vector in a "
+                        ".control block (plots op1, op2, ...; 'memspice run --plot opK')")
+    g.add_argument("--vector", type=INDEX, help="use only this row of --inputs (0-based)")
     g.add_argument("--row", type=INDEX, help="write: selected row")
     g.add_argument("--col", type=INDEX, help="write: selected column")
     g.add_argument("--v-write", type=FINITE, help="write: programming voltage, V")
@@ -309,7 +688,79 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-print", type=INDEX, default=20, help="print at most this many signals")
     s.add_argument("--csv", help="write the plot's waveforms to this CSV file (complex: re()/im() columns)")
     s.add_argument("--npz", help="write the plot's waveforms to this NumPy .npz file")
+    s.add_argument("--figure", metavar="FILE",
+                   help="plot the signals (--signals, default the first 12) to a .png/.pdf/.svg in engineering "
+                        "units; one panel per unit")
+    s.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (by default shown on a terminal for transients and DC sweeps)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser(
+        "read", help="output currents of a crossbar for many input vectors, from your own files, to CSV",
+        description="DC read of a crossbar built from your weights (or conductances) for every input vector, "
+                    "on the sparse solver or ngspice, with optional DAC, TIA and ADC. " + ORIENTATION + " "
+                    + WEIGHT_MAPPING + " Output columns: i<j> [A] (signed weights: I+ - I- per weight column), "
+                    "v_out<j> [V] with --tia, code<j> and adc<j> with --adc-bits.")
+    own = s.add_mutually_exclusive_group(required=True)
+    own.add_argument("--weights", metavar="FILE", help="weight matrix (word lines x outputs)")
+    own.add_argument("--conductances", metavar="FILE", help="conductance matrix in S (word lines x columns)")
+    s.add_argument("--inputs", metavar="FILE", required=True, help="input vectors, V (vectors x word lines)")
+    s.add_argument("-o", "--output", default="outputs.csv", help="CSV to write (default outputs.csv)")
+    s.add_argument("--backend", choices=["auto", "sparse", "ngspice"], default="auto",
+                   help="auto: ngspice up to 64x64 cells when installed, else the sparse solver")
+    s.add_argument("--mode", choices=["batch", "shared"], default="batch", help="ngspice mode")
+    s.add_argument("--timeout", type=TIMEOUT, default=600.0, help="seconds per ngspice run (default 600)")
+    g = s.add_argument_group("array")
+    g.add_argument("--cell", type=CELL, default="1R", help="cell type, any case: " + ", ".join(CELL_NAMES))
+    g.add_argument("--r-word", type=NONNEG, help="word-line resistance per segment, Ohm (default 1)")
+    g.add_argument("--r-bit", type=NONNEG, help="bit-line resistance per segment, Ohm (default 1)")
+    g.add_argument("--r-source", type=NONNEG, help="driver (DAC) output resistance, Ohm (default 0)")
+    g.add_argument("--r-sense", type=NONNEG, help="sense resistance before each TIA, Ohm (default 0)")
+    g.add_argument("--g-min", type=POSITIVE, help="lowest conductance, S (default 6.1e-6)")
+    g.add_argument("--g-max", type=POSITIVE, help="highest conductance, S (default 202.1e-6)")
+    g.add_argument("--variation", type=NONNEG, help="log-normal device-to-device sigma")
+    g.add_argument("--stuck-off", type=FRACTION, help="fraction of cells stuck at g_min")
+    g.add_argument("--stuck-on", type=FRACTION, help="fraction of cells stuck at g_max")
+    g.add_argument("--seed", type=INDEX, default=0, help="seed of variation and faults (default 0)")
+    g = s.add_argument_group("periphery")
+    g.add_argument("--dac-bits", type=_number(int, 1, 24), help="quantise |inputs| to 2^bits - 1 levels of --v-max")
+    g.add_argument("--v-max", type=POSITIVE, help="DAC full scale, V (default the largest |input|)")
+    g.add_argument("--tia", choices=["none", "ideal", "opamp"], default="none",
+                   help="TIA per output: v_out = -R_f I (opamp: finite gain, small-signal DC)")
+    g.add_argument("--r-f", type=POSITIVE, help="TIA feedback resistance, Ohm (default 10e3)")
+    g.add_argument("--adc-bits", type=_number(int, 1, 24), help="quantise the TIA output (or the current)")
+    g.add_argument("--adc-full-scale", type=POSITIVE,
+                   help="ADC full scale, V with --tia else A (default the largest |output|)")
+    s.set_defaults(func=_cmd_read)
+
+    s = sub.add_parser(
+        "sweep", help="parameter sweep / Monte Carlo of crossbar MVM error (Dask, seeded) to CSV",
+        description="Every combination of the listed values, --samples seeded Monte Carlo draws each, run in "
+                    "parallel with Dask (local processes, or a distributed cluster with --address). Each point "
+                    "reads the array on the sparse solver and reports the MVM error against the ideal G^T v. "
+                    "Random n x n arrays by default; your own array with --weights/--conductances and --inputs "
+                    "(" + ORIENTATION + "). Same seed, same table.")
+    s.add_argument("-o", "--output", default="sweep.csv", help="CSV to write, one row per point")
+    s.add_argument("--n", type=COUNT, nargs="+", default=[32], help="array sizes n (n x n; default 32)")
+    s.add_argument("--sigma", type=NONNEG, nargs="+", default=[0.0, 0.05, 0.1],
+                   help="log-normal variation sigmas (default 0 0.05 0.1)")
+    s.add_argument("--r-wire", type=NONNEG, nargs="+", default=[1.0],
+                   help="word- and bit-line resistance per segment, Ohm (default 1)")
+    s.add_argument("--cell", type=CELL, nargs="+", default=["1R"], help="cell types (conductance cells)")
+    s.add_argument("--v-read", type=POSITIVE, nargs="+", default=[0.2], help="largest random input, V")
+    s.add_argument("--samples", type=COUNT, default=10, help="Monte Carlo draws per grid point (default 10)")
+    s.add_argument("--seed", type=INDEX, default=0, help="master seed (default 0)")
+    own = s.add_mutually_exclusive_group()
+    own.add_argument("--weights", metavar="FILE", help="your weight matrix (word lines x outputs)")
+    own.add_argument("--conductances", metavar="FILE", help="your conductance matrix, S")
+    s.add_argument("--inputs", metavar="FILE", help="your input vectors, V (vectors x word lines)")
+    s.add_argument("--g-min", type=POSITIVE, help="lowest conductance for --weights, S")
+    s.add_argument("--g-max", type=POSITIVE, help="highest conductance for --weights, S")
+    s.add_argument("--scheduler", choices=["processes", "threads", "synchronous"], default="processes",
+                   help="local Dask scheduler (default processes)")
+    s.add_argument("--workers", type=COUNT, help="local workers (default: all cores)")
+    s.add_argument("--address", help="a distributed scheduler address, e.g. tcp://host:8786")
+    s.set_defaults(func=_cmd_sweep)
 
     s = sub.add_parser("validate", help="run the same circuits on every backend and write a comparison report",
                        description="Compare the Python reference, the sparse solver, ngspice (behavioural and "

@@ -9,25 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-_PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"),
-             (1e-15, "f")]
-
-
-def engineering_scale(values, unit: str) -> tuple[float, str]:
-    """Scale factor and prefixed unit for ``values`` in ``unit`` (e.g. 2e-5 s -> (1e6, "us")).
-
-    Multiply the values by the factor to plot them in the prefixed unit.  An empty ``unit``
-    keeps the values as they are.
-    """
-    if not unit:
-        return 1.0, ""
-    peak = float(np.max(np.abs(np.asarray(values, float)), initial=0.0))
-    if peak == 0 or not np.isfinite(peak):
-        return 1.0, unit
-    for scale, prefix in _PREFIXES:
-        if peak >= scale * 0.9995:
-            return 1.0 / scale, prefix + unit
-    return 1e15, "f" + unit
+from ..spice.waveforms import engineering_scale  # lives in the bottom layer (Waveforms.plot uses it too)
 
 
 def _label(name: str, unit: str) -> str:

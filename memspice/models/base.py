@@ -69,7 +69,12 @@ class CompactModel:
 
     @classmethod
     def has_state(cls) -> bool:
-        return cls.rate_expr() is not None
+        """Whether the model has a state equation (cached per class: building the sympy expression is slow)."""
+        cached = cls.__dict__.get("_has_state_cache")
+        if cached is None:
+            cached = cls.rate_expr() is not None
+            cls._has_state_cache = cached
+        return cached
 
     @classmethod
     def _sym(cls) -> dict[str, sp.Symbol]:
@@ -80,6 +85,29 @@ class CompactModel:
         """State equation including the retention term (1/s)."""
         s = cls._sym()
         return cls.rate_expr() + (s["x0"] - symbolic.X) / s["tau_ret"]
+
+    #: how many leading parameters ``repr`` shows (assumed: the first ones are each model's defining values)
+    REPR_PARAMS: ClassVar[int] = 4
+
+    def __repr__(self) -> str:
+        """Class name, the first :attr:`REPR_PARAMS` parameters, ``x0`` and every changed parameter, with units."""
+        from ..spice.waveforms import engineering_scale
+
+        fields = dataclasses.fields(self.Params)
+        defaults = self.Params()
+        shown = [f for k, f in enumerate(fields) if k < self.REPR_PARAMS or f.name == "x0"
+                 or getattr(self.params, f.name) != getattr(defaults, f.name)]
+
+        def fmt(f):
+            value, unit = float(getattr(self.params, f.name)), f.metadata.get("unit", "")
+            if unit in ("Ohm", "V", "A", "s", "m", "F", "S", "Hz"):
+                k, prefixed = engineering_scale(value, unit)
+                return f"{f.name}={value * k:.4g} {prefixed}"
+            return f"{f.name}={value:.4g}" + (f" {unit}" if unit and unit != "1" else "")
+
+        more = len(fields) - len(shown)
+        return (f"{type(self).__name__}({', '.join(fmt(f) for f in shown)}"
+                + (f"; {more} more: .describe()" if more else "") + ")")
 
     # -- Python face -------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..analysis.waveforms import Waveforms
+from ..spice.waveforms import Waveforms
 
 
 def simulate_device(model, source, t_stop: float, n_points: int = 2001, rtol: float = 1e-9,

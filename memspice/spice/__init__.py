@@ -16,8 +16,10 @@ from .errors import (
     UnsafeNetlistError,
 )
 from .osdi import compile_veriloga
+from .progress import SlowSimulationWarning
 from .raw import read_raw, read_raw_plots
 from .result import SimulationResult
+from .waveforms import Waveforms
 
 
 class Mode(str, Enum):
@@ -35,7 +37,7 @@ MODES = tuple(m.value for m in Mode)
 
 def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=(), klu: bool | None = None,
         allow_shell: bool = False, base_dir=None, workdir=None, keep_files: bool = False,
-        isolate: bool = True) -> SimulationResult:
+        isolate: bool = True, progress: bool | None = None) -> SimulationResult:
     """Run an ngspice netlist as ``ngspice -b`` would and return every plot, measurement and warning.
 
     Parameters
@@ -76,6 +78,13 @@ def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=
     isolate : bool
         Shared mode: run libngspice in a spawned worker (default) so a crash
         cannot kill Python; ``False`` runs in this process.
+    progress : bool or None
+        Show a progress bar with the time left on stderr (tqdm) while
+        ngspice runs a transient or DC sweep; ``None`` (default): only when
+        stderr is a terminal.  ``MEMSPICE_PROGRESS=0`` turns bars off.
+        A :class:`~memspice.spice.progress.SlowSimulationWarning` is issued
+        for netlists that ngspice will be slow on (with the hint to use the
+        sparse solver for crossbars).
 
     Returns
     -------
@@ -98,16 +107,16 @@ def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}") from None
     if mode is Mode.BATCH:
         return run_batch(netlist, timeout=timeout, osdi=osdi, workdir=workdir, klu=klu, keep_files=keep_files,
-                         allow_shell=allow_shell, base_dir=base_dir)
+                         allow_shell=allow_shell, base_dir=base_dir, progress=progress)
     from .shared import run_shared
 
     return run_shared(netlist, timeout=timeout, osdi=osdi, klu=klu, isolate=isolate, allow_shell=allow_shell,
-                      base_dir=base_dir)
+                      base_dir=base_dir, progress=progress)
 
 
 __all__ = [
     "run", "run_batch", "ngspice_info", "require_ngspice", "NgspiceInfo", "compile_veriloga", "SimulationResult",
-    "read_raw", "read_raw_plots", "Mode", "MODES",
+    "read_raw", "read_raw_plots", "Mode", "MODES", "Waveforms", "SlowSimulationWarning",
     "SpiceError", "NgspiceNotFound", "SpiceNetlistError", "SpiceConvergenceError", "SpiceCrashError",
     "SpiceTimeoutError", "OsdiUnavailable", "SpiceOutputError", "UnsafeNetlistError", "SharedModeBootstrapError",
 ]

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from .capabilities import require_ngspice
@@ -22,12 +23,15 @@ from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError
 from .job import check_timeout, finish, prepare_job
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
+from .progress import Bar, analysis_span
+from .progress import enabled as progress_enabled
 from .raw import read_raw_plots
 from .result import SimulationResult
 
 
 def run_batch(netlist, timeout: float = 300.0, osdi=(), workdir=None, klu: bool | None = None,
-              keep_files: bool = False, allow_shell: bool = False, base_dir=None) -> SimulationResult:
+              keep_files: bool = False, allow_shell: bool = False, base_dir=None,
+              progress: bool | None = None) -> SimulationResult:
     """Run ``netlist`` in a child ``ngspice -b`` process; see :func:`memspice.spice.run` for the arguments.
 
     Raises a :class:`~memspice.spice.errors.SpiceError` subclass on any failure.
@@ -44,7 +48,11 @@ def run_batch(netlist, timeout: float = 300.0, osdi=(), workdir=None, klu: bool 
     keep = keep_files or workdir is not None
     try:
         (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
-        log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout)
+        bar = Bar(progress_enabled(progress), analysis_span(job.text))
+        try:
+            log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar)
+        finally:
+            bar.close()
         raw = work / RESULTS_FILE
         plots = {}
         if raw.exists():
@@ -59,20 +67,45 @@ def run_batch(netlist, timeout: float = 300.0, osdi=(), workdir=None, klu: bool 
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _spawn(cmd, cwd: Path, timeout: float) -> str:
+def _read_output(stream, chunks: list, bar: Bar) -> None:
+    """Collect the child's output as it comes, feeding ngspice's progress lines to ``bar``."""
+    tail = b""
+    while True:
+        data = stream.read1(65536)
+        if not data:
+            return
+        chunks.append(data)
+        if bar.active:
+            text = (tail + data).decode("utf-8", errors="replace")
+            bar.feed(text)
+            tail = (tail + data)[-64:]  # a progress line cut between two reads
+
+
+def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None) -> str:
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
+    bar = bar or Bar(False, None)
     try:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
-                                env=env)
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     except OSError as exc:
         raise SpiceCrashError(f"could not start {cmd[0]}: {exc}") from exc
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_read_output, args=(proc.stdout, chunks, bar), daemon=True)
+    reader.start()
+
+    def output() -> str:
+        reader.join()
+        proc.stdout.close()
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+        return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
+
     try:
-        out, _ = proc.communicate(timeout=None if timeout == float("inf") else timeout)
+        proc.wait(timeout=None if timeout == float("inf") else timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", out or "") from None
+        proc.wait()
+        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", output()) from None
+    out = output()
     if proc.returncode < 0:
         sig = signal.Signals(-proc.returncode).name
         if sig == "SIGXFSZ":

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.waveforms import Waveforms
 from ..faces import Face
 from . import run
 from .osdi import require_osdi
+from .waveforms import Waveforms
 
 FACES = tuple(f.value for f in Face)
 #: tight tolerances so the SPICE faces are compared to the ODE, not to ngspice's defaults

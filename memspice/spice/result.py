@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis.waveforms import Waveforms
+from .waveforms import Waveforms
 
 
 @dataclass
@@ -46,3 +46,13 @@ class SimulationResult:
 
     def __getitem__(self, name):
         return self.waveforms[name]
+
+    def __repr__(self) -> str:
+        """One line: mode, plots with their sizes, measurement and warning counts (never the whole log)."""
+        plots = self.plots or {self.waveforms.title or "results": self.waveforms}
+        shown = ", ".join(f"{name}: {len(w)} pt x {len(w.names)} signals" for name, w in list(plots.items())[:4])
+        if len(plots) > 4:
+            shown += f", ... ({len(plots)} plots)"
+        extra = "".join(f"; {len(v)} {label}{'s' if len(v) != 1 else ''}"
+                        for label, v in (("measurement", self.measurements), ("warning", self.warnings)) if v)
+        return f"SimulationResult({self.mode}; {shown}{extra}; log {len(self.log.splitlines())} lines)"

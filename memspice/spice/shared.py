@@ -37,13 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.waveforms import Waveforms
 from .capabilities import ngspice_info, require_ngspice
 from .errors import NgspiceNotFound, SharedModeBootstrapError, SpiceCrashError, SpiceError, SpiceTimeoutError
 from .job import Job, check_timeout, finish, prepare_job
 from .log import is_informational
 from .netlist_text import split_control
+from .progress import Bar
+from .progress import enabled as progress_enabled
 from .result import SimulationResult
+from .waveforms import Waveforms
 
 _LOCK = threading.Lock()
 _INSTANCE = None
@@ -65,6 +67,12 @@ def _ngspice_class():
             self.__dict__.setdefault("memspice_log", []).append(content)
             if prefix == "stderr" and not is_informational(content):
                 self.__dict__.setdefault("memspice_stderr_errors", []).append(content)
+            return 0
+
+        @staticmethod
+        def _send_stat(message_c, ngspice_id, user_data):
+            self = ffi.from_handle(user_data)
+            self.__dict__["memspice_status"] = ffi.string(message_c).decode("utf8", errors="replace")
             return 0
 
         @staticmethod
@@ -127,8 +135,11 @@ def _instance():
     return _INSTANCE
 
 
-def _run_here(job: Job, osdi, timeout: float):
-    """Run in this process; returns ({plot name: vectors}, log)."""
+def _run_here(job: Job, osdi, timeout: float, report=None):
+    """Run in this process; returns ({plot name: vectors}, log).
+
+    ``report(message)`` receives libngspice's status messages (``tran: 45.3%``) while a run goes on.
+    """
     ng = _instance()
     lib = ng._ngspice_shared
     _cleanup(lib)  # a previous run that raised may have left its circuit
@@ -143,9 +154,13 @@ def _run_here(job: Job, osdi, timeout: float):
     else:
         ng.load_circuit(circuit)
         lib.ngSpice_Command(b"bg_run")
-        t0 = time.monotonic()
+        t0 = last = time.monotonic()
+        ng.__dict__["memspice_status"] = ""
         time.sleep(0.005)
         while lib.ngSpice_running():
+            if report is not None and time.monotonic() - last > 0.2:
+                last = time.monotonic()
+                report(ng.__dict__.get("memspice_status", ""))
             if time.monotonic() - t0 > timeout:
                 lib.ngSpice_Command(b"bg_halt")
                 _cleanup(lib)
@@ -189,10 +204,11 @@ def _waves(plots: dict) -> dict:
     return {name: _to_waveforms(name, vectors) for name, vectors in plots.items()}
 
 
-def _child(conn, job, osdi, timeout, work):
+def _child(conn, job, osdi, timeout, work, progress=False):
     try:
         os.chdir(work)  # a private folder (the parent removes it): files the control block writes land there
-        conn.send(("ok", _run_here(job, osdi, timeout)))
+        report = (lambda message: conn.send(("progress", message))) if progress else None
+        conn.send(("ok", _run_here(job, osdi, timeout, report)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("error", exc))
     finally:
@@ -211,7 +227,7 @@ def _bootstrapping() -> bool:
 
 
 def run_shared(netlist, timeout: float = 300.0, osdi=(), klu: bool | None = None, isolate: bool = True,
-               allow_shell: bool = False, base_dir=None) -> SimulationResult:
+               allow_shell: bool = False, base_dir=None, progress: bool | None = None) -> SimulationResult:
     """Run ``netlist`` with libngspice (PySpice); see :func:`memspice.spice.run` and the module docstring."""
     timeout = check_timeout(timeout)
     if _bootstrapping():
@@ -220,37 +236,48 @@ def run_shared(netlist, timeout: float = 300.0, osdi=(), klu: bool | None = None
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
     job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None)
     job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
-    if not isolate:
-        with _LOCK:
-            plots, log = _run_here(job, osdi, timeout)
-        return finish(job, _waves(plots), log, "shared")
-    work = tempfile.mkdtemp(prefix="memspice-shared-")
+    bar = Bar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
-        status, payload = _run_isolated(job, osdi, timeout, work)
+        if not isolate:
+            with _LOCK:
+                plots, log = _run_here(job, osdi, timeout, bar.status if bar.active else None)
+            return finish(job, _waves(plots), log, "shared")
+        work = tempfile.mkdtemp(prefix="memspice-shared-")
+        try:
+            status, payload = _run_isolated(job, osdi, timeout, work, bar)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        bar.close()
     if status == "error":
         raise payload
     plots, log = payload
     return finish(job, _waves(plots), log, "shared")
 
 
-def _run_isolated(job: Job, osdi, timeout: float, work: str):
+def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: Bar | None = None):
     """Run in a spawned worker whose working directory is ``work``; returns its (status, payload)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, job, osdi, timeout, work), daemon=True)
+    show = bar is not None and bar.active
+    proc = ctx.Process(target=_child, args=(child, job, osdi, timeout, work, show), daemon=True)
     proc.start()
     child.close()
-    deadline = None if timeout == float("inf") else timeout + 30.0  # start-up of the child and the library
-    if not parent.poll(deadline):
-        proc.kill()
-        proc.join()
-        if proc.exitcode is not None and proc.exitcode < 0 and proc.exitcode != -9:
-            raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode})")
-        raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped")
+    # start-up of the child and the library
+    deadline = None if timeout == float("inf") else time.monotonic() + timeout + 30.0
     try:
-        result = parent.recv()
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if not parent.poll(left):
+                proc.kill()
+                proc.join()
+                if proc.exitcode is not None and proc.exitcode < 0 and proc.exitcode != -9:
+                    raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode})")
+                raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped")
+            result = parent.recv()
+            if result[0] != "progress":
+                break
+            bar.status(result[1])
     except EOFError:
         proc.join()
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)

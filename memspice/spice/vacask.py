@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.waveforms import Waveforms
 from .errors import SpiceCrashError, SpiceError, SpiceTimeoutError
 from .raw import read_raw
+from .waveforms import Waveforms
 
 
 def vacask_executable() -> str | None:
