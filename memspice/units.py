@@ -76,7 +76,7 @@ def spice_number(value, digits: int = SIGNIFICANT_DIGITS) -> str:
     if v == 0:
         return "0"
     mag = abs(v)
-    for scale, suffix in _SUFFIXES:
+    for scale, suffix in _SUFFIXES:  # noqa: B007 - the matching pair is used after the loop
         if mag >= scale * (1 - 0.5 * 10.0 ** (1 - digits)):
             break
     else:

@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 
 from memspice.circuits.crossbar import Crossbar
-from memspice.circuits.periphery import (IdealTIA, OpAmpTIA, adc_quantize, amplitude_encoding, dac_levels,
-                                         pulse_width_encoding)
+from memspice.circuits.periphery import (
+    IdealTIA,
+    OpAmpTIA,
+    adc_quantize,
+    amplitude_encoding,
+    dac_levels,
+    pulse_width_encoding,
+)
 from memspice.netlists import crossbar_netlist
 from memspice.spice import run
 

@@ -4,7 +4,6 @@ import numpy as np
 from memspice.analysis import ddk, reproductions
 
 
-
 def test_hysteresis_pinched_and_shrinking():
     table, fig = reproductions.hysteresis((10.0, 40.0, 160.0))
     areas = table.loop_area_W.values

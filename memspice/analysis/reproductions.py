@@ -98,7 +98,6 @@ def mvm_error(sizes=(32, 64, 128, 256), r_wires=(0.1, 1.0, 5.0), cells=("1R", "1
                 rows.append({"cell": cell, "n": n, "r_wire_ohm": r, "rms_rel_error": rms})
     table = pd.DataFrame(rows)
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.4), squeeze=False, sharey=True)

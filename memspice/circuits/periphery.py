@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sources import PWL
 from ..units import sci_number, spice_number
+from .sources import PWL
 
 
 def _finite_positive(name, value):

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from ..units import parse_spice_number, spice_number
 
 
@@ -92,9 +93,12 @@ def pulse_train(amplitudes, width: float, period: float, rise: float = None, del
     for k, a in enumerate(amps):
         t0 = delay + k * period
         if t0 > 0:
-            times.append(t0); values.append(baseline)
+            times.append(t0)
+            values.append(baseline)
         times += [t0 + rise, t0 + rise + width, t0 + 2 * rise + width]
         values += [a, a, baseline]
-    times.append(delay + len(amps) * period); values.append(baseline)
-    t = np.asarray(times); keep = np.concatenate([[True], np.diff(t) > 0])
+    times.append(delay + len(amps) * period)
+    values.append(baseline)
+    t = np.asarray(times)
+    keep = np.concatenate([[True], np.diff(t) > 0])
     return PWL(tuple(t[keep]), tuple(np.asarray(values)[keep]))

@@ -25,9 +25,9 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
+from ..units import sci_number
 from . import symbolic
 from .params import describe, validate_fields
-from ..units import sci_number
 
 
 def symbols_for(params_cls) -> dict[str, sp.Symbol]:

@@ -19,6 +19,7 @@ import re
 import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
+
 from ..units import sci_number
 
 V = sp.Symbol("v", real=True)
