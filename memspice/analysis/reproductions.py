@@ -52,18 +52,14 @@ def ddk_features(seed: int = 0, utterances: int = 8, features: int = 100):
     return {"feature_map_S": fmap, "amplitudes_V": amps, "fits": fits}, fig
 
 
-def lif_f_i(currents_A=None, t_stop: float = 20e-6):
-    """f-I curve of the threshold-switch LIF neuron (Python reference)."""
+def lif_f_i(currents_A=None):
+    """f-I curve of the threshold-switch LIF neuron from steady spike intervals (Python reference)."""
     from ..circuits.lif import LIFNeuron
-    from .metrics import firing_rate, spike_times
 
     neuron = LIFNeuron()
     currents = np.asarray(currents_A if currents_A is not None else
-                          neuron.threshold_current * np.array([0.5, 0.9, 1.2, 2, 3, 4, 5]))
-    rates = []
-    for i in currents:
-        w = neuron.simulate(float(i), t_stop, 20001)
-        rates.append(firing_rate(spike_times(w.time, w["v_spk"], neuron.spike_level), t_stop))
+                          neuron.threshold_current * np.array([0.5, 0.9, 1.25, 2, 3, 4, 5]))
+    rates = neuron.f_i(currents)
     table = pd.DataFrame({"current_A": currents, "rate_Hz": rates})
     fig = plots.xy(currents * 1e6, {"TS neuron": np.array(rates) / 1e3}, "input current (uA)", "firing rate (kHz)",
                    title=f"LIF f-I, threshold {neuron.threshold_current * 1e6:.1f} uA")

@@ -1,0 +1,365 @@
+"""Online RPCA on the simulated TiOx array (memspice.systems.rpca): algorithm, array, non-idealities, PCP."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from memspice.circuits.periphery import OpAmpTIA
+from memspice.models import TiOx
+from memspice.systems.rpca.algorithm import FloatBasis, RPCAConfig, run_online_rpca
+from memspice.systems.rpca.array import ArrayConfig, NonIdealities, TiOxArray, TiOxRate, integrate_state
+from memspice.systems.rpca.lines import TiOxLaw, solve_lines
+from memspice.systems.rpca.pcp import principal_component_pursuit
+from memspice.systems.rpca.video import clip_from_array, from_tiles, load_frames, surveillance_clip, to_tiles
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return surveillance_clip(40, 32, 32, n_objects=3, seed=3)
+
+
+def _psnr(truth, est):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    return np.mean([peak_signal_noise_ratio(t, e, data_range=1.0) for t, e in zip(truth, est)])
+
+
+def _array(**switches):
+    """An array with every non-ideality off except ``switches``; states spread over the range."""
+    ni = dataclasses.replace(NonIdealities.ideal(), **switches)
+    a = TiOxArray(1, nonideal=ni, seed=5)
+    a.state = np.where(a.stuck, a.stuck_value, np.clip(np.random.default_rng(1).uniform(0.05, 0.95, a.shape),
+                                                       a.x_lo, a.x_hi))
+    return a
+
+
+# --- video ----------------------------------------------------------------------------------------
+def test_clip_has_ground_truth_and_moving_occluders(clip):
+    assert clip.frames.shape == clip.background.shape == clip.foreground.shape == (40, 32, 32)
+    assert 0 <= clip.frames.min() and clip.frames.max() <= 1
+    assert 0.02 < clip.foreground.mean() < 0.5
+    assert not np.array_equal(clip.foreground[0], clip.foreground[10])  # objects move
+    bgpix = ~clip.foreground
+    assert np.std((clip.frames - clip.background)[bgpix]) == pytest.approx(0.02, rel=0.2)  # sensor noise only
+    assert np.ptp(clip.illumination) > 0.02  # the illumination drifts
+
+
+def test_user_frames_npy_npz_and_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = (rng.uniform(0, 255, (3, 40, 50, 3))).astype(np.uint8)
+    np.save(tmp_path / "f.npy", arr)
+    np.savez(tmp_path / "f.npz", frames=arr)
+    from skimage import io
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k, f in enumerate(arr):
+        io.imsave(folder / f"{k:03d}.png", f, check_contrast=False)
+    for src in (tmp_path / "f.npy", tmp_path / "f.npz", folder):
+        c = load_frames(src, size=(32, 64))
+        assert c.frames.shape == (3, 32, 64) and c.background is None
+        assert 0 <= c.frames.min() and c.frames.max() <= 1
+    with pytest.raises(ValueError, match="multiple of 32"):
+        clip_from_array(np.zeros((3, 40, 40)), size=None)
+    with pytest.raises(ValueError, match="source"):
+        load_frames(tmp_path / "f.txt")
+
+
+def test_tiles_round_trip():
+    x = np.random.default_rng(0).uniform(size=(2, 64, 96))
+    t = to_tiles(x)
+    assert t.shape == (2, 6, 32, 32)
+    np.testing.assert_array_equal(t[0, 1], x[0, :32, 32:64])
+    np.testing.assert_array_equal(from_tiles(t, 64, 96), x)
+
+
+# --- device laws and the batched line solver --------------------------------------------------------
+def test_fast_laws_match_the_tiox_model():
+    m = TiOx()
+    law, rate = TiOxLaw(m), TiOxRate(m)
+    v, x = np.linspace(-2.5, 2.5, 51), np.linspace(0, 1, 51)
+    np.testing.assert_allclose(law.current(v, x), m.current(v, x), rtol=1e-12, atol=1e-22)
+    a, b = rate.drives(v)
+    np.testing.assert_allclose(rate.rate(x, a, b), m.rate(x, v), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("r_source,r_sense", [(0.0, 0.0), (3.0, 40.0)])
+def test_line_solver_matches_solve_dc(r_source, r_sense):
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver import solve_dc
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 1, (32, 32))
+    v = (rng.uniform(size=(32, 3)) > 0.4) * 1.0
+    xbar = Crossbar(state=x, cell="tiox", r_word=2.5, r_bit=2.0, r_source=r_source, r_sense=r_sense)
+    ref = solve_dc(xbar, v).output_currents
+    _, i = solve_lines(TiOxLaw(TiOx()), x, v.T, np.zeros((3, 32)), 2.5, 2.0, r_source, r_sense)
+    assert np.max(np.abs(i.sum(axis=-2) - ref)) / np.max(np.abs(ref)) < 1e-9
+
+
+def test_transposed_read_is_the_flipped_crossbar_with_negated_drive():
+    """Driving bit line j at -v with word lines at virtual ground == the transposed, flipped crossbar at +v."""
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver import solve_dc
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (32, 32))
+    j = 7
+    e_bit = np.zeros((1, 32))
+    e_bit[0, j] = -1.0
+    _, i = solve_lines(TiOxLaw(TiOx()), x, np.zeros((1, 32)), e_bit, 2.5, 2.0)
+    rows = i[0].sum(axis=1)
+    flipped = Crossbar(state=x[::-1, ::-1].T.copy(), cell="tiox", r_word=2.0, r_bit=2.5)
+    v = np.zeros(32)
+    v[31 - j] = 1.0
+    ref = solve_dc(flipped, v).output_currents[0][::-1]
+    assert np.max(np.abs(rows - ref)) / np.max(np.abs(ref)) < 1e-9
+    assert np.all(i[0][:, j] > 0)  # every read cell is forward-biased
+
+
+def test_write_bias_solve_matches_solve_dc():
+    from memspice.circuits.crossbar import Crossbar
+    from memspice.solver import solve_dc
+
+    x = np.random.default_rng(4).uniform(0, 1, (32, 32))
+    bias = np.where(np.arange(32) % 3 == 0, 0.0, 1.0)
+    v = np.full(32, 1.0)
+    v[5] = 2.0
+    ref = solve_dc(Crossbar(state=x, cell="tiox", r_word=2.5, r_bit=2.5, bit_bias=bias), v).output_currents
+    _, i = solve_lines(TiOxLaw(TiOx()), x, v[None], bias[None], 2.5, 2.5)
+    assert np.max(np.abs(i.sum(axis=-2) - ref)) / np.max(np.abs(ref)) < 1e-9
+
+
+# --- the array ------------------------------------------------------------------------------------
+def test_ideal_array_reads_its_states():
+    a = _array()
+    y = np.random.default_rng(0).uniform(size=a.shape)
+    np.testing.assert_allclose(a.basis(), a.state, atol=1e-12)
+    np.testing.assert_allclose(a.forward(y), np.sum(a.state * np.round(y * 255) / 255, axis=1), rtol=1e-10)
+
+
+def test_pulses_are_nonlinear_state_dependent_and_asymmetric():
+    m = TiOx()
+    w, v = 1e-6, 2.0
+    up_low = integrate_state(m, 0.1, v, w) - 0.1
+    up_high = integrate_state(m, 0.9, v, w) - 0.9
+    down_low = 0.1 - integrate_state(m, 0.1, -v, w)
+    down_high = 0.9 - integrate_state(m, 0.9, -v, w)
+    assert up_low > 1.3 * up_high and down_high > 1.3 * down_low   # windows slow SET near 1, RESET near 0
+    assert up_high < down_high and down_low < up_low               # at a given state SET != RESET
+    assert integrate_state(m, 0.5, 1.0, 1e-6) - 0.5 < 1e-6          # V/2 half-select: no disturb
+
+
+def test_rk4_state_update_matches_the_reference_ode():
+    from memspice.circuits.sources import pulse_train
+
+    m = TiOx()
+    src = pulse_train([2.0, 2.0, -2.0], 1e-6, 2e-6, rise=1e-9)
+    ref = m.simulate(src, 6e-6, t_eval=np.array([0.0, 2e-6, 4e-6, 6e-6]), max_step=1e-7)["x"]
+    x = [0.0]
+    for amp in (2.0, 2.0, -2.0):
+        x.append(float(integrate_state(m, x[-1], amp, 1e-6)))
+    assert np.max(np.abs(np.array(x) - ref)) < 1e-4
+
+
+@pytest.mark.parametrize("scheme", ["V/2", "V/3"])
+def test_row_parallel_programming_moves_selected_cells_only(scheme):
+    a = TiOxArray(1, nonideal=NonIdealities.ideal(), config=ArrayConfig(scheme=scheme))
+    a.state = np.full(a.shape, 0.5)
+    n = np.zeros(a.shape, int)
+    n[0, 3, :5] = 10
+    n[0, 7, 10] = -10
+    a.program(n)
+    assert np.all(a.state[0, 3, :5] > 0.53) and a.state[0, 7, 10] < 0.47
+    rest = np.ones(a.shape, bool)
+    rest[0, 3, :5] = False
+    rest[0, 7, 10] = False
+    assert np.max(np.abs(a.state[rest] - 0.5)) < 1e-6
+
+
+def test_update_reaches_the_requested_change_approximately():
+    a = TiOxArray(1, nonideal=NonIdealities.ideal())
+    a.state = np.full(a.shape, 0.4)
+    a.update(np.full(a.shape, 0.05))
+    assert np.mean(a.state) == pytest.approx(0.45, abs=0.004)
+
+
+# --- each non-ideality switch acts, in the expected direction --------------------------------------
+def test_read_noise_adds_read_error():
+    clean, noisy = _array(), _array(read_noise=0.05)
+    assert np.std(clean.basis() - clean.state) < 1e-12
+    err = noisy.basis() - noisy.state
+    assert 0.003 < np.std(err) < 0.05
+
+
+def test_d2d_and_c2c_update_variation_spread_identical_pulses():
+    spreads = {}
+    for name, setting in (("none", {}), ("d2d", {"d2d_update": 0.2}), ("c2c", {"c2c_update": 0.2})):
+        a = TiOxArray(1, nonideal=dataclasses.replace(NonIdealities.ideal(), **setting), seed=1)
+        a.state = np.full(a.shape, 0.3)
+        a.program(np.full(a.shape, 5))
+        spreads[name] = np.std(a.state)
+    assert spreads["none"] < 1e-9
+    assert spreads["d2d"] > 1e-3 and spreads["c2c"] > 1e-4
+    # d2d is frozen per cell, c2c is redrawn per frame: two identical frames correlate only under d2d
+    for name, setting, corr in (("d2d", {"d2d_update": 0.2}, 0.9), ("c2c", {"c2c_update": 0.2}, 0.3)):
+        a = TiOxArray(1, nonideal=dataclasses.replace(NonIdealities.ideal(), **setting), seed=1)
+        steps = []
+        for _ in range(2):
+            a.state = np.full(a.shape, 0.3)
+            a.program(np.full(a.shape, 5))
+            steps.append(a.state.ravel() - 0.3)
+        c = np.corrcoef(*steps)[0, 1]
+        assert (c > corr) if name == "d2d" else (abs(c) < corr)
+
+
+def test_finite_window_narrows_the_reachable_range():
+    for spread in (0.0, 0.1):
+        a = TiOxArray(1, nonideal=dataclasses.replace(NonIdealities.ideal(), window_spread=spread), seed=2)
+        a.state = np.full(a.shape, 0.5)
+        for _ in range(12):
+            a.program(np.full(a.shape, 32, int))
+        top = a.state.copy()
+        for _ in range(12):
+            a.program(np.full(a.shape, -32, int))
+        if spread == 0:
+            assert top.min() > 0.95 and a.state.max() < 0.05
+        else:
+            assert np.mean(1 - top) > 0.04 and np.mean(a.state) > 0.04
+            assert np.all(top <= a.x_hi + 1e-12) and np.all(a.state >= a.x_lo - 1e-12)
+
+
+def test_stuck_cells_do_not_move():
+    a = TiOxArray(1, nonideal=dataclasses.replace(NonIdealities.ideal(), stuck_fraction=0.05), seed=3)
+    assert 0.02 < a.stuck.mean() < 0.09
+    before = a.state.copy()
+    a.program(np.full(a.shape, 20))
+    np.testing.assert_array_equal(a.state[a.stuck], before[a.stuck])
+    assert np.all(a.state[~a.stuck] > before[~a.stuck])
+
+
+def test_wire_resistance_lowers_read_currents_more_with_more_resistance():
+    y = np.full((1, 32, 32), 1.0)
+    reads = [_array(r_wire=r).forward(y) for r in (0.0, 5.0, 50.0)]
+    assert np.all(reads[1] < reads[0]) and np.all(reads[2] < reads[1])
+    a = _array(r_wire=50.0)
+    a.state = np.full(a.shape, 0.5)
+    # with the wire resistance the far cells of each line get less write voltage
+    v = a._write_voltages(np.ones(a.shape, int), 2.0, 0.5)
+    assert v[0, 0, 0] > v[0, 0, -1] and v[0, 0, -1] < 2.0
+
+
+@pytest.mark.parametrize("switch", ["dac_bits", "adc_bits"])
+def test_converter_bits_add_quantisation_error(switch):
+    y = np.random.default_rng(7).uniform(size=(1, 32, 32))
+    errors = []
+    for bits in (None, 5, 3):
+        a = _array(**{switch: bits})
+        errors.append(np.max(np.abs(a.forward(y) - np.sum(a.state * y, axis=1))))
+    assert errors[0] < errors[1] < errors[2]
+
+
+def test_finite_gain_tia_reads_low_and_clips():
+    y = np.ones((1, 32, 32))
+    ideal = _array().forward(y)
+    low_gain = _array(tia=OpAmpTIA(r_f=40e3, gain=20.0, v_sat=1.5)).forward(y)
+    assert np.all(low_gain < ideal)
+    clipped = _array(tia=OpAmpTIA(r_f=40e3, gain=1e3, v_sat=0.3)).forward(y)
+    assert np.max(clipped) < 0.5 * np.max(ideal)
+
+
+def test_nonideality_switches_validate():
+    with pytest.raises(ValueError, match="dac_bits"):
+        NonIdealities(dac_bits=0)
+    with pytest.raises(ValueError, match="stuck_fraction"):
+        NonIdealities(stuck_fraction=2.0)
+    with pytest.raises(ValueError, match="name"):
+        NonIdealities.only("warp")
+    assert NonIdealities.only("r_wire").r_wire == NonIdealities().r_wire
+    assert NonIdealities.only("r_wire").read_noise == 0
+
+
+# --- the algorithm ----------------------------------------------------------------------------------
+def test_float_rpca_learns_background_and_finds_foreground(clip):
+    res = run_online_rpca(clip.frames, FloatBasis(1))
+    assert _psnr(clip.background[28:], res.background[28:]) > 30
+    tp = np.sum(res.foreground[28:] & clip.foreground[28:])
+    f1 = 2 * tp / (res.foreground[28:].sum() + clip.foreground[28:].sum())
+    assert f1 > 0.6
+    assert np.allclose(res.coefficients[:RPCAConfig().warmup], 1.0)
+    assert abs(np.corrcoef(res.coefficients[15:, 0], clip.illumination[15:])[0, 1]) > 0.5  # w tracks the light
+
+
+def test_array_rpca_on_a_tiny_clip_is_close_to_float(clip):
+    ideal = run_online_rpca(clip.frames, FloatBasis(1))
+    hw = run_online_rpca(clip.frames, TiOxArray(1, seed=0))
+    p_i, p_a = _psnr(clip.background[28:], ideal.background[28:]), _psnr(clip.background[28:], hw.background[28:])
+    assert p_a > 28 and p_a > p_i - 3
+    assert hw.store.pulses_applied > 0
+
+
+def test_strong_read_noise_costs_psnr(clip):
+    clean = run_online_rpca(clip.frames, TiOxArray(1, nonideal=NonIdealities.ideal(), seed=0))
+    noisy = run_online_rpca(clip.frames, TiOxArray(1, nonideal=NonIdealities.only("read_noise", read_noise=0.15),
+                                                   seed=0))
+    assert _psnr(clip.background[28:], noisy.background[28:]) < _psnr(clip.background[28:], clean.background[28:]) - 2
+
+
+def test_store_and_frames_must_agree(clip):
+    with pytest.raises(ValueError, match="tile"):
+        run_online_rpca(clip.frames, FloatBasis(2))
+    with pytest.raises(ValueError, match="eta"):
+        RPCAConfig(eta=0.0)
+
+
+# --- batch reference ------------------------------------------------------------------------------
+def test_pcp_separates_low_rank_and_sparse():
+    rng = np.random.default_rng(0)
+    L = rng.standard_normal((200, 4)) @ rng.standard_normal((4, 60))
+    S = np.where(rng.uniform(size=L.shape) < 0.05, rng.uniform(-10, 10, L.shape), 0.0)
+    res = principal_component_pursuit(L + S)
+    assert np.linalg.norm(res.low_rank - L) / np.linalg.norm(L) < 1e-3
+    assert res.rank == 4 and res.residual < 1e-6
+
+
+# --- reproductions --------------------------------------------------------------------------------
+def test_tiox_pulse_response_quick():
+    from memspice.systems.rpca.reproduce import tiox_pulses
+
+    r = tiox_pulses(quick=True)
+    g = r.table["g_nominal_us"].to_numpy()
+    n = r.headline["pulses_each_phase"]
+    assert np.all(np.diff(g[:n + 1]) > 0) and np.all(np.diff(g[n:]) < 0)
+    assert r.headline["rk4_vs_reference_ode_max_dx"] < 1e-4
+    assert r.headline["d2d_spread_rel_mid_potentiation"] > 0.01
+
+
+def test_rpca_quick_is_seeded_and_reproducible():
+    from memspice.systems.rpca.reproduce import rpca
+
+    a, b = rpca(quick=True, seed=1), rpca(quick=True, seed=1)
+    for key in ("psnr_ideal_db", "psnr_array_db", "ssim_ideal", "ssim_array", "psnr_pcp_db", "frames", "seconds"):
+        assert key in a.headline and np.isfinite(a.headline[key])
+    for key, value in a.headline.items():
+        if key not in ("seconds", "array_seconds"):
+            assert b.headline[key] == value, key
+    np.testing.assert_array_equal(a.table["psnr_array_db"], b.table["psnr_array_db"])
+    assert list(a.tables["ablation"]["nonideality"]) == ["none", *NonIdealities.SWITCHES]
+    assert a.headline["line_solver_vs_solve_dc_rel"] < 1e-9
+
+
+def test_array_reads_and_writes_through_solve_dc_match_the_batched_line_solver():
+    ni = dataclasses.replace(NonIdealities.ideal(), r_wire=2.5, dac_bits=1, tia=OpAmpTIA(r_f=40e3, gain=1e3, v_sat=1.5))
+    rng = np.random.default_rng(11)
+    state = rng.uniform(0.05, 0.95, (1, 12, 12))
+    y = rng.uniform(size=(1, 12, 12))
+    pulses = rng.integers(-3, 4, (1, 12, 12))
+    out = {}
+    for flag in (False, True):
+        a = TiOxArray(1, shape=(12, 12), nonideal=ni, seed=0, use_solve_dc=flag)
+        a.state = state.copy()
+        out[flag] = (a.forward(y), a.basis())
+        a.program(pulses)
+        out[flag] += (a.state,)
+    for fast, slow in zip(out[False], out[True]):
+        assert np.max(np.abs(fast - slow)) <= 1e-9 * np.max(np.abs(slow))
