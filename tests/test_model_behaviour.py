@@ -99,3 +99,16 @@ def test_selector_is_odd_and_strongly_nonlinear():
     assert s.current(1.0) / s.current(0.5) > 100
     assert np.all(np.isfinite(s.current(np.array([-1e3, 1e3]))))
 
+
+
+def test_state_jacobian_is_finite_at_the_window_edges():
+    """d(dx/dt)/dx at x = 0 and x = 1 (stuck cells) is finite and matches a one-sided difference."""
+    from memspice.models import DriftDiffusion, TiOx
+
+    for model, v in ((TiOx(), 2.0), (TiOx(), -2.0), (DriftDiffusion(), 1.0)):
+        x = np.array([0.0, 1.0])
+        d = model.rate_dx(x, np.full(2, v))
+        assert np.all(np.isfinite(d)), type(model).__name__
+        h = np.array([1e-6, -1e-6])
+        fd = (model.rate(x + h, np.full(2, v)) - model.rate(x, np.full(2, v))) / h
+        assert np.allclose(d, fd, rtol=1e-2, atol=1e-6 * np.max(np.abs(fd)) + 1e-12), (type(model).__name__, d, fd)

@@ -154,7 +154,20 @@ class CompactModel:
 
     def rate_dx(self, x, v):
         """d(dx/dt)/dx (1/s): the state equation's Jacobian, for implicit integrators."""
-        return self._drate_dx_fn(np.asarray(v, float), np.asarray(x, float), *self.param_values)
+        v, x = np.asarray(v, float), np.asarray(x, float)
+        d = np.asarray(self._drate_dx_fn(v, x, *self.param_values), float)
+        bad = ~np.isfinite(d)
+        if np.any(bad):
+            # the printed derivative of a window like (x^2)^p is 0/0 at x = 0 or 1: the rate itself is smooth
+            # there, so take a one-sided difference that stays inside [0, 1]
+            d = np.array(d, copy=True) if d.ndim else d.reshape(1)
+            vb = np.broadcast_to(v, bad.shape)[bad] if np.ndim(v) else v
+            xb = np.broadcast_to(x, bad.shape)[bad]
+            h = 1e-7
+            step = np.where(xb + h <= 1.0, h, -h)
+            d[bad.reshape(d.shape)] = (self.rate(xb + step, vb) - self.rate(xb, vb)) / step
+            d = d if bad.ndim else d[0]
+        return d
 
     def simulate(self, source, t_stop: float, n_points: int = 2001, **kwargs):
         """Reference ODE response to a voltage ``source`` (see :mod:`memspice.models.reference`)."""
