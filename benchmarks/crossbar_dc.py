@@ -5,7 +5,10 @@ ngspice (+KLU when built with it) up to ``--spice-max``.  Every (tool, size)
 runs in a fresh child process so its peak memory (max RSS) is its own.
 Prints a table with times, speed ratios against memspice, peak memory,
 agreement with memspice, and the fitted exponents of memspice's time and
-memory against the number of devices.
+memory against the number of devices.  The table also goes to
+``benchmarks/results/crossbar_dc.json`` (with the spsolve ratio at each size, the
+time exponent from 1024 to the largest size and memspice's peak memory there)
+and time/memory vs size to ``crossbar_dc.png``.
 
     python benchmarks/crossbar_dc.py                       # 128..1024, 2048 and 4096 memspice only
     python benchmarks/crossbar_dc.py --sizes 128 256 --big-sizes
@@ -23,6 +26,7 @@ import time
 import warnings
 
 import numpy as np
+from benchcommon import add_output_args, fit_exponent, limit_threads, plot_results, row, write_results
 
 R_WIRE = 1.0  # Ohm per segment, word and bit lines
 
@@ -127,7 +131,12 @@ def main(argv=None):
     ap.add_argument("--badcrossbar-max", type=int, default=512)
     ap.add_argument("--spsolve-max", type=int, default=1024)
     ap.add_argument("--timeout", type=float, default=600.0, help="per tool and size, s")
+    add_output_args(ap, "crossbar_dc")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads per tool (BLAS, OpenMP, numba); 0 (default): the libraries' own defaults")
     args = ap.parse_args(argv)
+    limit_threads(args.threads)
+    rows = []
     limits = {"ngspice": args.spice_max, "badcrossbar": args.badcrossbar_max, "spsolve": args.spsolve_max}
     print(f"{'n':>5} {'tool':>12} {'time s':>9} {'x slower':>9} {'peak MB':>9} {'max rel diff':>13}  notes")
     fit = []
@@ -135,11 +144,14 @@ def main(argv=None):
         ref = measure("memspice", n, args.timeout)
         if ref is None or ref[0] != "ok":
             print(f"{n:>5} {'memspice':>12} failed: {ref}")
+            rows.append(row("memspice", n, None, 0, "timeout" if ref is None else f"error: {ref[1]}"))
             continue
         _, t_ref, out_ref, info, mem_ref = ref
         fit.append((n * n, t_ref, max(mem_ref - info.get("baseline", 0), 1), max(int(info.get("iterations", 1)), 1)))
         note = f"{info.get('method')} {info.get('iterations', '')} its"
         print(f"{n:>5} {'memspice':>12} {t_ref:9.3f} {1.0:9.2f} {mem_ref / 1e6:9.0f} {'':>13}  {note}")
+        rows.append(row("memspice", n, t_ref, mem_ref, ratio=1.0, baseline_mb=info.get("baseline", 0) / 1e6,
+                        method=info.get("method"), iterations=info.get("iterations")))
         if n in args.big_sizes:
             continue
         for tool in ("badcrossbar", "spsolve", "ngspice"):
@@ -148,20 +160,36 @@ def main(argv=None):
             res = measure(tool, n, args.timeout)
             if res is None:
                 print(f"{n:>5} {tool:>12} {'>' + str(int(args.timeout)):>9}  (timed out)")
+                rows.append(row(tool, n, None, 0, "timeout"))
                 continue
             if res[0] != "ok":
                 print(f"{n:>5} {tool:>12} unavailable: {res[1]}")
+                rows.append(row(tool, n, None, 0, f"error: {res[1]}"))
                 continue
             _, t, out, _, mem = res
             diff = float(np.max(np.abs(out - out_ref)) / np.max(np.abs(out_ref)))
             print(f"{n:>5} {tool:>12} {t:9.3f} {t / t_ref:9.2f} {mem / 1e6:9.0f} {diff:13.2e}")
+            rows.append(row(tool, n, t, mem, ratio=t / t_ref, max_rel_diff=diff))
+    summary = {f"{r['tool']}_over_memspice_n{r['size']}": r["ratio"] for r in rows
+               if r["tool"] != "memspice" and r.get("ratio")}
+    ok = {r["size"]: r for r in rows if r["tool"] == "memspice" and r["status"] == "ok"}
+    big = sorted(k for k in ok if k >= 1024)
+    if len(big) >= 2:
+        summary[f"time_exponent_vs_n_{big[0]}_{big[-1]}"] = fit_exponent(big, [ok[k]["seconds"] for k in big])
+        summary["time_exponent_vs_cells"] = summary[f"time_exponent_vs_n_{big[0]}_{big[-1]}"] / 2
+    for k in big:
+        summary[f"memspice_peak_mb_n{k}"] = ok[k]["peak_mb"]
+    path = write_results(args.json, "crossbar_dc", rows, args, summary)
+    plot_results(args.png, rows, "crossbar DC read, one input vector, 1 Ohm wires")
+    print(f"wrote {path}")
     if len(fit) >= 2:
         d, t, mem, its = (np.array(c, float) for c in zip(*fit))
         big = d >= 256 * 256
         sel = big if big.sum() >= 2 else slice(None)
         print(f"\nmemspice scaling over {int(d[sel].min())}..{int(d[sel].max())} devices: "
               f"time ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel]), 1)[0]:.2f}, "
-              f"peak memory above the interpreter baseline ~ N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}")
+              "peak memory above the interpreter baseline ~ "
+              f"N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}")
         print(f"  of which CG iterations ~ N^{np.polyfit(np.log(d[sel]), np.log(its[sel]), 1)[0]:.2f} and time per "
               f"iteration ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel] / its[sel]), 1)[0]:.2f}")
 

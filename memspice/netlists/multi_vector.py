@@ -1,0 +1,151 @@
+"""All input vectors of a multi-vector crossbar read in ONE ngspice run.
+
+The crossbar netlist of :func:`~memspice.netlists.crossbar_netlist` (word-line
+drivers ``Vin<i>``, 0 V sense sources ``Vsense<j>``) gets a ``.control`` block
+that holds every input vector as an ngspice vector (``compose``) and loops
+over them: ``alter`` sets each word-line source's DC value, ``op`` solves the
+operating point, one plot per input vector (``op1``, ``op2``, ...).  A
+``.save`` line keeps only the column currents ``i(vsense<j>)``, so the raw
+file holds p x n numbers, not every node of every run.
+
+Compared with one ngspice process per input vector this parses the netlist and
+builds the matrix once; KLU re-factorises per vector (values change, pattern
+does not).  Word lines whose input is the same in every vector are written as
+plain DC sources and never altered.
+
+``alter``/``op`` in a ``.control`` loop is the ngspice manual's documented way
+to rerun an analysis with changed source values (ngspice manual, chapter
+"Interactive Interpreter", commands ``alter``, ``compose``, ``while``); a
+``.dc`` sweep cannot sweep m sources along independent tables.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..faces import Face
+from ..units import sci_number
+from .crossbar import crossbar_netlist
+
+__all__ = ["multi_vector_netlist", "read_many_ngspice", "VALUES_PER_LINE"]
+
+#: numbers per ``compose`` command; long vectors are built in pieces joined with ``let``.  Assumed limit,
+#: chosen well below line lengths that ngspice 46 was seen to read (10 000 values on one line work)
+VALUES_PER_LINE = 2000
+_PREFIX = "mv"
+
+
+def _compose(name: str, values: np.ndarray) -> list[str]:
+    """Control lines that build ngspice vector ``name`` from ``values`` (a long one in pieces)."""
+    chunks = [values[k:k + VALUES_PER_LINE] for k in range(0, values.size, VALUES_PER_LINE)]
+    if len(chunks) == 1:
+        return [f"compose {name} values " + " ".join(sci_number(v) for v in chunks[0])]
+    lines, parts = [], []
+    for c, chunk in enumerate(chunks):
+        part = f"{name}_{c}"
+        lines.append(f"compose {part} values " + " ".join(sci_number(v) for v in chunk))
+        parts.append(part)
+    # ngspice has no vector concatenation operator; copy the pieces element by element into a full vector
+    lines.append(f"let {name} = vector({values.size})")
+    offset = 0
+    for part, chunk in zip(parts, chunks):
+        if chunk.size == 1:  # a one-value compose makes a scalar, which ngspice refuses to index
+            lines.append(f"let {name}[{offset}] = {sci_number(chunk[0])}")
+            offset += 1
+            continue
+        lines += [f"let {_PREFIX}_c = 0", f"while {_PREFIX}_c < {chunk.size}",
+                  f"let {name}[{_PREFIX}_c + {offset}] = {part}[{_PREFIX}_c]",
+                  f"let {_PREFIX}_c = {_PREFIX}_c + 1", "end"]
+        offset += chunk.size
+    return lines
+
+
+def multi_vector_netlist(xbar, voltages, title: str | None = None, **netlist_kw) -> str:
+    """Netlist text that reads ``xbar`` for every column of ``voltages`` in one ngspice run.
+
+    Parameters
+    ----------
+    xbar : Crossbar
+        Any cell kind; states are frozen (a DC read).
+    voltages : array (m,) or (m, p)
+        Word-line input voltages, V, one column per input vector.
+    title : str, optional
+        First line of the netlist.
+    **netlist_kw
+        Passed to :func:`~memspice.netlists.crossbar_netlist` (``face``, ``max_devices``, ``options``);
+        ``sense``, ``analysis`` and ``transient`` are fixed here (0 V sense sources, ``op`` per vector).
+
+    Returns
+    -------
+    str
+        Netlist whose plots ``op1`` .. ``op<p>`` hold ``i(vsense<j>)`` (A) for input vector 1 .. p.
+    """
+    for key in ("sense", "analysis", "transient"):
+        if key in netlist_kw:
+            raise ValueError(f"{key} is fixed by multi_vector_netlist (0 V sense sources, one op per vector)")
+    v = xbar.check_inputs(voltages)
+    m, p = v.shape
+    n = xbar.n
+    note = f"* {p} operating points, one per input vector (control block below)"
+    text = crossbar_netlist(xbar, v[:, 0], analysis=note,
+                            title=title or f"memspice crossbar {m}x{n}, {p} input vectors in one run",
+                            **netlist_kw)
+    text = re.sub(r"^\.end\s*\Z", "", text.rstrip() + "\n", flags=re.M | re.I)
+    varying = [i for i in range(m) if np.any(v[i] != v[i, 0])]
+    lines = [text.rstrip("\n"), ".save " + " ".join(f"i(vsense{j})" for j in range(n)), ".control"]
+    for i in varying:
+        lines += _compose(f"{_PREFIX}_in{i}", v[i])
+    lines += [f"let {_PREFIX}_k = 0", f"while {_PREFIX}_k < {p}"]
+    lines += [f"alter vin{i} dc = {_PREFIX}_in{i}[{_PREFIX}_k]" for i in varying]
+    lines += ["op", f"let {_PREFIX}_k = {_PREFIX}_k + 1", "end", ".endc", ".end", ""]
+    return "\n".join(lines)
+
+
+def _plot_index(name: str) -> int:
+    digits = re.findall(r"\d+", name)
+    return int(digits[-1]) if digits else 0
+
+
+def _column(wave, j: int) -> float:
+    for key in (f"i(vsense{j})", f"vsense{j}#branch"):
+        if key in wave.names:
+            return float(np.real(np.asarray(wave[key]).ravel()[0]))
+    raise KeyError(f"column current of vsense{j} missing from plot {wave.title!r}")
+
+
+def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch", **netlist_kw) -> np.ndarray:
+    """Column output currents (p, n), A, of ``xbar`` for input ``voltages`` (m, p), V, from one ngspice run.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds for the whole run (all vectors), see :func:`memspice.spice.run`.
+    mode : {"batch", "shared"}
+        ngspice driver (:func:`memspice.spice.run`).
+    **netlist_kw
+        Passed to :func:`multi_vector_netlist`; with ``face="veriloga"`` the cell's compiled libraries are
+        loaded.
+
+    Raises
+    ------
+    memspice.spice.SpiceError
+        From the run, or when it returned fewer operating points than input vectors.
+    """
+    from ..spice import SpiceError, run
+    from .crossbar import osdi_libraries
+
+    v = xbar.check_inputs(voltages)
+    text = multi_vector_netlist(xbar, v, **netlist_kw)
+    osdi = ()
+    if Face.parse(netlist_kw.get("face", Face.BEHAVIOURAL)) is Face.VERILOG_A:
+        osdi = osdi_libraries(xbar)
+    result = run(text, mode=mode, timeout=timeout, osdi=osdi)
+    bad = [ln for ln in result.log.splitlines() if ln.lower().startswith("error") and f"{_PREFIX}_" in ln]
+    if bad:
+        raise SpiceError(f"ngspice could not run the multi-vector control block: {bad[0]}", result.log)
+    ops = [w for name, w in sorted(result.plots.items(), key=lambda kv: _plot_index(kv[0]))
+           if re.fullmatch(r"op\d+", name.lower()) or "operating point" in w.title.lower()]
+    if len(ops) != v.shape[1]:
+        raise SpiceError(f"ngspice made {len(ops)} operating points for {v.shape[1]} input vectors", result.log)
+    return np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])

@@ -1,0 +1,46 @@
+"""Smoke test of the benchmark plumbing: one benchmark at a tiny size writes its JSON table and figure."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture()
+def bench_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    yield
+    for name in ("many_vectors", "benchcommon"):
+        sys.modules.pop(name, None)
+
+
+def test_many_vectors_writes_json_and_png(tmp_path, bench_path):
+    import benchcommon
+    import many_vectors
+
+    out, png = tmp_path / "mv.json", tmp_path / "mv.png"
+    many_vectors.main(["--sizes", "8", "--vectors", "40", "--peers", "--json", str(out), "--png", str(png)])
+    doc = json.loads(out.read_text())
+    assert doc["benchmark"] == "many_vectors"
+    assert {"machine", "args", "rows", "summary", "created"} <= set(doc)
+    assert doc["rows"], "no rows"
+    first = doc["rows"][0]
+    assert set(benchcommon.ROW_KEYS) <= set(first)
+    assert first["tool"] == "memspice" and first["size"] == 8 and first["status"] == "ok"
+    assert first["seconds"] > 0 and first["strategy"] in ("transfer", "per_vector")
+    assert png.stat().st_size > 1000
+
+
+def test_results_helpers(tmp_path, bench_path):
+    import benchcommon
+
+    rows = [benchcommon.row("a", 8, 0.1, 2e6), benchcommon.row("a", 16, 0.4, 3e6),
+            benchcommon.row("b", 8, None, 0, "timeout")]
+    path = benchcommon.write_results(tmp_path / "x.json", "x", rows, {"k": 1}, {"ratio": float("inf")})
+    doc = json.loads(path.read_text())
+    assert doc["summary"]["ratio"] is None  # non-finite numbers become null, JSON stays valid
+    assert doc["rows"][0]["peak_mb"] == 2.0
+    assert benchcommon.fit_exponent([8, 16], [0.1, 0.4]) == pytest.approx(2.0)
+    assert benchcommon.plot_results(tmp_path / "x.png", rows, "x").exists()
