@@ -8,33 +8,48 @@ through ``r_bit``; the last segment reaches the sense node through
 ``r_bit + r_sense``, the sense node being a virtual ground (ideal TIA).
 The cell (i, j) sits between word-line node (i, j) and bit-line node (i, j).
 
-Cell kinds:
-
-* ``"1R"``: linear resistor of conductance ``G[i, j]`` (S);
-* ``"1S1R"``: :class:`~memspice.models.Selector` in series with ``G[i, j]``;
-* ``"tiox"``: self-rectifying :class:`~memspice.models.TiOx` cell whose state
-  is ``state[i, j]``;
-* ``"memristor"``: :class:`~memspice.models.DriftDiffusion` cell with state
-  ``state[i, j]`` (for transients);
-* ``"1T1R"``: level-1 NMOS access transistor (drain on the word line, gate on
-  row i's gate line at ``v_gate[i]``, bulk at 0 V) in series with ``G[i, j]``.
+The cell is one :class:`~memspice.circuits.cells.Cell` object (see
+:mod:`memspice.circuits.cells`): ``"1R"``, ``"1S1R"``, ``"tiox"``,
+``"memristor"``, ``"1T1R"`` (strings are case-insensitive shorthands for the
+default cell of each kind) or any user-defined cell.  Kinds whose ``data`` is
+``"conductances"`` need ``conductances`` (S); stateful kinds need ``state``
+(each in [0, 1]).  1T1R gates sit at ``v_gate`` (one per row).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import DriftDiffusion, Selector, TiOx
-from ..models.access_transistor import AccessTransistor
+from .cells import Cell, CellArrays, make_cell
 
+#: the registered cell names (kept for older code; see :func:`memspice.circuits.cells.cell_kinds`)
 CELL_KINDS = ("1R", "1S1R", "tiox", "memristor", "1T1R")
 #: the largest array the SPICE writer accepts by default (a guard against runaway netlists)
 MAX_SPICE_DEVICES = 2048 * 2048
 
 
+def _real_array(value, name: str) -> np.ndarray:
+    """``value`` as a float array; complex numbers are refused (not silently made real)."""
+    arr = np.asarray(value)
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real, got complex values (a DC solve has no phase)")
+    try:
+        return np.asarray(arr, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, got {value!r}") from None
+
+
+def _real(value, name: str) -> float:
+    arr = _real_array(value, name)
+    if arr.ndim:
+        raise ValueError(f"{name} must be a single number, got shape {arr.shape}")
+    return float(arr)
+
+
 def _check_resistance(name: str, value: float) -> float:
-    value = float(value)
+    value = _real(value, name)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite resistance >= 0 Ohm, got {value!r}")
     return value
@@ -49,30 +64,26 @@ class Crossbar:
     r_bit: float = 0.0
     r_source: float = 0.0
     r_sense: float = 0.0
-    cell: str = "1R"
+    cell: Cell | str = "1R"
     state: np.ndarray | None = None
-    selector: Selector = field(default_factory=Selector)
-    device: object = None
-    transistor: AccessTransistor = field(default_factory=AccessTransistor)
     bit_bias: object = 0.0  # V at the foot of every bit line (sense node); scalar or one per column
     c_word: float = 0.0  # F from every word-line node to ground (transients only)
     c_bit: float = 0.0   # F from every bit-line node to ground (transients only)
-    v_gate: object = 1.5  # V, scalar or one per row; SEEDS 1T1R gate 1.5 V
+    v_gate: object = 1.5  # V, scalar or one per row; the 1T1R hardware gate of Shi et al. (2025), DDK paper
 
     def __post_init__(self):
-        if self.cell not in CELL_KINDS:
-            raise ValueError(f"cell must be one of {CELL_KINDS}, got {self.cell!r}")
+        self.cell = make_cell(self.cell)
         for name in ("r_word", "r_bit", "r_source", "r_sense"):
             setattr(self, name, _check_resistance(name, getattr(self, name)))
         for name in ("c_word", "c_bit"):
-            c = float(getattr(self, name))
+            c = _real(getattr(self, name), name)
             if not np.isfinite(c) or c < 0:
                 raise ValueError(f"{name} must be a finite capacitance >= 0 F, got {c!r}")
             setattr(self, name, c)
-        if self.cell in ("1R", "1S1R", "1T1R"):
+        if self.cell.data == "conductances":
             if self.conductances is None:
-                raise ValueError(f"cell {self.cell!r} needs conductances (m x n, S)")
-            g = np.asarray(self.conductances, dtype=float)
+                raise ValueError(f"cell {self.cell.name!r} needs conductances (m x n, S)")
+            g = _real_array(self.conductances, "conductances")
             if g.ndim != 2 or 0 in g.shape:
                 raise ValueError(f"conductances must be a non-empty m x n matrix, got shape {g.shape}")
             if not np.all(np.isfinite(g)):
@@ -81,23 +92,45 @@ class Crossbar:
                 i, j = np.argwhere(g < 0)[0]
                 raise ValueError(f"conductances must be >= 0 S (negative resistance at cell ({i}, {j}): {g[i, j]!r})")
             self.conductances = g
-            vg = np.broadcast_to(np.asarray(self.v_gate, dtype=float), (g.shape[0],)).copy() \
-                if np.ndim(self.v_gate) == 0 or np.size(self.v_gate) == g.shape[0] else None
-            if vg is None or not np.all(np.isfinite(vg)):
-                raise ValueError(f"v_gate must be a finite voltage or one per row ({g.shape[0]}), got {self.v_gate!r}")
-            self.v_gate = vg
         else:
             if self.state is None:
-                raise ValueError(f"cell {self.cell!r} needs state (m x n, each in [0, 1])")
-            s = np.asarray(self.state, dtype=float)
+                raise ValueError(f"cell {self.cell.name!r} needs state (m x n, each in [0, 1])")
+            s = _real_array(self.state, "state")
             if s.ndim != 2 or 0 in s.shape or not np.all(np.isfinite(s)) or np.any((s < 0) | (s > 1)):
                 raise ValueError("state must be a non-empty m x n matrix of values in [0, 1]")
             self.state = s
-            if self.device is None:
-                self.device = TiOx() if self.cell == "tiox" else DriftDiffusion()
-        bias = np.asarray(self.bit_bias, dtype=float)
+        vg = _real_array(self.v_gate, "v_gate")
+        if not (vg.ndim == 0 or (vg.ndim == 1 and vg.size == self.m)) or not np.all(np.isfinite(vg)):
+            raise ValueError(f"v_gate must be a finite voltage or one per row ({self.m}), got {self.v_gate!r}")
+        self.v_gate = np.broadcast_to(vg, (self.m,)).copy()
+        bias = _real_array(self.bit_bias, "bit_bias")
         if bias.ndim not in (0, 1) or (bias.ndim == 1 and bias.size != self.n) or not np.all(np.isfinite(bias)):
             raise ValueError(f"bit_bias must be a finite voltage or one per column ({self.n}), got {self.bit_bias!r}")
+
+    def cell_arrays(self) -> CellArrays:
+        """Per-cell numbers for the cell's laws, flattened row-major."""
+        m, n = self.shape
+        g = None if self.conductances is None else self.conductances.ravel()
+        x = None if self.state is None else self.state.ravel()
+        return CellArrays(g=g, x=x, v_gate=np.repeat(self.v_gate, n))
+
+    @property
+    def selector(self):
+        """Deprecated read-only alias of ``xbar.cell.selector``: the 1S1R cell's selector."""
+        warnings.warn("Crossbar.selector is deprecated: use xbar.cell.selector", DeprecationWarning, stacklevel=2)
+        return getattr(self.cell, "selector", None)
+
+    @property
+    def device(self):
+        """Deprecated read-only alias of ``xbar.cell.model``: the stateful cell's model."""
+        warnings.warn("Crossbar.device is deprecated: use xbar.cell.model", DeprecationWarning, stacklevel=2)
+        return getattr(self.cell, "model", None)
+
+    @property
+    def transistor(self):
+        """Deprecated read-only alias of ``xbar.cell.transistor``: the 1T1R cell's transistor."""
+        warnings.warn("Crossbar.transistor is deprecated: use xbar.cell.transistor", DeprecationWarning, stacklevel=2)
+        return getattr(self.cell, "transistor", None)
 
     @property
     def bit_voltages(self) -> np.ndarray:
@@ -124,7 +157,7 @@ class Crossbar:
 
     def check_inputs(self, voltages) -> np.ndarray:
         """Validate input voltages: (m,) or (m, p) in V; returns an (m, p) array."""
-        v = np.asarray(voltages, dtype=float)
+        v = _real_array(voltages, "voltages")
         if v.ndim == 1:
             v = v[:, None]
         if v.ndim != 2 or v.shape[0] != self.m:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..units import sci_number
 from .params import param, validate_fields
 
-_SRC = "generic 180 nm NMOS access device (SEEDS: 1T1R gate 1.5 V), level-1 fit"
+_SRC = "assumed: generic 180 nm NMOS access device (gate 1.5 V as in the 1T1R hardware of Shi et al. 2025), level-1 fit"
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,15 @@ class AccessTransistor:
         validate_fields(self)
 
     def spice_model(self, name: str = "nacc") -> str:
-        """ngspice ``.model`` card (W and L go on the instance: W = w_over_l um, L = 1 um)."""
-        return f".model {name} nmos level=1 kp={self.kp!r} vto={self.vt!r} lambda={self.lam!r}"
+        """ngspice ``.model`` card (W and L go on the instance: W = w_over_l um, L = 1 um).
+
+        ``is=0``: the level-1 bulk-drain and bulk-source junction diodes carry no current, so the card
+        is the same circuit as :meth:`current` (which has no junctions); with ngspice's default
+        ``is=1e-14`` a word line at -0.7 V forward-biases the drain junction and the two differ by
+        7.5%.  Only ngspice's ``gmin`` (1e-12 S) stays across each junction.
+        """
+        return (f".model {name} nmos level=1 kp={sci_number(self.kp)} vto={sci_number(self.vt)} "
+                f"lambda={sci_number(self.lam)} is=0")
 
     def current(self, vg, vd, vs):
         """Drain current (A, drain -> source) and its derivatives d/dvd, d/dvs (S)."""

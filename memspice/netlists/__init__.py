@@ -1,4 +1,4 @@
 """Readable, hierarchical ngspice netlists for whole circuits."""
-from .crossbar import crossbar_netlist, osdi_libraries, spice_crossbar_outputs
+from .crossbar import crossbar_netlist, device_probes, osdi_libraries
 
-__all__ = ["crossbar_netlist", "osdi_libraries", "spice_crossbar_outputs"]
+__all__ = ["crossbar_netlist", "device_probes", "osdi_libraries"]

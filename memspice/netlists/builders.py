@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..circuits.cells import Face, make_cell
 from ..circuits.crossbar import Crossbar
 from ..circuits.lif import LIFNeuron
 from ..circuits.linear_solver import solver_netlist
 from ..circuits.periphery import IdealTIA, OpAmpTIA
-from ..circuits.weights import (G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map,
-                                differential_pair)
+from ..circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map, differential_pair
 from ..circuits.write_schemes import write_crossbar
 from .crossbar import crossbar_netlist, osdi_libraries
 
@@ -36,11 +36,12 @@ def osdi_tags(text: str) -> list[str]:
 
 def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.0, r_sense=0.0, v_read=0.2,
                    g_min=G_MIN, g_max=G_MAX, seed=0, variation=0.0, stuck_off=0.0, stuck_on=0.0, signed=False,
-                   tia="none", r_f=10e3, analysis=".op", face="behavioural") -> str:
+                   tia="none", r_f=10e3, analysis=".op", face=Face.BEHAVIOURAL) -> str:
     """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V)."""
     rng = np.random.default_rng(seed)
-    if cell == "tiox":
-        xbar = Crossbar(state=rng.uniform(0, 1, (rows, cols)), cell="tiox", r_word=r_word, r_bit=r_bit,
+    cell = make_cell(cell)
+    if cell.data == "state":
+        xbar = Crossbar(state=rng.uniform(0, 1, (rows, cols)), cell=cell, r_word=r_word, r_bit=r_bit,
                         r_source=r_source, r_sense=r_sense)
     else:
         if signed:
@@ -58,8 +59,9 @@ def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.
     v = rng.uniform(0, v_read, rows)
     title = (f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, "
              f"seed {seed}")
+    face = Face.parse(face)
     text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face)
-    return with_osdi(text, osdi_libraries(xbar, sense=sense) if face == "veriloga" else [])
+    return with_osdi(text, osdi_libraries(xbar, sense=sense) if face is Face.VERILOG_A else [])
 
 
 def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face="behavioural") -> str:

@@ -11,37 +11,15 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-
+from ..circuits.cells import Face
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
-from ..units import sci_number, spice_number
-
+from ..units import spice_number
 
 _num = spice_number  # element values: engineering notation, memspice.units.SIGNIFICANT_DIGITS digits
 
 
-FACES = ("behavioural", "veriloga")
-
-
-def _cell_library(xbar: Crossbar, transient: bool, face: str = "behavioural") -> str:
-    if face == "veriloga" and xbar.cell == "1S1R":
-        return (xbar.selector.va_model_card("ms_selector_m") + "\n"
-                ".subckt cell_1s1r wl bl params: g=1e-6\n"
-                "Nsel wl mid ms_selector_m\nR1 mid bl {1/g}\n.ends cell_1s1r\n")
-    if face == "veriloga" and xbar.cell in ("tiox", "memristor"):
-        return xbar.device.va_model_card("cellm", frozen=not transient) + "\n"
-    if xbar.cell == "1R":
-        return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"
-    if xbar.cell == "1T1R":
-        return (xbar.transistor.spice_model("nacc") + "\n"
-                ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
-                f"M1 wl gate mid 0 nacc W={sci_number(xbar.transistor.w_over_l)}u L=1u\nR1 mid bl {{1/g}}\n.ends cell_1t1r\n")
-    if xbar.cell == "1S1R":
-        return (xbar.selector.spice_subckt() +
-                ".subckt cell_1s1r wl bl params: g=1e-6\n"
-                f"Xsel wl mid {xbar.selector.name}\nR1 mid bl {{1/g}}\n.ends cell_1s1r\n")
-    dev = xbar.device
-    return dev.spice_subckt() if transient else dev.spice_frozen_subckt()
+#: the netlist faces (strings accepted too: "behavioural", "veriloga")
+FACES = tuple(Face)
 
 
 def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
@@ -63,7 +41,7 @@ def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
 
 def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
                      title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "",
-                     sense=None, face: str = "behavioural") -> str:
+                     sense=None, face: Face | str = Face.BEHAVIOURAL) -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
     ``voltages``: (m,) DC levels in V, or a list of m SPICE source
@@ -71,12 +49,14 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     uses the stateful device face (states start at ``xbar.state`` under
     ``uic``); otherwise states are frozen (read).  ``sense``: a TIA from
     :mod:`memspice.circuits.periphery` on every column (output ``v(out<j>)``);
-    default: 0 V sources, column current ``i(vsense<j>)``.  ``face="veriloga"``
-    uses the Verilog-A modules through ``N`` instances; load the libraries
-    from :func:`osdi_libraries` (e.g. ``run(text, osdi=osdi_libraries(...))``).
+    default: 0 V sources, column current ``i(vsense<j>)``.  ``face=Face.VERILOG_A``
+    (or ``"veriloga"``) uses the Verilog-A modules through ``N`` instances; load the
+    libraries from :func:`osdi_libraries` (e.g. ``run(text, osdi=osdi_libraries(...))``).
+    Every kind-specific line comes from the crossbar's cell object
+    (:mod:`memspice.circuits.cells`).
     """
-    if face not in FACES:
-        raise ValueError(f"face must be one of {FACES}, got {face!r}")
+    face = Face.parse(face)
+    cell = xbar.cell
     m, n = xbar.shape
     if m * n > max_devices:
         raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices}; "
@@ -93,9 +73,10 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     bl = lambda i, j: bl_names[i][j]  # noqa: E731
     out = io.StringIO()
     w = out.write
-    w(f"* {title or f'memspice crossbar {m}x{n}, {xbar.cell} cells'}\n")
-    w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} r_sense={_num(xbar.r_sense)} Ohm\n")
-    w(_cell_library(xbar, transient, face))
+    w(f"* {title or f'memspice crossbar {m}x{n}, {cell.name} cells'}\n")
+    w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} "
+      f"r_sense={_num(xbar.r_sense)} Ohm\n")
+    w(cell.library(face, transient))
     if sense is not None:
         w(sense.library(face=face))
     # resistances as text once: these loops write O(m n) lines
@@ -118,10 +99,7 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
         if xbar.r_bit > 0:
             for i in range(m - 1):
                 w(f"Rb{i}_{j} {bl(i, j)} {bl(i + 1, j)} {r_bit}\n")
-    if xbar.cell == "1T1R":
-        w("* gate lines\n")
-        for i in range(m):
-            w(f"Vg{i} g{i} 0 DC {_num(xbar.v_gate[i])}\n")
+    w(cell.supplies(xbar))
     if xbar.c_word > 0 or xbar.c_bit > 0:
         w("* line capacitance to ground (one per cell position; merged nodes get them in parallel)\n")
         fixed = {f"in{i}" for i in range(m)} | {f"s{j}" for j in range(n)}
@@ -132,27 +110,9 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
                 if xbar.c_bit > 0 and bl(i, j) not in fixed:
                     w(f"Cb{i}_{j} {bl(i, j)} 0 {_num(xbar.c_bit)}\n")
     w("* cells\n")
-    if xbar.cell == "1T1R":
-        g = xbar.conductances
-        for i in range(m):
-            for j in range(n):
-                if g[i, j] > 0:
-                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} g{i} cell_1t1r g={sci_number(g[i, j])}\n")
-    elif xbar.cell in ("1R", "1S1R"):
-        sub = "cell_1r" if xbar.cell == "1R" else "cell_1s1r"
-        g = xbar.conductances
-        for i in range(m):
-            for j in range(n):
-                if g[i, j] > 0:
-                    w(f"Xc{i}_{j} {wl(i, j)} {bl(i, j)} {sub} g={sci_number(g[i, j])}\n")
-    else:
-        dev = xbar.device
-        sub = dev.name if transient else dev.frozen_name
-        prefix, sub = ("N", "cellm") if face == "veriloga" else ("X", sub)
-        s = xbar.state
-        for i in range(m):
-            for j in range(n):
-                w(f"{prefix}c{i}_{j} {wl(i, j)} {bl(i, j)} {sub} x0={sci_number(s[i, j])}\n")
+    for i in range(m):
+        for j in range(n):
+            w(cell.instance(f"c{i}_{j}", wl(i, j), bl(i, j), i, j, xbar, face, transient))
     if options:
         w(options.rstrip() + "\n")
     w(f"{analysis}\n.end\n")
@@ -161,18 +121,28 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
 
 def osdi_libraries(xbar: Crossbar, transient: bool = False, sense=None) -> list:
     """Compiled Verilog-A libraries a ``face="veriloga"`` netlist of ``xbar`` needs."""
-    libs = []
-    if xbar.cell == "1S1R":
-        libs.append(xbar.selector.compile_osdi())
-    elif xbar.cell in ("tiox", "memristor"):
-        libs.append(xbar.device.compile_osdi(frozen=not transient))
+    libs = list(xbar.cell.osdi_libraries(Face.VERILOG_A, transient))
     if sense is not None and hasattr(sense, "osdi_libraries"):
         libs += sense.osdi_libraries()
     return libs
 
 
-def spice_crossbar_outputs(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0) -> np.ndarray:
-    """Column output currents (A) from ngspice ``.op`` runs, shape (p, n): one run per input vector."""
-    from ..solver.backend import simulate_crossbar
+def device_probes(xbar: Crossbar, face: Face | str = Face.BEHAVIOURAL) -> list | None:
+    """(ngspice vector, sign) of every cell's own device current in a ``.op`` read, row-major.
 
-    return simulate_crossbar(xbar, voltages, backend="ngspice", mode=mode, timeout=timeout).output_currents
+    None when the cell kind has no such vector in this face (then read currents from node voltages).
+    Cells left out of the netlist (zero conductance) get ``None`` entries.
+    """
+    face = Face.parse(face)
+    probes = []
+    for i in range(xbar.m):
+        for j in range(xbar.n):
+            ref = f"c{i}_{j}"
+            if not xbar.cell.instance(ref, "a", "b", i, j, xbar, face, False):
+                probes.append(None)
+                continue
+            probe = xbar.cell.probe(ref, face)
+            if probe is None:
+                return None
+            probes.append(probe)
+    return probes

@@ -1,21 +1,50 @@
-"""DC solution of a crossbar: linear cells directly, nonlinear cells by damped Newton."""
+"""DC solution of a crossbar: linear cells by one linear solve, every other cell by one damped Newton loop.
+
+The cell kind enters only through the crossbar's :class:`~memspice.circuits.cells.Cell` object: its
+vectorised current and derivatives give the Newton residual and Jacobian; ``cell.linear`` skips Newton;
+``cell.three_terminal`` (current depends on both node voltages, e.g. 1T1R) makes the Jacobian
+non-symmetric, so it is factorised by SuperLU instead of CG.
+
+Paths (``method``):
+
+* ``"structured"``: matrix-free, numba line-preconditioned CG (:mod:`memspice.solver.structured`) for
+  two-terminal cells on resistive word and bit lines; Newton steps reuse it with the cell Jacobian on the
+  word-to-bit couplings.  Its stopping rule bounds the error of the output currents (see
+  :func:`memspice.solver.structured.LineSystem.solve`).
+* ``"cg"``: scipy-sparse CG with tridiagonal line blocks; ``"direct"``: SuperLU.
+* ``"auto"``: structured where it applies and the network has >= ``DIRECT_LIMIT`` unknowns, else
+  direct (small) or CG.
+
+Newton's stopping rule matches the inner solver: it stops when an undamped update moves no node by more
+than ``newton_tol`` times the largest input (V), and every inner linear solve is asked for an accuracy ten
+times finer than that, so the rule can always be met (an update criterion below the linear solver's
+accuracy cannot).  Early Newton steps get looser inner solves (inexact Newton: a fixed fraction of the
+last update), which does not change the converged answer.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..circuits.crossbar import Crossbar
-from . import cells
 from . import structured
 from .linear import DIRECT_LIMIT, solve_direct, solve_spd
 from .network import CrossbarNetwork, build_network, end_incidences
 
 METHODS = ("auto", "structured", "cg", "direct")
 
-#: the largest array the sparse solver accepts by default (4096 x 4096 fits in 24 GB)
-MAX_SPARSE_DEVICES = 4096 * 4096
+#: the largest array the sparse solver accepts by default (the memory estimate guards larger ones too)
+MAX_SPARSE_DEVICES = 16384 * 16384
+#: solver work memory per cell (bytes), measured: structured path (~12 m x n float64 arrays) and the
+#: scipy-sparse path (matrices, factorisation fill-in)
+BYTES_PER_CELL = {"structured": 120, "sparse": 1500}
+#: result memory per cell and input vector: device currents, word- and bit-line voltages (float64)
+BYTES_PER_CELL_VECTOR = 24
+#: Newton stops when an undamped update is at most this times the largest input voltage (V)
+NEWTON_TOL = 1e-9
 
 
 class NewtonError(RuntimeError):
@@ -38,14 +67,97 @@ class CrossbarSolution:
     info: dict = field(default_factory=dict)
 
 
-def cell_law(xbar: Crossbar):
-    if xbar.cell == "1R":
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``, else physical pages), None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
         return None
-    if xbar.cell == "1T1R":
-        return cells.transistor_in_series(xbar.transistor, xbar.conductances.ravel(), np.repeat(xbar.v_gate, xbar.n))
-    if xbar.cell == "1S1R":
-        return cells.selector_in_series(xbar.selector, xbar.conductances.ravel())
-    return cells.device(xbar.device, xbar.state.ravel())
+
+
+def memory_estimate(xbar: Crossbar, vectors: int = 1, path: str = "structured") -> int:
+    """Bytes :func:`solve_dc` needs for ``vectors`` input vectors on ``path`` ("structured" or "sparse")."""
+    cells = xbar.m * xbar.n
+    return int(cells * (BYTES_PER_CELL[path] + BYTES_PER_CELL_VECTOR * max(int(vectors), 1)))
+
+
+def _check_memory(xbar: Crossbar, vectors: int, path: str, max_memory: float | None) -> None:
+    need = memory_estimate(xbar, vectors, path)
+    limit = available_memory() if max_memory is None else float(max_memory)
+    if limit is not None and need > limit:
+        raise ValueError(f"{xbar.m}x{xbar.n} crossbar with {vectors} input vector(s) needs about {need / 1e9:.3g} GB "
+                         f"on the {path} path, above the {limit / 1e9:.3g} GB "
+                         f"{'allowed by max_memory' if max_memory is not None else 'available'}; "
+                         "pass fewer vectors per call (results grow with cells x vectors) or raise max_memory")
+
+
+def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12, max_newton: int = 100,
+             max_devices: int = MAX_SPARSE_DEVICES, network: CrossbarNetwork | None = None,
+             max_memory: float | None = None, i_tol: float = 1e-10) -> CrossbarSolution:
+    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V).
+
+    Parameters
+    ----------
+    method : {"auto", "structured", "cg", "direct"}
+        Linear solver (see the module docstring).
+    tol : float
+        Relative residual of every linear solve.
+    max_newton : int
+        Newton iterations per input vector before :class:`NewtonError`.
+    max_devices : int
+        Refuse larger arrays (cells).
+    network : CrossbarNetwork, optional
+        A prebuilt :func:`build_network` of the same geometry (reused by transients).
+    max_memory : float, optional
+        Refuse runs whose memory estimate (cells x input vectors, :func:`memory_estimate`) exceeds this
+        many bytes; default: the memory available now.
+    i_tol : float
+        Relative accuracy of the output currents on the structured path (the exact nodal solution is
+        within ~``i_tol``); 1e-10 by default (issue 9's target).
+    """
+    m, n = xbar.shape
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if m * n > max_devices:
+        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
+                         f"(raise it knowingly; see memory_estimate)")
+    if method == "structured" and not structured.applicable(xbar):
+        raise ValueError("method='structured' needs r_word > 0, r_bit > 0, two-terminal cells and numba installed")
+    use_structured = method == "structured" or (method == "auto" and structured.applicable(xbar)
+                                                and 2 * m * n >= DIRECT_LIMIT)
+    shape = np.shape(voltages)
+    # refuse from the estimate before touching (copying, checking) the inputs
+    _check_memory(xbar, shape[1] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
+    v_in = xbar.full_inputs(voltages)
+    if use_structured:
+        return _solve_structured(xbar, v_in, tol, max_newton, i_tol)
+    net = network if network is not None else build_network(xbar)
+    cell, arrays = xbar.cell, xbar.cell_arrays()
+    info = {"unknowns": net.n_unknown}
+    if cell.linear:
+        g = cell.current(np.ones(m * n), arrays)[1]
+        A = _stiffness(net, g)
+        rhs = net.W_drive @ v_in - net.B.T @ (g[:, None] * (net.C @ v_in))
+        if net.n_unknown:
+            V, sinfo = solve_spd(A, rhs, method=method, tol=tol)
+        else:
+            V, sinfo = np.zeros((0, v_in.shape[1])), {"method": "none (every node fixed)"}
+        V = V.reshape(net.n_unknown, v_in.shape[1])
+        i_cell = g[:, None] * (net.B @ V + net.C @ v_in)
+        info.update(sinfo)
+    else:
+        V, i_cell, newton_info = _newton_sparse(net, xbar, v_in, method, tol, max_newton)
+        info.update(newton_info)
+    wl, bl = _node_voltages(net, V, v_in)
+    dev = i_cell.reshape(m, n, -1)
+    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
 
 
 def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
@@ -61,178 +173,147 @@ def _stiffness(net: CrossbarNetwork, g: np.ndarray) -> sp.csr_matrix:
     return (net.A_wire + net.B.T @ sp.diags(g) @ net.B).tocsr()
 
 
-def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12, max_newton: int = 100,
-             max_devices: int = MAX_SPARSE_DEVICES, network: CrossbarNetwork | None = None) -> CrossbarSolution:
-    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V).
+def damped_newton(step, V: np.ndarray, scale: float, max_newton: int, what: str, hint: str,
+                  newton_tol: float = NEWTON_TOL):
+    """The one damped-Newton loop of the solver: ``V += damp * dV`` with ``dV = step(V, inner_tol, final)``.
 
-    ``network``: a prebuilt :func:`build_network` of the same geometry (reused by transients).
+    ``step`` returns the Newton update for node voltages ``V`` from a linear solve accurate to
+    ``inner_tol`` (V); ``final`` says the inner solve is at its finest (use the full output accuracy).
+    Each update moves node voltages by at most 0.2 * ``scale`` (the largest input, V).  Converged: an
+    undamped update of at most ``newton_tol * scale``; the inner solves are asked for
+    a tenth of that (looser while the updates are large: a hundredth of the last update).
+    Returns (V, iterations); raises :class:`NewtonError` naming ``what`` with ``hint``.
     """
-    m, n = xbar.shape
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if m * n > max_devices:
-        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
-                         f"(raise it knowingly: memory grows ~1.4 kB per cell)")
-    v_in = xbar.full_inputs(voltages)
-    if method == "structured" and not structured.applicable(xbar):
-        raise ValueError("method='structured' needs r_word > 0, r_bit > 0 and numba installed")
-    if method == "structured" or (method == "auto" and structured.applicable(xbar) and 2 * m * n >= DIRECT_LIMIT):
-        return _solve_structured(xbar, v_in, tol, max_newton)
-    net = network if network is not None else build_network(xbar)
-    law = cell_law(xbar)
-    info = {"unknowns": net.n_unknown}
-    if law is None:
-        g = xbar.conductances.ravel()
-        A = _stiffness(net, g)
-        rhs = net.W_drive @ v_in - net.B.T @ (g[:, None] * (net.C @ v_in))
-        if net.n_unknown:
-            V, sinfo = solve_spd(A, rhs, method=method, tol=tol)
-        else:
-            V, sinfo = np.zeros((0, v_in.shape[1])), {"method": "none (every node fixed)"}
-        V = V.reshape(net.n_unknown, v_in.shape[1])
-        u = net.B @ V + net.C @ v_in
-        i_cell = g[:, None] * u
-        info.update(sinfo)
-    elif xbar.cell == "1T1R":
-        V, i_cell, info = _newton_three_terminal(net, law, v_in, max_newton, info)
-    else:
-        V, i_cell, info = _newton(net, law, v_in, method, tol, max_newton, info)
-    wl, bl = _node_voltages(net, V, v_in)
-    dev = i_cell.reshape(m, n, -1)
-    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
-
-
-def _damped_step(dV: np.ndarray, scale: float) -> tuple[float, float, bool]:
-    """(damping factor, update size in V, converged) for a Newton update ``dV``.
-
-    Each update moves node voltages by at most 0.2 * ``scale`` (the largest input, V);
-    converged means an undamped update below 1e-12 * scale.
-    """
-    step = float(np.max(np.abs(dV))) if dV.size else 0.0
-    damp = min(1.0, 0.2 * scale / step) if step > 0 else 1.0
-    return damp, step, damp == 1.0 and step <= 1e-12 * scale
-
-
-def _damped_newton(newton_step, V: np.ndarray, scale: float, max_newton: int, k: int, hint: str):
-    """Iterate ``V += damp * newton_step(V)`` (see :func:`_damped_step`); returns (V, iterations).
-
-    Raises :class:`NewtonError` for input vector ``k`` after ``max_newton`` iterations, with ``hint``.
-    """
-    step = 0.0
+    v_tol = newton_tol * scale
+    size = np.inf
     for it in range(1, max_newton + 1):
-        dV = newton_step(V)
-        damp, step, converged = _damped_step(dV, scale)
+        inner = max(0.1 * v_tol, min(1e-2 * size, 1e-3 * scale))
+        dV = step(V, inner, inner == 0.1 * v_tol)
+        size = float(np.max(np.abs(dV))) if dV.size else 0.0
+        damp = min(1.0, 0.2 * scale / size) if size > 0 else 1.0
         V = V + damp * dV
-        if converged:
+        if damp == 1.0 and size <= v_tol:
             return V, it
-    raise NewtonError(f"Newton did not converge in {max_newton} iterations for input vector {k} "
-                      f"(last update {step:.2e} V); {hint}")
+    raise NewtonError(f"Newton did not converge in {max_newton} iterations for {what} "
+                      f"(last update {size:.2e} V, tolerance {v_tol:.2e} V); {hint}")
 
 
-def _newton(net, law, v_in, method, tol, max_newton, info):
-    N, p = net.n_unknown, v_in.shape[1]
-    V_all = np.zeros((N, p))
-    I_all = np.zeros((net.B.shape[0], p))
-    iters, solver = [], {}
-    for k in range(p):
-        vk = v_in[:, k:k + 1]
-        fixed = (net.C @ vk)[:, 0]
-        drive = (net.W_drive @ vk)[:, 0]
-        # start from the linearisation at the full row-to-column voltage across each cell
-        row_v = np.subtract.outer(vk[:net.m, 0], vk[net.m:, 0]).ravel()
-        _, g0 = law(row_v)
-        A0 = _stiffness(net, np.maximum(g0, 1e-30))
-        V = solve_spd(A0, drive - net.B.T @ (g0 * fixed), method=method, tol=tol)[0] if N else np.zeros(0)
-
-        def newton_step(V):
-            i, gd = law(net.B @ V + fixed)
-            F = net.A_wire @ V - drive + net.B.T @ i
-            dV, solver_info = solve_spd(_stiffness(net, np.maximum(gd, 1e-30)), -F, method=method,
-                                        tol=min(tol, 1e-10))
-            solver.update(solver_info)
-            return dV
-
-        V, it = _damped_newton(newton_step, V, max(1.0, float(np.max(np.abs(vk)))), max_newton, k,
-                               "reduce the input voltage or check cell parameters")
-        I_all[:, k] = law(net.B @ V + fixed)[0]
-        V_all[:, k] = V
-        iters.append(it)
-    info.update({"method": f"newton + {solver.get('method', 'direct')}", "newton_iterations": iters})
-    return V_all, I_all, info
+def _hint(cell) -> str:
+    return ("check gate voltage and transistor parameters" if cell.three_terminal
+            else "reduce the input voltage or check cell parameters")
 
 
-def _newton_three_terminal(net, law, v_in, max_newton, info):
-    """Newton for cells whose current depends on both node voltages separately (1T1R).
-
-    The Jacobian is not symmetric (the gate is referenced to ground), so it
-    is factorised by SuperLU instead of CG.
-    """
+def _newton_sparse(net: CrossbarNetwork, xbar: Crossbar, v_in: np.ndarray, method: str, tol: float,
+                   max_newton: int):
+    """Newton on the scipy-sparse network, any cell; returns (V (N, p), cell currents (m n, p), info)."""
     Bw, Bb = end_incidences(net)
     N, p = net.n_unknown, v_in.shape[1]
-    V_all, I_all, iters = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), []
+    V_all, I_all, iters, solver = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), [], {}
     for k in range(p):
-        vk = v_in[:, k:k + 1]
-        fixed_w, fixed_b = (net.C_word @ vk)[:, 0], (net.C_bit @ vk)[:, 0]
-        drive = (net.W_drive @ vk)[:, 0]
-
-        def newton_step(V):
-            i, a, b = law(Bw @ V + fixed_w, Bb @ V + fixed_b)
-            a, b = a + 1e-15, b - 1e-15  # keep the cell's own conductance non-zero (gmin-like)
-            F = net.A_wire @ V - drive + net.B.T @ i
-            J = (net.A_wire + Bw.T @ sp.diags(a) @ Bw + Bw.T @ sp.diags(b) @ Bb
-                 - Bb.T @ sp.diags(a) @ Bw - Bb.T @ sp.diags(b) @ Bb).tocsr()
-            return solve_direct(J, -F) if N else np.zeros(0)
-
-        V, it = _damped_newton(newton_step, np.zeros(N), max(1.0, float(np.max(np.abs(vk)))), max_newton, k,
-                               "check gate voltage and transistor parameters")
-        I_all[:, k] = law(Bw @ V + fixed_w, Bb @ V + fixed_b)[0]
-        V_all[:, k] = V
+        V, i_cell, it = _sparse_newton(net, xbar, v_in[:, k:k + 1], Bw, Bb, method, tol, max_newton, k, solver)
+        I_all[:, k], V_all[:, k] = i_cell, V
         iters.append(it)
-    info.update({"method": "newton + direct (nonsymmetric 1T1R Jacobian)", "newton_iterations": iters})
-    return V_all, I_all, info
+    return V_all, I_all, {"method": f"newton + {solver.get('method', 'direct')}", "newton_iterations": iters}
 
 
-def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: int) -> CrossbarSolution:
+def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: int,
+                      i_tol: float) -> CrossbarSolution:
     """Matrix-free path (:mod:`memspice.solver.structured`); Newton for nonlinear cells."""
     m, n = xbar.shape
-    law = cell_law(xbar)
+    cell, arrays = xbar.cell, xbar.cell_arrays()
     p = v_in.shape[1]
     wl, bl = np.empty((m, n, p)), np.empty((m, n, p))
-    dev = np.empty((m, n, p))
-    iters = []
-    if law is None:
-        system = structured.LineSystem(xbar, xbar.conductances)
-        for k in range(p):
-            vw, vb, its = system.solve(*system.drive(v_in[:m, k], v_in[m:, k]), tol=tol)
-            wl[..., k], bl[..., k] = vw, vb
-            dev[..., k] = xbar.conductances * (vw - vb)
+    dev, out = np.empty((m, n, p)), np.empty((p, n))
+    iters, newton = [], []
+    if cell.linear:
+        g = cell.current(np.ones(m * n), arrays)[1].reshape(m, n)
+        system = structured.LineSystem(xbar, g)
+    for k in range(p):
+        vk, v_bit = v_in[:m, k], v_in[m:, k]
+        if cell.linear:
+            vw, vb, its = system.solve(*system.drive(vk, v_bit), tol=tol, i_tol=i_tol, v_foot=v_bit)
             iters.append(its)
-        info = {"method": "structured cg", "iterations": max(iters), "unknowns": 2 * m * n}
-    else:
-        newton = []
-        for k in range(p):
-            vk = v_in[:, k]
-            _, g0 = law(np.subtract.outer(vk[:m], vk[m:]).ravel())
-            system = structured.LineSystem(xbar, np.maximum(g0, 1e-30).reshape(m, n))
-            drive, drive_b = system.drive(vk[:m], vk[m:])
-            vw, vb, its = system.solve(drive, drive_b, tol=tol)
-
-            def newton_step(V):  # V stacks (word-line, bit-line) node voltages, 2 x m x n
-                u = (V[0] - V[1]).ravel()
-                i, gd = law(u)
-                gd = np.maximum(gd, 1e-30)
-                system.set_cells(gd.reshape(m, n))
-                excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
-                nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=min(tol, 1e-10), x0=(V[0], V[1]))
-                iters.append(its)
-                return np.stack([nw, nb]) - V
-
-            V, it = _damped_newton(newton_step, np.stack([vw, vb]), max(1.0, float(np.max(np.abs(vk)))), max_newton,
-                                   k, "reduce the input voltage or check cell parameters")
+            i_cell = g * (vw - vb)
+        else:
+            V, it, system = _structured_newton(xbar, vk, v_bit, tol, i_tol, max_newton, k, iters)
             vw, vb = V
-            wl[..., k], bl[..., k] = vw, vb
-            dev[..., k] = law((vw - vb).ravel())[0].reshape(m, n)
             newton.append(it)
-        info = {"method": "newton + structured cg", "iterations": max(iters), "newton_iterations": newton,
-                "unknowns": 2 * m * n}
-    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
+            i_cell = cell.current((vw - vb).ravel(), arrays)[0].reshape(m, n)
+        wl[..., k], bl[..., k], dev[..., k] = vw, vb, i_cell
+        # column current through the sense link; where the bit line is biased, that difference of two
+        # nearly equal node voltages loses digits (eps |bias| / IR drop), so the cells' sum is used there
+        out[k] = np.where(v_bit == 0, system.g_last * (vb[-1] - v_bit), i_cell.sum(axis=0))
+    info = {"method": "structured cg" if cell.linear else "newton + structured cg", "iterations": max(iters),
+            "unknowns": 2 * m * n}
+    if newton:
+        info["newton_iterations"] = newton
+        info["cg_iterations_total"] = int(sum(iters))
+    return CrossbarSolution(out, dev, wl, bl, "sparse", info)
+
+
+def _structured_newton(xbar: Crossbar, vk: np.ndarray, v_bit: np.ndarray, tol: float, i_tol: float,
+                       max_newton: int, k: int, iters: list):
+    """Newton for input vector ``k`` on the structured path; returns (V (2, m, n), iterations, system)."""
+    m, n = xbar.shape
+    cell, arrays = xbar.cell, xbar.cell_arrays()
+    scale = max(1.0, float(np.max(np.abs(vk))), float(np.max(np.abs(v_bit))))
+    _, g0 = cell.current(np.subtract.outer(vk, v_bit).ravel(), arrays)
+    system = structured.LineSystem(xbar, np.maximum(g0, 1e-30).reshape(m, n))
+    drive, drive_b = system.drive(vk, v_bit)
+    start = system.solve(drive, drive_b, tol=1e-6, i_tol=1e-6, v_foot=v_bit)
+
+    def step(V, inner, final):  # V stacks (word-line, bit-line) node voltages, 2 x m x n
+        u = (V[0] - V[1]).ravel()
+        i, gd = cell.current(u, arrays)
+        gd = np.maximum(gd, 1e-30)
+        system.set_cells(gd.reshape(m, n))
+        excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
+        loose = max(tol, min(1e-6, inner / scale))
+        nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=tol if final else loose,
+                                   x0=(V[0], V[1]), i_tol=i_tol if final else loose, v_tol=inner, v_foot=v_bit)
+        iters.append(its)
+        return np.stack([nw, nb]) - V
+
+    V, it = damped_newton(step, np.stack(start[:2]), scale, max_newton, f"input vector {k}", _hint(cell))
+    return V, it, system
+
+
+def _sparse_newton(net: CrossbarNetwork, xbar: Crossbar, vk: np.ndarray, Bw, Bb, method: str, tol: float,
+                   max_newton: int, k: int, solver: dict):
+    """Newton for input vector ``k`` ((m + n, 1), V) on the scipy-sparse network; (V, cell currents, its)."""
+    cell, arrays = xbar.cell, xbar.cell_arrays()
+    N = net.n_unknown
+    symmetric = not cell.three_terminal
+    fixed_w, fixed_b = (net.C_word @ vk)[:, 0], (net.C_bit @ vk)[:, 0]
+    drive = (net.W_drive @ vk)[:, 0]
+
+    def jacobian(a, b):
+        if symmetric:  # two-terminal: b = -a, J = A_w + B^T diag(a) B (SPD)
+            return _stiffness(net, np.maximum(a, 1e-30))
+        a, b = a + 1e-15, b - 1e-15  # keep the cell's own conductance non-zero (gmin-like)
+        return (net.A_wire + net.B.T @ sp.diags(a) @ Bw + net.B.T @ sp.diags(b) @ Bb).tocsr()
+
+    def solve(J, rhs):
+        if not N:
+            return np.zeros(0)
+        if symmetric:
+            x, solver_info = solve_spd(J, rhs, method=method, tol=min(tol, 1e-10))
+            solver.update(solver_info)
+            return x
+        solver["method"] = "direct (non-symmetric Jacobian)"
+        return solve_direct(J, rhs)
+
+    if symmetric:  # start from the linearisation at the ideal cell voltages (row input minus column bias)
+        _, a0, b0 = cell.current3(np.repeat(vk[:net.m, 0], net.n), np.tile(vk[net.m:, 0], net.m), arrays)
+        V0 = solve(jacobian(a0, b0), drive - net.B.T @ (a0 * fixed_w + b0 * fixed_b))
+    else:
+        V0 = np.zeros(N)
+
+    def step(V, inner, final):
+        i, a, b = cell.current3(Bw @ V + fixed_w, Bb @ V + fixed_b, arrays)
+        F = net.A_wire @ V - drive + net.B.T @ i
+        return solve(jacobian(a, b), -F)
+
+    V, it = damped_newton(step, V0, max(1.0, float(np.max(np.abs(vk)))), max_newton, f"input vector {k}",
+                          _hint(cell))
+    return V, cell.current3(Bw @ V + fixed_w, Bb @ V + fixed_b, arrays)[0], it

@@ -28,6 +28,11 @@ class LinePreconditioner:
 
     def __init__(self, A: sp.csr_matrix):
         d = A.diagonal().astype(float)
+        if d.size == 1:  # LAPACK's pttrf wants at least two unknowns; one is a division
+            if not d[0] > 0:
+                raise LinearSolveError(f"line preconditioner is not positive definite (diagonal {d[0]!r})")
+            self.d, self.e = d, None
+            return
         e = A.diagonal(1).astype(float).copy()
         # dropping off-diagonal entries of a diagonally dominant M-matrix keeps it SPD
         df, ef, info = lapack.dpttrf(d, e)
@@ -36,6 +41,8 @@ class LinePreconditioner:
         self.d, self.e = df, ef
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
+        if self.e is None:
+            return r / self.d[0]
         x, info = lapack.dpttrs(self.d, self.e, r)
         if info != 0:
             raise LinearSolveError(f"pttrs failed (LAPACK info {info})")
@@ -45,13 +52,18 @@ class LinePreconditioner:
 def solve_cg(A: sp.csr_matrix, b: np.ndarray, tol: float = 1e-12, maxiter: int = 2000, x0=None):
     """Block-vector preconditioned CG; each column of ``b`` converges independently.
 
+    Zero columns give zero solutions; every other column is scaled to order one first, so tiny
+    right-hand sides (1e-300) neither underflow nor stop early.
     Returns (x, iterations).  Raises :class:`LinearSolveError` when it stalls.
     """
     b = np.asarray(b, float)
     one = b.ndim == 1
     B = b[:, None] if one else b
+    col_scale = np.max(np.abs(B), axis=0) if B.shape[0] else np.zeros(B.shape[1])
+    col_scale[col_scale == 0] = 1.0
+    B = B / col_scale
     M = LinePreconditioner(A)
-    X = np.zeros_like(B) if x0 is None else np.array(x0, float).reshape(B.shape)
+    X = np.zeros_like(B) if x0 is None else np.array(x0, float).reshape(B.shape) / col_scale
     R = B - A @ X
     Z = M(R)
     P = Z.copy()
@@ -67,6 +79,7 @@ def solve_cg(A: sp.csr_matrix, b: np.ndarray, tol: float = 1e-12, maxiter: int =
         R -= AP * alpha
         res = np.linalg.norm(R, axis=0) / bnorm
         if np.all(res <= tol):
+            X = X * col_scale
             return (X[:, 0] if one else X), k
         Z = M(R)
         rz_new = np.einsum("ij,ij->j", R, Z)

@@ -1,0 +1,365 @@
+"""Crossbar cell kinds: one object per kind, with its solver, state and netlist faces.
+
+A :class:`~memspice.circuits.crossbar.Crossbar` holds exactly one :class:`Cell`.
+The cell says everything the rest of memspice needs to know about its kind:
+
+* **solver face**: vectorised current and its derivatives (the Newton Jacobian)
+  over all cells at once, from the same model objects the SPICE faces print;
+* **state face** (stateful kinds): the state equation dx/dt and d(dx/dt)/dx for
+  implicit transients;
+* **netlist face**: the ``.subckt``/``.model`` text of the kind, one instance line
+  per cell, extra supplies (1T1R gate lines), the compiled Verilog-A libraries
+  it needs, and the ngspice vector holding each cell's own device current.
+
+Kinds: :class:`Resistor` ("1R"), :class:`SelectorResistor` ("1S1R"),
+:class:`ModelCell` wrapping any :class:`~memspice.models.CompactModel`
+(:func:`tiox` "tiox", :func:`memristor` "memristor") and
+:class:`TransistorResistor` ("1T1R").  A user-defined kind subclasses
+:class:`Cell` (or :class:`ModelCell` for a new compact model) and is passed as
+``Crossbar(..., cell=MyCell())``; :func:`register` adds a string shorthand.
+Solver, netlist writer and transient never test the kind by name.
+
+Per-cell numbers (conductance ``g``, state ``x``, gate voltage of the row)
+stay in the crossbar; the cell methods receive them as flat arrays (one entry
+per cell, row-major) in a :class:`CellArrays`.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..faces import Face
+from ..models import DriftDiffusion, Selector, TiOx
+from ..models.access_transistor import AccessTransistor
+from ..models.base import CompactModel
+from ..units import sci_number, spice_number
+
+__all__ = ["Cell", "CellArrays", "Face", "ModelCell", "Resistor", "SelectorResistor", "SeriesSolveError",
+           "TransistorResistor", "cell_kinds", "make_cell", "memristor", "register", "tiox"]
+
+
+class SeriesSolveError(RuntimeError):
+    """The per-cell solve of an internal node (1S1R, 1T1R) did not converge."""
+
+
+@dataclass(frozen=True)
+class CellArrays:
+    """Per-cell numbers, flattened row-major (one entry per cell).
+
+    ``g``: series conductance (S) or None; ``x``: state (1) or None; ``v_gate``: gate voltage of each
+    cell's row (V) or None.
+    """
+
+    g: np.ndarray | None = None
+    x: np.ndarray | None = None
+    v_gate: np.ndarray | None = None
+
+
+class Cell(abc.ABC):
+    """One kind of crossbar cell between word-line node (i, j) and bit-line node (i, j).
+
+    Class attributes: ``name`` (the string shorthand), ``data`` ("conductances" or "state": the
+    per-cell array the kind needs), ``linear`` (current = g u exactly: one linear solve, no Newton),
+    ``three_terminal`` (the current depends on both node voltages, not only their difference: the
+    Newton Jacobian is not symmetric), ``stateful`` (has a state equation for transients).
+    """
+
+    name: str = "cell"
+    data: str = "conductances"
+    linear: bool = False
+    three_terminal: bool = False
+    stateful: bool = False
+
+    # -- solver face ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def current(self, u: np.ndarray, arrays: CellArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Cell current (A, word line -> bit line) and di/du (S) at cell voltages ``u`` (V, flat)."""
+
+    def current3(self, v_wl: np.ndarray, v_bl: np.ndarray, arrays: CellArrays):
+        """(i, di/dv_wl, di/dv_bl) at word- and bit-line node voltages (V); two-terminal by default."""
+        i, g = self.current(v_wl - v_bl, arrays)
+        return i, g, -g
+
+    # -- state face (stateful kinds) -------------------------------------------------------------------
+    def rate(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """dx/dt (1/s) at state ``x`` and cell voltage ``u`` (V)."""
+        raise TypeError(f"cell {self.name!r} has no state")
+
+    def rate_dx(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """d(dx/dt)/dx (1/s)."""
+        raise TypeError(f"cell {self.name!r} has no state")
+
+    # -- netlist face ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def library(self, face: Face, transient: bool) -> str:
+        """``.subckt``/``.model`` text the instances need."""
+
+    @abc.abstractmethod
+    def instance(self, ref: str, wl: str, bl: str, i: int, j: int, xbar, face: Face, transient: bool) -> str:
+        """One netlist line (with newline) for cell (i, j) named ``ref`` (e.g. ``c3_4``); "" to omit it."""
+
+    def supplies(self, xbar) -> str:
+        """Extra sources the kind needs (e.g. 1T1R gate lines); "" if none."""
+        return ""
+
+    def osdi_libraries(self, face: Face, transient: bool) -> list:
+        """Compiled Verilog-A libraries a ``face`` netlist needs."""
+        return []
+
+    def probe(self, ref: str, face: Face) -> tuple[str, float] | None:
+        """(ngspice vector, sign) holding cell ``ref``'s own device current in a ``.op`` read; None if none."""
+        return None
+
+    # -- identity --------------------------------------------------------------------------------------
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            return other.strip().lower() == self.name.lower()
+        return NotImplemented if not isinstance(other, Cell) else (type(self) is type(other)
+                                                                    and vars(self) == vars(other))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.name))
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def _series_newton(f_df, lo, hi, x0, tol, iters, what):
+    """Solve f(x) = 0 per cell on [lo, hi] by Newton with clipping, iterating only unconverged cells."""
+    x = np.array(x0, float)
+    active = np.arange(x.size)
+    for _ in range(iters):
+        if active.size == 0:
+            return x
+        xa = x[active]
+        f, df = f_df(xa, active)
+        new = np.clip(xa - f / np.where(df != 0, df, 1e-300), lo[active], hi[active])
+        done = np.abs(new - xa) <= tol * (1 + np.maximum(np.abs(lo[active]), np.abs(hi[active])))
+        x[active] = new
+        active = active[~done]
+    if active.size:
+        raise SeriesSolveError(f"{what}: internal node of {active.size} cell(s) did not converge in {iters} "
+                               "iterations; check the device parameters")
+    return x
+
+
+class Resistor(Cell):
+    """"1R": linear resistor of conductance ``g`` (S)."""
+
+    name = "1R"
+    linear = True
+
+    def current(self, u, arrays):
+        return arrays.g * u, np.broadcast_to(arrays.g, np.shape(u))
+
+    def library(self, face, transient):
+        return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"
+
+    def instance(self, ref, wl, bl, i, j, xbar, face, transient):
+        g = xbar.conductances[i, j]
+        return f"X{ref} {wl} {bl} cell_1r g={sci_number(g)}\n" if g > 0 else ""
+
+    def probe(self, ref, face):
+        return f"@r.x{ref}.r1[i]", 1.0
+
+
+@dataclass(eq=False)
+class SelectorResistor(Cell):
+    """"1S1R": a :class:`~memspice.models.Selector` in series with conductance ``g`` (S).
+
+    The selector voltage s is solved per cell from i_sel(s) = g (u - s); the cell's di/du is the
+    series combination g_sel g / (g_sel + g).
+    """
+
+    selector: Selector = field(default_factory=Selector)
+    name = "1S1R"
+    iters: int = 100
+    tol: float = 1e-14
+
+    def split(self, u, arrays):
+        """Selector voltage s (V) of every cell at cell voltage ``u`` (V)."""
+        g, sel = np.broadcast_to(arrays.g, np.shape(u)), self.selector
+        u = np.asarray(u, float)
+
+        def f_df(s, idx):
+            return sel.current(s) - g[idx] * (u[idx] - s), sel.conductance(s) + g[idx]
+
+        return _series_newton(f_df, np.minimum(u, 0.0), np.maximum(u, 0.0), np.zeros_like(u), self.tol,
+                              self.iters, "1S1R series split")
+
+    def current(self, u, arrays):
+        s = self.split(u, arrays)
+        g = arrays.g
+        d_s = self.selector.conductance(s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gd = np.where(d_s + g > 0, d_s * g / (d_s + g), 0.0)
+        return g * (u - s), gd
+
+    def library(self, face, transient):
+        face = Face.parse(face)
+        if face is Face.VERILOG_A:
+            return (self.selector.va_model_card("ms_selector_m") + "\n"
+                    ".subckt cell_1s1r wl bl params: g=1e-6\n"
+                    "Nsel wl mid ms_selector_m\nR1 mid bl {1/g}\n.ends cell_1s1r\n")
+        return (self.selector.spice_subckt() + ".subckt cell_1s1r wl bl params: g=1e-6\n"
+                f"Xsel wl mid {self.selector.name}\nR1 mid bl {{1/g}}\n.ends cell_1s1r\n")
+
+    def instance(self, ref, wl, bl, i, j, xbar, face, transient):
+        g = xbar.conductances[i, j]
+        return f"X{ref} {wl} {bl} cell_1s1r g={sci_number(g)}\n" if g > 0 else ""
+
+    def osdi_libraries(self, face, transient):
+        return [_compile(self.selector, False)] if Face.parse(face) is Face.VERILOG_A else []
+
+    def probe(self, ref, face):
+        return f"@r.x{ref}.r1[i]", 1.0
+
+
+@dataclass(eq=False)
+class TransistorResistor(Cell):
+    """"1T1R": level-1 NMOS access transistor (drain on the word line, gate on the row's gate line,
+    bulk at 0 V) in series with conductance ``g`` (S).
+
+    The middle node is solved per cell; the current depends on both node voltages (the gate is
+    referenced to ground), so the Newton Jacobian is not symmetric.  The netlist's ``.model`` card
+    switches the level-1 bulk junctions off (``is=0``), so ngspice and the solver simulate the same
+    circuit (see :meth:`~memspice.models.access_transistor.AccessTransistor.spice_model`).
+    """
+
+    transistor: AccessTransistor = field(default_factory=AccessTransistor)
+    name = "1T1R"
+    three_terminal = True
+    iters: int = 100
+    tol: float = 1e-14
+
+    def current(self, u, arrays):
+        raise TypeError("1T1R cells are three-terminal: use current3(v_wl, v_bl, arrays)")
+
+    def current3(self, v_wl, v_bl, arrays):
+        g, vg = arrays.g, arrays.v_gate
+        v_wl, v_bl = np.asarray(v_wl, float), np.asarray(v_bl, float)
+        lo, hi = np.minimum(v_wl, v_bl), np.maximum(v_wl, v_bl)
+        tr = self.transistor
+
+        def f_df(mid, idx):
+            i_t, _, d_s = tr.current(vg[idx], v_wl[idx], mid)
+            return i_t - g[idx] * (mid - v_bl[idx]), d_s - g[idx]
+
+        mid = _series_newton(f_df, lo, hi, 0.5 * (lo + hi), self.tol, self.iters, "1T1R series split")
+        _, d_d, d_s = tr.current(vg, v_wl, mid)
+        df = d_s - g
+        df = np.where(df != 0, df, -1e-30)
+        return g * (mid - v_bl), g * (-d_d / df), g * (-g / df - 1.0)
+
+    def library(self, face, transient):
+        return (self.transistor.spice_model("nacc") + "\n"
+                ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
+                f"M1 wl gate mid 0 nacc W={sci_number(self.transistor.w_over_l)}u L=1u\n"
+                "R1 mid bl {1/g}\n.ends cell_1t1r\n")
+
+    def instance(self, ref, wl, bl, i, j, xbar, face, transient):
+        g = xbar.conductances[i, j]
+        return f"X{ref} {wl} {bl} g{i} cell_1t1r g={sci_number(g)}\n" if g > 0 else ""
+
+    def supplies(self, xbar):
+        return "* gate lines\n" + "".join(f"Vg{i} g{i} 0 DC {spice_number(v)}\n" for i, v in enumerate(xbar.v_gate))
+
+    def probe(self, ref, face):
+        return f"@r.x{ref}.r1[i]", 1.0
+
+
+@dataclass(eq=False)
+class ModelCell(Cell):
+    """A cell that is one stateful compact model (state ``x`` per cell, frozen during DC reads).
+
+    ``model``: any :class:`~memspice.models.CompactModel` with a state equation; ``kind``: its name
+    ("tiox", "memristor" or a user's own).
+    """
+
+    model: CompactModel = field(default_factory=TiOx)
+    kind: str = "tiox"
+    data = "state"
+    stateful = True
+
+    def __post_init__(self):
+        if not isinstance(self.model, CompactModel) or not self.model.has_state():
+            raise ValueError(f"model must be a stateful CompactModel, got {type(self.model).__name__}")
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.kind
+
+    def current(self, u, arrays):
+        return self.model.current(u, arrays.x), self.model.conductance(u, arrays.x)
+
+    def rate(self, x, u):
+        return self.model.rate(x, u)
+
+    def rate_dx(self, x, u):
+        return self.model.rate_dx(x, u)
+
+    def library(self, face, transient):
+        if Face.parse(face) is Face.VERILOG_A:
+            return self.model.va_model_card("cellm", frozen=not transient) + "\n"
+        return self.model.spice_subckt() if transient else self.model.spice_frozen_subckt()
+
+    def instance(self, ref, wl, bl, i, j, xbar, face, transient):
+        if Face.parse(face) is Face.VERILOG_A:
+            prefix, sub = "N", "cellm"
+        else:
+            prefix, sub = "X", self.model.name if transient else self.model.frozen_name
+        return f"{prefix}{ref} {wl} {bl} {sub} x0={sci_number(xbar.state[i, j])}\n"
+
+    def osdi_libraries(self, face, transient):
+        return [_compile(self.model, not transient)] if Face.parse(face) is Face.VERILOG_A else []
+
+    def probe(self, ref, face):
+        # the behavioural face's current source Bi (p -> n); no such vector for the Verilog-A N instance
+        return (f"@b.x{ref}.bi[i]", 1.0) if Face.parse(face) is Face.BEHAVIOURAL else None
+
+
+def _compile(model: CompactModel, frozen: bool):
+    from ..spice.osdi import compile_veriloga
+
+    return compile_veriloga(model.verilog_a(frozen), model.va_frozen_module if frozen else model.va_module)
+
+
+def tiox(model: TiOx | None = None) -> ModelCell:
+    """"tiox": self-rectifying :class:`~memspice.models.TiOx` cell (state per cell)."""
+    return ModelCell(model if model is not None else TiOx(), "tiox")
+
+
+def memristor(model: DriftDiffusion | None = None) -> ModelCell:
+    """"memristor": :class:`~memspice.models.DriftDiffusion` cell (state per cell)."""
+    return ModelCell(model if model is not None else DriftDiffusion(), "memristor")
+
+
+_REGISTRY = {"1r": Resistor, "1s1r": SelectorResistor, "tiox": tiox, "memristor": memristor,
+             "1t1r": TransistorResistor}
+
+
+def register(name: str, factory) -> None:
+    """Make ``Crossbar(..., cell=name)`` build ``factory()`` (a :class:`Cell`); names are case-insensitive."""
+    _REGISTRY[str(name).strip().lower()] = factory
+
+
+def cell_kinds() -> tuple[str, ...]:
+    """The registered string shorthands."""
+    return tuple(_REGISTRY)
+
+
+def make_cell(cell) -> Cell:
+    """A :class:`Cell` from itself or a registered name (case-insensitive: "1S1R", "1s1r", "TiOx")."""
+    if isinstance(cell, Cell):
+        return cell
+    key = str(cell).strip().lower()
+    if key not in _REGISTRY:
+        names = ["1R", "1S1R", "tiox", "memristor", "1T1R"] + [k for k in _REGISTRY if k not in
+                                                              ("1r", "1s1r", "tiox", "memristor", "1t1r")]
+        raise ValueError(f"cell must be a Cell or one of {names}, got {cell!r}")
+    return _REGISTRY[key]()

@@ -1,0 +1,132 @@
+"""Simulate a crossbar read: choose ngspice or the sparse solver, and run it.
+
+This top-level module uses both the netlist writer (:mod:`memspice.netlists`)
+and the solver (:mod:`memspice.solver`), so neither of them imports the other.
+``memspice.solver.simulate_crossbar`` still works (a lazy re-export).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+from .circuits.cells import Face
+from .circuits.crossbar import Crossbar
+from .solver.dc import CrossbarSolution, solve_dc
+
+#: up to this many cells, "auto" uses ngspice (the reference) when it is installed
+AUTO_SPICE_LIMIT = 64 * 64
+#: options that only one backend understands; the other backend ignores them under "auto"
+SPICE_OPTIONS = {"mode", "timeout", "face"}
+SPARSE_OPTIONS = {"method", "tol", "max_newton", "max_devices", "network", "max_memory", "i_tol"}
+#: tolerances of the ngspice reads (tight enough for 1e-9 agreement with the sparse solver)
+SPICE_READ_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
+
+
+class Backend(str, Enum):
+    """Where a crossbar read runs (a ``str`` enum: "auto", "ngspice", "sparse" work too)."""
+
+    AUTO = "auto"
+    NGSPICE = "ngspice"
+    SPARSE = "sparse"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+BACKENDS = tuple(b.value for b in Backend)
+
+
+def _backend(value) -> Backend:
+    try:
+        return Backend(str(value).strip().lower())
+    except ValueError:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}") from None
+
+
+def choose_backend(xbar: Crossbar, backend: Backend | str = Backend.AUTO) -> tuple[str, str]:
+    """Return (backend, reason): ngspice for small arrays when installed, else the sparse solver."""
+    backend = _backend(backend)
+    cells = xbar.m * xbar.n
+    if backend is not Backend.AUTO:
+        return backend.value, "requested"
+    from .spice.capabilities import ngspice_info
+
+    if ngspice_info().executable is None:
+        return Backend.SPARSE.value, "ngspice not installed"
+    if cells <= AUTO_SPICE_LIMIT:
+        return Backend.NGSPICE.value, f"{cells} cells <= {AUTO_SPICE_LIMIT}: SPICE is fast enough and is the reference"
+    return Backend.SPARSE.value, f"{cells} cells > {AUTO_SPICE_LIMIT}: SPICE would be slow, sparse solver used"
+
+
+def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend.AUTO, **kwargs) -> CrossbarSolution:
+    """DC read of ``xbar`` for ``voltages`` ((m,) or (m, p), V) on the chosen backend.
+
+    The choice and its reason are in ``solution.backend`` and ``solution.info["backend_reason"]``.
+    Options of the other backend are ignored under ``backend="auto"`` (and named in the reason) and
+    refused otherwise.
+    """
+    requested = _backend(backend)
+    chosen, reason = choose_backend(xbar, requested)
+    other = SPICE_OPTIONS if chosen == Backend.SPARSE else SPARSE_OPTIONS
+    ignored = sorted(set(kwargs) & other)
+    if ignored and requested is not Backend.AUTO:
+        raise TypeError(f"option(s) {ignored} do not apply to backend {chosen!r}")
+    kwargs = {k: v for k, v in kwargs.items() if k not in other}
+    if chosen == Backend.SPARSE:
+        sol = solve_dc(xbar, voltages, **kwargs)
+    else:
+        sol = solve_spice(xbar, voltages, **kwargs)
+    sol.info["backend_reason"] = reason + (f" (ignored options for the other backend: {ignored})" if ignored else "")
+    return sol
+
+
+def solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0,
+                face: Face | str = Face.BEHAVIOURAL) -> CrossbarSolution:
+    """ngspice ``.op`` reads of ``xbar`` (one run per input vector), as a :class:`CrossbarSolution`.
+
+    Output currents are the sense sources' currents; device currents are ngspice's own (each cell's
+    current vector, saved with ``.save``) where the cell's face has one
+    (:meth:`~memspice.circuits.cells.Cell.probe`), otherwise the cell law at ngspice's node voltages
+    (``info["device_currents"]`` says which).
+    """
+    from .netlists.crossbar import crossbar_netlist, device_probes, node_names, osdi_libraries
+    from .spice import run
+
+    face = Face.parse(face)
+    osdi = osdi_libraries(xbar) if face is Face.VERILOG_A else []
+    v = xbar.check_inputs(voltages)
+    m, n = xbar.shape
+    wl_names, bl_names = node_names(xbar)
+    probes = device_probes(xbar, face)
+    options = SPICE_READ_OPTIONS
+    if probes is not None:
+        options += "\n.save all " + " ".join(p[0] for p in probes if p is not None)
+    outs, wls, bls, devs = [], [], [], []
+    for k in range(v.shape[1]):
+        w = run(crossbar_netlist(xbar, v[:, k], options=options, face=face), mode=mode, timeout=timeout,
+                osdi=osdi).waveforms
+        outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
+        fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": xbar.bit_voltages[j] for j in range(n)}
+        wls.append([[_node(w, fixed, wl_names[i][j]) for j in range(n)] for i in range(m)])
+        bls.append([[_node(w, fixed, bl_names[i][j]) for j in range(n)] for i in range(m)])
+        if probes is not None:
+            devs.append([0.0 if p is None else p[1] * w[f"i({p[0]})"][0] for p in probes])
+    wl = np.moveaxis(np.array(wls), 0, -1)
+    bl = np.moveaxis(np.array(bls), 0, -1)
+    if probes is not None:
+        dev = np.array(devs).T.reshape(m, n, -1)
+        source = "ngspice device currents"
+    else:
+        arrays = xbar.cell_arrays()
+        w_, b_ = wl.reshape(m * n, -1), bl.reshape(m * n, -1)
+        dev = np.column_stack([xbar.cell.current3(w_[:, k], b_[:, k], arrays)[0]
+                               for k in range(w_.shape[1])]).reshape(m, n, -1)
+        source = "cell law at ngspice node voltages"
+    return CrossbarSolution(np.array(outs), dev, wl, bl, "ngspice",
+                            {"mode": mode, "face": face.value, "device_currents": source})
+
+
+def _node(waves, fixed: dict, name: str) -> float:
+    """Voltage (V) of node ``name``: a fixed source node, or ngspice's ``v(name)``."""
+    return fixed[name] if name in fixed else waves[f"v({name})"][0]
