@@ -12,6 +12,7 @@ Timings are wall-clock seconds of one run each on whatever machine runs
 them; on a shared machine they are noisy (say so when quoting them), which is
 why every ratio is against a peer measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ ROW_KEYS = ("tool", "size", "seconds", "peak_mb", "status")
 def add_output_args(ap: argparse.ArgumentParser, name: str) -> None:
     """``--json`` and ``--png`` options, defaulting to ``benchmarks/results/<name>.json|.png``."""
     ap.add_argument("--json", default=str(RESULTS / f"{name}.json"), help="table as JSON (default %(default)s)")
-    ap.add_argument("--png", default=str(RESULTS / f"{name}.png"),
-                    help="time and memory vs size (default %(default)s); '' for none")
+    ap.add_argument(
+        "--png", default=str(RESULTS / f"{name}.png"), help="time and memory vs size (default %(default)s); '' for none"
+    )
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -44,10 +46,14 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
 
 def add_thread_arg(ap: argparse.ArgumentParser) -> None:
     """``--threads``: BLAS/OpenMP/numba threads of every child process (same for every tool)."""
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads per tool (BLAS, OpenMP, numba), the same for every tool; 0: libraries' defaults. "
-                         "Default 1: on a shared, loaded machine multithreaded OpenBLAS and numba were measured "
-                         "10-100x slower than one thread (default %(default)s)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per tool (BLAS, OpenMP, numba), the same for every tool; 0: libraries' defaults. "
+        "Default 1: on a shared, loaded machine multithreaded OpenBLAS and numba were measured "
+        "10-100x slower than one thread (default %(default)s)",
+    )
 
 
 def limit_threads(threads: int) -> None:
@@ -100,8 +106,13 @@ def run_isolated(fn, *args, timeout: float = 600.0, **kwargs):
 
 def row(tool: str, size, seconds=None, peak=0, status: str = "ok", **extra) -> dict:
     """One result row (``peak`` in bytes is stored as ``peak_mb``)."""
-    r = {"tool": tool, "size": size, "seconds": None if seconds is None else float(seconds),
-         "peak_mb": float(peak) / 1e6 if peak else None, "status": status}
+    r = {
+        "tool": tool,
+        "size": size,
+        "seconds": None if seconds is None else float(seconds),
+        "peak_mb": float(peak) / 1e6 if peak else None,
+        "status": status,
+    }
     r.update(extra)
     return r
 
@@ -109,8 +120,12 @@ def row(tool: str, size, seconds=None, peak=0, status: str = "ok", **extra) -> d
 def machine() -> dict:
     """Where the numbers came from (they depend on it)."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (None,)
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "load_average_1min": load[0]}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_1min": load[0],
+    }
 
 
 def _jsonable(x):
@@ -131,9 +146,14 @@ def write_results(path, name: str, rows: list[dict], args=None, summary: dict | 
     """Write the benchmark's table as JSON; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"benchmark": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
-           "args": vars(args) if isinstance(args, argparse.Namespace) else (args or {}),
-           "rows": rows, "summary": summary or {}}
+    doc = {
+        "benchmark": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "args": vars(args) if isinstance(args, argparse.Namespace) else (args or {}),
+        "rows": rows,
+        "summary": summary or {},
+    }
     path.write_text(json.dumps(_jsonable(doc), indent=1))
     return path
 
@@ -150,8 +170,11 @@ def plot_results(path, rows: list[dict], title: str, xlabel: str = "array size n
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     tools = list(dict.fromkeys(r["tool"] for r in rows))
     for tool in tools:
-        pts = sorted((r["size"], r["seconds"], r["peak_mb"]) for r in rows
-                     if r["tool"] == tool and r["status"] == "ok" and r["seconds"] is not None)
+        pts = sorted(
+            (r["size"], r["seconds"], r["peak_mb"])
+            for r in rows
+            if r["tool"] == tool and r["status"] == "ok" and r["seconds"] is not None
+        )
         if not pts:
             continue
         x, t, mem = zip(*pts)

@@ -16,6 +16,7 @@ and time/memory vs size to ``crossbar_dc.png``.
 badcrossbar needs pycairo for its plots only: install it with
 ``pip install --no-deps badcrossbar pathvalidate`` where cairo headers are missing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,7 @@ def run_spsolve(n):
 
 def run_ngspice(n):
     from memspice.circuits.crossbar import Crossbar
-    from memspice.solver import simulate_crossbar
+    from memspice.simulate import simulate_crossbar
 
     g, v = problem(n)
     t0 = time.perf_counter()
@@ -132,8 +133,12 @@ def main(argv=None):
     ap.add_argument("--spsolve-max", type=int, default=1024)
     ap.add_argument("--timeout", type=float, default=600.0, help="per tool and size, s")
     add_output_args(ap, "crossbar_dc")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="threads per tool (BLAS, OpenMP, numba); 0 (default): the libraries' own defaults")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads per tool (BLAS, OpenMP, numba); 0 (default): the libraries' own defaults",
+    )
     args = ap.parse_args(argv)
     limit_threads(args.threads)
     rows = []
@@ -150,8 +155,18 @@ def main(argv=None):
         fit.append((n * n, t_ref, max(mem_ref - info.get("baseline", 0), 1), max(int(info.get("iterations", 1)), 1)))
         note = f"{info.get('method')} {info.get('iterations', '')} its"
         print(f"{n:>5} {'memspice':>12} {t_ref:9.3f} {1.0:9.2f} {mem_ref / 1e6:9.0f} {'':>13}  {note}")
-        rows.append(row("memspice", n, t_ref, mem_ref, ratio=1.0, baseline_mb=info.get("baseline", 0) / 1e6,
-                        method=info.get("method"), iterations=info.get("iterations")))
+        rows.append(
+            row(
+                "memspice",
+                n,
+                t_ref,
+                mem_ref,
+                ratio=1.0,
+                baseline_mb=info.get("baseline", 0) / 1e6,
+                method=info.get("method"),
+                iterations=info.get("iterations"),
+            )
+        )
         if n in args.big_sizes:
             continue
         for tool in ("badcrossbar", "spsolve", "ngspice"):
@@ -170,8 +185,11 @@ def main(argv=None):
             diff = float(np.max(np.abs(out - out_ref)) / np.max(np.abs(out_ref)))
             print(f"{n:>5} {tool:>12} {t:9.3f} {t / t_ref:9.2f} {mem / 1e6:9.0f} {diff:13.2e}")
             rows.append(row(tool, n, t, mem, ratio=t / t_ref, max_rel_diff=diff))
-    summary = {f"{r['tool']}_over_memspice_n{r['size']}": r["ratio"] for r in rows
-               if r["tool"] != "memspice" and r.get("ratio")}
+    summary = {
+        f"{r['tool']}_over_memspice_n{r['size']}": r["ratio"]
+        for r in rows
+        if r["tool"] != "memspice" and r.get("ratio")
+    }
     ok = {r["size"]: r for r in rows if r["tool"] == "memspice" and r["status"] == "ok"}
     big = sorted(k for k in ok if k >= 1024)
     if len(big) >= 2:
@@ -186,12 +204,16 @@ def main(argv=None):
         d, t, mem, its = (np.array(c, float) for c in zip(*fit))
         big = d >= 256 * 256
         sel = big if big.sum() >= 2 else slice(None)
-        print(f"\nmemspice scaling over {int(d[sel].min())}..{int(d[sel].max())} devices: "
-              f"time ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel]), 1)[0]:.2f}, "
-              "peak memory above the interpreter baseline ~ "
-              f"N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}")
-        print(f"  of which CG iterations ~ N^{np.polyfit(np.log(d[sel]), np.log(its[sel]), 1)[0]:.2f} and time per "
-              f"iteration ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel] / its[sel]), 1)[0]:.2f}")
+        print(
+            f"\nmemspice scaling over {int(d[sel].min())}..{int(d[sel].max())} devices: "
+            f"time ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel]), 1)[0]:.2f}, "
+            "peak memory above the interpreter baseline ~ "
+            f"N^{np.polyfit(np.log(d[sel]), np.log(mem[sel]), 1)[0]:.2f}"
+        )
+        print(
+            f"  of which CG iterations ~ N^{np.polyfit(np.log(d[sel]), np.log(its[sel]), 1)[0]:.2f} and time per "
+            f"iteration ~ N^{np.polyfit(np.log(d[sel]), np.log(t[sel] / its[sel]), 1)[0]:.2f}"
+        )
 
 
 if __name__ == "__main__":

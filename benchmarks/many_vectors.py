@@ -21,6 +21,7 @@ Every (tool, size) runs in a fresh process (own peak memory).  Outputs: a table 
     python benchmarks/many_vectors.py --sizes 128 --vectors 10000
     python benchmarks/many_vectors.py --sizes 1024 --vectors 1000 --peers   # memspice alone (minutes)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ from benchcommon import (
 )
 
 R_WIRE = 1.0  # Ohm per segment, word and bit lines
-CHECK = 64    # vectors compared across tools
+CHECK = 64  # vectors compared across tools
 
 
 def problem(n: int, p: int, seed: int = 0):
@@ -70,7 +71,7 @@ def run_badcrossbar(n, p, chunk=1000):
     first = None
     t0 = time.perf_counter()
     for k in range(0, p, chunk):
-        sol = badcrossbar.compute(v[:, k:k + chunk], 1.0 / g, r_i_word_line=R_WIRE, r_i_bit_line=R_WIRE)
+        sol = badcrossbar.compute(v[:, k : k + chunk], 1.0 / g, r_i_word_line=R_WIRE, r_i_bit_line=R_WIRE)
         if first is None:
             first = np.asarray(sol.currents.output)[:CHECK]
         del sol
@@ -93,10 +94,10 @@ def run_splu(n, p):
     lu = spla.splu(A)
     out = np.empty((p, n))
     for k in range(0, p, 1000):
-        vin = xbar.full_inputs(v[:, k:k + 1000])
+        vin = xbar.full_inputs(v[:, k : k + 1000])
         V = lu.solve(net.W_drive @ vin - net.B.T @ (gf[:, None] * (net.C @ vin)))
         u = net.B @ V + net.C @ vin
-        out[k:k + 1000] = (gf[:, None] * u).reshape(n, n, -1).sum(axis=0).T
+        out[k : k + 1000] = (gf[:, None] * u).reshape(n, n, -1).sum(axis=0).T
     return time.perf_counter() - t0, out[:CHECK], {}
 
 
@@ -114,8 +115,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[64, 128, 256])
     ap.add_argument("--vectors", type=int, default=10_000)
-    ap.add_argument("--peers", type=int, nargs="*", default=None,
-                    help="sizes at which peers run too (default: all sizes up to 256)")
+    ap.add_argument(
+        "--peers", type=int, nargs="*", default=None, help="sizes at which peers run too (default: all sizes up to 256)"
+    )
     ap.add_argument("--badcrossbar-chunk", type=int, default=1000)
     ap.add_argument("--spice-max", type=int, default=64, help="largest n run through ngspice")
     ap.add_argument("--spice-vectors", type=int, default=200, help="vectors in the ngspice run (time scaled)")
@@ -127,8 +129,10 @@ def main(argv=None):
     peers = set(args.peers if args.peers is not None else [s for s in args.sizes if s <= 256])
     p = args.vectors
     rows = []
-    print(f"{'n':>5} {'vectors':>8} {'tool':>12} {'time s':>9} {'x memspice':>10} {'peak MB':>8} "
-          f"{'max rel diff':>12}  notes")
+    print(
+        f"{'n':>5} {'vectors':>8} {'tool':>12} {'time s':>9} {'x memspice':>10} {'peak MB':>8} "
+        f"{'max rel diff':>12}  notes"
+    )
     for n in args.sizes:
         status, res, peak, base = run_isolated(run_memspice, n, p, timeout=args.timeout)
         if status != "ok":
@@ -137,12 +141,13 @@ def main(argv=None):
             continue
         t_ref, out_ref, info = res
         rows.append(row("memspice", n, t_ref, peak, vectors=p, ratio=1.0, baseline_mb=base / 1e6, **info))
-        print(f"{n:>5} {p:>8} {'memspice':>12} {t_ref:9.3f} {1.0:10.1f} {peak / 1e6:8.0f} {'':>12}  "
-              f"{info['strategy']}")
+        print(f"{n:>5} {p:>8} {'memspice':>12} {t_ref:9.3f} {1.0:10.1f} {peak / 1e6:8.0f} {'':>12}  {info['strategy']}")
         if n not in peers:
             continue
-        jobs = [("badcrossbar", run_badcrossbar, (n, p, args.badcrossbar_chunk), p),
-                ("scipy-splu", run_splu, (n, p), p)]
+        jobs = [
+            ("badcrossbar", run_badcrossbar, (n, p, args.badcrossbar_chunk), p),
+            ("scipy-splu", run_splu, (n, p), p),
+        ]
         if n <= args.spice_max:
             jobs.append(("ngspice", run_ngspice, (n, min(p, args.spice_vectors)), min(p, args.spice_vectors)))
         for tool, fn, fargs, pv in jobs:
@@ -153,15 +158,32 @@ def main(argv=None):
                 continue
             t, out, info = res
             scaled = t * p / pv
-            diff = max_rel_diff(out, out_ref[:len(out)])
+            diff = max_rel_diff(out, out_ref[: len(out)])
             note = f"measured {t:.2f} s on {pv} vectors, scaled" if pv != p else ""
-            rows.append(row(tool, n, scaled, peak, vectors=p, measured_vectors=pv, measured_seconds=t,
-                            ratio=scaled / t_ref, max_rel_diff=diff, extrapolated=pv != p, baseline_mb=base / 1e6,
-                            **info))
-            print(f"{n:>5} {p:>8} {tool:>12} {scaled:9.3f} {scaled / t_ref:10.1f} {peak / 1e6:8.0f} "
-                  f"{diff:12.2e}  {note}")
-    summary = {f"{r['tool']}_over_memspice_n{r['size']}": r["ratio"] for r in rows
-               if r["tool"] != "memspice" and r.get("ratio")}
+            rows.append(
+                row(
+                    tool,
+                    n,
+                    scaled,
+                    peak,
+                    vectors=p,
+                    measured_vectors=pv,
+                    measured_seconds=t,
+                    ratio=scaled / t_ref,
+                    max_rel_diff=diff,
+                    extrapolated=pv != p,
+                    baseline_mb=base / 1e6,
+                    **info,
+                )
+            )
+            print(
+                f"{n:>5} {p:>8} {tool:>12} {scaled:9.3f} {scaled / t_ref:10.1f} {peak / 1e6:8.0f} {diff:12.2e}  {note}"
+            )
+    summary = {
+        f"{r['tool']}_over_memspice_n{r['size']}": r["ratio"]
+        for r in rows
+        if r["tool"] != "memspice" and r.get("ratio")
+    }
     path = write_results(args.json, "many_vectors", rows, args, summary)
     plot_results(args.png, rows, f"linear crossbar read, {p} input vectors (ngspice scaled from fewer)")
     print(f"wrote {path}")

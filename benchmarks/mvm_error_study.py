@@ -5,6 +5,7 @@ to 1024 x 1024 with the sparse solver.  Writes a figure, a CSV and the table as 
 
     python benchmarks/mvm_error_study.py [-o reproductions] [--sizes 32 64 128 256 512 1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,7 @@ def main(argv=None):
     fig.savefig(out / "mvm_error_full.png", dpi=150)
     table.to_csv(out / "mvm_error_full.csv", index=False)
     print(table.pivot_table(index=["cell", "n"], columns="r_wire_ohm", values="rms_rel_error").to_string())
-    write_results(args.json, "mvm_error_study", table.to_dict("records"), args,
-                  {"seconds": time.perf_counter() - t0})
+    write_results(args.json, "mvm_error_study", table.to_dict("records"), args, {"seconds": time.perf_counter() - t0})
     print(f"{time.perf_counter() - t0:.1f} s; wrote {out / 'mvm_error_full.png'} and {args.json}")
 
 

@@ -7,6 +7,7 @@ time and size against the number of cells (1.0 = linear); the table also goes to
 
     python benchmarks/netlist_emit.py [--sizes 64 256 1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ def main(argv=None):
     if len(rows) >= 2:
         c, t, b = (np.array(v, float) for v in zip(*rows))
         summary = {"time_exponent_vs_cells": fit_exponent(c, t), "size_exponent_vs_cells": fit_exponent(c, b)}
-        print(f"time ~ cells^{np.polyfit(np.log(c), np.log(t), 1)[0]:.2f}, "
-              f"size ~ cells^{np.polyfit(np.log(c), np.log(b), 1)[0]:.2f}")
+        print(
+            f"time ~ cells^{np.polyfit(np.log(c), np.log(t), 1)[0]:.2f}, "
+            f"size ~ cells^{np.polyfit(np.log(c), np.log(b), 1)[0]:.2f}"
+        )
     path = write_results(args.json, "netlist_emit", table, args, summary)
     plot_results(args.png, table, "1S1R crossbar netlist emission")
     print(f"wrote {path}")

@@ -9,6 +9,7 @@ process (own peak memory).
     python benchmarks/nonlinear.py                       # 256, 512, 1024
     python benchmarks/nonlinear.py --sizes 1024 --cells 1R 1S1R tiox
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     limit_threads(args.threads)
     rows = []
-    print(f"{'n':>5} {'cell':>6} {'tool':>9} {'time s':>9} {'x linear':>9} {'peak MB':>8} {'newton':>7} "
-          f"{'rel diff':>9}")
+    print(
+        f"{'n':>5} {'cell':>6} {'tool':>9} {'time s':>9} {'x linear':>9} {'peak MB':>8} {'newton':>7} {'rel diff':>9}"
+    )
     for n in args.sizes:
         linear_t, ref = None, {}
         for cell in args.cells:
@@ -87,10 +89,13 @@ def main(argv=None):
             if cell.upper() == "1R":
                 linear_t = t
             ratio = t / linear_t if linear_t else None
-            rows.append(row(f"memspice-{cell}", n, t, peak, cell=cell, over_linear=ratio, baseline_mb=base / 1e6,
-                            **info))
-            print(f"{n:>5} {cell:>6} {'memspice':>9} {t:9.3f} {ratio if ratio else float('nan'):9.1f} "
-                  f"{peak / 1e6:8.0f} {info.get('newton_iterations') or '':>7}")
+            rows.append(
+                row(f"memspice-{cell}", n, t, peak, cell=cell, over_linear=ratio, baseline_mb=base / 1e6, **info)
+            )
+            print(
+                f"{n:>5} {cell:>6} {'memspice':>9} {t:9.3f} {ratio if ratio else float('nan'):9.1f} "
+                f"{peak / 1e6:8.0f} {info.get('newton_iterations') or '':>7}"
+            )
             if n <= args.spice_max:
                 status, res, peak, base = run_isolated(run_ngspice, cell, n, timeout=args.timeout)
                 if status != "ok":
@@ -100,10 +105,15 @@ def main(argv=None):
                 ts, outs, _ = res
                 diff = max_rel_diff(outs, out)
                 rows.append(row(f"ngspice-{cell}", n, ts, peak, cell=cell, over_memspice=ts / t, max_rel_diff=diff))
-                print(f"{n:>5} {cell:>6} {'ngspice':>9} {ts:9.3f} {'':>9} {peak / 1e6:8.0f} {'':>7} {diff:9.1e}"
-                      f"  ({ts / t:.1f}x memspice)")
-    summary = {f"{r['cell']}_over_linear_n{r['size']}": r["over_linear"] for r in rows
-               if r.get("over_linear") and r["cell"].upper() != "1R"}
+                print(
+                    f"{n:>5} {cell:>6} {'ngspice':>9} {ts:9.3f} {'':>9} {peak / 1e6:8.0f} {'':>7} {diff:9.1e}"
+                    f"  ({ts / t:.1f}x memspice)"
+                )
+    summary = {
+        f"{r['cell']}_over_linear_n{r['size']}": r["over_linear"]
+        for r in rows
+        if r.get("over_linear") and r["cell"].upper() != "1R"
+    }
     path = write_results(args.json, "nonlinear", rows, args, summary)
     plot_results(args.png, rows, "nonlinear DC read vs linear, one input vector")
     print(f"wrote {path}")

@@ -10,6 +10,7 @@ Pass ``--address tcp://host:8786`` to use a real cluster instead (its worker cou
     python benchmarks/tiled_dask.py                        # 4096 layer (long: ~256 tile reads per run)
     python benchmarks/tiled_dask.py --layer 1024 --vectors 1000 --workers 1 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def main(argv=None):
     g, v = problem(args.layer, args.vectors)
     kw = dict(tile=args.tile, r_word=R_WIRE, r_bit=R_WIRE)
     rows, outs = [], {}
-    print(f"layer {args.layer}x{args.layer}, tiles {args.tile}x{args.tile} "
-          f"({(-(-args.layer // args.tile)) ** 2} tiles), {args.vectors} vectors")
+    print(
+        f"layer {args.layer}x{args.layer}, tiles {args.tile}x{args.tile} "
+        f"({(-(-args.layer // args.tile)) ** 2} tiles), {args.vectors} vectors"
+    )
     print(f"{'run':>16} {'workers':>8} {'time s':>9} {'speedup':>8} {'peak MB/worker':>15}")
     configs = [] if args.address else [(k, None) for k in args.workers]
     if args.address:
@@ -70,15 +73,15 @@ def main(argv=None):
             if cluster is not None:
                 cluster.close()
         peak = max(peaks.values()) if peaks else 0
-        rows.append(row(f"dask-{k}", k, t, peak, layer=args.layer, tile=args.tile, vectors=args.vectors,
-                        workers=k))
+        rows.append(row(f"dask-{k}", k, t, peak, layer=args.layer, tile=args.tile, vectors=args.vectors, workers=k))
         print(f"{'distributed':>16} {k:>8} {t:9.2f} {'':>8} {peak / 1e6:15.0f}")
     if not args.no_serial:
         t0 = time.perf_counter()
         outs[0] = read_tiled(g, v, scheduler=Scheduler.SYNCHRONOUS, **kw)
         t = time.perf_counter() - t0
-        rows.append(row("in-process", 1, t, peak_bytes(), layer=args.layer, tile=args.tile, vectors=args.vectors,
-                        workers=0))
+        rows.append(
+            row("in-process", 1, t, peak_bytes(), layer=args.layer, tile=args.tile, vectors=args.vectors, workers=0)
+        )
         print(f"{'in-process':>16} {'-':>8} {t:9.2f}")
     base = next((r["seconds"] for r in rows if r.get("workers") == 1), None)
     summary = {}
@@ -92,8 +95,12 @@ def main(argv=None):
     for key, val in summary.items():
         print(f"{key}: {val:.3g}")
     path = write_results(args.json, "tiled_dask", rows, args, summary)
-    plot_results(args.png, rows, f"{args.layer}x{args.layer} layer in {args.tile}x{args.tile} tiles, "
-                 f"{args.vectors} vectors", xlabel="dask workers")
+    plot_results(
+        args.png,
+        rows,
+        f"{args.layer}x{args.layer} layer in {args.tile}x{args.tile} tiles, {args.vectors} vectors",
+        xlabel="dask workers",
+    )
     print(f"wrote {path}")
     return rows
 

@@ -13,6 +13,7 @@ compared (issue target: within 1e-4).  Each (tool, size) runs in a fresh process
     python benchmarks/transient.py                        # 32 and 64, 5 pulses
     python benchmarks/transient.py --sizes 64 128 --pulses 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,8 @@ import time
 import numpy as np
 from benchcommon import add_output_args, add_thread_arg, limit_threads, plot_results, row, run_isolated, write_results
 
-R_WIRE = 1.0     # Ohm per segment
-V_WRITE = 2.0    # V across a selected cell; assumed: above the TiOx default v_set (1.6 V), V/2 below it
+R_WIRE = 1.0  # Ohm per segment
+V_WRITE = 2.0  # V across a selected cell; assumed: above the TiOx default v_set (1.6 V), V/2 below it
 
 
 def setup(n: int, pulses: int, width: float, seed: int = 0):
@@ -30,8 +31,7 @@ def setup(n: int, pulses: int, width: float, seed: int = 0):
     from memspice.circuits.sources import pulse_train
 
     rng = np.random.default_rng(seed)
-    xbar = Crossbar(state=rng.uniform(0.2, 0.8, (n, n)), cell="tiox", r_word=R_WIRE, r_bit=R_WIRE,
-                    bit_bias=V_WRITE / 2)
+    xbar = Crossbar(state=rng.uniform(0.2, 0.8, (n, n)), cell="tiox", r_word=R_WIRE, r_bit=R_WIRE, bit_bias=V_WRITE / 2)
     period = 2 * width
     sources = []
     for i in range(n):
@@ -54,8 +54,13 @@ def run_ngspice(n, pulses, width):
     from memspice.spice import run
 
     xbar, sources, t_stop = setup(n, pulses, width)
-    text = crossbar_netlist(xbar, [s.spice() for s in sources], transient=True, options=".options reltol=1e-5",
-                            analysis=f".tran {t_stop / 1000:.6g} {t_stop:.6g} 0 {t_stop / 500:.6g} uic")
+    text = crossbar_netlist(
+        xbar,
+        [s.spice() for s in sources],
+        transient=True,
+        options=".options reltol=1e-5",
+        analysis=f".tran {t_stop / 1000:.6g} {t_stop:.6g} 0 {t_stop / 500:.6g} uic",
+    )
     t0 = time.perf_counter()
     w = run(text, timeout=3600).waveforms
     t = time.perf_counter() - t0
@@ -94,11 +99,23 @@ def main(argv=None):
             continue
         t, x, info = res
         dx = float(np.max(np.abs(x - x_ref)))
-        rows.append(row("ngspice", n, t, peak, pulses=args.pulses, ratio=t / t_ref, max_state_diff=dx,
-                        baseline_mb=base / 1e6, **info))
+        rows.append(
+            row(
+                "ngspice",
+                n,
+                t,
+                peak,
+                pulses=args.pulses,
+                ratio=t / t_ref,
+                max_state_diff=dx,
+                baseline_mb=base / 1e6,
+                **info,
+            )
+        )
         print(f"{n:>5} {'ngspice':>9} {t:9.2f} {t / t_ref:10.1f} {peak / 1e6:8.0f} {info['time_points']:>7} {dx:9.1e}")
-    summary = {f"ngspice_over_memspice_n{r['size']}": r["ratio"] for r in rows if r["tool"] == "ngspice"
-               and r.get("ratio")}
+    summary = {
+        f"ngspice_over_memspice_n{r['size']}": r["ratio"] for r in rows if r["tool"] == "ngspice" and r.get("ratio")
+    }
     summary.update({f"max_state_diff_n{r['size']}": r["max_state_diff"] for r in rows if "max_state_diff" in r})
     path = write_results(args.json, "transient", rows, args, summary)
     plot_results(args.png, rows, f"TiOx write transient, {args.pulses} row pulses")

@@ -1,4 +1,5 @@
 """memspice: SPICE-coupled simulation of memristive in-memory-computing circuits."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

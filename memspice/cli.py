@@ -1,4 +1,5 @@
 """Command line: ``memspice <command> --help`` explains each command."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,30 +16,34 @@ from .analysis.files import write_atomic
 
 def _number(kind, low=None, high=None, low_open=False, allow_inf=False):
     """argparse ``type=``: a number of ``kind`` within bounds; the error names the option (argparse adds it)."""
+
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
-                                             f"got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
         if kind is float and (math.isnan(value) or (math.isinf(value) and not allow_inf)):
-            raise argparse.ArgumentTypeError(f"must be a {'number' if allow_inf else 'finite number'} (not NaN), "
-                                             f"got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be a {'number' if allow_inf else 'finite number'} (not NaN), got {text!r}"
+            )
         if low is not None and (value <= low if low_open else value < low):
             raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low}, got {text!r}")
         if high is not None and value > high:
             raise argparse.ArgumentTypeError(f"must be <= {high}, got {text!r}")
         return value
+
     parse.__name__ = kind.__name__
     return parse
 
 
-COUNT = _number(int, 1)                    # rows, columns, sizes
-INDEX = _number(int, 0)                    # seeds, row/column indices
-FINITE = _number(float)                    # voltages, currents
-NONNEG = _number(float, 0.0)               # resistances (0 = ideal wire)
+COUNT = _number(int, 1)  # rows, columns, sizes
+INDEX = _number(int, 0)  # seeds, row/column indices
+FINITE = _number(float)  # voltages, currents
+NONNEG = _number(float, 0.0)  # resistances (0 = ideal wire)
 POSITIVE = _number(float, 0.0, low_open=True)  # conductances, times, gains
-FRACTION = _number(float, 0.0, 1.0)        # stuck-at fractions
+FRACTION = _number(float, 0.0, 1.0)  # stuck-at fractions
 TIMEOUT = _number(float, 0.0, low_open=True, allow_inf=True)
 
 CELL_NAMES = ("1R", "1S1R", "1T1R", "tiox", "memristor")
@@ -84,9 +89,11 @@ def check_memory(what: str, cells: int, vectors: int = 1, bytes_per_cell: int = 
     the available memory, before anything is allocated."""
     need, avail = cells * vectors * bytes_per_cell, available_memory()
     if need > avail // 2:
-        raise ValueError(f"{what}: {cells:,} cells x {vectors} vector(s) need about {need / 1e9:.3g} GB "
-                         f"({bytes_per_cell} B per cell), more than half of the {avail / 1e9:.3g} GB available; "
-                         "use a smaller array (the sparse solver handles large arrays without a netlist)")
+        raise ValueError(
+            f"{what}: {cells:,} cells x {vectors} vector(s) need about {need / 1e9:.3g} GB "
+            f"({bytes_per_cell} B per cell), more than half of the {avail / 1e9:.3g} GB available; "
+            "use a smaller array (the sparse solver handles large arrays without a netlist)"
+        )
 
 
 def _cmd_info(args) -> int:
@@ -120,8 +127,10 @@ def _cmd_validate(args) -> int:
 
     summary = validate(args.output, quick=args.quick)
     for r in summary["comparisons"]:
-        print(f"{'PASS' if r['pass'] else 'FAIL'}  {r['circuit']:38s} {r['a']:>20s} vs {r['b']:<20s} "
-              f"{r['signal']:15s} {r['max_error']:.2e} (tol {r['tolerance']:.0e})")
+        print(
+            f"{'PASS' if r['pass'] else 'FAIL'}  {r['circuit']:38s} {r['a']:>20s} vs {r['b']:<20s} "
+            f"{r['signal']:15s} {r['max_error']:.2e} (tol {r['tolerance']:.0e})"
+        )
     for s in summary["skipped"]:
         print(f"SKIP  {s['circuit']:38s} {s['backend']}: {s['why']}")
     print(f"report: {Path(args.output) / 'report.md'}  overall {'PASS' if summary['pass'] else 'FAIL'}")
@@ -153,8 +162,9 @@ def _cmd_netlist(args) -> int:
     if args.inputs and not own:
         raise ValueError("--inputs needs --weights FILE or --conductances FILE (the array the vectors drive)")
     if own and args.signed:
-        raise ValueError("--signed: with --weights the weights' signs decide (any negative weight gives G+/G- "
-                         "column pairs)")
+        raise ValueError(
+            "--signed: with --weights the weights' signs decide (any negative weight gives G+/G- column pairs)"
+        )
     if own:
         _write_text(args.output, _netlist_from_files(args))
         return 0
@@ -202,7 +212,8 @@ def _header_libraries(path: Path, text: str, trust: bool) -> list[str]:
             raise UnsafeNetlistError(
                 f"{path}: the header line '* memspice-osdi: {tag}' asks to load a shared library that memspice "
                 f"did not compile; load it yourself with --osdi {tag}, or pass --trust-header-osdi if you trust "
-                "this netlist")
+                "this netlist"
+            )
         libraries.append(tag)
     return libraries
 
@@ -228,10 +239,12 @@ def _cached_osdi(path: Path, tag: str) -> Path:
             if tag.endswith(".osdi") and cache_name(source, module) != tag:
                 continue
             return compile_veriloga(source, module)
-    raise ValueError(f"{path}: the header line '* memspice-osdi: {tag}' names a memspice-compiled Verilog-A "
-                     f"library that is not in the OSDI cache ({cache_dir()}) and is not the current source of a "
-                     "memspice model; write the netlist again with 'memspice netlist ... --face veriloga' "
-                     "(it compiles what it needs), or load the file yourself with --osdi FILE")
+    raise ValueError(
+        f"{path}: the header line '* memspice-osdi: {tag}' names a memspice-compiled Verilog-A "
+        f"library that is not in the OSDI cache ({cache_dir()}) and is not the current source of a "
+        "memspice model; write the netlist again with 'memspice netlist ... --face veriloga' "
+        "(it compiles what it needs), or load the file yourself with --osdi FILE"
+    )
 
 
 def _format_value(value) -> str:
@@ -255,8 +268,15 @@ def _cmd_run(args) -> int:
         print(f"hint: {hint}", file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SlowSimulationWarning)  # printed above, before the run starts
-        res = run(path, mode=args.mode, timeout=args.timeout, osdi=libraries, klu=klu, allow_shell=args.allow_shell,
-                  progress=False if args.no_progress else None)
+        res = run(
+            path,
+            mode=args.mode,
+            timeout=args.timeout,
+            osdi=libraries,
+            klu=klu,
+            allow_shell=args.allow_shell,
+            progress=False if args.no_progress else None,
+        )
     if args.plot is not None and args.plot not in res.plots:
         raise ValueError(f"--plot {args.plot}: no such plot; this run made: {', '.join(res.plots)}")
     w = res.plots[args.plot] if args.plot else res.waveforms
@@ -264,8 +284,10 @@ def _cmd_run(args) -> int:
     if wanted:
         missing = [s for s in wanted if s not in w.signals and s != w.axis_name.lower()]
         if missing:
-            raise ValueError(f"--signals: no signal {', '.join(missing)} in plot {w.title or 'results'}; "
-                             f"available: {', '.join(w.names)}")
+            raise ValueError(
+                f"--signals: no signal {', '.join(missing)} in plot {w.title or 'results'}; "
+                f"available: {', '.join(w.names)}"
+            )
     # save first: printing can fail (a closed pipe) and must not lose the files
     if args.csv:
         w.to_csv(args.csv)
@@ -275,12 +297,13 @@ def _cmd_run(args) -> int:
         _save_figure(w, wanted, args.figure)
     for line in res.warnings:
         print(f"ngspice warning: {line}", file=sys.stderr)
-    print(f"{args.netlist}: {w.title or 'results'}; {len(w)} point(s) along {w.axis_name}, {len(w.names)} signals"
-          + (f"; plots: {', '.join(res.plots)}" if len(res.plots) > 1 else ""))
+    print(
+        f"{args.netlist}: {w.title or 'results'}; {len(w)} point(s) along {w.axis_name}, {len(w.names)} signals"
+        + (f"; plots: {', '.join(res.plots)}" if len(res.plots) > 1 else "")
+    )
     show = [n for n in w.names if wanted is None or n in wanted]
     for name in show[: args.max_print]:
-        print(f"  {name:24s} {'final' if len(w) > 1 else 'value'} {_format_value(w[name][-1])} "
-              f"{w.units.get(name, '')}")
+        print(f"  {name:24s} {'final' if len(w) > 1 else 'value'} {_format_value(w[name][-1])} {w.units.get(name, '')}")
     if len(show) > args.max_print:
         print(f"  ... {len(show) - args.max_print} more (use --signals NAME ..., or --csv/--npz)")
     for name, value in res.measurements.items():
@@ -317,13 +340,17 @@ def _save_figure(waves, signals, path) -> None:
 
 
 # --- own data: weights / conductances / inputs files ------------------------------------------------
-ORIENTATION = ("Files: --weights/--conductances rows = word lines (inputs), columns = outputs; --inputs rows = "
-               "input vectors, columns = word lines (V); output CSV rows = input vectors, columns = outputs. "
-               "CSV (comma/semicolon/tab/space, optional header row) or .npy/.npz.")
-WEIGHT_MAPPING = ("Weights >= 0: G = g_min + w/max(w) (g_max - g_min). Any weight < 0: G+/G- column pairs "
-                  "[w0+, w0-, ...], G+ = g_min + s max(w,0), G- = g_min + s max(-w,0), s = (g_max - g_min)/max|w| "
-                  "S per unit weight; outputs are I+ - I- = s W^T v. tiox/memristor cells: states x = w/max|w|. "
-                  "g_min/g_max default 6.1 uS / 202.1 uS (Shi et al. 2025 1T1R pulsed range).")
+ORIENTATION = (
+    "Files: --weights/--conductances rows = word lines (inputs), columns = outputs; --inputs rows = "
+    "input vectors, columns = word lines (V); output CSV rows = input vectors, columns = outputs. "
+    "CSV (comma/semicolon/tab/space, optional header row) or .npy/.npz."
+)
+WEIGHT_MAPPING = (
+    "Weights >= 0: G = g_min + w/max(w) (g_max - g_min). Any weight < 0: G+/G- column pairs "
+    "[w0+, w0-, ...], G+ = g_min + s max(w,0), G- = g_min + s max(-w,0), s = (g_max - g_min)/max|w| "
+    "S per unit weight; outputs are I+ - I- = s W^T v. tiox/memristor cells: states x = w/max|w|. "
+    "g_min/g_max default 6.1 uS / 202.1 uS (Shi et al. 2025 1T1R pulsed range)."
+)
 
 
 def _crossbar_from_files(args):
@@ -341,15 +368,21 @@ def _crossbar_from_files(args):
             raise ValueError(f"--conductances: cell {cell.name} takes states, not conductances; use --weights")
         values, mapping = load_matrix(args.conductances, "--conductances"), None
         if np.any(values < 0):
-            raise ValueError(f"--conductances: {args.conductances} holds negative values; conductances are >= 0 S "
-                             "(give signed numbers with --weights for G+/G- column pairs)")
+            raise ValueError(
+                f"--conductances: {args.conductances} holds negative values; conductances are >= 0 S "
+                "(give signed numbers with --weights for G+/G- column pairs)"
+            )
     else:
         values, mapping = map_weights(load_matrix(args.weights, "--weights"), cell.data, g_min, g_max)
     check_memory(f"--weights {values.shape[0]}x{values.shape[1]}", values.size)
     seed = opt("seed", 0)
     variation, stuck_off, stuck_on = opt("variation", 0.0), opt("stuck_off", 0.0), opt("stuck_on", 0.0)
-    wires = {"r_word": opt("r_word", 1.0), "r_bit": opt("r_bit", 1.0), "r_source": opt("r_source", 0.0),
-             "r_sense": opt("r_sense", 0.0)}
+    wires = {
+        "r_word": opt("r_word", 1.0),
+        "r_bit": opt("r_bit", 1.0),
+        "r_source": opt("r_source", 0.0),
+        "r_sense": opt("r_sense", 0.0),
+    }
     if cell.data == "state":
         if variation or stuck_off or stuck_on:
             raise ValueError(f"--variation/--stuck-off/--stuck-on apply to conductance cells, not {cell.name}")
@@ -374,8 +407,10 @@ def _vector_sweep_control(xbar, vectors, analysis: str) -> str:
     from .units import spice_number
 
     if analysis.strip().lower() != ".op":
-        raise ValueError(f"--inputs with {len(vectors)} vectors writes one .op per vector; --analysis "
-                         f"{analysis!r} needs a single vector (pick one with --vector K)")
+        raise ValueError(
+            f"--inputs with {len(vectors)} vectors writes one .op per vector; --analysis "
+            f"{analysis!r} needs a single vector (pick one with --vector K)"
+        )
     lines = [".control", "op"]
     previous = vectors[0]
     for v in vectors[1:]:
@@ -397,7 +432,7 @@ def _netlist_from_files(args) -> str:
         if args.vector is not None:
             if args.vector >= len(vectors):
                 raise ValueError(f"--vector {args.vector} is outside {args.inputs} (0..{len(vectors) - 1})")
-            vectors = vectors[args.vector:args.vector + 1]
+            vectors = vectors[args.vector : args.vector + 1]
     else:
         v_read = 0.2 if args.v_read is None else args.v_read
         vectors = np.random.default_rng(args.seed or 0).uniform(0, v_read, (1, xbar.m))
@@ -406,8 +441,9 @@ def _netlist_from_files(args) -> str:
     face = Face.parse(args.face or "behavioural")
     sense = _sense(args)
     source = args.weights or args.conductances
-    title = (f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name} from {Path(source).name}"
-             + (f", {len(vectors)} input vectors (plots op1..op{len(vectors)})" if len(vectors) > 1 else ""))
+    title = f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name} from {Path(source).name}" + (
+        f", {len(vectors)} input vectors (plots op1..op{len(vectors)})" if len(vectors) > 1 else ""
+    )
     text = crossbar_netlist(xbar, vectors[0], analysis=analysis, title=title, sense=sense, face=face)
     header = [f"* {mapping.describe()}"] if mapping else ["* conductances from the file as given (S)"]
     if mapping and mapping.signed:
@@ -424,12 +460,9 @@ def _netlist_from_files(args) -> str:
 
 # --- memspice read -------------------------------------------------------------------------------------
 def _simulate():
-    """(simulate_crossbar, choose_backend) from their top-level home (memspice.simulate), else the solver's
-    re-exports (the module moved during the issue-13 refactor)."""
-    try:
-        from .simulate import choose_backend, simulate_crossbar
-    except ImportError:
-        from .solver import choose_backend, simulate_crossbar
+    """(simulate_crossbar, choose_backend) from :mod:`memspice.simulate`, imported when a read runs."""
+    from .simulate import choose_backend, simulate_crossbar
+
     return simulate_crossbar, choose_backend
 
 
@@ -460,8 +493,9 @@ def read_outputs(xbar, inputs, backend="auto", mode="batch", timeout=600.0, prog
     bar = Bar(progress_enabled(progress) and v.shape[1] > 1, None, "ngspice reads", percent=True)
     try:
         for k in range(v.shape[1]):
-            out.append(simulate(xbar, v[:, k:k + 1], backend="ngspice", mode=mode, timeout=timeout)
-                       .output_currents[0])
+            out.append(
+                simulate(xbar, v[:, k : k + 1], backend="ngspice", mode=mode, timeout=timeout).output_currents[0]
+            )
             bar.fraction((k + 1) / v.shape[1])
     finally:
         bar.close()
@@ -492,8 +526,10 @@ def _cmd_read(args) -> int:
         signed = bool(np.any(stage < 0))
         codes, levels = adc_quantize(stage, args.adc_bits, full, signed=signed)
         blocks += [(codes, [f"code{j}" for j in range(k)], ""), (levels, [f"adc{j}" for j in range(k)], unit)]
-        print(f"ADC: {args.adc_bits} bits, {'signed' if signed else 'unsigned'}, full scale {full:.4g} {unit}"
-              + ("" if args.adc_full_scale else " (the largest output)"))
+        print(
+            f"ADC: {args.adc_bits} bits, {'signed' if signed else 'unsigned'}, full scale {full:.4g} {unit}"
+            + ("" if args.adc_full_scale else " (the largest output)")
+        )
     write_atomic(args.output, outputs_csv(blocks))
     print(f"{xbar.m}x{xbar.n} {xbar.cell.name} array, {len(inputs)} vector(s) -> {k} outputs on {backend} ({reason})")
     if mapping:
@@ -504,15 +540,19 @@ def _cmd_read(args) -> int:
         error = float(np.max(np.abs(outputs - ideal))) / (float(np.max(np.abs(ideal))) or 1.0)
         print(f"max |I - I_ideal| / max |I_ideal| = {error:.3e} (ideal: no wire resistance, linear cells)")
     if backend == "ngspice" and len(inputs) > 16:
-        print(f"hint: {len(inputs)} vectors ran as {len(inputs)} ngspice runs; --backend sparse reads them all at "
-              "once (agrees with ngspice to about 1e-9)", file=sys.stderr)
+        print(
+            f"hint: {len(inputs)} vectors ran as {len(inputs)} ngspice runs; --backend sparse reads them all at "
+            "once (agrees with ngspice to about 1e-9)",
+            file=sys.stderr,
+        )
     print(f"wrote {args.output}")
     return 0
 
 
 # --- memspice sweep ------------------------------------------------------------------------------------
-def sweep_point(n=64, sigma=0.0, r_wire=1.0, cell="1R", v_read=0.2, sample=0, seed=0, conductances=None,
-                inputs=None) -> dict:
+def sweep_point(
+    n=64, sigma=0.0, r_wire=1.0, cell="1R", v_read=0.2, sample=0, seed=0, conductances=None, inputs=None
+) -> dict:
     """One sweep / Monte Carlo point: MVM error of a read against the ideal G^T v (module level: picklable).
 
     With ``conductances`` (m, n) S and ``inputs`` (p, m) V: the designer's own array and vectors,
@@ -532,8 +572,11 @@ def sweep_point(n=64, sigma=0.0, r_wire=1.0, cell="1R", v_read=0.2, sample=0, se
     sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), np.asarray(inputs).T)
     ideal = (np.asarray(conductances).T @ np.asarray(inputs).T).T
     err = mvm_error(sol.output_currents, ideal)
-    return {"mvm_max_rel_error": err["max_rel"], "mvm_rms_rel_error": err["rms_rel"],
-            "mean_output_A": float(np.mean(sol.output_currents))}
+    return {
+        "mvm_max_rel_error": err["max_rel"],
+        "mvm_rms_rel_error": err["rms_rel"],
+        "mean_output_A": float(np.mean(sol.output_currents)),
+    }
 
 
 def _cmd_sweep(args) -> int:
@@ -557,20 +600,32 @@ def _cmd_sweep(args) -> int:
     else:
         grid["n"] = args.n
     keys = list(grid)
-    points = [dict(zip(keys, combo), sample=k) for combo in itertools.product(*(grid[k] for k in keys))
-              for k in range(args.samples)]
+    points = [
+        dict(zip(keys, combo), sample=k)
+        for combo in itertools.product(*(grid[k] for k in keys))
+        for k in range(args.samples)
+    ]
     if own:
         points = [p | own for p in points]
-    size = (own["conductances"].size if own else max(args.n) ** 2)
+    size = own["conductances"].size if own else max(args.n) ** 2
     check_memory(f"sweep of {len(points)} points", size, 1, bytes_per_cell=400)
-    table = run_sweep(sweep_point, points, seed=args.seed, address=args.address, scheduler=args.scheduler,
-                      num_workers=args.workers, progress=_progress_wanted())
+    table = run_sweep(
+        sweep_point,
+        points,
+        seed=args.seed,
+        address=args.address,
+        scheduler=args.scheduler,
+        num_workers=args.workers,
+        progress=_progress_wanted(),
+    )
     table = table.drop(columns=[c for c in ("conductances", "inputs") if c in table.columns])
     write_atomic(args.output, table.to_csv(index=False))
     group = [k for k in keys if len(grid[k]) > 1] or keys[:1]
     summary = table.groupby(group)["mvm_max_rel_error"].agg(["mean", "std", "max", "count"])
-    print(f"{len(points)} points ({args.samples} sample(s) per grid point), seed {args.seed}; "
-          "MVM max relative error vs ideal G^T v:")
+    print(
+        f"{len(points)} points ({args.samples} sample(s) per grid point), seed {args.seed}; "
+        "MVM max relative error vs ideal G^T v:"
+    )
     print(summary.to_string(float_format=lambda x: f"{x:.3e}"))
     print(f"wrote {args.output}")
     return 0
@@ -584,8 +639,27 @@ def _progress_wanted() -> bool:
 
 #: options each netlist builder accepts (argparse destinations)
 BUILDER_OPTIONS = {
-    "crossbar": {"rows", "cols", "cell", "r_word", "r_bit", "r_source", "r_sense", "v_read", "g_min", "g_max",
-                 "seed", "variation", "stuck_off", "stuck_on", "signed", "tia", "r_f", "analysis", "face"},
+    "crossbar": {
+        "rows",
+        "cols",
+        "cell",
+        "r_word",
+        "r_bit",
+        "r_source",
+        "r_sense",
+        "v_read",
+        "g_min",
+        "g_max",
+        "seed",
+        "variation",
+        "stuck_off",
+        "stuck_on",
+        "signed",
+        "tia",
+        "r_f",
+        "analysis",
+        "face",
+    },
     "lif": {"current", "t_stop", "step", "face"},
     "solver": {"size", "seed", "gain"},
     "write": {"rows", "cols", "cell", "row", "col", "v_write", "scheme", "r_word", "r_bit"},
@@ -602,28 +676,37 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("info", help="show the ngspice found here: version, KLU, Verilog-A/OSDI, shared library")
     s.set_defaults(func=_cmd_info)
-    s = sub.add_parser("demo", help="main job: check every device model's three faces and solve a small "
-                                    "crossbar in ngspice and the sparse solver")
+    s = sub.add_parser(
+        "demo",
+        help="main job: check every device model's three faces and solve a small "
+        "crossbar in ngspice and the sparse solver",
+    )
     s.set_defaults(func=_cmd_demo)
     s = sub.add_parser("models", help="write every model's behavioural .subckt and Verilog-A module to a folder")
     s.add_argument("-o", "--output", default="models_out", help="folder to write into (default: models_out)")
     s.set_defaults(func=_cmd_models)
     s = sub.add_parser(
-        "netlist", help="write a ready-to-run ngspice netlist of a whole circuit",
+        "netlist",
+        help="write a ready-to-run ngspice netlist of a whole circuit",
         description="Write a readable, hierarchical ngspice netlist. Circuits: crossbar (MVM read with "
-                    "wires, drivers and TIAs), lif (threshold-switch neuron), solver (closed-loop A x = b), "
-                    "write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).")
+        "wires, drivers and TIAs), lif (threshold-switch neuron), solver (closed-loop A x = b), "
+        "write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).",
+    )
     s.add_argument("circuit", choices=["crossbar", "lif", "solver", "write"])
     s.add_argument("-o", "--output", help="netlist file (default: print to the terminal)")
-    s.add_argument("--face", choices=["behavioural", "veriloga"],
-                   help="device models as B-source subcircuits (default) or Verilog-A N instances; the "
-                        "compiled .osdi files are named in '* memspice-osdi:' header lines, which 'memspice run' "
-                        "loads because memspice compiled them itself")
+    s.add_argument(
+        "--face",
+        choices=["behavioural", "veriloga"],
+        help="device models as B-source subcircuits (default) or Verilog-A N instances; the "
+        "compiled .osdi files are named in '* memspice-osdi:' header lines, which 'memspice run' "
+        "loads because memspice compiled them itself",
+    )
     g = s.add_argument_group("crossbar / write")
     g.add_argument("--rows", type=COUNT, help="word lines (default 8)")
     g.add_argument("--cols", type=COUNT, help="bit lines (default 8)")
-    g.add_argument("--cell", type=CELL, help="cell type, any case: " + ", ".join(CELL_NAMES)
-                   + " (default 1R; write: 1S1R)")
+    g.add_argument(
+        "--cell", type=CELL, help="cell type, any case: " + ", ".join(CELL_NAMES) + " (default 1R; write: 1S1R)"
+    )
     g.add_argument("--r-word", type=NONNEG, help="word-line resistance per segment, Ohm")
     g.add_argument("--r-bit", type=NONNEG, help="bit-line resistance per segment, Ohm")
     g.add_argument("--r-source", type=NONNEG, help="driver (DAC) output resistance, Ohm")
@@ -643,9 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
     own = g.add_mutually_exclusive_group()
     own.add_argument("--weights", metavar="FILE", help="weight matrix (word lines x outputs); signs decide G+/G- pairs")
     own.add_argument("--conductances", metavar="FILE", help="conductance matrix in S (word lines x columns), as is")
-    g.add_argument("--inputs", metavar="FILE",
-                   help="input vectors, V (vectors x word lines); several vectors: one .op per vector in a "
-                        ".control block (plots op1, op2, ...; 'memspice run --plot opK')")
+    g.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help="input vectors, V (vectors x word lines); several vectors: one .op per vector in a "
+        ".control block (plots op1, op2, ...; 'memspice run --plot opK')",
+    )
     g.add_argument("--vector", type=INDEX, help="use only this row of --inputs (0-based)")
     g.add_argument("--row", type=INDEX, help="write: selected row")
     g.add_argument("--col", type=INDEX, help="write: selected column")
@@ -661,53 +747,84 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_netlist)
 
     s = sub.add_parser(
-        "run", help="run any ngspice netlist and print/save its waveforms and measurements",
+        "run",
+        help="run any ngspice netlist and print/save its waveforms and measurements",
         description="Run a netlist as 'ngspice -b' would (batch: child process and raw file; shared: libngspice): "
-                    "relative .include/.lib paths resolve against the netlist's folder, .control blocks and .meas "
-                    "work, every plot is kept. Prints each signal's final value and the measurements; saves the "
-                    "last plot (or --plot NAME) as CSV/NPZ. Netlists are untrusted: control commands that run "
-                    "programs (shell, backquotes, gnuplot ...), load libraries or write outside the run's private "
-                    "folder are refused unless --allow-shell; libraries load only when named with --osdi (or "
-                    "memspice's own compiled models named in '* memspice-osdi:' header lines).")
+        "relative .include/.lib paths resolve against the netlist's folder, .control blocks and .meas "
+        "work, every plot is kept. Prints each signal's final value and the measurements; saves the "
+        "last plot (or --plot NAME) as CSV/NPZ. Netlists are untrusted: control commands that run "
+        "programs (shell, backquotes, gnuplot ...), load libraries or write outside the run's private "
+        "folder are refused unless --allow-shell; libraries load only when named with --osdi (or "
+        "memspice's own compiled models named in '* memspice-osdi:' header lines).",
+    )
     s.add_argument("netlist", help="netlist file with an analysis line (.op, .dc, .tran, .ac ...) or a .control block")
     s.add_argument("--mode", choices=["batch", "shared"], default="batch")
-    s.add_argument("--timeout", type=TIMEOUT, default=600.0,
-                   help="seconds before ngspice is stopped (default 600; inf for no limit)")
+    s.add_argument(
+        "--timeout",
+        type=TIMEOUT,
+        default=600.0,
+        help="seconds before ngspice is stopped (default 600; inf for no limit)",
+    )
     s.add_argument("--osdi", nargs="*", metavar="FILE", help="compiled Verilog-A (.osdi) libraries to load")
-    s.add_argument("--trust-header-osdi", action="store_true",
-                   help="also load any library named by '* memspice-osdi:' header lines (by default only those "
-                        "memspice compiled itself)")
-    s.add_argument("--allow-shell", action="store_true",
-                   help="trust the netlist: allow control commands that run programs, load libraries or write "
-                        "files outside the run's folder")
-    s.add_argument("--solver", choices=["auto", "klu", "sparse"], default="auto",
-                   help="linear solver: auto (KLU when available and the netlist names none), klu, or sparse "
-                        "(turns a netlist's .options klu off)")
+    s.add_argument(
+        "--trust-header-osdi",
+        action="store_true",
+        help="also load any library named by '* memspice-osdi:' header lines (by default only those "
+        "memspice compiled itself)",
+    )
+    s.add_argument(
+        "--allow-shell",
+        action="store_true",
+        help="trust the netlist: allow control commands that run programs, load libraries or write "
+        "files outside the run's folder",
+    )
+    s.add_argument(
+        "--solver",
+        choices=["auto", "klu", "sparse"],
+        default="auto",
+        help="linear solver: auto (KLU when available and the netlist names none), klu, or sparse "
+        "(turns a netlist's .options klu off)",
+    )
     s.add_argument("--plot", help="which plot to print and save (e.g. op1, tran1, ac1; default the last)")
     s.add_argument("--signals", nargs="*", help="only these signals, e.g. v(out0) i(vsense0)")
     s.add_argument("--max-print", type=INDEX, default=20, help="print at most this many signals")
     s.add_argument("--csv", help="write the plot's waveforms to this CSV file (complex: re()/im() columns)")
     s.add_argument("--npz", help="write the plot's waveforms to this NumPy .npz file")
-    s.add_argument("--figure", metavar="FILE",
-                   help="plot the signals (--signals, default the first 12) to a .png/.pdf/.svg in engineering "
-                        "units; one panel per unit")
-    s.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (by default shown on a terminal for transients and DC sweeps)")
+    s.add_argument(
+        "--figure",
+        metavar="FILE",
+        help="plot the signals (--signals, default the first 12) to a .png/.pdf/.svg in engineering "
+        "units; one panel per unit",
+    )
+    s.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (by default shown on a terminal for transients and DC sweeps)",
+    )
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser(
-        "read", help="output currents of a crossbar for many input vectors, from your own files, to CSV",
+        "read",
+        help="output currents of a crossbar for many input vectors, from your own files, to CSV",
         description="DC read of a crossbar built from your weights (or conductances) for every input vector, "
-                    "on the sparse solver or ngspice, with optional DAC, TIA and ADC. " + ORIENTATION + " "
-                    + WEIGHT_MAPPING + " Output columns: i<j> [A] (signed weights: I+ - I- per weight column), "
-                    "v_out<j> [V] with --tia, code<j> and adc<j> with --adc-bits.")
+        "on the sparse solver or ngspice, with optional DAC, TIA and ADC. "
+        + ORIENTATION
+        + " "
+        + WEIGHT_MAPPING
+        + " Output columns: i<j> [A] (signed weights: I+ - I- per weight column), "
+        "v_out<j> [V] with --tia, code<j> and adc<j> with --adc-bits.",
+    )
     own = s.add_mutually_exclusive_group(required=True)
     own.add_argument("--weights", metavar="FILE", help="weight matrix (word lines x outputs)")
     own.add_argument("--conductances", metavar="FILE", help="conductance matrix in S (word lines x columns)")
     s.add_argument("--inputs", metavar="FILE", required=True, help="input vectors, V (vectors x word lines)")
     s.add_argument("-o", "--output", default="outputs.csv", help="CSV to write (default outputs.csv)")
-    s.add_argument("--backend", choices=["auto", "sparse", "ngspice"], default="auto",
-                   help="auto: ngspice up to 64x64 cells when installed, else the sparse solver")
+    s.add_argument(
+        "--backend",
+        choices=["auto", "sparse", "ngspice"],
+        default="auto",
+        help="auto: ngspice up to 64x64 cells when installed, else the sparse solver",
+    )
     s.add_argument("--mode", choices=["batch", "shared"], default="batch", help="ngspice mode")
     s.add_argument("--timeout", type=TIMEOUT, default=600.0, help="seconds per ngspice run (default 600)")
     g = s.add_argument_group("array")
@@ -725,27 +842,44 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_argument_group("periphery")
     g.add_argument("--dac-bits", type=_number(int, 1, 24), help="quantise |inputs| to 2^bits - 1 levels of --v-max")
     g.add_argument("--v-max", type=POSITIVE, help="DAC full scale, V (default the largest |input|)")
-    g.add_argument("--tia", choices=["none", "ideal", "opamp"], default="none",
-                   help="TIA per output: v_out = -R_f I (opamp: finite gain, small-signal DC)")
+    g.add_argument(
+        "--tia",
+        choices=["none", "ideal", "opamp"],
+        default="none",
+        help="TIA per output: v_out = -R_f I (opamp: finite gain, small-signal DC)",
+    )
     g.add_argument("--r-f", type=POSITIVE, help="TIA feedback resistance, Ohm (default 10e3)")
     g.add_argument("--adc-bits", type=_number(int, 1, 24), help="quantise the TIA output (or the current)")
-    g.add_argument("--adc-full-scale", type=POSITIVE,
-                   help="ADC full scale, V with --tia else A (default the largest |output|)")
+    g.add_argument(
+        "--adc-full-scale", type=POSITIVE, help="ADC full scale, V with --tia else A (default the largest |output|)"
+    )
     s.set_defaults(func=_cmd_read)
 
     s = sub.add_parser(
-        "sweep", help="parameter sweep / Monte Carlo of crossbar MVM error (Dask, seeded) to CSV",
+        "sweep",
+        help="parameter sweep / Monte Carlo of crossbar MVM error (Dask, seeded) to CSV",
         description="Every combination of the listed values, --samples seeded Monte Carlo draws each, run in "
-                    "parallel with Dask (local processes, or a distributed cluster with --address). Each point "
-                    "reads the array on the sparse solver and reports the MVM error against the ideal G^T v. "
-                    "Random n x n arrays by default; your own array with --weights/--conductances and --inputs "
-                    "(" + ORIENTATION + "). Same seed, same table.")
+        "parallel with Dask (local processes, or a distributed cluster with --address). Each point "
+        "reads the array on the sparse solver and reports the MVM error against the ideal G^T v. "
+        "Random n x n arrays by default; your own array with --weights/--conductances and --inputs "
+        "(" + ORIENTATION + "). Same seed, same table.",
+    )
     s.add_argument("-o", "--output", default="sweep.csv", help="CSV to write, one row per point")
     s.add_argument("--n", type=COUNT, nargs="+", default=[32], help="array sizes n (n x n; default 32)")
-    s.add_argument("--sigma", type=NONNEG, nargs="+", default=[0.0, 0.05, 0.1],
-                   help="log-normal variation sigmas (default 0 0.05 0.1)")
-    s.add_argument("--r-wire", type=NONNEG, nargs="+", default=[1.0],
-                   help="word- and bit-line resistance per segment, Ohm (default 1)")
+    s.add_argument(
+        "--sigma",
+        type=NONNEG,
+        nargs="+",
+        default=[0.0, 0.05, 0.1],
+        help="log-normal variation sigmas (default 0 0.05 0.1)",
+    )
+    s.add_argument(
+        "--r-wire",
+        type=NONNEG,
+        nargs="+",
+        default=[1.0],
+        help="word- and bit-line resistance per segment, Ohm (default 1)",
+    )
     s.add_argument("--cell", type=CELL, nargs="+", default=["1R"], help="cell types (conductance cells)")
     s.add_argument("--v-read", type=POSITIVE, nargs="+", default=[0.2], help="largest random input, V")
     s.add_argument("--samples", type=COUNT, default=10, help="Monte Carlo draws per grid point (default 10)")
@@ -756,26 +890,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--inputs", metavar="FILE", help="your input vectors, V (vectors x word lines)")
     s.add_argument("--g-min", type=POSITIVE, help="lowest conductance for --weights, S")
     s.add_argument("--g-max", type=POSITIVE, help="highest conductance for --weights, S")
-    s.add_argument("--scheduler", choices=["processes", "threads", "synchronous"], default="processes",
-                   help="local Dask scheduler (default processes)")
+    s.add_argument(
+        "--scheduler",
+        choices=["processes", "threads", "synchronous"],
+        default="processes",
+        help="local Dask scheduler (default processes)",
+    )
     s.add_argument("--workers", type=COUNT, help="local workers (default: all cores)")
     s.add_argument("--address", help="a distributed scheduler address, e.g. tcp://host:8786")
     s.set_defaults(func=_cmd_sweep)
 
-    s = sub.add_parser("validate", help="run the same circuits on every backend and write a comparison report",
-                       description="Compare the Python reference, the sparse solver, ngspice (behavioural and "
-                                   "Verilog-A/OSDI) and VACASK on the same circuits; writes report.md, report.json "
-                                   "and plots. Exit status 1 if any comparison exceeds its tolerance.")
+    s = sub.add_parser(
+        "validate",
+        help="run the same circuits on every backend and write a comparison report",
+        description="Compare the Python reference, the sparse solver, ngspice (behavioural and "
+        "Verilog-A/OSDI) and VACASK on the same circuits; writes report.md, report.json "
+        "and plots. Exit status 1 if any comparison exceeds its tolerance.",
+    )
     s.add_argument("-o", "--output", default="validation", help="folder for the report")
     s.add_argument("--quick", action="store_true", help="one device and an 8x8 crossbar only")
     s.set_defaults(func=_cmd_validate)
 
     from .reproduce import REGISTRY
 
-    s = sub.add_parser("reproduce", help="reproduce a source-paper figure or system (png, csv, json)",
-                       description="Writes NAME.png, NAME.csv where a table fits and NAME.json with the headline "
-                                   "numbers, all computed by running the simulation. Names: "
-                                   + ", ".join(REGISTRY) + ", or all.")
+    s = sub.add_parser(
+        "reproduce",
+        help="reproduce a source-paper figure or system (png, csv, json)",
+        description="Writes NAME.png, NAME.csv where a table fits and NAME.json with the headline "
+        "numbers, all computed by running the simulation. Names: " + ", ".join(REGISTRY) + ", or all.",
+    )
     s.add_argument("name", choices=[*REGISTRY, "all"])
     s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
     s.add_argument("--quick", action="store_true", help="a smaller, faster run (for tests and previews)")

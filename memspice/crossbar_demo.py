@@ -1,10 +1,11 @@
 """Demo part 2: one 16x16 crossbar read solved by ngspice and by the sparse solver."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from .circuits.crossbar import Crossbar
-from .solver import simulate_crossbar
+from .simulate import simulate_crossbar
 
 
 def crossbar_demo(verbose: bool = True, n: int = 16, seed: int = 0) -> bool:

@@ -4,6 +4,7 @@
    Verilog-A via OSDI where available) under a short drive: max error.
 2. A small crossbar read solved in ngspice and in the sparse solver.
 """
+
 from __future__ import annotations
 
 import numpy as np

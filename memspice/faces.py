@@ -3,6 +3,7 @@
 This module imports nothing from memspice, so every layer (``spice/`` at the
 bottom included) may use it.
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -25,8 +26,14 @@ class Face(str, Enum):
         if isinstance(value, cls):
             return value
         key = str(value).strip().lower().replace("-", "").replace("_", "")
-        aliases = {"behavioural": cls.BEHAVIOURAL, "behavioral": cls.BEHAVIOURAL, "bsource": cls.BEHAVIOURAL,
-                   "veriloga": cls.VERILOG_A, "va": cls.VERILOG_A, "osdi": cls.VERILOG_A}
+        aliases = {
+            "behavioural": cls.BEHAVIOURAL,
+            "behavioral": cls.BEHAVIOURAL,
+            "bsource": cls.BEHAVIOURAL,
+            "veriloga": cls.VERILOG_A,
+            "va": cls.VERILOG_A,
+            "osdi": cls.VERILOG_A,
+        }
         if key not in aliases:
             raise ValueError(f"face must be one of {[f.value for f in cls]}, got {value!r}")
         return aliases[key]

@@ -6,6 +6,7 @@ smaller, faster run for tests) and ``seed`` (int) and returns a
 only when their reproduction runs, so ``memspice reproduce lif`` does not load
 the video or speech data sets.
 """
+
 from __future__ import annotations
 
 import importlib

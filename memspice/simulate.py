@@ -4,6 +4,7 @@ This top-level module uses both the netlist writer (:mod:`memspice.netlists`)
 and the solver (:mod:`memspice.solver`), so neither of them imports the other.
 ``memspice.solver.simulate_crossbar`` still works (a lazy re-export).
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -81,8 +82,9 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
     return sol
 
 
-def solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0,
-                face: Face | str = Face.BEHAVIOURAL) -> CrossbarSolution:
+def solve_spice(
+    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0, face: Face | str = Face.BEHAVIOURAL
+) -> CrossbarSolution:
     """ngspice ``.op`` reads of ``xbar`` (one run per input vector), as a :class:`CrossbarSolution`.
 
     Output currents are the sense sources' currents; device currents are ngspice's own (each cell's
@@ -104,8 +106,9 @@ def solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 
         options += "\n.save all " + " ".join(p[0] for p in probes if p is not None)
     outs, wls, bls, devs = [], [], [], []
     for k in range(v.shape[1]):
-        w = run(crossbar_netlist(xbar, v[:, k], options=options, face=face), mode=mode, timeout=timeout,
-                osdi=osdi).waveforms
+        w = run(
+            crossbar_netlist(xbar, v[:, k], options=options, face=face), mode=mode, timeout=timeout, osdi=osdi
+        ).waveforms
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
         fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": xbar.bit_voltages[j] for j in range(n)}
         wls.append([[_node(w, fixed, wl_names[i][j]) for j in range(n)] for i in range(m)])
@@ -120,11 +123,13 @@ def solve_spice(xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 
     else:
         arrays = xbar.cell_arrays()
         w_, b_ = wl.reshape(m * n, -1), bl.reshape(m * n, -1)
-        dev = np.column_stack([xbar.cell.current3(w_[:, k], b_[:, k], arrays)[0]
-                               for k in range(w_.shape[1])]).reshape(m, n, -1)
+        dev = np.column_stack([xbar.cell.current3(w_[:, k], b_[:, k], arrays)[0] for k in range(w_.shape[1])]).reshape(
+            m, n, -1
+        )
         source = "cell law at ngspice node voltages"
-    return CrossbarSolution(np.array(outs), dev, wl, bl, "ngspice",
-                            {"mode": mode, "face": face.value, "device_currents": source})
+    return CrossbarSolution(
+        np.array(outs), dev, wl, bl, "ngspice", {"mode": mode, "face": face.value, "device_currents": source}
+    )
 
 
 def _node(waves, fixed: dict, name: str) -> float:

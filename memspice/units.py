@@ -14,6 +14,7 @@ of SPICE's suffixes) for number-aware comparisons of netlists.
 
 This module imports nothing from memspice: every layer may use it.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,12 +24,32 @@ import re
 SIGNIFICANT_DIGITS = 10
 
 # ngspice scale suffixes (case-insensitive in SPICE; "meg" because "m" is milli)
-_SUFFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "Meg"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
-             (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
-_PARSE_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, "u": 1e-6,
-                 "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
-_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|mil|[tgkmunpfa])?[a-zA-Z]*$",
-                     re.IGNORECASE)
+_SUFFIXES = [
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "Meg"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "u"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+    (1e-15, "f"),
+]
+_PARSE_SUFFIX = {
+    "t": 1e12,
+    "g": 1e9,
+    "meg": 1e6,
+    "k": 1e3,
+    "mil": 25.4e-6,
+    "m": 1e-3,
+    "u": 1e-6,
+    "n": 1e-9,
+    "p": 1e-12,
+    "f": 1e-15,
+    "a": 1e-18,
+}
+_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|mil|[tgkmunpfa])?[a-zA-Z]*$", re.IGNORECASE)
 
 
 def _finite(value) -> float:

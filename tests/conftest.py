@@ -1,4 +1,5 @@
 """Shared fixtures: skip reasons that say exactly what is missing."""
+
 import pytest
 
 from memspice.spice.capabilities import ngspice_info

@@ -1,4 +1,5 @@
 """Measurements, plots and Dask sweeps."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,11 @@ def test_metrics():
 def test_plots_return_figures():
     import matplotlib.figure
 
-    for fig in (plots.crossbar_heatmap(np.eye(3), "G", "S"), plots.raster([[1e-6], [2e-6, 3e-6]]),
-                plots.xy([1, 2, 3], {"a": [1, 2, 3]}, "x (1)", "y (1)")):
+    for fig in (
+        plots.crossbar_heatmap(np.eye(3), "G", "S"),
+        plots.raster([[1e-6], [2e-6, 3e-6]]),
+        plots.xy([1, 2, 3], {"a": [1, 2, 3]}, "x (1)", "y (1)"),
+    ):
         assert isinstance(fig, matplotlib.figure.Figure)
 
 

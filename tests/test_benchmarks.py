@@ -1,4 +1,5 @@
 """Smoke test of the benchmark plumbing: one benchmark at a tiny size writes its JSON table and figure."""
+
 import json
 import sys
 from pathlib import Path
@@ -36,8 +37,11 @@ def test_many_vectors_writes_json_and_png(tmp_path, bench_path):
 def test_results_helpers(tmp_path, bench_path):
     import benchcommon
 
-    rows = [benchcommon.row("a", 8, 0.1, 2e6), benchcommon.row("a", 16, 0.4, 3e6),
-            benchcommon.row("b", 8, None, 0, "timeout")]
+    rows = [
+        benchcommon.row("a", 8, 0.1, 2e6),
+        benchcommon.row("a", 16, 0.4, 3e6),
+        benchcommon.row("b", 8, None, 0, "timeout"),
+    ]
     path = benchcommon.write_results(tmp_path / "x.json", "x", rows, {"k": 1}, {"ratio": float("inf")})
     doc = json.loads(path.read_text())
     assert doc["summary"]["ratio"] is None  # non-finite numbers become null, JSON stays valid

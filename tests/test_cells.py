@@ -1,4 +1,5 @@
 """Issue 13: one cell object per kind; solver, transient and netlists ask the cell, never its name."""
+
 import re
 from pathlib import Path
 
@@ -33,8 +34,10 @@ class CubicCell(Cell):
         return arrays.g * u + self.k * u**3, arrays.g + 3 * self.k * u**2
 
     def library(self, face, transient):
-        return (".subckt cell_cubic wl bl params: g=1e-6\n"
-                f"B1 wl bl I = {{g}}*V(wl,bl) + {self.k}*V(wl,bl)*V(wl,bl)*V(wl,bl)\n.ends cell_cubic\n")
+        return (
+            ".subckt cell_cubic wl bl params: g=1e-6\n"
+            f"B1 wl bl I = {{g}}*V(wl,bl) + {self.k}*V(wl,bl)*V(wl,bl)*V(wl,bl)\n.ends cell_cubic\n"
+        )
 
     def instance(self, ref, wl, bl, i, j, xbar, face, transient):
         return f"X{ref} {wl} {bl} cell_cubic g={float(xbar.conductances[i, j])!r}\n"
@@ -43,9 +46,18 @@ class CubicCell(Cell):
         return f"@b.x{ref}.b1[i]", 1.0
 
 
-@pytest.mark.parametrize("name, kind", [("1R", Resistor), ("1r", Resistor), ("1S1R", SelectorResistor),
-                                        ("1s1r", SelectorResistor), ("1T1R", TransistorResistor),
-                                        ("TiOx", ModelCell), ("memristor", ModelCell)])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("1R", Resistor),
+        ("1r", Resistor),
+        ("1S1R", SelectorResistor),
+        ("1s1r", SelectorResistor),
+        ("1T1R", TransistorResistor),
+        ("TiOx", ModelCell),
+        ("memristor", ModelCell),
+    ],
+)
 def test_string_shorthands_are_case_insensitive_and_build_one_cell_object(name, kind):
     kw = dict(state=np.full((2, 3), 0.5)) if kind is ModelCell else dict(conductances=np.full((2, 3), 1e-5))
     xbar = Crossbar(cell=name, **kw)
@@ -74,11 +86,9 @@ def test_a_user_defined_cell_runs_in_the_solver_on_every_path():
     v = rng.uniform(0, 1, (110, 2))
     ref = solve_dc(xbar, v, method="direct")
     for method in ("cg", "auto"):
-        np.testing.assert_allclose(solve_dc(xbar, v, method=method).output_currents, ref.output_currents,
-                                   rtol=1e-9)
+        np.testing.assert_allclose(solve_dc(xbar, v, method=method).output_currents, ref.output_currents, rtol=1e-9)
     u = ref.word_line_voltages - ref.bit_line_voltages
-    np.testing.assert_allclose(ref.device_currents, xbar.conductances[..., None] * u + CubicCell.k * u**3,
-                               rtol=1e-12)
+    np.testing.assert_allclose(ref.device_currents, xbar.conductances[..., None] * u + CubicCell.k * u**3, rtol=1e-12)
     linear = solve_dc(Crossbar(xbar.conductances, r_word=2.0, r_bit=2.0), v, method="direct")
     assert np.all(ref.output_currents > linear.output_currents)  # the cubic term conducts extra current
 
@@ -118,9 +128,13 @@ def test_transient_needs_a_stateful_cell():
 
 def test_no_cell_name_switches_left_in_circuits_netlists_and_solver():
     root = Path(memspice.__file__).parent
-    files = [root / "circuits" / "crossbar.py", root / "simulate.py"] + sorted((root / "solver").glob("*.py")) \
+    files = (
+        [root / "circuits" / "crossbar.py", root / "simulate.py"]
+        + sorted((root / "solver").glob("*.py"))
         + sorted((root / "netlists").glob("*.py"))
+    )
     pattern = re.compile(r"cell\s*(==|!=|not in|in)\s*[\(\[\"']|cell\.name\s*==")
-    offenders = [f"{p.name}:{n}" for p in files for n, line in enumerate(p.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [
+        f"{p.name}:{n}" for p in files for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)
+    ]
     assert not offenders, offenders

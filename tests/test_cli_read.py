@@ -1,4 +1,5 @@
 """Own data from the command line (issue 14): netlist --weights/--inputs, read, sweep, --version, --figure."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +12,8 @@ from memspice.solver import solve_dc
 from .conftest import needs_ngspice, needs_osdi
 
 RNG = np.random.default_rng(7)
-W = RNG.uniform(-1, 1, (6, 3))          # 6 word lines, 3 signed outputs
-X = RNG.uniform(0, 0.2, (4, 6))         # 4 vectors x 6 word lines
+W = RNG.uniform(-1, 1, (6, 3))  # 6 word lines, 3 signed outputs
+X = RNG.uniform(0, 0.2, (4, 6))  # 4 vectors x 6 word lines
 
 
 @pytest.fixture
@@ -41,8 +42,26 @@ def test_cell_names_are_case_insensitive(capsys):
 
 def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, capsys):
     out = files / "out.csv"
-    assert main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"), "-o", str(out),
-                 "--backend", "sparse", "--r-word", "2", "--r-bit", "2"]) == 0
+    assert (
+        main(
+            [
+                "read",
+                "--weights",
+                str(files / "w.csv"),
+                "--inputs",
+                str(files / "x.npy"),
+                "-o",
+                str(out),
+                "--backend",
+                "sparse",
+                "--r-word",
+                "2",
+                "--r-bit",
+                "2",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "column pairs" in text and "on sparse" in text
     df = _read(out)
@@ -51,16 +70,61 @@ def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, cap
     sol = solve_dc(Crossbar(g, r_word=2.0, r_bit=2.0), X.T)
     assert np.allclose(df.to_numpy(), sol.output_currents[:, 0::2] - sol.output_currents[:, 1::2], rtol=1e-12)
     # without wires the differential outputs are exactly s W^T v
-    assert main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"), "-o", str(out),
-                 "--backend", "sparse", "--r-word", "0", "--r-bit", "0"]) == 0
+    assert (
+        main(
+            [
+                "read",
+                "--weights",
+                str(files / "w.csv"),
+                "--inputs",
+                str(files / "x.npy"),
+                "-o",
+                str(out),
+                "--backend",
+                "sparse",
+                "--r-word",
+                "0",
+                "--r-bit",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert np.allclose(_read(out).to_numpy(), mapping.scale * X @ W, rtol=1e-9, atol=1e-15)
 
 
 def test_read_with_dac_tia_and_adc(files, capsys):
     out = files / "p.csv"
-    assert main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"), "-o", str(out),
-                 "--backend", "sparse", "--r-word", "0", "--r-bit", "0", "--dac-bits", "1", "--v-max", "0.2",
-                 "--tia", "ideal", "--r-f", "1000", "--adc-bits", "4"]) == 0
+    assert (
+        main(
+            [
+                "read",
+                "--weights",
+                str(files / "w.csv"),
+                "--inputs",
+                str(files / "x.npy"),
+                "-o",
+                str(out),
+                "--backend",
+                "sparse",
+                "--r-word",
+                "0",
+                "--r-bit",
+                "0",
+                "--dac-bits",
+                "1",
+                "--v-max",
+                "0.2",
+                "--tia",
+                "ideal",
+                "--r-f",
+                "1000",
+                "--adc-bits",
+                "4",
+            ]
+        )
+        == 0
+    )
     df = _read(out)
     _, mapping = map_weights(W)
     x_dac = np.where(X >= 0.1, 0.2, 0.0)  # 1-bit DAC: 0 or v_max
@@ -77,8 +141,10 @@ def test_read_with_dac_tia_and_adc(files, capsys):
 
 def test_transposed_inputs_are_refused_with_the_option_named(files, capsys):
     np.save(files / "t.npy", X.T)
-    assert main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "t.npy"),
-                 "-o", str(files / "o.csv")]) == 2
+    assert (
+        main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "t.npy"), "-o", str(files / "o.csv")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--inputs" in err and "transposed" in err
 
@@ -96,8 +162,12 @@ def test_read_on_ngspice_agrees_with_the_sparse_solver(files, capsys):
 @needs_ngspice
 def test_netlist_from_files_runs_one_operating_point_per_vector(files, capsys):
     cir = files / "x.cir"
-    assert main(["netlist", "crossbar", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"),
-                 "-o", str(cir)]) == 0
+    assert (
+        main(
+            ["netlist", "crossbar", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"), "-o", str(cir)]
+        )
+        == 0
+    )
     text = cir.read_text()
     assert "column pairs" in text and text.count("\nop\n") == len(X)
     from memspice.spice import run
@@ -109,11 +179,25 @@ def test_netlist_from_files_runs_one_operating_point_per_vector(files, capsys):
     spice = np.array([[res.plots[f"op{k + 1}"][f"i(vsense{j})"][0] for j in range(6)] for k in range(len(X))])
     assert np.allclose(spice, sol.output_currents, rtol=1e-6)
     # one vector only
-    assert main(["netlist", "crossbar", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"),
-                 "--vector", "2", "-o", str(cir)]) == 0
+    assert (
+        main(
+            [
+                "netlist",
+                "crossbar",
+                "--weights",
+                str(files / "w.csv"),
+                "--inputs",
+                str(files / "x.npy"),
+                "--vector",
+                "2",
+                "-o",
+                str(cir),
+            ]
+        )
+        == 0
+    )
     assert ".control" not in cir.read_text()
-    assert np.allclose([run(cir).waveforms[f"i(vsense{j})"][0] for j in range(6)], sol.output_currents[2],
-                       rtol=1e-6)
+    assert np.allclose([run(cir).waveforms[f"i(vsense{j})"][0] for j in range(6)], sol.output_currents[2], rtol=1e-6)
 
 
 def test_netlist_inputs_need_weights_and_signed_is_decided_by_them(files, capsys):
@@ -125,8 +209,23 @@ def test_netlist_inputs_need_weights_and_signed_is_decided_by_them(files, capsys
 
 def test_sweep_grid_times_samples_and_seeded(tmp_path, capsys):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    argv = ["sweep", "--n", "6", "--sigma", "0", "0.2", "--r-wire", "0", "1", "--samples", "2",
-            "--scheduler", "synchronous", "--seed", "3"]
+    argv = [
+        "sweep",
+        "--n",
+        "6",
+        "--sigma",
+        "0",
+        "0.2",
+        "--r-wire",
+        "0",
+        "1",
+        "--samples",
+        "2",
+        "--scheduler",
+        "synchronous",
+        "--seed",
+        "3",
+    ]
     assert main(argv + ["-o", str(a)]) == 0 and main(argv + ["-o", str(b)]) == 0
     ta, tb = pd.read_csv(a), pd.read_csv(b)
     assert len(ta) == 2 * 2 * 2 and ta.equals(tb)
@@ -140,8 +239,29 @@ def test_sweep_on_own_data(files, capsys):
     pos = files / "wpos.npy"
     np.save(pos, np.abs(W))
     out = files / "s.csv"
-    assert main(["sweep", "--weights", str(pos), "--inputs", str(files / "x.npy"), "--sigma", "0", "0.1",
-                 "--r-wire", "0", "--samples", "3", "--scheduler", "synchronous", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--weights",
+                str(pos),
+                "--inputs",
+                str(files / "x.npy"),
+                "--sigma",
+                "0",
+                "0.1",
+                "--r-wire",
+                "0",
+                "--samples",
+                "3",
+                "--scheduler",
+                "synchronous",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out)
     assert len(table) == 6 and "conductances" not in table.columns
     assert np.all(table[table.sigma == 0].mvm_max_rel_error < 1e-12)
@@ -164,8 +284,18 @@ def test_run_writes_a_figure(tmp_path, capsys):
 @needs_osdi
 def test_verilog_a_netlist_from_files_names_osdi_without_a_folder(files, capsys):
     cir, beh = files / "va.cir", files / "beh.cir"
-    common = ["netlist", "crossbar", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"),
-              "--vector", "1", "--cell", "1S1R"]
+    common = [
+        "netlist",
+        "crossbar",
+        "--weights",
+        str(files / "w.csv"),
+        "--inputs",
+        str(files / "x.npy"),
+        "--vector",
+        "1",
+        "--cell",
+        "1S1R",
+    ]
     assert main(common + ["--face", "veriloga", "-o", str(cir)]) == 0
     assert main(common + ["-o", str(beh)]) == 0
     tags = [ln for ln in cir.read_text().splitlines() if ln.startswith("* memspice-osdi:")]

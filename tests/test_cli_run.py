@@ -1,4 +1,5 @@
 """Command line: bad input named, outputs saved atomically and before printing, untrusted netlists (issue 9)."""
+
 import io
 import os
 
@@ -13,19 +14,22 @@ from .conftest import needs_ngspice
 DIVIDER = "divider\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n.op\n.end\n"
 
 
-@pytest.mark.parametrize("argv, option", [
-    (["netlist", "crossbar", "--rows", "-3"], "--rows"),
-    (["netlist", "crossbar", "--cols", "0"], "--cols"),
-    (["netlist", "crossbar", "--v-read", "inf"], "--v-read"),
-    (["netlist", "crossbar", "--v-read", "nan"], "--v-read"),
-    (["netlist", "crossbar", "--seed", "-1"], "--seed"),
-    (["netlist", "crossbar", "--g-min", "0"], "--g-min"),
-    (["netlist", "crossbar", "--stuck-on", "1.5"], "--stuck-on"),
-    (["netlist", "lif", "--t-stop", "0"], "--t-stop"),
-    (["run", "x.cir", "--timeout", "-1"], "--timeout"),
-    (["run", "x.cir", "--timeout", "nan"], "--timeout"),
-    (["run", "x.cir", "--max-print", "-2"], "--max-print"),
-])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["netlist", "crossbar", "--rows", "-3"], "--rows"),
+        (["netlist", "crossbar", "--cols", "0"], "--cols"),
+        (["netlist", "crossbar", "--v-read", "inf"], "--v-read"),
+        (["netlist", "crossbar", "--v-read", "nan"], "--v-read"),
+        (["netlist", "crossbar", "--seed", "-1"], "--seed"),
+        (["netlist", "crossbar", "--g-min", "0"], "--g-min"),
+        (["netlist", "crossbar", "--stuck-on", "1.5"], "--stuck-on"),
+        (["netlist", "lif", "--t-stop", "0"], "--t-stop"),
+        (["run", "x.cir", "--timeout", "-1"], "--timeout"),
+        (["run", "x.cir", "--timeout", "nan"], "--timeout"),
+        (["run", "x.cir", "--max-print", "-2"], "--max-print"),
+    ],
+)
 def test_bad_option_values_name_the_option(argv, option, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -119,8 +123,9 @@ def test_shell_needs_allow_shell(tmp_path, capsys):
 @needs_ngspice
 def test_latin1_netlist_and_ac_csv(tmp_path, capsys):
     net = tmp_path / "ac.cir"
-    net.write_bytes("Tiefpass für Jürgen\nV1 in 0 DC 0 AC 1\nR1 in out 1k\nC1 out 0 1u\n.ac dec 10 1 100k\n.end\n"
-                    .encode("latin-1"))
+    net.write_bytes(
+        "Tiefpass für Jürgen\nV1 in 0 DC 0 AC 1\nR1 in out 1k\nC1 out 0 1u\n.ac dec 10 1 100k\n.end\n".encode("latin-1")
+    )
     csv = tmp_path / "ac.csv"
     assert main(["run", str(net), "--csv", str(csv), "--solver", "sparse"]) == 0
     header = csv.read_text().splitlines()[0]

@@ -1,11 +1,13 @@
 """Sparse solver vs ngspice on the same crossbar description."""
+
 import numpy as np
 import pytest
 
 from memspice.circuits import PWL, pulse_train
 from memspice.circuits.crossbar import Crossbar
 from memspice.netlists import crossbar_netlist
-from memspice.solver import NewtonError, choose_backend, simulate_crossbar, simulate_transient, solve_dc
+from memspice.simulate import choose_backend, simulate_crossbar
+from memspice.solver import NewtonError, simulate_transient, solve_dc
 
 from .conftest import needs_ngspice, needs_osdi
 
@@ -27,11 +29,16 @@ def rel_err(a, b):
 @pytest.mark.parametrize("n", [16, 64])
 @pytest.mark.parametrize("cell", ["1R", "1S1R", "1T1R", "tiox"])
 def test_sparse_matches_ngspice_dc(n, cell):
-    xbar, v = random_crossbar(n, "1R" if cell == "tiox" else cell, r_word=2.0, r_bit=3.0, r_source=10.0,
-                              r_sense=5.0)
+    xbar, v = random_crossbar(n, "1R" if cell == "tiox" else cell, r_word=2.0, r_bit=3.0, r_source=10.0, r_sense=5.0)
     if cell == "tiox":
-        xbar = Crossbar(state=np.random.default_rng(5).uniform(0, 1, (n, n)), cell="tiox",
-                        r_word=2.0, r_bit=3.0, r_source=10.0, r_sense=5.0)
+        xbar = Crossbar(
+            state=np.random.default_rng(5).uniform(0, 1, (n, n)),
+            cell="tiox",
+            r_word=2.0,
+            r_bit=3.0,
+            r_source=10.0,
+            r_sense=5.0,
+        )
         v = v + 0.5
     if n == 64:
         v = v[:, :1]
@@ -99,13 +106,16 @@ def test_backend_auto_reports_its_choice():
         simulate_crossbar(large, np.ones(80) * 0.1, backend="sparse", face="veriloga")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(conductances=np.array([[1e-4, -1e-5]])), "negative resistance"),
-    (dict(conductances=np.array([[np.nan]])), "NaN"),
-    (dict(conductances=np.ones((2, 2)), r_word=-1.0), "r_word"),
-    (dict(conductances=np.ones((2, 2)), r_bit=np.nan), "r_bit"),
-    (dict(conductances=np.ones((2, 2)), cell="2R"), "cell"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(conductances=np.array([[1e-4, -1e-5]])), "negative resistance"),
+        (dict(conductances=np.array([[np.nan]])), "NaN"),
+        (dict(conductances=np.ones((2, 2)), r_word=-1.0), "r_word"),
+        (dict(conductances=np.ones((2, 2)), r_bit=np.nan), "r_bit"),
+        (dict(conductances=np.ones((2, 2)), cell="2R"), "cell"),
+    ],
+)
 def test_bad_crossbar_descriptions_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Crossbar(**kwargs)
@@ -136,12 +146,18 @@ def test_transient_matches_ngspice():
     rng = np.random.default_rng(1)
     m = n = 16
     xbar = Crossbar(state=rng.uniform(0.1, 0.9, (m, n)), r_word=2.0, r_bit=2.0, cell="memristor")
-    sources = [pulse_train([1.0 if i % 2 else -1.0, 0.5], 0.05, 0.1) if i < 8 else PWL((0.0,), (0.0,))
-               for i in range(m)]
+    sources = [
+        pulse_train([1.0 if i % 2 else -1.0, 0.5], 0.05, 0.1) if i < 8 else PWL((0.0,), (0.0,)) for i in range(m)
+    ]
     t_stop = 0.2
     sparse = simulate_transient(xbar, sources, t_stop, tol=1e-4)
-    text = crossbar_netlist(xbar, [s.spice() for s in sources], transient=True, options=".options reltol=1e-5",
-                            analysis=f".tran {t_stop / 1000} {t_stop} 0 {t_stop / 500} uic")
+    text = crossbar_netlist(
+        xbar,
+        [s.spice() for s in sources],
+        transient=True,
+        options=".options reltol=1e-5",
+        analysis=f".tran {t_stop / 1000} {t_stop} 0 {t_stop / 500} uic",
+    )
     w = run(text).waveforms
     for j in range(n):
         ref = np.interp(sparse.time, w.time, w[f"i(vsense{j})"])
@@ -163,8 +179,12 @@ def test_backward_euler_and_trapezoidal_converge_to_each_other():
     assert np.max(np.abs(a.states[-1] - xbar.state)) > 1e-3
 
 
-@pytest.mark.skipif(not __import__("memspice.solver.structured", fromlist=["x"]).applicable(
-    Crossbar(np.ones((1, 1)), r_word=1.0, r_bit=1.0)), reason="numba not installed")
+@pytest.mark.skipif(
+    not __import__("memspice.solver.structured", fromlist=["x"]).applicable(
+        Crossbar(np.ones((1, 1)), r_word=1.0, r_bit=1.0)
+    ),
+    reason="numba not installed",
+)
 @pytest.mark.parametrize("cell", ["1R", "1S1R", "tiox"])
 def test_structured_matrix_free_path_matches_direct(cell):
     rng = np.random.default_rng(7)
@@ -193,15 +213,28 @@ def test_transient_with_line_capacitance_matches_ngspice():
 
     rng = np.random.default_rng(1)
     m = n = 8
-    xbar = Crossbar(state=rng.uniform(0.1, 0.9, (m, n)), r_word=100.0, r_bit=100.0, r_sense=50.0, cell="tiox",
-                    c_word=1e-13, c_bit=2e-13)
-    sources = [pulse_train([2.0 if i % 2 else -2.0, 1.0], 1e-6, 3e-6, rise=2e-8) if i < 4 else PWL((0.0,), (0.0,))
-               for i in range(m)]
+    xbar = Crossbar(
+        state=rng.uniform(0.1, 0.9, (m, n)),
+        r_word=100.0,
+        r_bit=100.0,
+        r_sense=50.0,
+        cell="tiox",
+        c_word=1e-13,
+        c_bit=2e-13,
+    )
+    sources = [
+        pulse_train([2.0 if i % 2 else -2.0, 1.0], 1e-6, 3e-6, rise=2e-8) if i < 4 else PWL((0.0,), (0.0,))
+        for i in range(m)
+    ]
     t_stop = 6e-6
     sparse = simulate_transient(xbar, sources, t_stop, tol=2e-5)
-    text = crossbar_netlist(xbar, [s.spice() for s in sources], transient=True,
-                            options=".options reltol=1e-6 trtol=1",
-                            analysis=f".tran {t_stop / 4000} {t_stop} 0 {t_stop / 4000} uic")
+    text = crossbar_netlist(
+        xbar,
+        [s.spice() for s in sources],
+        transient=True,
+        options=".options reltol=1e-6 trtol=1",
+        analysis=f".tran {t_stop / 4000} {t_stop} 0 {t_stop / 4000} uic",
+    )
     w = run(text).waveforms
     for j in range(n):
         ref = np.interp(sparse.time, w.time, w[f"i(vsense{j})"])

@@ -1,4 +1,5 @@
 """Own data files (issue 14): one orientation, clear errors, the stated weight mapping."""
+
 import numpy as np
 import pytest
 
@@ -17,12 +18,15 @@ def test_csv_with_header_semicolons_spaces_and_npy_read_the_same(tmp_path):
         assert np.array_equal(load_matrix(tmp_path / name), a), name
 
 
-@pytest.mark.parametrize("content, message", [
-    ("1,2\n3\n", "different lengths"),
-    ("1,2\n3,x\n", "'x' is not a number"),
-    ("1,nan\n", "non-finite"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("1,2\n3\n", "different lengths"),
+        ("1,2\n3,x\n", "'x' is not a number"),
+        ("1,nan\n", "non-finite"),
+        ("", "empty"),
+    ],
+)
 def test_bad_tables_are_named(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)

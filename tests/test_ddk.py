@@ -1,4 +1,5 @@
 """Seed 003 (Shi et al. 2025, DDK): calibrated device, DDK layer and its adjoint, network, data."""
+
 import numpy as np
 import pytest
 
@@ -132,8 +133,9 @@ def test_device_form_matches_ngspice_transient():
     y = kinetics.device_forward(x[None, None, :], 0.005, 0.15, Polarity.RESET, m, mapping)[0, 0]
     x_python = device.state_of(y * device.G_MAX)
     period = width + 2 * mapping.rise + gap
-    wave = simulate_spice(m, device.pulse_source(-mapping.v_max * x, width, gap, mapping.rise), x.size * period,
-                          n_steps=2000)
+    wave = simulate_spice(
+        m, device.pulse_source(-mapping.v_max * x, width, gap, mapping.rise), x.size * period, n_steps=2000
+    )
     x_spice = np.interp(np.arange(1, x.size + 1) * period, wave.time, wave["x"])
     assert np.ptp(x_spice) > 0.3  # the train really moves the device
     assert np.max(np.abs(x_spice - x_python)) < 1e-4

@@ -1,4 +1,5 @@
 """Threshold-switch LIF neuron: f-I curve, options (reset, refractory, adaptation), behavioural LIF, ngspice."""
+
 import numpy as np
 import pytest
 
@@ -92,8 +93,12 @@ def test_crossbar_columns_drive_neurons():
     # column currents ~ G^T v: the column with the larger conductances fires more often
     g = np.array([[1.5e-5, 3e-5]] * 3)
     neuron = LIFNeuron()
-    text = crossbar_netlist(Crossbar(g, r_word=1.0, r_bit=1.0), np.full(3, 1.0), sense=neuron,
-                            analysis=f".tran 5e-9 {2 * T_STOP} 0 5e-9 uic")
+    text = crossbar_netlist(
+        Crossbar(g, r_word=1.0, r_bit=1.0),
+        np.full(3, 1.0),
+        sense=neuron,
+        analysis=f".tran 5e-9 {2 * T_STOP} 0 5e-9 uic",
+    )
     w = run(text).waveforms
     counts = [len(spike_times(w.time, w[f"v(spk{j})"], neuron.spike_level)) for j in range(2)]
     assert 0 < counts[0] < counts[1]

@@ -1,5 +1,6 @@
 """Analog linear algebra (memspice.systems.linalg): solver stability and transients, the eigenvector
 circuit, the ADC resolution rule, the tiled non-ideal array and mixed-precision refinement."""
+
 import json
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_unstable_system_latches_although_op_gives_the_textbook_answer():
 
 @needs_ngspice
 def test_nonsymmetric_system_follows_the_loaded_condition_not_the_papers():
-    a = np.array([[-1.0, 0.5], [-4.0, 1.5]])     # eig(A) = 0.25 +- 0.66j, eig(D^-1 A) = -0.20 +- 0.15j
+    a = np.array([[-1.0, 0.5], [-4.0, 1.5]])  # eig(A) = 0.25 +- 0.66j, eig(D^-1 A) = -0.20 +- 0.15j
     r = solver_transient(a, np.array([1.0, 0.5]))
     assert r.dynamics.paper_stable and not r.dynamics.stable
     assert r.latched and not r.stable
@@ -81,10 +82,10 @@ def test_nonsymmetric_system_follows_the_loaded_condition_not_the_papers():
 def test_eigenvector_circuit_finds_the_principal_eigenvector():
     rng = np.random.default_rng(1)
     m = rng.standard_normal((5, 5))
-    a = m @ m.T / 5 + np.diag(np.arange(5.0))        # symmetric, signed entries, distinct eigenvalues
+    a = m @ m.T / 5 + np.diag(np.arange(5.0))  # symmetric, signed entries, distinct eigenvalues
     res = eigenvector_transient(a, seed=2)
     assert res.cosine >= 0.99
-    assert abs(res.amplitude_V - 1.0) < 0.05 and res.settled   # grew from the kick to the op-amp limit
+    assert abs(res.amplitude_V - 1.0) < 0.05 and res.settled  # grew from the kick to the op-amp limit
     # the second eigenvector is not what it finds
     w, v = np.linalg.eigh(a)
     assert abs(res.vector @ v[:, -2]) < 0.1
@@ -131,11 +132,11 @@ def test_non_idealities_show_up():
     a = poisson_2d(8)
     x = np.random.default_rng(0).standard_normal(64)
     wired = AnalogArray(a, ArrayConfig(tile_rows=8, tile_cols=8, variation=0.0, r_wire=5.0))
-    assert wired.info["max_ir_error_levels"] > 0          # IR drop from the sparse solver
+    assert wired.info["max_ir_error_levels"] > 0  # IR drop from the sparse solver
     noisy = AnalogArray(a, ArrayConfig(tile_rows=8, tile_cols=8, variation=0.3), seed=1)
     noisy.matvec(x)
-    assert noisy.stats["wrong_codes"] > 0                 # large variation beats the ADC rounding
-    m = np.random.default_rng(1).uniform(-1, 1, (12, 10))   # non-integer matrix: conductance quantisation
+    assert noisy.stats["wrong_codes"] > 0  # large variation beats the ADC rounding
+    m = np.random.default_rng(1).uniform(-1, 1, (12, 10))  # non-integer matrix: conductance quantisation
     q = AnalogArray(m, ArrayConfig(tile_rows=6, tile_cols=6, device_bits=3, variation=0, r_wire=0, input_bits=16))
     err = np.max(np.abs(q.matvec(np.ones(10)) - m.sum(axis=1)))
     assert not q.info["exact_levels"] and 1e-3 < err < 10 * 0.5 / 7 * 1.0
@@ -204,7 +205,7 @@ def test_circuit_reproductions_write_their_headlines(tmp_path):
     assert head["latched_example"]["latched"] is True and head["latched_example"]["stable"] is False
     assert head["latched_example"]["op_matches_textbook"] is True
     errs = reproduce.solver_gain(quick=True).headline["max_rel_error"]
-    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-4      # accuracy grows with op-amp gain
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-4  # accuracy grows with op-amp gain
 
 
 @pytest.mark.slow
@@ -235,5 +236,5 @@ def test_first_order_variation_matches_an_exact_wire_solve():
     cur = solve_dc(Crossbar(g, r_word=5.0, r_bit=5.0), np.eye(6) * cfg.v_read).output_currents / cfg.v_read
     exact = (cur[:, 0::2] - cur[:, 1::2]).T / (arr.g_step * arr.levels_per_unit)
     ideal = lev / arr.levels_per_unit
-    assert np.max(np.abs(exact - ideal)) > 0.01                          # variation and IR drop matter ...
+    assert np.max(np.abs(exact - ideal)) > 0.01  # variation and IR drop matter ...
     assert np.max(np.abs(t.transfer - exact)) < 0.05 * np.max(np.abs(exact - ideal))  # ... the neglected term not

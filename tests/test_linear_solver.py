@@ -1,4 +1,5 @@
 """Closed-loop crossbar solver against numpy.linalg.solve."""
+
 import numpy as np
 import pytest
 
@@ -57,7 +58,7 @@ def test_eigen_netlist_routes_negative_entries_to_the_tia_outputs():
 
     text = eigen_netlist(np.array([[2.0, -1.0], [-1.0, 2.0]]), 2.9, [1e-6, -1e-6])
     assert "Rc0_1 r0 y1 10k" in text and "Rc0_0 r0 c0 5k" in text  # a < 0 -> inverted node y
-    assert "Rl0 r0 y0 3.448275862k" in text                       # feedback 1 / (lam g_unit)
+    assert "Rl0 r0 y0 3.448275862k" in text  # feedback 1 / (lam g_unit)
     with pytest.raises(ValueError, match="kick"):
         eigen_netlist(np.eye(2), 1.0, [1e-6])
     with pytest.raises(ValueError, match="lam"):

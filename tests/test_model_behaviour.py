@@ -1,4 +1,5 @@
 """Physical behaviour each model must show (Python reference; faces agree by test_model_faces)."""
+
 import numpy as np
 
 from memspice.circuits import Sine, pulse_train
@@ -98,7 +99,6 @@ def test_selector_is_odd_and_strongly_nonlinear():
     np.testing.assert_allclose(s.current(v), -s.current(-v), rtol=1e-12)
     assert s.current(1.0) / s.current(0.5) > 100
     assert np.all(np.isfinite(s.current(np.array([-1e3, 1e3]))))
-
 
 
 def test_state_jacobian_is_finite_at_the_window_edges():

@@ -3,6 +3,7 @@
 Errors are max |SPICE - reference| over the run, relative to the reference's
 full scale, for the current and the state; the target is 1e-3.
 """
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """All input vectors of a crossbar read in one ngspice run (memspice.netlists.multi_vector)."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Example netlists, netlist size, and the command line."""
+
 import numpy as np
 import pytest
 
@@ -24,8 +25,8 @@ def test_examples_are_up_to_date():
 def test_netlist_comparison_is_number_aware_but_not_blind():
     assert netlist_differences("R1 a b 1.0928e-4\n", "R1 a b 109.28u\n") == []
     assert netlist_differences("R1 a b 0.30000000000000004\n", "R1 a b 0.3\n") == []
-    assert netlist_differences("R1 a b 1k\n", "R1 a b 1.001k\n")          # a changed value
-    assert netlist_differences("R1 a b 1k\n", "R1 a c 1k\n")              # a changed node
+    assert netlist_differences("R1 a b 1k\n", "R1 a b 1.001k\n")  # a changed value
+    assert netlist_differences("R1 a b 1k\n", "R1 a c 1k\n")  # a changed node
     assert netlist_differences("R1 a b 1k\n", "R1 a b 1k\nR2 b 0 1k\n")  # an added line
 
 
@@ -71,8 +72,27 @@ def test_cli_verilog_a_face_runs_and_matches_behavioural(tmp_path, capsys):
     values = {}
     for face in ("behavioural", "veriloga"):
         cir = tmp_path / f"{face}.cir"
-        assert main(["netlist", "crossbar", "--rows", "4", "--cols", "4", "--cell", "1S1R", "--v-read", "1.0",
-                     "--face", face, "-o", str(cir)]) == 0
+        assert (
+            main(
+                [
+                    "netlist",
+                    "crossbar",
+                    "--rows",
+                    "4",
+                    "--cols",
+                    "4",
+                    "--cell",
+                    "1S1R",
+                    "--v-read",
+                    "1.0",
+                    "--face",
+                    face,
+                    "-o",
+                    str(cir),
+                ]
+            )
+            == 0
+        )
         assert ("memspice-osdi" in cir.read_text()) == (face == "veriloga")
         npz = tmp_path / f"{face}.npz"
         assert main(["run", str(cir), "--npz", str(npz)]) == 0

@@ -1,4 +1,5 @@
 """The notebooks execute top to bottom, show figures, and their cells assert their own numbers."""
+
 from pathlib import Path
 
 import nbformat

@@ -1,4 +1,5 @@
 """Bad parameters raise ValueError naming the parameter."""
+
 import math
 
 import pytest
@@ -6,23 +7,26 @@ import pytest
 from memspice.models import DriftDiffusion, Selector, ThresholdSwitch, TiOx
 
 
-@pytest.mark.parametrize("model, name, value", [
-    (DriftDiffusion, "r_on", math.nan),
-    (DriftDiffusion, "r_off", -5.0),
-    (DriftDiffusion, "r_on", 3000.0),          # r_on >= r_off
-    (DriftDiffusion, "mobility", math.inf),
-    (DriftDiffusion, "x0", 1.5),
-    (TiOx, "r_on", -1.0),
-    (TiOx, "rectification_ratio", 0.5),
-    (TiOx, "on_off_ratio", math.nan),
-    (TiOx, "v_set", 0.5),                      # below the read voltage
-    (ThresholdSwitch, "r_on", 1e9),            # r_on >= r_off
-    (ThresholdSwitch, "r_off", math.nan),
-    (ThresholdSwitch, "v_hold", 1.0),          # v_hold >= v_th
-    (ThresholdSwitch, "tau_off", 0.0),
-    (Selector, "i0", -1e-9),
-    (Selector, "v0", math.nan),
-])
+@pytest.mark.parametrize(
+    "model, name, value",
+    [
+        (DriftDiffusion, "r_on", math.nan),
+        (DriftDiffusion, "r_off", -5.0),
+        (DriftDiffusion, "r_on", 3000.0),  # r_on >= r_off
+        (DriftDiffusion, "mobility", math.inf),
+        (DriftDiffusion, "x0", 1.5),
+        (TiOx, "r_on", -1.0),
+        (TiOx, "rectification_ratio", 0.5),
+        (TiOx, "on_off_ratio", math.nan),
+        (TiOx, "v_set", 0.5),  # below the read voltage
+        (ThresholdSwitch, "r_on", 1e9),  # r_on >= r_off
+        (ThresholdSwitch, "r_off", math.nan),
+        (ThresholdSwitch, "v_hold", 1.0),  # v_hold >= v_th
+        (ThresholdSwitch, "tau_off", 0.0),
+        (Selector, "i0", -1e-9),
+        (Selector, "v0", math.nan),
+    ],
+)
 def test_bad_parameter_is_named(model, name, value):
     with pytest.raises(ValueError, match=name):
         model(**{name: value})

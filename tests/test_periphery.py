@@ -1,4 +1,5 @@
 """DACs, TIAs and ADCs around a crossbar."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Energy and latency of a crossbar read."""
+
 import dataclasses
 
 import numpy as np
@@ -22,8 +23,12 @@ def test_energy_balance_cells_plus_wires_equal_driver_power():
     assert cost.array_power_W == pytest.approx(float(v @ i_row), rel=1e-12)
     assert cost.cells_J + cost.wires_J == pytest.approx(cost.array_power_W * 10e-9, rel=1e-12)
     assert 0 < cost.wires_J < cost.cells_J
-    ideal = read_energy(dataclasses.replace(xbar, r_word=0.0, r_bit=0.0, r_source=0.0),
-                        solve_dc(dataclasses.replace(xbar, r_word=0.0, r_bit=0.0, r_source=0.0), v), v, 10e-9)
+    ideal = read_energy(
+        dataclasses.replace(xbar, r_word=0.0, r_bit=0.0, r_source=0.0),
+        solve_dc(dataclasses.replace(xbar, r_word=0.0, r_bit=0.0, r_source=0.0), v),
+        v,
+        10e-9,
+    )
     assert ideal.wires_J == pytest.approx(0.0, abs=1e-12 * ideal.cells_J)
     assert ideal.cells_J == pytest.approx(float(np.sum(xbar.conductances * v[:, None] ** 2)) * 10e-9, rel=1e-12)
     assert cost.total_J > cost.cells_J + cost.wires_J  # periphery counted

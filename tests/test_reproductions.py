@@ -1,4 +1,5 @@
 """Seed-figure reproductions: numbers checked on small versions (full studies: memspice reproduce)."""
+
 import numpy as np
 
 from memspice.analysis import ddk, reproductions
@@ -68,8 +69,12 @@ def test_reproduction_save_is_atomic_and_json_is_plain(tmp_path):
     from memspice.analysis.reproduction import Reproduction
 
     fig = plt.figure()
-    rep = Reproduction(fig, {"x": np.float64(1.5), "n": np.int64(3), "bad": float("nan"), "v": np.arange(2)},
-                       pd.DataFrame({"a": [1]}), {"extra": pd.DataFrame({"b": [2]})})
+    rep = Reproduction(
+        fig,
+        {"x": np.float64(1.5), "n": np.int64(3), "bad": float("nan"), "v": np.arange(2)},
+        pd.DataFrame({"a": [1]}),
+        {"extra": pd.DataFrame({"b": [2]})},
+    )
     paths = rep.save("demo", tmp_path)
     assert sorted(p.name for p in paths) == ["demo.csv", "demo.json", "demo.png", "demo_extra.csv"]
     assert json.loads((tmp_path / "demo.json").read_text()) == {"x": 1.5, "n": 3, "bad": None, "v": [0, 1]}

@@ -1,4 +1,5 @@
 """Online RPCA on the simulated TiOx array (memspice.systems.rpca): algorithm, array, non-idealities, PCP."""
+
 import dataclasses
 
 import numpy as np
@@ -28,8 +29,9 @@ def _array(**switches):
     """An array with every non-ideality off except ``switches``; states spread over the range."""
     ni = dataclasses.replace(NonIdealities.ideal(), **switches)
     a = TiOxArray(1, nonideal=ni, seed=5)
-    a.state = np.where(a.stuck, a.stuck_value, np.clip(np.random.default_rng(1).uniform(0.05, 0.95, a.shape),
-                                                       a.x_lo, a.x_hi))
+    a.state = np.where(
+        a.stuck, a.stuck_value, np.clip(np.random.default_rng(1).uniform(0.05, 0.95, a.shape), a.x_lo, a.x_hi)
+    )
     return a
 
 
@@ -145,9 +147,9 @@ def test_pulses_are_nonlinear_state_dependent_and_asymmetric():
     up_high = integrate_state(m, 0.9, v, w) - 0.9
     down_low = 0.1 - integrate_state(m, 0.1, -v, w)
     down_high = 0.9 - integrate_state(m, 0.9, -v, w)
-    assert up_low > 1.3 * up_high and down_high > 1.3 * down_low   # windows slow SET near 1, RESET near 0
-    assert up_high < down_high and down_low < up_low               # at a given state SET != RESET
-    assert integrate_state(m, 0.5, 1.0, 1e-6) - 0.5 < 1e-6          # V/2 half-select: no disturb
+    assert up_low > 1.3 * up_high and down_high > 1.3 * down_low  # windows slow SET near 1, RESET near 0
+    assert up_high < down_high and down_low < up_low  # at a given state SET != RESET
+    assert integrate_state(m, 0.5, 1.0, 1e-6) - 0.5 < 1e-6  # V/2 half-select: no disturb
 
 
 def test_rk4_state_update_matches_the_reference_ode():
@@ -286,7 +288,7 @@ def test_float_rpca_learns_background_and_finds_foreground(clip):
     tp = np.sum(res.foreground[28:] & clip.foreground[28:])
     f1 = 2 * tp / (res.foreground[28:].sum() + clip.foreground[28:].sum())
     assert f1 > 0.6
-    assert np.allclose(res.coefficients[:RPCAConfig().warmup], 1.0)
+    assert np.allclose(res.coefficients[: RPCAConfig().warmup], 1.0)
     assert abs(np.corrcoef(res.coefficients[15:, 0], clip.illumination[15:])[0, 1]) > 0.5  # w tracks the light
 
 
@@ -300,8 +302,9 @@ def test_array_rpca_on_a_tiny_clip_is_close_to_float(clip):
 
 def test_strong_read_noise_costs_psnr(clip):
     clean = run_online_rpca(clip.frames, TiOxArray(1, nonideal=NonIdealities.ideal(), seed=0))
-    noisy = run_online_rpca(clip.frames, TiOxArray(1, nonideal=NonIdealities.only("read_noise", read_noise=0.15),
-                                                   seed=0))
+    noisy = run_online_rpca(
+        clip.frames, TiOxArray(1, nonideal=NonIdealities.only("read_noise", read_noise=0.15), seed=0)
+    )
     assert _psnr(clip.background[28:], noisy.background[28:]) < _psnr(clip.background[28:], clean.background[28:]) - 2
 
 
@@ -329,7 +332,7 @@ def test_tiox_pulse_response_quick():
     r = tiox_pulses(quick=True)
     g = r.table["g_nominal_us"].to_numpy()
     n = r.headline["pulses_each_phase"]
-    assert np.all(np.diff(g[:n + 1]) > 0) and np.all(np.diff(g[n:]) < 0)
+    assert np.all(np.diff(g[: n + 1]) > 0) and np.all(np.diff(g[n:]) < 0)
     assert r.headline["rk4_vs_reference_ode_max_dx"] < 1e-4
     assert r.headline["d2d_spread_rel_mid_potentiation"] > 0.01
 

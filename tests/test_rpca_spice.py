@@ -7,6 +7,7 @@
   through an ngspice transient agrees with memspice's sparse transient on the
   resulting states within 1e-4, and with the array model's own update.
 """
+
 import numpy as np
 import pytest
 
@@ -37,7 +38,7 @@ def _planes(column, bits=6, v_read=1.0):
 
 @needs_ngspice
 def test_forward_read_of_learned_array_ngspice_matches_sparse(learned):
-    from memspice.solver import simulate_crossbar
+    from memspice.simulate import simulate_crossbar
 
     array, clip = learned
     xbar = array.crossbar(0)
@@ -52,8 +53,9 @@ def test_forward_read_of_learned_array_ngspice_matches_sparse(learned):
     # and the array's own batched line solver is the same network
     from memspice.systems.rpca.lines import solve_lines
 
-    _, i = solve_lines(array.law, array.state[0], v.T, np.zeros((v.shape[1], 32)), xbar.r_word, xbar.r_bit, 0.0,
-                       xbar.r_sense)
+    _, i = solve_lines(
+        array.law, array.state[0], v.T, np.zeros((v.shape[1], 32)), xbar.r_word, xbar.r_bit, 0.0, xbar.r_sense
+    )
     assert np.max(np.abs(i.sum(axis=-2) - sparse)) / np.max(np.abs(sparse)) < 1e-9
 
 
@@ -78,12 +80,20 @@ def _programming_step(array, size: int, row: int, steps: int):
     xbar = dataclasses.replace(array.crossbar(0, r_sense=0.0, state=state), bit_bias=bias)
     t1, t2, t3 = 5e-9, 5e-9 + rise, 5e-9 + rise + width
     t_stop = t3 + rise + 5e-9
-    sources = [PWL((0.0, t1, t2, t3, t3 + rise, t_stop), (v_w / 2, v_w / 2, v_w, v_w, v_w / 2, v_w / 2))
-               if i == row else PWL((0.0, t_stop), (v_w / 2, v_w / 2)) for i in range(size)]
+    sources = [
+        PWL((0.0, t1, t2, t3, t3 + rise, t_stop), (v_w / 2, v_w / 2, v_w, v_w, v_w / 2, v_w / 2))
+        if i == row
+        else PWL((0.0, t_stop), (v_w / 2, v_w / 2))
+        for i in range(size)
+    ]
     sparse = simulate_transient(xbar, sources, t_stop, tol=1e-6).states[-1]
-    text = crossbar_netlist(xbar, [s.spice() for s in sources], transient=True,
-                            options=".options reltol=1e-6 abstol=1e-15",
-                            analysis=f".tran {t_stop / steps} {t_stop} 0 {t_stop / steps} uic")
+    text = crossbar_netlist(
+        xbar,
+        [s.spice() for s in sources],
+        transient=True,
+        options=".options reltol=1e-6 abstol=1e-15",
+        analysis=f".tran {t_stop / steps} {t_stop} 0 {t_stop / steps} uic",
+    )
     w = run(text, timeout=900).waveforms
     spice = np.array([[w[f"v(xc{i}_{j}.u)"][-1] + state[i, j] for j in range(size)] for i in range(size)])
     # the array model's own update: DC write voltage with IR drop, then the state equation per cell
@@ -97,12 +107,12 @@ def _programming_step(array, size: int, row: int, steps: int):
 
 def _check_step(state, sparse, spice, modelled, selected, row):
     moved = sparse - state
-    assert np.all(moved[row, selected] > 1e-3)              # the selected cells switch
+    assert np.all(moved[row, selected] > 1e-3)  # the selected cells switch
     others = np.ones(state.shape, bool)
     others[row, selected] = False
-    assert np.max(np.abs(moved[others])) < 1e-6              # half-selected cells do not
-    assert np.max(np.abs(spice - sparse)) < 1e-4             # ngspice vs memspice sparse transient
-    assert np.max(np.abs(modelled - sparse)) < 2e-4          # the RPCA array's update model
+    assert np.max(np.abs(moved[others])) < 1e-6  # half-selected cells do not
+    assert np.max(np.abs(spice - sparse)) < 1e-4  # ngspice vs memspice sparse transient
+    assert np.max(np.abs(modelled - sparse)) < 2e-4  # the RPCA array's update model
 
 
 @needs_ngspice

@@ -1,4 +1,5 @@
 """Seed 004 spiking network: device STDP, crossbar read path, circuit check, seeded learning."""
+
 import dataclasses
 
 import numpy as np
@@ -19,8 +20,8 @@ LIF = BehaviouralLIF(r_m=1e5, tau_m=1e-5, v_th=0.772, t_dead=2.91e-6, adapt_step
 def test_stdp_potentiates_pre_before_post_and_depresses_otherwise():
     syn, pulses = SynapseDevice(), StdpPulses()
     dx = pulses.curve(syn, np.array([0.0, 0.5e-6, -1e-6, 20e-6, np.inf]))
-    assert dx[0] > dx[1] > 0.005                    # pre just before post: potentiation, weaker as dt grows
-    assert dx[2] < -0.005 and dx[3] < -0.005        # pre after post, or long before: depression
+    assert dx[0] > dx[1] > 0.005  # pre just before post: potentiation, weaker as dt grows
+    assert dx[2] < -0.005 and dx[3] < -0.005  # pre after post, or long before: depression
     assert dx[4] == pytest.approx(dx[2])
     # the change is the device's: soft bounds of its window, nothing above its thresholds
     near_top = pulses.curve(syn, np.array([0.0]), x0=0.98)[0]
@@ -101,8 +102,7 @@ def test_bad_configuration_is_named():
 def test_ngspice_crossbar_and_neurons_match_the_fast_path():
     from memspice.systems.snn import spice_check
 
-    net = SpikingNetwork(NetworkConfig(n_neurons=3, inhibition=False,
-                                       neuron=LIFNeuron(input_mirror=True)), seed=0)
+    net = SpikingNetwork(NetworkConfig(n_neurons=3, inhibition=False, neuron=LIFNeuron(input_mirror=True)), seed=0)
     res = spice_check.compare(net, digits(0)[0][0], steps=40)
     assert res["counts_spice"].min() >= 2
     assert np.max(np.abs(res["counts_spice"] - res["counts_fast"])) <= 1

@@ -1,5 +1,6 @@
 """Issue 9, solver correctness: zero and tiny inputs, one unknown, output accuracy on every shape,
 Newton's stopping rule, 1T1R faces, transient error control, bad input, numba cache folder."""
+
 import dataclasses
 import os
 
@@ -59,12 +60,15 @@ def test_network_of_one_unknown(method):
 
 
 @needs_numba
-@pytest.mark.parametrize("shape, r, spread", [
-    ((2048, 16), 1.0, (1e-6, 1e-4)),     # tall: 4.6e-8 before the output-current stopping rule
-    ((16, 2048), 1.0, (1e-6, 1e-4)),     # wide: 6.4e-8 before
-    ((128, 128), 10.0, (1e-6, 1e-4)),
-    ((96, 160), 100.0, (1e-7, 1e-3)),
-])
+@pytest.mark.parametrize(
+    "shape, r, spread",
+    [
+        ((2048, 16), 1.0, (1e-6, 1e-4)),  # tall: 4.6e-8 before the output-current stopping rule
+        ((16, 2048), 1.0, (1e-6, 1e-4)),  # wide: 6.4e-8 before
+        ((128, 128), 10.0, (1e-6, 1e-4)),
+        ((96, 160), 100.0, (1e-7, 1e-3)),
+    ],
+)
 def test_structured_output_currents_within_1e_10_of_the_exact_solution(shape, r, spread):
     xbar = make("1R", shape, seed=3, r=r, spread=spread)
     v = np.random.default_rng(4).uniform(0, 1, (shape[0], 2))
@@ -79,8 +83,9 @@ def test_structured_output_currents_within_1e_10_of_the_exact_solution(shape, r,
 def test_structured_output_currents_512x512():
     xbar = make("1R", (512, 512), seed=3)
     v = np.random.default_rng(4).uniform(0, 1, 512)
-    err = per_column_error(solve_dc(xbar, v, method="structured").output_currents,
-                           solve_dc(xbar, v, method="direct").output_currents)
+    err = per_column_error(
+        solve_dc(xbar, v, method="structured").output_currents, solve_dc(xbar, v, method="direct").output_currents
+    )
     assert err <= 1e-10
 
 
@@ -94,7 +99,7 @@ def test_newton_stopping_rule_is_reachable_with_an_inexact_inner_solver():
 
     def step(V, inner, final):
         assert inner >= 1e-10  # the inner accuracy asked for is never finer than the rule can use
-        return (target - V) * 0.5 ** 0 + noise[next(calls)]
+        return (target - V) * 0.5**0 + noise[next(calls)]
 
     V, its = damped_newton(step, np.zeros(50), 1.0, 50, "test", "")
     assert np.max(np.abs(V - target)) < 1e-9 and its < 20
@@ -135,12 +140,21 @@ def test_backward_euler_controls_node_voltage_error_with_line_capacitance():
     """Sub-threshold read (states do not move), so only the capacitor voltages need small steps: the old
     backward Euler ignored them (the same 12 steps for any tol); now the steps and the error follow tol."""
     rng = np.random.default_rng(1)
-    xbar = Crossbar(state=rng.uniform(0.1, 0.9, (2, 2)), r_word=1e3, r_bit=1e3, r_sense=500.0, cell="tiox",
-                    c_word=1e-12, c_bit=2e-12)
+    xbar = Crossbar(
+        state=rng.uniform(0.1, 0.9, (2, 2)),
+        r_word=1e3,
+        r_bit=1e3,
+        r_sense=500.0,
+        cell="tiox",
+        c_word=1e-12,
+        c_bit=2e-12,
+    )
     sources = [pulse_train([0.8, 0.4], 1e-8, 2e-8, rise=2e-9) for _ in range(2)]
     t_stop = 2e-8
-    runs = {tol: simulate_transient(xbar, sources, t_stop, method="be", tol=tol, max_step=t_stop / 4)
-            for tol in (3e-2, 3e-3, 3e-4)}
+    runs = {
+        tol: simulate_transient(xbar, sources, t_stop, method="be", tol=tol, max_step=t_stop / 4)
+        for tol in (3e-2, 3e-3, 3e-4)
+    }
     ref = runs[3e-4]
 
     def error(run):
@@ -151,13 +165,16 @@ def test_backward_euler_controls_node_voltage_error_with_line_capacitance():
     assert error(runs[3e-3]) < error(runs[3e-2]) / 3
 
 
-@pytest.mark.parametrize("make_bad, match", [
-    (lambda: Crossbar(np.array([[1e-4 + 1e-6j]])), "conductances must be real"),
-    (lambda: Crossbar(state=np.array([[0.5 + 0j]]), cell="tiox"), "state must be real"),
-    (lambda: solve_dc(Crossbar(np.ones((2, 2)) * 1e-4), np.array([0.1, 0.2 + 0.1j])), "voltages must be real"),
-    (lambda: Crossbar(np.ones((2, 2)), r_word=1 + 1j), "r_word must be real"),
-    (lambda: Crossbar(np.ones((2, 2)), bit_bias=np.array([0.1j, 0])), "bit_bias must be real"),
-])
+@pytest.mark.parametrize(
+    "make_bad, match",
+    [
+        (lambda: Crossbar(np.array([[1e-4 + 1e-6j]])), "conductances must be real"),
+        (lambda: Crossbar(state=np.array([[0.5 + 0j]]), cell="tiox"), "state must be real"),
+        (lambda: solve_dc(Crossbar(np.ones((2, 2)) * 1e-4), np.array([0.1, 0.2 + 0.1j])), "voltages must be real"),
+        (lambda: Crossbar(np.ones((2, 2)), r_word=1 + 1j), "r_word must be real"),
+        (lambda: Crossbar(np.ones((2, 2)), bit_bias=np.array([0.1j, 0])), "bit_bias must be real"),
+    ],
+)
 def test_complex_values_are_refused(make_bad, match):
     with pytest.raises(ValueError, match=match):
         make_bad()
@@ -207,8 +224,7 @@ def test_numba_cache_falls_back_to_a_user_folder_when_the_package_folder_is_read
 def _cases():
     rng = np.random.default_rng(11)
     cases = []
-    for shape, r in (((1, 1), 10.0), ((30, 8), 10.0), ((8, 30), 100.0), ((24, 24), 50.0),
-                      ((120, 90), 20.0)):
+    for shape, r in (((1, 1), 10.0), ((30, 8), 10.0), ((8, 30), 100.0), ((24, 24), 50.0), ((120, 90), 20.0)):
         g = 10 ** rng.uniform(-7, -3, shape)  # 1e-7 .. 1e-3 S
         v = rng.uniform(0, 1, (shape[0], 3))
         v[:, 0] = 0.0  # a zero input vector in every batch
@@ -228,16 +244,18 @@ def test_every_solver_method_agrees(xbar, v):
         scale = np.max(np.abs(ref.output_currents))
         assert np.max(np.abs(sol.output_currents - ref.output_currents)) <= 1e-10 * scale, method
         nz = np.abs(ref.output_currents) > 1e-3 * scale
-        assert np.all(np.abs(sol.output_currents - ref.output_currents)[nz]
-                      <= 1e-9 * np.abs(ref.output_currents)[nz]), method
+        assert np.all(
+            np.abs(sol.output_currents - ref.output_currents)[nz] <= 1e-9 * np.abs(ref.output_currents)[nz]
+        ), method
     from memspice.spice.capabilities import ngspice_info
 
     if ngspice_info().executable is not None and xbar.m * xbar.n <= 32 * 32:
         from memspice.simulate import simulate_crossbar
 
         spice = simulate_crossbar(xbar, v, backend="ngspice")
-        np.testing.assert_allclose(spice.output_currents, ref.output_currents, rtol=1e-7,
-                                   atol=1e-9 * np.max(np.abs(ref.output_currents)))
+        np.testing.assert_allclose(
+            spice.output_currents, ref.output_currents, rtol=1e-7, atol=1e-9 * np.max(np.abs(ref.output_currents))
+        )
 
 
 def test_one_kind_of_newton_serves_nonlinear_cells_on_every_path():
@@ -269,8 +287,11 @@ def test_structured_path_with_biased_bit_lines(cell):
     """Bit-line biases (write schemes): output currents stay within 1e-10 of the direct solve per column
     (through the sense link they would lose digits to the bias: 1.8e-10 for TiOx)."""
     rng = np.random.default_rng(0)
-    kw = dict(state=rng.uniform(0, 1, (30, 20))) if cell == "tiox" else \
-        dict(conductances=rng.uniform(1e-6, 1e-4, (30, 20)))
+    kw = (
+        dict(state=rng.uniform(0, 1, (30, 20)))
+        if cell == "tiox"
+        else dict(conductances=rng.uniform(1e-6, 1e-4, (30, 20)))
+    )
     xbar = Crossbar(cell=cell, r_word=2, r_bit=3, r_source=5, r_sense=4, bit_bias=rng.uniform(0, 0.5, 20), **kw)
     v = rng.uniform(0, 1, (30, 2))
     a, b = solve_dc(xbar, v, method="structured"), solve_dc(xbar, v, method="direct")

@@ -1,4 +1,5 @@
 """ngspice driver: both modes, labelled waveforms, and every failure named."""
+
 import os
 import shutil
 import stat
@@ -107,6 +108,7 @@ def fake_ngspice(tmp_path, monkeypatch):
         monkeypatch.setenv("MEMSPICE_NGSPICE", str(exe))
         capabilities.ngspice_info.cache_clear()
         return exe
+
     yield install
     capabilities.ngspice_info.cache_clear()
 
@@ -132,8 +134,10 @@ def test_missing_ngspice_is_named(monkeypatch, tmp_path):
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler to build a crashing libngspice")
 def test_crash_inside_shared_library_does_not_kill_python(tmp_path, monkeypatch):
     src = tmp_path / "crash.c"
-    src.write_text("int ngSpice_Init(void *a, void *b, void *c, void *d, void *e, void *f, void *g)"
-                   "{ volatile int *p = 0; return *p; }\n")
+    src.write_text(
+        "int ngSpice_Init(void *a, void *b, void *c, void *d, void *e, void *f, void *g)"
+        "{ volatile int *p = 0; return *p; }\n"
+    )
     lib = tmp_path / "libngspice.so"
     subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
     monkeypatch.setenv("MEMSPICE_LIBNGSPICE", str(lib))

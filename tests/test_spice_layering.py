@@ -3,6 +3,7 @@
 Imports are read with ``ast`` (every import statement, also those inside functions), relative imports
 resolved to absolute module names, so a comment or a string that mentions a module does not count.
 """
+
 import ast
 from pathlib import Path
 
@@ -84,3 +85,12 @@ def test_waveforms_live_in_spice_and_the_old_path_re_exports_them():
 
     assert old is Waveforms and unit_of("i(vsense0)") == "A"
     assert Waveforms.__module__ == "memspice.spice.waveforms"
+
+
+def test_circuits_and_solver_do_not_import_upward():
+    """circuits/ and solver/ sit side by side above spice/ and models/: no netlists, simulate, analysis, systems."""
+    upward = ("analysis", "systems", "simulate", "reproduce", "cli")
+    bad = violations("circuits", upward + ("solver", "netlists"))
+    bad += violations("solver", upward + ("netlists",))
+    if bad:
+        pytest.fail("upward imports:\n" + "\n".join(bad))

@@ -1,4 +1,5 @@
 """Progress of long ngspice runs, the slow-run hint, OSDI header names and short reprs (issue 14)."""
+
 import textwrap
 import warnings
 
@@ -131,8 +132,9 @@ def test_bare_module_header_compiles_and_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))  # empty cache: memspice compiles it again
     sel = Selector()
     cir = tmp_path / "sel.cir"
-    cir.write_text(f"selector\n* memspice-osdi: {sel.va_module}\n{sel.va_model_card('sm')}\n"
-                   "Nsel a 0 sm\nV1 a 0 0.3\n.op\n.end\n")
+    cir.write_text(
+        f"selector\n* memspice-osdi: {sel.va_module}\n{sel.va_model_card('sm')}\nNsel a 0 sm\nV1 a 0 0.3\n.op\n.end\n"
+    )
     assert main(["run", str(cir)]) == 0
     out = capsys.readouterr().out
     assert "i(v1)" in out or "v1#branch" in out

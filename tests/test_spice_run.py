@@ -1,4 +1,5 @@
 """memspice.spice.run runs any ngspice netlist as ngspice -b would (issue 9)."""
+
 import os
 import subprocess
 import sys
@@ -88,8 +89,10 @@ def test_ac_results_stay_complex(mode):
 
 @needs_ngspice
 def test_ascii_raw_files_are_read_like_binary(tmp_path):
-    body = ("rc\nV1 in 0 DC 1 AC 1\nR1 in out 1k\nC1 out 0 1u\n.control\nset filetype={kind}\nop\n"
-            "ac dec 2 1 1k\nwrite {kind}_ac.raw\nsetplot op1\nwrite {kind}_op.raw\n.endc\n.end\n")
+    body = (
+        "rc\nV1 in 0 DC 1 AC 1\nR1 in out 1k\nC1 out 0 1u\n.control\nset filetype={kind}\nop\n"
+        "ac dec 2 1 1k\nwrite {kind}_ac.raw\nsetplot op1\nwrite {kind}_op.raw\n.endc\n.end\n"
+    )
     for kind in ("ascii", "binary"):  # write saves the current plot: write both explicitly
         (tmp_path / f"{kind}.cir").write_text(body.format(kind=kind))
         subprocess.run([INFO.executable, "-b", f"{kind}.cir"], cwd=tmp_path, capture_output=True, check=True)
@@ -155,8 +158,10 @@ def test_concurrent_runs_sharing_a_workdir_get_their_own_results(tmp_path):
 @needs_ngspice
 def test_latin1_netlist_file_runs(tmp_path):
     net = tmp_path / "latin.cir"
-    net.write_bytes("Tiefpass für Jürgen (Latin-1)\n* Widerstände in kΩ? nein: Ohm\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n"
-                    ".op\n.end\n".replace("Ω", "O").encode("latin-1"))
+    net.write_bytes(
+        "Tiefpass für Jürgen (Latin-1)\n* Widerstände in kΩ? nein: Ohm\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n"
+        ".op\n.end\n".replace("Ω", "O").encode("latin-1")
+    )
     assert np.isclose(run(net).waveforms["v(b)"][0], 0.5)
 
 
@@ -168,8 +173,10 @@ def test_bad_timeout_is_named(bad):
 
 
 def test_truncated_raw_file_is_an_os_error(tmp_path):
-    header = ("Title: x\nDate: now\nPlotname: Transient Analysis\nFlags: real\nNo. Variables: 2\nNo. Points: 100\n"
-              "Variables:\n\t0\ttime\ttime\n\t1\tv(a)\tvoltage\nBinary:\n").encode()
+    header = (
+        "Title: x\nDate: now\nPlotname: Transient Analysis\nFlags: real\nNo. Variables: 2\nNo. Points: 100\n"
+        "Variables:\n\t0\ttime\ttime\n\t1\tv(a)\tvoltage\nBinary:\n"
+    ).encode()
     raw = tmp_path / "r.raw"
     raw.write_bytes(header + np.zeros(200).tobytes())
     assert len(read_raw_plots(raw)[0]) == 100
@@ -187,15 +194,19 @@ def fake_tool(tmp_path, monkeypatch):
         monkeypatch.setenv(env, str(exe))
         capabilities.ngspice_info.cache_clear()
         return exe
+
     yield install
     capabilities.ngspice_info.cache_clear()
 
 
 def test_full_disk_during_the_run_is_an_os_error_not_a_convergence_error(fake_tool):
-    fake_tool("MEMSPICE_NGSPICE", 'case "$1" in -v) echo "** ngspice-46 : fake"; exit 0;; esac\n'
-              "printf 'Title: x\\nPlotname: Transient Analysis\\nFlags: real\\nNo. Variables: 2\\n"
-              "No. Points: 100\\nVariables:\\n\\t0\\ttime\\ttime\\n\\t1\\tv(a)\\tvoltage\\nBinary:\\n' "
-              "> memspice-results.raw\nhead -c 100 /dev/zero >> memspice-results.raw\n")
+    fake_tool(
+        "MEMSPICE_NGSPICE",
+        'case "$1" in -v) echo "** ngspice-46 : fake"; exit 0;; esac\n'
+        "printf 'Title: x\\nPlotname: Transient Analysis\\nFlags: real\\nNo. Variables: 2\\n"
+        "No. Points: 100\\nVariables:\\n\\t0\\ttime\\ttime\\n\\t1\\tv(a)\\tvoltage\\nBinary:\\n' "
+        "> memspice-results.raw\nhead -c 100 /dev/zero >> memspice-results.raw\n",
+    )
     with pytest.raises(SpiceOutputError) as info:
         run(DIVIDER + ".tran 1u 1m\n.end\n")
     assert isinstance(info.value, OSError)
@@ -204,8 +215,9 @@ def test_full_disk_during_the_run_is_an_os_error_not_a_convergence_error(fake_to
 def test_openvaf_errors_have_no_colour_codes(fake_tool, tmp_path, monkeypatch):
     monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))
     fake_tool("MEMSPICE_NGSPICE", 'echo "** ngspice-46 : fake"\n')
-    fake_tool("MEMSPICE_OPENVAF", "printf '\\033[1;31merror\\033[0m: unexpected token \\033[1m;\\033[0m\\n' >&2\n"
-                                  "exit 1\n")
+    fake_tool(
+        "MEMSPICE_OPENVAF", "printf '\\033[1;31merror\\033[0m: unexpected token \\033[1m;\\033[0m\\n' >&2\nexit 1\n"
+    )
     from memspice.spice import compile_veriloga
 
     with pytest.raises(OsdiUnavailable) as info:
@@ -224,8 +236,9 @@ print("v(b) =", res.waveforms["v(b)"][0])
 def test_shared_mode_from_an_unguarded_script_says_what_to_do(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(UNGUARDED)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path, env=dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=dict(os.environ)
+    )
     assert proc.returncode != 0
     assert "SharedModeBootstrapError" in proc.stderr and "__name__" in proc.stderr
     assert "isolate=False" in proc.stderr and "libngspice worker crashed" not in proc.stderr

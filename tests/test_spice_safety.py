@@ -1,4 +1,5 @@
 """Untrusted netlists: no shell commands, libraries or stray files unless the caller opts in (issue 9)."""
+
 import pytest
 
 from memspice.spice import UnsafeNetlistError, run
@@ -41,18 +42,41 @@ def test_shell_in_an_included_file_is_refused(tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("cmd", ["pre_osdi /tmp/evil.osdi", "osdi /tmp/evil.so", "codemodel /tmp/evil.cm",
-                                 "write /tmp/elsewhere.raw", "wrdata ../up.txt v(b)", "print v(b) > /tmp/x.txt",
-                                 "gnuplot g v(b)", "source other.cir", "alias x shell", "set rawfile=/tmp/r.raw",
-                                 "set c = sh\n$c rm -rf x"])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "pre_osdi /tmp/evil.osdi",
+        "osdi /tmp/evil.so",
+        "codemodel /tmp/evil.cm",
+        "write /tmp/elsewhere.raw",
+        "wrdata ../up.txt v(b)",
+        "print v(b) > /tmp/x.txt",
+        "gnuplot g v(b)",
+        "source other.cir",
+        "alias x shell",
+        "set rawfile=/tmp/r.raw",
+        "set c = sh\n$c rm -rf x",
+    ],
+)
 def test_library_loads_program_runs_and_stray_writes_are_refused(tmp_path, cmd):
     with pytest.raises(UnsafeNetlistError):
         check_netlist(_with_control(cmd), tmp_path)
 
 
 def test_harmless_control_commands_pass(tmp_path):
-    check_netlist(_with_control("write out.raw", "wrdata table.txt v(b)", "let x = v(b) > 0.1",
-                                "if v(b) > 0.1", "echo big", "end", "meas op vb find v(b)", "print v(b)"), tmp_path)
+    check_netlist(
+        _with_control(
+            "write out.raw",
+            "wrdata table.txt v(b)",
+            "let x = v(b) > 0.1",
+            "if v(b) > 0.1",
+            "echo big",
+            "end",
+            "meas op vb find v(b)",
+            "print v(b)",
+        ),
+        tmp_path,
+    )
 
 
 def test_libraries_named_by_the_caller_may_be_loaded(tmp_path):

@@ -1,5 +1,6 @@
 """A designer's own netlist (control block, .meas, relative include of a model in a subfolder, .ac)
 runs unmodified through `memspice run` from any working directory, equal to plain `ngspice -b` (issue 9)."""
+
 import re
 import shutil
 import subprocess
@@ -25,8 +26,9 @@ def plain_ngspice(tmp_path_factory):
         pytest.skip("ngspice not installed (scripts/install_system.sh): nothing to compare against")
     work = tmp_path_factory.mktemp("plain") / "thirdparty"
     shutil.copytree(FIXTURE, work)
-    out = subprocess.run([INFO.executable, "-b", NETLIST], cwd=work, capture_output=True, text=True, timeout=60,
-                         stdin=subprocess.DEVNULL).stdout
+    out = subprocess.run(
+        [INFO.executable, "-b", NETLIST], cwd=work, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    ).stdout
     meas = {}
     for name, value in re.findall(r"^(gain_1k|f3db|phase_1k)\s*=\s*(\S+)", out, re.M):
         meas.setdefault(name, float(value))  # ngspice -b re-runs the analyses after the block: keep the first

@@ -1,4 +1,5 @@
 """Tiled layers on Dask (memspice.solver.tiles): each tile its own array, column blocks summed."""
+
 import numpy as np
 import pytest
 

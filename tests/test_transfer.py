@@ -1,4 +1,5 @@
 """Transfer matrix and many-vector reads (memspice.solver.transfer) against direct solves."""
+
 import numpy as np
 import pytest
 
@@ -15,8 +16,14 @@ from memspice.solver.transfer import (
 )
 
 WIRES = [  # r_word, r_bit, r_source, r_sense (Ohm): every elimination branch
-    (1.0, 2.0, 0.0, 0.0), (1.0, 0.5, 3.0, 2.0), (0.0, 1.0, 0.0, 0.0), (0.0, 1.0, 5.0, 0.0),
-    (1.0, 0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 4.0), (0.0, 0.0, 2.0, 3.0), (0.0, 0.0, 0.0, 0.0),
+    (1.0, 2.0, 0.0, 0.0),
+    (1.0, 0.5, 3.0, 2.0),
+    (0.0, 1.0, 0.0, 0.0),
+    (0.0, 1.0, 5.0, 0.0),
+    (1.0, 0.0, 0.0, 0.0),
+    (1.0, 0.0, 0.0, 4.0),
+    (0.0, 0.0, 2.0, 3.0),
+    (0.0, 0.0, 0.0, 0.0),
 ]
 
 

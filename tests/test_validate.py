@@ -1,4 +1,5 @@
 """`memspice validate`: every backend pair with its measured max error."""
+
 import itertools
 import json
 
@@ -39,7 +40,8 @@ def test_a_backend_that_raises_fails_the_report_instead_of_skipping(tmp_path, mo
     monkeypatch.setattr(v, "crossbar_cases", lambda quick=False: [])
     summary = v.validate(tmp_path)
     assert not summary["pass"]
-    assert summary["errors"] == [{"circuit": "fake circuit", "backend": "ngspice-behavioural",
-                                  "error": "ZeroDivisionError: division by zero"}]
+    assert summary["errors"] == [
+        {"circuit": "fake circuit", "backend": "ngspice-behavioural", "error": "ZeroDivisionError: division by zero"}
+    ]
     assert summary["uncompared"] == ["fake circuit"]
     assert "Backends that failed (FAIL)" in (tmp_path / "report.md").read_text()

@@ -1,4 +1,5 @@
 """Waveforms in the bottom layer (issue 14): DataFrame export with units, plots in engineering units."""
+
 import matplotlib
 
 matplotlib.use("Agg")  # tests save figures; notebooks show them inline
@@ -13,8 +14,15 @@ from memspice.spice.waveforms import Waveforms, engineering_scale  # noqa: E402
 @pytest.fixture
 def tran():
     t = np.linspace(0, 20e-6, 201)
-    return Waveforms(t, {"v(out0)": 0.3 * np.sin(2e5 * t), "i(vsense0)": 40e-6 * np.cos(2e5 * t),
-                         "v(spk0)": np.where(t > 10e-6, 0.5, 0.0)}, title="tran1")
+    return Waveforms(
+        t,
+        {
+            "v(out0)": 0.3 * np.sin(2e5 * t),
+            "i(vsense0)": 40e-6 * np.cos(2e5 * t),
+            "v(spk0)": np.where(t > 10e-6, 0.5, 0.0),
+        },
+        title="tran1",
+    )
 
 
 def test_to_dataframe_uses_the_axis_as_index_and_keeps_units(tran):
@@ -75,8 +83,7 @@ def test_plot_of_an_operating_point_draws_bars_and_of_ac_a_log_axis():
     f = np.logspace(0, 6, 7)
     ac = Waveforms(f, {"v(out)": 1 / (1 + 1j * f / 1e3)}, "frequency")
     fig = ac.plot()
-    assert fig.axes[0].get_xscale() == "log" and np.allclose(fig.axes[0].lines[0].get_ydata(),
-                                                             np.abs(ac["v(out)"]))
+    assert fig.axes[0].get_xscale() == "log" and np.allclose(fig.axes[0].lines[0].get_ydata(), np.abs(ac["v(out)"]))
     plt.close(fig)
 
 

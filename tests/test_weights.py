@@ -1,10 +1,16 @@
 """Weight mapping, signed differential pairs, variation and faults."""
+
 import numpy as np
 import pytest
 
 from memspice.circuits.crossbar import Crossbar
-from memspice.circuits.weights import (apply_stuck_faults, apply_variation, conductance_map, differential_outputs,
-                                       differential_pair)
+from memspice.circuits.weights import (
+    apply_stuck_faults,
+    apply_variation,
+    conductance_map,
+    differential_outputs,
+    differential_pair,
+)
 from memspice.solver import solve_dc
 
 

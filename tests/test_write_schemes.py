@@ -1,10 +1,11 @@
 """V/2 and V/3 half-select biasing, in ngspice and the sparse solver."""
+
 import numpy as np
 import pytest
 
 from memspice.circuits.crossbar import Crossbar
 from memspice.circuits.write_schemes import disturb_report, write_bias, write_crossbar
-from memspice.solver import simulate_crossbar
+from memspice.simulate import simulate_crossbar
 
 from .conftest import needs_ngspice
 
@@ -40,8 +41,9 @@ def test_1s1r_half_selected_cells_leak_10x_less_than_1r_under_v_half(backend):
 @needs_ngspice
 def test_v_third_scheme_sparse_matches_ngspice():
     rng = np.random.default_rng(4)
-    xbar, rows = write_crossbar(Crossbar(rng.uniform(1e-5, 1e-4, (6, 7)), cell="1S1R", r_word=2.0, r_bit=2.0,
-                                         r_sense=1.0), (2, 5), 1.8, "V/3")
+    xbar, rows = write_crossbar(
+        Crossbar(rng.uniform(1e-5, 1e-4, (6, 7)), cell="1S1R", r_word=2.0, r_bit=2.0, r_sense=1.0), (2, 5), 1.8, "V/3"
+    )
     a = simulate_crossbar(xbar, rows, backend="ngspice")
     b = simulate_crossbar(xbar, rows, backend="sparse")
     err = np.max(np.abs(a.device_currents - b.device_currents)) / np.max(np.abs(a.device_currents))

@@ -1,4 +1,5 @@
 """Waveform containers, measurements and plots."""
-from .waveforms import Waveforms
+
+from ..spice.waveforms import Waveforms
 
 __all__ = ["Waveforms"]

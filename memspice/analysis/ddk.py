@@ -13,6 +13,7 @@ paper's 6.1-202.1 uS linear range is
 series-conduction :class:`~memspice.models.DriftDiffusion`, since analysis
 does not import systems).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,14 @@ def ddk_device(r_init: float = DDK_R_INIT) -> DriftDiffusion:
     r_on, r_off = 1 / DDK_G_MAX, 1 / DDK_G_MIN
     x0 = (r_off - r_init) / (r_off - r_on)
     length = 54e-9  # TaOx 45 nm + HfOx 9 nm
-    return DriftDiffusion(r_on=r_on, r_off=r_off, length=length, mobility=2e4 * length**2,
-                          diffusion=1e3 * length**2, x0=float(np.clip(x0, 0, 1)))
+    return DriftDiffusion(
+        r_on=r_on,
+        r_off=r_off,
+        length=length,
+        mobility=2e4 * length**2,
+        diffusion=1e3 * length**2,
+        x0=float(np.clip(x0, 0, 1)),
+    )
 
 
 def synthetic_call(samples: int = 48000, seed: int = 0, utterances: int = 8) -> np.ndarray:
@@ -62,7 +69,7 @@ def synthetic_call(samples: int = 48000, seed: int = 0, utterances: int = 8) -> 
         env = np.where(s < skew, s / skew, (1 - s) / (1 - skew)) * ((u >= start) & (u <= start + length))
         f0, f1 = rng.uniform(40, 400, 2)
         phase = 2 * np.pi * np.cumsum(f0 + (f1 - f0) * u) / per
-        out[k * per:(k + 1) * per] += levels[k] * env * np.sin(phase)
+        out[k * per : (k + 1) * per] += levels[k] * env * np.sin(phase)
     return out
 
 
@@ -83,8 +90,9 @@ def pulse_amplitudes(features, v_low: float = 2.0, v_high: float = 3.0) -> np.nd
     return v_low + (f - f.min()) / span * (v_high - v_low)
 
 
-def feature_map(amplitudes, device: DriftDiffusion | None = None, width: float = 100e-9, gap: float = 100e-9,
-                v_read: float = 0.1) -> np.ndarray:
+def feature_map(
+    amplitudes, device: DriftDiffusion | None = None, width: float = 100e-9, gap: float = 100e-9, v_read: float = 0.1
+) -> np.ndarray:
     """Conductance (S) after each pulse: one device per row of ``amplitudes`` (V), all rows at once.
 
     Pulses are RESET-polarity (the device sees -amplitude), rectangular, ``width`` long,
@@ -96,8 +104,15 @@ def feature_map(amplitudes, device: DriftDiffusion | None = None, width: float =
     out = np.empty(amps.shape)
 
     def advance(x, v, duration):
-        sol = solve_ivp(lambda t, y: device.rate(y, v), (0, duration), x, method="Radau", rtol=1e-8, atol=1e-10,
-                        jac=lambda t, y: np.diag(device.rate_dx(y, v)))
+        sol = solve_ivp(
+            lambda t, y: device.rate(y, v),
+            (0, duration),
+            x,
+            method="Radau",
+            rtol=1e-8,
+            atol=1e-10,
+            jac=lambda t, y: np.diag(device.rate_dx(y, v)),
+        )
         return sol.y[:, -1]
 
     for k in range(amps.shape[1]):
@@ -134,8 +149,9 @@ def fit_ddk(inputs, observed, starts: int = 8, seed: int = 0, dt: float = 0.2) -
     best = None
     for _ in range(starts):
         p0 = rng.uniform(0.01, 0.99, 2)
-        res = least_squares(lambda p: ddk_trajectory(x, p[0], p[1], y[0], dt) - y, p0, bounds=([0, 0], [1, 1]),
-                            method="trf")
+        res = least_squares(
+            lambda p: ddk_trajectory(x, p[0], p[1], y[0], dt) - y, p0, bounds=([0, 0], [1, 1]), method="trf"
+        )
         if best is None or res.cost < best.cost:
             best = res
     rms = float(np.sqrt(np.mean(best.fun**2)))

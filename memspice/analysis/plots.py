@@ -4,6 +4,7 @@ No backend is forced: figures show inline in Jupyter and save from scripts
 (matplotlib picks a non-interactive backend by itself where there is no display).
 Axes carry engineering units (us, uA, mV, ...) chosen from the data.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -9,6 +9,7 @@ transient of the same array (line capacitance, drivers, sense) driven by a
 step: the time until every column current stays within a band of its final
 value.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -42,8 +43,15 @@ class ReadCost:
         return {**asdict(self), "total_J": self.total_J}
 
 
-def read_energy(xbar, solution, voltages, t_read: float, k: int = 0, dac_energy_J: float = DAC_ENERGY_J,
-                column_power_W: float = COLUMN_POWER_W) -> ReadCost:
+def read_energy(
+    xbar,
+    solution,
+    voltages,
+    t_read: float,
+    k: int = 0,
+    dac_energy_J: float = DAC_ENERGY_J,
+    column_power_W: float = COLUMN_POWER_W,
+) -> ReadCost:
     """Energy of read ``k`` of ``solution`` (a DC solution of ``xbar`` for ``voltages``) lasting ``t_read`` s.
 
     Parameters
@@ -69,9 +77,14 @@ def read_energy(xbar, solution, voltages, t_read: float, k: int = 0, dac_energy_
     p_sink = float(xbar.bit_voltages @ i_cell.sum(axis=0))  # absorbed by bit-line bias sources
     p_cells = float(np.sum(i_cell * u_cell))
     p_array = p_source - p_sink
-    return ReadCost(cells_J=p_cells * t_read, wires_J=(p_array - p_cells) * t_read,
-                    drivers_J=dac_energy_J * xbar.m, sense_J=column_power_W * xbar.n * t_read,
-                    t_read_s=float(t_read), array_power_W=p_array)
+    return ReadCost(
+        cells_J=p_cells * t_read,
+        wires_J=(p_array - p_cells) * t_read,
+        drivers_J=dac_energy_J * xbar.m,
+        sense_J=column_power_W * xbar.n * t_read,
+        t_read_s=float(t_read),
+        array_power_W=p_array,
+    )
 
 
 def read_latency(xbar, voltages, tolerance: float = 0.01, t_stop: float | None = None, timeout: float = 300.0) -> dict:
@@ -94,8 +107,9 @@ def read_latency(xbar, voltages, tolerance: float = 0.01, t_stop: float | None =
     edge = min(10e-12, t_stop / 1000)
     drive = [f"PWL(0 0 {spice_number(edge)} {spice_number(vi)})" for vi in v]
     step = t_stop / 2000
-    text = crossbar_netlist(xbar, drive, analysis=f".tran {spice_number(step)} {spice_number(t_stop)} 0 "
-                                                  f"{spice_number(step)}")
+    text = crossbar_netlist(
+        xbar, drive, analysis=f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)}"
+    )
     w = run(text, mode="batch", timeout=timeout).waveforms
     per_col = np.array([settling_time(w.time, w[f"i(vsense{j})"], tolerance) for j in range(xbar.n)])
     return {"latency_s": float(per_col.max()), "per_column_s": per_col, "t_stop_s": float(t_stop)}

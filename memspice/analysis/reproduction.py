@@ -5,6 +5,7 @@
 further table, and ``NAME.json`` with the headline numbers.  The numbers come
 from running the simulation, never from constants.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Reproductions of the source papers' figures, each a function returning
 (results, matplotlib Figure).  ``memspice reproduce NAME -o DIR`` saves them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,9 @@ def ddk_features(seed: int = 0, utterances: int = 8, features: int = 100):
 
     amps = pulse_amplitudes(pooled_features(synthetic_call(seed=seed), utterances, features))
     fmap = feature_map(amps)
-    fits = pd.DataFrame([{"utterance": k, **fit_ddk(amps[k], normalise(fmap[k]), seed=seed)}
-                         for k in range(utterances)])
+    fits = pd.DataFrame(
+        [{"utterance": k, **fit_ddk(amps[k], normalise(fmap[k]), seed=seed)} for k in range(utterances)]
+    )
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     plots.crossbar_heatmap(fmap * 1e6, "DDK feature map", "conductance (uS)", ax=axes[0])
     axes[0].set_xlabel("pulse (feature)")
@@ -57,12 +59,18 @@ def lif_f_i(currents_A=None):
     from ..circuits.lif import LIFNeuron
 
     neuron = LIFNeuron()
-    currents = np.asarray(currents_A if currents_A is not None else
-                          neuron.threshold_current * np.array([0.5, 0.9, 1.25, 2, 3, 4, 5]))
+    currents = np.asarray(
+        currents_A if currents_A is not None else neuron.threshold_current * np.array([0.5, 0.9, 1.25, 2, 3, 4, 5])
+    )
     rates = neuron.f_i(currents)
     table = pd.DataFrame({"current_A": currents, "rate_Hz": rates})
-    fig = plots.xy(currents * 1e6, {"TS neuron": np.array(rates) / 1e3}, "input current (uA)", "firing rate (kHz)",
-                   title=f"LIF f-I, threshold {neuron.threshold_current * 1e6:.1f} uA")
+    fig = plots.xy(
+        currents * 1e6,
+        {"TS neuron": np.array(rates) / 1e3},
+        "input current (uA)",
+        "firing rate (kHz)",
+        title=f"LIF f-I, threshold {neuron.threshold_current * 1e6:.1f} uA",
+    )
     return table, fig
 
 
@@ -100,8 +108,7 @@ def mvm_error(sizes=(32, 64, 128, 256), r_wires=(0.1, 1.0, 5.0), cells=("1R", "1
     for k, (ax, cell) in enumerate(zip(axes[0], cells)):
         sub = table[table.cell == cell]
         for r in r_wires:
-            ax.plot(list(sizes), sub[sub.r_wire_ohm == r].rms_rel_error.values, "o-", ms=3, lw=1.2,
-                    label=f"{r:g} Ohm")
+            ax.plot(list(sizes), sub[sub.r_wire_ohm == r].rms_rel_error.values, "o-", ms=3, lw=1.2, label=f"{r:g} Ohm")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -123,9 +130,16 @@ def reproduce_hysteresis(quick: bool = False, seed: int = 0):
     from .reproduction import Reproduction
 
     table, fig = hysteresis()
-    return Reproduction(fig, {"w0_rad_s": table.w0_rad_s.tolist(), "loop_area_W": table.loop_area_W.tolist(),
-                              "max_abs_i_at_v0_A": float(table.max_abs_i_at_v0_A.max()),
-                              "area_falls_with_frequency": bool(np.all(np.diff(table.loop_area_W) < 0))}, table)
+    return Reproduction(
+        fig,
+        {
+            "w0_rad_s": table.w0_rad_s.tolist(),
+            "loop_area_W": table.loop_area_W.tolist(),
+            "max_abs_i_at_v0_A": float(table.max_abs_i_at_v0_A.max()),
+            "area_falls_with_frequency": bool(np.all(np.diff(table.loop_area_W) < 0)),
+        },
+        table,
+    )
 
 
 def reproduce_ddk_features(quick: bool = False, seed: int = 0):
@@ -135,10 +149,17 @@ def reproduce_ddk_features(quick: bool = False, seed: int = 0):
     results, fig = ddk_features(seed=seed, features=40 if quick else 100)
     fits, fmap = results["fits"], results["feature_map_S"]
     spread = float(np.max(np.ptp(fmap, axis=0)) / np.mean(fmap))
-    return Reproduction(fig, {"utterances": int(fmap.shape[0]), "features": int(fmap.shape[1]),
-                              "alpha_range": [float(fits.alpha.min()), float(fits.alpha.max())],
-                              "beta_range": [float(fits.beta.min()), float(fits.beta.max())],
-                              "max_row_spread_rel": spread}, fits)
+    return Reproduction(
+        fig,
+        {
+            "utterances": int(fmap.shape[0]),
+            "features": int(fmap.shape[1]),
+            "alpha_range": [float(fits.alpha.min()), float(fits.alpha.max())],
+            "beta_range": [float(fits.beta.min()), float(fits.beta.max())],
+            "max_row_spread_rel": spread,
+        },
+        fits,
+    )
 
 
 def reproduce_lif(quick: bool = False, seed: int = 0):
@@ -147,9 +168,15 @@ def reproduce_lif(quick: bool = False, seed: int = 0):
     from .reproduction import Reproduction
 
     table, fig = lif_f_i()
-    return Reproduction(fig, {"threshold_current_A": float(LIFNeuron().threshold_current),
-                              "max_rate_Hz": float(table.rate_Hz.max()),
-                              "rate_rises_with_current": bool(np.all(np.diff(table.rate_Hz) >= 0))}, table)
+    return Reproduction(
+        fig,
+        {
+            "threshold_current_A": float(LIFNeuron().threshold_current),
+            "max_rate_Hz": float(table.rate_Hz.max()),
+            "rate_rises_with_current": bool(np.all(np.diff(table.rate_Hz) >= 0)),
+        },
+        table,
+    )
 
 
 def reproduce_mvm(quick: bool = False, seed: int = 0):

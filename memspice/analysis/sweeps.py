@@ -6,6 +6,7 @@ count or order: the same seed gives the same table.  Local by default
 (Dask's process pool); pass ``address`` to run on a ``distributed``
 cluster.  Results come back as a pandas DataFrame, one row per point.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,15 @@ def _evaluate(func, point: dict, seed: int) -> dict:
     return {**point, "seed": seed, **out}
 
 
-def run_sweep(func, points: list[dict], seed: int = 0, address: str | None = None, scheduler: str = "processes",
-              num_workers: int | None = None, progress: bool = True) -> pd.DataFrame:
+def run_sweep(
+    func,
+    points: list[dict],
+    seed: int = 0,
+    address: str | None = None,
+    scheduler: str = "processes",
+    num_workers: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Evaluate ``func(**point, seed=...) -> dict`` for every point; return a DataFrame.
 
     ``scheduler``: local Dask scheduler ("processes", "threads" or "synchronous").
@@ -60,8 +68,9 @@ def run_sweep(func, points: list[dict], seed: int = 0, address: str | None = Non
     return pd.DataFrame(list(rows))
 
 
-def crossbar_mvm_point(n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cell: str = "1R",
-                       v_read: float = 0.2, seed: int = 0) -> dict:
+def crossbar_mvm_point(
+    n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cell: str = "1R", v_read: float = 0.2, seed: int = 0
+) -> dict:
     """One Monte Carlo sample: an n x n array with log-normal variation ``sigma``, random weights/inputs.
 
     Returns the MVM error against the ideal (variation-free, wire-free) G^T v.
@@ -78,12 +87,16 @@ def crossbar_mvm_point(n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cel
     sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), v)
     ideal = (g_nominal.T @ v)[None, :]
     err = mvm_error(sol.output_currents, ideal)
-    return {"mvm_max_rel_error": err["max_rel"], "mvm_rms_rel_error": err["rms_rel"],
-            "mean_output_A": float(np.mean(sol.output_currents))}
+    return {
+        "mvm_max_rel_error": err["max_rel"],
+        "mvm_rms_rel_error": err["rms_rel"],
+        "mean_output_A": float(np.mean(sol.output_currents)),
+    }
 
 
-def monte_carlo_crossbar(samples: int = 100, n: int = 64, sigma: float = 0.1, r_wire: float = 1.0, seed: int = 0,
-                         **kwargs) -> pd.DataFrame:
+def monte_carlo_crossbar(
+    samples: int = 100, n: int = 64, sigma: float = 0.1, r_wire: float = 1.0, seed: int = 0, **kwargs
+) -> pd.DataFrame:
     """Monte Carlo of device variation on an n x n crossbar read (see :func:`crossbar_mvm_point`)."""
     points = [{"n": n, "sigma": sigma, "r_wire": r_wire, "sample": k} for k in range(samples)]
     return run_sweep(_mc_point, points, seed=seed, **kwargs)

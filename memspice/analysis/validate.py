@@ -6,6 +6,7 @@ Every pair of backends that ran a circuit is compared on every signal; the
 report (markdown, JSON and plots) lists each pair's max error with its
 tolerance and PASS/FAIL.  Backends that cannot run here are listed with why.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.waveforms import Waveforms
+from ..spice.waveforms import Waveforms
 
 
 @dataclass
@@ -90,7 +91,7 @@ def device_cases(quick: bool = False) -> list[Case]:
 
 def crossbar_cases(quick: bool = False) -> list[Case]:
     from ..circuits.crossbar import Crossbar
-    from ..solver import simulate_crossbar
+    from ..simulate import simulate_crossbar
 
     rng = np.random.default_rng(0)
     n = 8 if quick else 16
@@ -119,8 +120,9 @@ def _transient_case() -> Case:
     rng = np.random.default_rng(1)
     m = n = 8
     xbar = Crossbar(state=rng.uniform(0.1, 0.9, (m, n)), r_word=2.0, r_bit=2.0, cell="memristor")
-    sources = [pulse_train([1.0 if i % 2 else -1.0, 0.5], 0.05, 0.1) if i < 4 else PWL((0.0,), (0.0,))
-               for i in range(m)]
+    sources = [
+        pulse_train([1.0 if i % 2 else -1.0, 0.5], 0.05, 0.1) if i < 4 else PWL((0.0,), (0.0,)) for i in range(m)
+    ]
     t_stop = 0.2
     case = Case(f"crossbar {m}x{n} memristor transient", "transient", 1e-3)
 
@@ -129,9 +131,14 @@ def _transient_case() -> Case:
         return Waveforms(tr.time, {f"i(vsense{j})": tr.output_currents[:, j] for j in range(n)})
 
     def spice(face):
-        text = crossbar_netlist(xbar, [s.spice() for s in sources], transient=True, face=face,
-                                options=".options reltol=1e-5",
-                                analysis=f".tran {t_stop / 1000} {t_stop} 0 {t_stop / 500} uic")
+        text = crossbar_netlist(
+            xbar,
+            [s.spice() for s in sources],
+            transient=True,
+            face=face,
+            options=".options reltol=1e-5",
+            analysis=f".tran {t_stop / 1000} {t_stop} 0 {t_stop / 500} uic",
+        )
         osdi = osdi_libraries(xbar, transient=True) if face == "veriloga" else []
         w = run(text, osdi=osdi).waveforms
         return Waveforms(w.time, {f"i(vsense{j})": w[f"i(vsense{j})"] for j in range(n)})
@@ -148,8 +155,17 @@ def _pair_rows(case: Case) -> list[dict]:
         for name in wa.names:
             if name in wb and name != "v":
                 err = _compare(wa, wb, name)
-                rows.append({"circuit": case.name, "a": a, "b": b, "signal": name, "max_error": err,
-                             "tolerance": case.tolerance, "pass": bool(err <= case.tolerance)})
+                rows.append(
+                    {
+                        "circuit": case.name,
+                        "a": a,
+                        "b": b,
+                        "signal": name,
+                        "max_error": err,
+                        "tolerance": case.tolerance,
+                        "pass": bool(err <= case.tolerance),
+                    }
+                )
     return rows
 
 
@@ -187,14 +203,21 @@ def validate(output_dir="validation", quick: bool = False) -> dict:
     # a backend that raised, or a circuit left with nothing to compare, fails the run: a comparison that did
     # not happen has not passed
     passed = bool(rows) and all(r["pass"] for r in rows) and not errors and not uncompared
-    lines = ["# memspice cross-backend validation", "",
-             f"Overall: **{'PASS' if passed else 'FAIL'}** ({sum(r['pass'] for r in rows)}/{len(rows)} comparisons "
-             f"within tolerance, {len(errors)} backend errors, {len(uncompared)} circuits with nothing compared). "
-             "Errors are max |b - a| relative to the full scale of a.", "",
-             "| circuit | backend a | backend b | signal | max error | tolerance | result |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['circuit']} | {r['a']} | {r['b']} | {r['signal']} | {r['max_error']:.2e} | "
-              f"{r['tolerance']:.0e} | {'PASS' if r['pass'] else 'FAIL'} |" for r in rows]
+    lines = [
+        "# memspice cross-backend validation",
+        "",
+        f"Overall: **{'PASS' if passed else 'FAIL'}** ({sum(r['pass'] for r in rows)}/{len(rows)} comparisons "
+        f"within tolerance, {len(errors)} backend errors, {len(uncompared)} circuits with nothing compared). "
+        "Errors are max |b - a| relative to the full scale of a.",
+        "",
+        "| circuit | backend a | backend b | signal | max error | tolerance | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['circuit']} | {r['a']} | {r['b']} | {r['signal']} | {r['max_error']:.2e} | "
+        f"{r['tolerance']:.0e} | {'PASS' if r['pass'] else 'FAIL'} |"
+        for r in rows
+    ]
     if errors:
         lines += ["", "## Backends that failed (FAIL)", "", "| circuit | backend | error |", "|---|---|---|"]
         lines += [f"| {e['circuit']} | {e['backend']} | {e['error']} |" for e in errors]

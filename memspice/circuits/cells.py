@@ -23,6 +23,7 @@ Per-cell numbers (conductance ``g``, state ``x``, gate voltage of the row)
 stay in the crossbar; the cell methods receive them as flat arrays (one entry
 per cell, row-major) in a :class:`CellArrays`.
 """
+
 from __future__ import annotations
 
 import abc
@@ -36,8 +37,21 @@ from ..models.access_transistor import AccessTransistor
 from ..models.base import CompactModel
 from ..units import sci_number, spice_number
 
-__all__ = ["Cell", "CellArrays", "Face", "ModelCell", "Resistor", "SelectorResistor", "SeriesSolveError",
-           "TransistorResistor", "cell_kinds", "make_cell", "memristor", "register", "tiox"]
+__all__ = [
+    "Cell",
+    "CellArrays",
+    "Face",
+    "ModelCell",
+    "Resistor",
+    "SelectorResistor",
+    "SeriesSolveError",
+    "TransistorResistor",
+    "cell_kinds",
+    "make_cell",
+    "memristor",
+    "register",
+    "tiox",
+]
 
 
 class SeriesSolveError(RuntimeError):
@@ -116,8 +130,9 @@ class Cell(abc.ABC):
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
             return other.strip().lower() == self.name.lower()
-        return NotImplemented if not isinstance(other, Cell) else (type(self) is type(other)
-                                                                    and vars(self) == vars(other))
+        return (
+            NotImplemented if not isinstance(other, Cell) else (type(self) is type(other) and vars(self) == vars(other))
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name))
@@ -143,13 +158,15 @@ def _series_newton(f_df, lo, hi, x0, tol, iters, what):
         x[active] = new
         active = active[~done]
     if active.size:
-        raise SeriesSolveError(f"{what}: internal node of {active.size} cell(s) did not converge in {iters} "
-                               "iterations; check the device parameters")
+        raise SeriesSolveError(
+            f"{what}: internal node of {active.size} cell(s) did not converge in {iters} "
+            "iterations; check the device parameters"
+        )
     return x
 
 
 class Resistor(Cell):
-    """"1R": linear resistor of conductance ``g`` (S)."""
+    """ "1R": linear resistor of conductance ``g`` (S)."""
 
     name = "1R"
     linear = True
@@ -170,7 +187,7 @@ class Resistor(Cell):
 
 @dataclass(eq=False)
 class SelectorResistor(Cell):
-    """"1S1R": a :class:`~memspice.models.Selector` in series with conductance ``g`` (S).
+    """ "1S1R": a :class:`~memspice.models.Selector` in series with conductance ``g`` (S).
 
     The selector voltage s is solved per cell from i_sel(s) = g (u - s); the cell's di/du is the
     series combination g_sel g / (g_sel + g).
@@ -189,8 +206,9 @@ class SelectorResistor(Cell):
         def f_df(s, idx):
             return sel.current(s) - g[idx] * (u[idx] - s), sel.conductance(s) + g[idx]
 
-        return _series_newton(f_df, np.minimum(u, 0.0), np.maximum(u, 0.0), np.zeros_like(u), self.tol,
-                              self.iters, "1S1R series split")
+        return _series_newton(
+            f_df, np.minimum(u, 0.0), np.maximum(u, 0.0), np.zeros_like(u), self.tol, self.iters, "1S1R series split"
+        )
 
     def current(self, u, arrays):
         s = self.split(u, arrays)
@@ -203,11 +221,15 @@ class SelectorResistor(Cell):
     def library(self, face, transient):
         face = Face.parse(face)
         if face is Face.VERILOG_A:
-            return (self.selector.va_model_card("ms_selector_m") + "\n"
-                    ".subckt cell_1s1r wl bl params: g=1e-6\n"
-                    "Nsel wl mid ms_selector_m\nR1 mid bl {1/g}\n.ends cell_1s1r\n")
-        return (self.selector.spice_subckt() + ".subckt cell_1s1r wl bl params: g=1e-6\n"
-                f"Xsel wl mid {self.selector.name}\nR1 mid bl {{1/g}}\n.ends cell_1s1r\n")
+            return (
+                self.selector.va_model_card("ms_selector_m") + "\n"
+                ".subckt cell_1s1r wl bl params: g=1e-6\n"
+                "Nsel wl mid ms_selector_m\nR1 mid bl {1/g}\n.ends cell_1s1r\n"
+            )
+        return (
+            self.selector.spice_subckt() + ".subckt cell_1s1r wl bl params: g=1e-6\n"
+            f"Xsel wl mid {self.selector.name}\nR1 mid bl {{1/g}}\n.ends cell_1s1r\n"
+        )
 
     def instance(self, ref, wl, bl, i, j, xbar, face, transient):
         g = xbar.conductances[i, j]
@@ -222,7 +244,7 @@ class SelectorResistor(Cell):
 
 @dataclass(eq=False)
 class TransistorResistor(Cell):
-    """"1T1R": level-1 NMOS access transistor (drain on the word line, gate on the row's gate line,
+    """ "1T1R": level-1 NMOS access transistor (drain on the word line, gate on the row's gate line,
     bulk at 0 V) in series with conductance ``g`` (S).
 
     The middle node is solved per cell; the current depends on both node voltages (the gate is
@@ -257,10 +279,12 @@ class TransistorResistor(Cell):
         return g * (mid - v_bl), g * (-d_d / df), g * (-g / df - 1.0)
 
     def library(self, face, transient):
-        return (self.transistor.spice_model("nacc") + "\n"
-                ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
-                f"M1 wl gate mid 0 nacc W={sci_number(self.transistor.w_over_l)}u L=1u\n"
-                "R1 mid bl {1/g}\n.ends cell_1t1r\n")
+        return (
+            self.transistor.spice_model("nacc") + "\n"
+            ".subckt cell_1t1r wl bl gate params: g=1e-6\n"
+            f"M1 wl gate mid 0 nacc W={sci_number(self.transistor.w_over_l)}u L=1u\n"
+            "R1 mid bl {1/g}\n.ends cell_1t1r\n"
+        )
 
     def instance(self, ref, wl, bl, i, j, xbar, face, transient):
         g = xbar.conductances[i, j]
@@ -330,17 +354,16 @@ def _compile(model: CompactModel, frozen: bool):
 
 
 def tiox(model: TiOx | None = None) -> ModelCell:
-    """"tiox": self-rectifying :class:`~memspice.models.TiOx` cell (state per cell)."""
+    """ "tiox": self-rectifying :class:`~memspice.models.TiOx` cell (state per cell)."""
     return ModelCell(model if model is not None else TiOx(), "tiox")
 
 
 def memristor(model: DriftDiffusion | None = None) -> ModelCell:
-    """"memristor": :class:`~memspice.models.DriftDiffusion` cell (state per cell)."""
+    """ "memristor": :class:`~memspice.models.DriftDiffusion` cell (state per cell)."""
     return ModelCell(model if model is not None else DriftDiffusion(), "memristor")
 
 
-_REGISTRY = {"1r": Resistor, "1s1r": SelectorResistor, "tiox": tiox, "memristor": memristor,
-             "1t1r": TransistorResistor}
+_REGISTRY = {"1r": Resistor, "1s1r": SelectorResistor, "tiox": tiox, "memristor": memristor, "1t1r": TransistorResistor}
 
 
 def register(name: str, factory) -> None:
@@ -359,7 +382,8 @@ def make_cell(cell) -> Cell:
         return cell
     key = str(cell).strip().lower()
     if key not in _REGISTRY:
-        names = ["1R", "1S1R", "tiox", "memristor", "1T1R"] + [k for k in _REGISTRY if k not in
-                                                              ("1r", "1s1r", "tiox", "memristor", "1t1r")]
+        names = ["1R", "1S1R", "tiox", "memristor", "1T1R"] + [
+            k for k in _REGISTRY if k not in ("1r", "1s1r", "tiox", "memristor", "1t1r")
+        ]
         raise ValueError(f"cell must be a Cell or one of {names}, got {cell!r}")
     return _REGISTRY[key]()

@@ -15,6 +15,7 @@ default cell of each kind) or any user-defined cell.  Kinds whose ``data`` is
 ``"conductances"`` need ``conductances`` (S); stateful kinds need ``state``
 (each in [0, 1]).  1T1R gates sit at ``v_gate`` (one per row).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -68,7 +69,7 @@ class Crossbar:
     state: np.ndarray | None = None
     bit_bias: object = 0.0  # V at the foot of every bit line (sense node); scalar or one per column
     c_word: float = 0.0  # F from every word-line node to ground (transients only)
-    c_bit: float = 0.0   # F from every bit-line node to ground (transients only)
+    c_bit: float = 0.0  # F from every bit-line node to ground (transients only)
     v_gate: object = 1.5  # V, scalar or one per row; the 1T1R hardware gate of Shi et al. (2025), DDK paper
 
     def __post_init__(self):

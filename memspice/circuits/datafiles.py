@@ -26,6 +26,7 @@ al. 2025) unless given:
   ``x = w / max w`` (signed: ``x+ = max(w, 0) / max|w|``, ``x- = max(-w, 0) / max|w|``); the cell's
   own current law then makes outputs nonlinear in the weights.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,8 +59,9 @@ def load_matrix(path, what: str = "file") -> np.ndarray:
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
                 if len(z.files) != 1:
-                    raise ValueError(f"{what}: {path} holds {len(z.files)} arrays ({', '.join(z.files)}); "
-                                     "save exactly one")
+                    raise ValueError(
+                        f"{what}: {path} holds {len(z.files)} arrays ({', '.join(z.files)}); save exactly one"
+                    )
                 arr = z[z.files[0]]
         elif suffix in TEXT_SUFFIXES or suffix == "":
             arr = _read_table(path, what)
@@ -91,8 +93,7 @@ def _read_table(path: Path, what: str) -> np.ndarray:
     except csv.Error:
         delimiter = ","
     rows = []
-    for k, row in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter,
-                                       skipinitialspace=True)):
+    for k, row in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter, skipinitialspace=True)):
         cells = [c.strip() for c in row if c.strip() != ""] if delimiter == " " else [c.strip() for c in row]
         try:
             rows.append([float(c) for c in cells])
@@ -125,9 +126,11 @@ def load_inputs(path, rows: int, what: str = "--inputs") -> np.ndarray:
     """
     v = load_matrix(path, what)
     if v.shape[1] != rows:
-        hint = (" (it looks transposed: rows must be vectors, columns word lines)" if v.shape[0] == rows else "")
-        raise ValueError(f"{what}: {path} has {v.shape[1]} columns, the crossbar has {rows} word lines; one "
-                         f"column per word line, one row per input vector{hint}")
+        hint = " (it looks transposed: rows must be vectors, columns word lines)" if v.shape[0] == rows else ""
+        raise ValueError(
+            f"{what}: {path} has {v.shape[1]} columns, the crossbar has {rows} word lines; one "
+            f"column per word line, one row per input vector{hint}"
+        )
     return v
 
 
@@ -164,19 +167,27 @@ class WeightMapping:
     def describe(self) -> str:
         """One line stating the mapping (for logs and the command line)."""
         if self.data == "state":
-            kind = ("x+ = max(w,0)/max|w|, x- = max(-w,0)/max|w| in column pairs [w0+, w0-, ...]" if self.signed
-                    else "x = w/max(w)")
+            kind = (
+                "x+ = max(w,0)/max|w|, x- = max(-w,0)/max|w| in column pairs [w0+, w0-, ...]"
+                if self.signed
+                else "x = w/max(w)"
+            )
             return f"weights -> cell states: {kind}"
         if self.signed:
-            return (f"signed weights -> G+/G- column pairs [w0+, w0-, ...]: G+ = {self.g_min:.4g} S + s max(w,0), "
-                    f"G- = {self.g_min:.4g} S + s max(-w,0), s = {self.scale:.4g} S per unit weight; "
-                    f"output I+ - I- = s W^T v")
-        return (f"weights -> conductances: G = {self.g_min:.4g} S + w/max(w) x {self.g_max - self.g_min:.4g} S "
-                f"({self.scale:.4g} S per unit weight)")
+            return (
+                f"signed weights -> G+/G- column pairs [w0+, w0-, ...]: G+ = {self.g_min:.4g} S + s max(w,0), "
+                f"G- = {self.g_min:.4g} S + s max(-w,0), s = {self.scale:.4g} S per unit weight; "
+                f"output I+ - I- = s W^T v"
+            )
+        return (
+            f"weights -> conductances: G = {self.g_min:.4g} S + w/max(w) x {self.g_max - self.g_min:.4g} S "
+            f"({self.scale:.4g} S per unit weight)"
+        )
 
 
-def map_weights(weights, data: str = "conductances", g_min: float = G_MIN,
-                g_max: float = G_MAX) -> tuple[np.ndarray, WeightMapping]:
+def map_weights(
+    weights, data: str = "conductances", g_min: float = G_MIN, g_max: float = G_MAX
+) -> tuple[np.ndarray, WeightMapping]:
     """Weights (m, k) -> cell values (m, k) or (m, 2k) and the :class:`WeightMapping` used.
 
     ``data`` is the cell kind's ``Cell.data``: ``"conductances"`` (S, within [g_min, g_max]) or
@@ -225,8 +236,7 @@ def outputs_csv(blocks) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    cols = [v.tolist() if v.dtype.kind in "iu" else [[repr(float(x)) for x in row] for row in v]
-            for v, _, _ in blocks]
+    cols = [v.tolist() if v.dtype.kind in "iu" else [[repr(float(x)) for x in row] for row in v] for v, _, _ in blocks]
     for k in range(p):
         w.writerow([k] + [x for c in cols for x in c[k]])
     return buf.getvalue()

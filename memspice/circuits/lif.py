@@ -38,6 +38,7 @@ input).  The same equations run as a Python reference
 the threshold and dead time calibrated to the circuit
 (:meth:`LIFNeuron.behavioural`).
 """
+
 from __future__ import annotations
 
 import math
@@ -47,11 +48,11 @@ from functools import cached_property
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..analysis.metrics import firing_rate, spike_times  # noqa: F401  (re-exported for neuron users)
-from ..analysis.waveforms import Waveforms
 from ..models import ThresholdSwitch
 from ..models.symbolic import to_numpy
+from ..spice.waveforms import Waveforms
 from ..units import spice_number
+from .spikes import firing_rate, spike_times  # noqa: F401  (re-exported for neuron users)
 
 _TAU_ARM = 0.5e-9  # s; assumed: the timer arms within the few ns the spike lasts
 _CLAMP_LEVEL = 0.5  # timer level that releases the clamp; assumed
@@ -241,7 +242,8 @@ class LIFNeuron:
             f"Ba 0 a I=-v(a)/{n(self.tau_adapt)}+{n(self.adapt_step / self._t_clamp)}*{c}\n"
             f"Ca a 0 1\n"
             f"{clamp}"
-            f".ends ms_lif\n")
+            f".ends ms_lif\n"
+        )
 
     def osdi_libraries(self) -> list:
         """Compiled Verilog-A the ``face="veriloga"`` library needs."""
@@ -255,9 +257,7 @@ class LIFNeuron:
         """
         if not self.input_mirror:
             return f"Xn{j} {node} spk{j} ms_lif\n"
-        return (f"Vsense{j} {node} 0 DC {spice_number(bias)}\n"
-                f"Fmir{j} 0 mem{j} Vsense{j} 1\n"
-                f"Xn{j} mem{j} spk{j} ms_lif\n")
+        return f"Vsense{j} {node} 0 DC {spice_number(bias)}\nFmir{j} 0 mem{j} Vsense{j} 1\nXn{j} mem{j} spk{j} ms_lif\n"
 
     @staticmethod
     def _check_run(i_in, t_stop, step=None):
@@ -267,14 +267,21 @@ class LIFNeuron:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite time > 0 s, got {value!r}")
 
-    def netlist(self, i_in: float, t_stop: float, step: float,
-                options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1",
-                face: str = "behavioural") -> str:
+    def netlist(
+        self,
+        i_in: float,
+        t_stop: float,
+        step: float,
+        options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1",
+        face: str = "behavioural",
+    ) -> str:
         """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
         self._check_run(i_in, t_stop, step)
-        return (f"* memspice LIF neuron, I_in = {spice_number(i_in)} A\n{self.library(face)}"
-                f"Iin 0 mem0 DC {spice_number(i_in)}\nXn0 mem0 spk0 ms_lif\n{options}\n"
-                f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)} uic\n.end\n")
+        return (
+            f"* memspice LIF neuron, I_in = {spice_number(i_in)} A\n{self.library(face)}"
+            f"Iin 0 mem0 DC {spice_number(i_in)}\nXn0 mem0 spk0 ms_lif\n{options}\n"
+            f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)} uic\n.end\n"
+        )
 
     # -- Python face -------------------------------------------------------------------------
     @cached_property
@@ -299,10 +306,13 @@ class LIFNeuron:
             s = _sigmoid((v_spk - level * (1 - 0.5 * r)) / w)
             on = _sigmoid((r - _CLAMP_LEVEL) / _CLAMP_WIDTH)
             clamp = g_reset * on
-            return [(current(t) - v / self.r_leak - i - v * clamp) / c,
-                    float(ts_rate(x, v - a - v_spk)),
-                    s * (1 - r) / _TAU_ARM - (1 - s) * r / tau_r,
-                    -a / self.tau_adapt + self.adapt_step * on / t_clamp]
+            return [
+                (current(t) - v / self.r_leak - i - v * clamp) / c,
+                float(ts_rate(x, v - a - v_spk)),
+                s * (1 - r) / _TAU_ARM - (1 - s) * r / tau_r,
+                -a / self.tau_adapt + self.adapt_step * on / t_clamp,
+            ]
+
         return rhs
 
     def simulate(self, i_in, t_stop: float, n_points: int = 20001, rtol: float = 1e-8) -> Waveforms:
@@ -316,16 +326,23 @@ class LIFNeuron:
         p = self.ts.params
         t_eval = np.linspace(0, t_stop, n_points)
         # LSODA switches to its stiff (BDF) branch through the spikes: agrees with Radau within 1 ns, 6x faster
-        sol = solve_ivp(self._rhs(current), (0, t_stop), [0.0, p.x0, 0.0, 0.0], method="LSODA", t_eval=t_eval,
-                        rtol=rtol, atol=1e-9, max_step=min(10 * p.tau_on, t_stop / 1000))
+        sol = solve_ivp(
+            self._rhs(current),
+            (0, t_stop),
+            [0.0, p.x0, 0.0, 0.0],
+            method="LSODA",
+            t_eval=t_eval,
+            rtol=rtol,
+            atol=1e-9,
+            max_step=min(10 * p.tau_on, t_stop / 1000),
+        )
         if sol.status != 0:
             raise RuntimeError(f"LIF reference failed: {sol.message}")
         v, x, r, a = sol.y
         g = self._ts_fns[0](x)
         i = (v - a) * g / (1 + g * self.r_load)
         v_spk = i * self.r_load + 2 * self.spike_level * _sigmoid((r - _CLAMP_LEVEL) / _CLAMP_WIDTH)
-        return Waveforms(sol.t, {"v_mem": v, "x": x, "v_spk": v_spk, "r": r, "a": a},
-                         title="LIF neuron (reference)")
+        return Waveforms(sol.t, {"v_mem": v, "x": x, "v_spk": v_spk, "r": r, "a": a}, title="LIF neuron (reference)")
 
     def spikes(self, i_in, t_stop: float, n_points: int | None = None) -> np.ndarray:
         """Spike times (s) of the reference ODE under ``i_in`` (A) over ``t_stop`` (s)."""
@@ -340,10 +357,14 @@ class LIFNeuron:
         Without ``v_th`` / ``t_dead`` the threshold is the switch's V_th and the dead time the
         refractory period; :meth:`calibrate` measures both on the circuit.
         """
-        return BehaviouralLIF(r_m=self.r_leak, tau_m=self.tau_m,
-                              v_th=self.ts.params.v_th if v_th is None else v_th,
-                              t_dead=self.refractory if t_dead is None else t_dead,
-                              adapt_step=self.adapt_step, tau_adapt=self.tau_adapt)
+        return BehaviouralLIF(
+            r_m=self.r_leak,
+            tau_m=self.tau_m,
+            v_th=self.ts.params.v_th if v_th is None else v_th,
+            t_dead=self.refractory if t_dead is None else t_dead,
+            adapt_step=self.adapt_step,
+            tau_adapt=self.tau_adapt,
+        )
 
     def calibrate(self, i_in: float | None = None) -> BehaviouralLIF:
         """Behavioural LIF whose threshold and dead time are fitted to the circuit's spikes.

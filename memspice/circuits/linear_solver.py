@@ -22,6 +22,7 @@ the row currents G V flow into transimpedance amplifiers with feedback conductan
 G_lambda = lambda g_unit, whose outputs -G V / G_lambda are inverted and fed back to
 the columns.  The loop is at rest only where A V = lambda V.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,8 +66,16 @@ def _cells(A, g_unit, pos: str, neg: str) -> list[str]:
     return lines
 
 
-def solver_netlist(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float = 1e6, gbw: float = 10e6,
-                   v_sat: float = 10.0, analysis: str = ".op") -> str:
+def solver_netlist(
+    A,
+    b,
+    g_unit: float = 1e-4,
+    i_unit: float = 1e-5,
+    gain: float = 1e6,
+    gbw: float = 10e6,
+    v_sat: float = 10.0,
+    analysis: str = ".op",
+) -> str:
     """ngspice netlist of the closed-loop solver; column voltages are ``v(c<j>)`` (V), rows ``v(r<i>)``.
 
     Parameters
@@ -85,10 +94,12 @@ def solver_netlist(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float
     """
     A, b = _check(A, b, g_unit, i_unit)
     n = A.shape[0]
-    lines = [f"* memspice closed-loop linear solver, {n}x{n}: V(c) = -(i_unit/g_unit) A^-1 b",
-             f"* g_unit={spice_number(g_unit)} S per unit entry, i_unit={spice_number(i_unit)} A per unit of b",
-             opamp_subckt(gain, gbw, v_sat).rstrip(),
-             "* right-hand side currents into the rows"]
+    lines = [
+        f"* memspice closed-loop linear solver, {n}x{n}: V(c) = -(i_unit/g_unit) A^-1 b",
+        f"* g_unit={spice_number(g_unit)} S per unit entry, i_unit={spice_number(i_unit)} A per unit of b",
+        opamp_subckt(gain, gbw, v_sat).rstrip(),
+        "* right-hand side currents into the rows",
+    ]
     lines += [f"Ib{i} 0 r{i} DC {spice_number(b[i] * i_unit)}" for i in range(n)]
     lines.append("* one op-amp per row: inverting input on the row, output drives the column")
     lines += [f"Xoa{i} 0 r{i} c{i} ms_opamp" for i in range(n)]
@@ -101,8 +112,17 @@ def solver_netlist(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float
     return "\n".join(lines) + "\n"
 
 
-def eigen_netlist(A, lam: float, kick, g_unit: float = 1e-4, kick_width: float = 20e-9, gain: float = 1e6,
-                  gbw: float = 10e6, v_sat: float = 1.0, analysis: str = ".tran 10n 20u uic") -> str:
+def eigen_netlist(
+    A,
+    lam: float,
+    kick,
+    g_unit: float = 1e-4,
+    kick_width: float = 20e-9,
+    gain: float = 1e6,
+    gbw: float = 10e6,
+    v_sat: float = 1.0,
+    analysis: str = ".tran 10n 20u uic",
+) -> str:
     """ngspice netlist of the eigenvector circuit; the eigenvector is read at ``v(c<j>)`` (V).
 
     Row i: transimpedance amplifier (op-amp ``Xoa<i>``, inverting input ``r<i>``, output ``y<i>``)
@@ -134,16 +154,23 @@ def eigen_netlist(A, lam: float, kick, g_unit: float = 1e-4, kick_width: float =
         raise ValueError(f"kick must be {n} finite currents (A), got shape {kick.shape}")
     _check_positive(lam=lam, g_unit=g_unit, kick_width=kick_width)
     edge = kick_width / 10
-    lines = [f"* memspice eigenvector circuit, {n}x{n}: rest where A V = lam V, lam={spice_number(lam)}",
-             opamp_subckt(gain, gbw, v_sat).rstrip(),
-             "* noise kick into the rows"]
+    lines = [
+        f"* memspice eigenvector circuit, {n}x{n}: rest where A V = lam V, lam={spice_number(lam)}",
+        opamp_subckt(gain, gbw, v_sat).rstrip(),
+        "* noise kick into the rows",
+    ]
     for i in range(n):
-        lines.append(f"Ik{i} 0 r{i} PWL(0 0 {spice_number(edge)} {spice_number(kick[i])} "
-                     f"{spice_number(kick_width)} {spice_number(kick[i])} {spice_number(kick_width + edge)} 0)")
+        lines.append(
+            f"Ik{i} 0 r{i} PWL(0 0 {spice_number(edge)} {spice_number(kick[i])} "
+            f"{spice_number(kick_width)} {spice_number(kick[i])} {spice_number(kick_width + edge)} 0)"
+        )
     lines.append("* transimpedance amplifiers with feedback conductance lam g_unit, then inverters")
     for i in range(n):
-        lines += [f"Xoa{i} 0 r{i} y{i} ms_opamp", f"Rl{i} r{i} y{i} {spice_number(1.0 / (lam * g_unit))}",
-                  f"Einv{i} c{i} 0 y{i} 0 -1"]
+        lines += [
+            f"Xoa{i} 0 r{i} y{i} ms_opamp",
+            f"Rl{i} r{i} y{i} {spice_number(1.0 / (lam * g_unit))}",
+            f"Einv{i} c{i} 0 y{i} 0 -1",
+        ]
     lines.append("* the crossbar")
     lines += _cells(A, g_unit, "c", "y")
     lines += [analysis, ".end"]

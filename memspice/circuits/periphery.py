@@ -4,6 +4,7 @@ TIAs (ideal and finite-gain op-amp macromodel) and ADC quantisation.
 Signal chain for MVM inference (Bao et al. 2022, in-memory computing review): DACs -> array ->
 TIAs (current to voltage) -> ADCs.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,7 +73,8 @@ def opamp_subckt(gain: float, gbw: float, v_sat: float, name: str = "ms_opamp") 
         "Rpole n1 n2 1k\n"
         f"Cpole n2 0 {spice_number(c_pole)}\n"
         "Bout out 0 V = vsat*tanh(V(n2)/vsat)\n"
-        f".ends {name}\n")
+        f".ends {name}\n"
+    )
 
 
 # --- TIAs ------------------------------------------------------------------------------------
@@ -89,8 +91,7 @@ class IdealTIA:
         return ""
 
     def column(self, j: int, node: str, bias: float) -> str:
-        return (f"Vsense{j} {node} 0 DC {spice_number(bias)}\n"
-                f"Hout{j} out{j} 0 Vsense{j} {spice_number(-self.r_f)}\n")
+        return f"Vsense{j} {node} 0 DC {spice_number(bias)}\nHout{j} out{j} 0 Vsense{j} {spice_number(-self.r_f)}\n"
 
     def dc_output(self, current, bias: float = 0.0):
         return bias - self.r_f * np.asarray(current)
@@ -120,8 +121,11 @@ class OpAmpTIA:
         return opamp_subckt(self.gain, self.gbw, self.v_sat)
 
     def column(self, j: int, node: str, bias: float) -> str:
-        lines = [f"Vref{j} ref{j} 0 DC {spice_number(bias)}", f"Xoa{j} ref{j} {node} out{j} ms_opamp",
-                 f"Rf{j} {node} out{j} {spice_number(self.r_f)}"]
+        lines = [
+            f"Vref{j} ref{j} 0 DC {spice_number(bias)}",
+            f"Xoa{j} ref{j} {node} out{j} ms_opamp",
+            f"Rf{j} {node} out{j} {spice_number(self.r_f)}",
+        ]
         if self.c_f > 0:
             lines.append(f"Cf{j} {node} out{j} {spice_number(self.c_f)}")
         return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ Each source evaluates v(t) (V) in numpy exactly as ngspice does for the
 matching SPICE source specification, and lists its breakpoints (corners)
 so ODE integrators step onto edges instead of across them.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,8 +77,9 @@ class PWL:
         return np.unique(np.concatenate([[0.0], t[t < t_stop], [t_stop]]))
 
 
-def pulse_train(amplitudes, width: float, period: float, rise: float = None, delay: float = 0.0,
-                baseline: float = 0.0) -> PWL:
+def pulse_train(
+    amplitudes, width: float, period: float, rise: float = None, delay: float = 0.0, baseline: float = 0.0
+) -> PWL:
     """Trapezoidal pulses, one per amplitude (V); ``width`` is the flat top (s).
 
     ``rise`` (s, also used as fall) defaults to width/20.  Returns a :class:`PWL`.
@@ -88,7 +90,8 @@ def pulse_train(amplitudes, width: float, period: float, rise: float = None, del
     if width <= 0 or rise <= 0 or period < width + 2 * rise:
         raise ValueError(
             f"pulse_train needs width > 0, rise > 0 and period >= width + 2*rise, got "
-            f"width={width!r}, rise={rise!r}, period={period!r}")
+            f"width={width!r}, rise={rise!r}, period={period!r}"
+        )
     times, values = [0.0], [baseline]
     for k, a in enumerate(amps):
         t0 = delay + k * period

@@ -10,6 +10,7 @@
   g_min (stuck-at-OFF) or g_max (stuck-at-ON).  Both take a ``seed`` and are
   reproducible.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,8 +73,9 @@ def apply_variation(g, sigma: float, seed: int | None = 0) -> np.ndarray:
     return g * np.exp(rng.normal(0.0, sigma, g.shape))
 
 
-def apply_stuck_faults(g, p_off: float = 0.0, p_on: float = 0.0, g_min: float = G_MIN, g_max: float = G_MAX,
-                       seed: int | None = 0) -> np.ndarray:
+def apply_stuck_faults(
+    g, p_off: float = 0.0, p_on: float = 0.0, g_min: float = G_MIN, g_max: float = G_MAX, seed: int | None = 0
+) -> np.ndarray:
     """Pin a fraction ``p_off`` of cells to g_min and ``p_on`` to g_max (S), reproducibly."""
     if not (0 <= p_off <= 1 and 0 <= p_on <= 1 and p_off + p_on <= 1):
         raise ValueError(f"need 0 <= p_off, p_on and p_off + p_on <= 1, got {p_off!r}, {p_on!r}")

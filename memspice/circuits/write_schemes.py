@@ -6,6 +6,7 @@
   V/3, other bit lines at 2V/3: half-selected cells see V/3, unselected
   cells -V/3 (SEEDS: write schemes V/2 and V/3).
 """
+
 from __future__ import annotations
 
 import dataclasses

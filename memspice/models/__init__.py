@@ -4,6 +4,7 @@
 ``model.spice_subckt()`` (behavioural ngspice) and ``model.verilog_a()``
 (Verilog-A for OSDI) are printed from the same sympy equations.
 """
+
 from .base import CompactModel
 from .drift_diffusion import DriftDiffusion, DriftDiffusionParams
 from .selector import Selector, SelectorParams
@@ -18,6 +19,14 @@ MODELS = {
 }
 
 __all__ = [
-    "CompactModel", "DriftDiffusion", "DriftDiffusionParams", "TiOx", "TiOxParams",
-    "ThresholdSwitch", "ThresholdSwitchParams", "Selector", "SelectorParams", "MODELS",
+    "CompactModel",
+    "DriftDiffusion",
+    "DriftDiffusionParams",
+    "TiOx",
+    "TiOxParams",
+    "ThresholdSwitch",
+    "ThresholdSwitchParams",
+    "Selector",
+    "SelectorParams",
+    "MODELS",
 ]

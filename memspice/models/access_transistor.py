@@ -9,6 +9,7 @@ card in netlists and as a numpy law in the sparse solver.
 
 Drain and source swap when v_ds < 0 (symmetric device), as in SPICE.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ class AccessTransistor:
         ``is=1e-14`` a word line at -0.7 V forward-biases the drain junction and the two differ by
         7.5%.  Only ngspice's ``gmin`` (1e-12 S) stays across each junction.
         """
-        return (f".model {name} nmos level=1 kp={sci_number(self.kp)} vto={sci_number(self.vt)} "
-                f"lambda={sci_number(self.lam)} is=0")
+        return (
+            f".model {name} nmos level=1 kp={sci_number(self.kp)} vto={sci_number(self.vt)} "
+            f"lambda={sci_number(self.lam)} is=0"
+        )
 
     def current(self, vg, vd, vs):
         """Drain current (A, drain -> source) and its derivatives d/dvd, d/dvs (S)."""
@@ -59,8 +62,11 @@ class AccessTransistor:
         i_sat = k / 2 * vov**2 * clm
         i = np.where(triode, i_tri, np.where(on, i_sat, 0.0))
         # derivatives with respect to the (possibly swapped) drain d and source s
-        gds = np.where(triode, k * (vov - vds) * clm + k * (vov - vds / 2) * vds * self.lam,
-                       np.where(on, k / 2 * vov**2 * self.lam, 0.0))
+        gds = np.where(
+            triode,
+            k * (vov - vds) * clm + k * (vov - vds / 2) * vds * self.lam,
+            np.where(on, k / 2 * vov**2 * self.lam, 0.0),
+        )
         gm = np.where(triode, k * vds * clm, np.where(on, k * vov * clm, 0.0))
         di_dd, di_ds = gds, -gm - gds
         # undo the swap: i(vd, vs) = -i(vs, vd)

@@ -16,6 +16,7 @@ state lives on an internal node ``u = x - x0`` across a 1 F capacitor, so a
 transient run with ``uic`` starts every device at its own ``x0`` with no
 ``.ic`` lines, in both faces.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -95,8 +96,11 @@ class CompactModel:
 
         fields = dataclasses.fields(self.Params)
         defaults = self.Params()
-        shown = [f for k, f in enumerate(fields) if k < self.REPR_PARAMS or f.name == "x0"
-                 or getattr(self.params, f.name) != getattr(defaults, f.name)]
+        shown = [
+            f
+            for k, f in enumerate(fields)
+            if k < self.REPR_PARAMS or f.name == "x0" or getattr(self.params, f.name) != getattr(defaults, f.name)
+        ]
 
         def fmt(f):
             value, unit = float(getattr(self.params, f.name)), f.metadata.get("unit", "")
@@ -106,8 +110,11 @@ class CompactModel:
             return f"{f.name}={value:.4g}" + (f" {unit}" if unit and unit != "1" else "")
 
         more = len(fields) - len(shown)
-        return (f"{type(self).__name__}({', '.join(fmt(f) for f in shown)}"
-                + (f"; {more} more: .describe()" if more else "") + ")")
+        return (
+            f"{type(self).__name__}({', '.join(fmt(f) for f in shown)}"
+            + (f"; {more} more: .describe()" if more else "")
+            + ")"
+        )
 
     # -- Python face -------------------------------------------------------------
     @property
@@ -208,12 +215,17 @@ class CompactModel:
         state to its DC steady state.
         """
         smap = {"v": "V(p,n)", "x": "x0"}
-        return "\n".join([
-            f"* {self.title}: state frozen at x0 (read-only face)",
-            f".subckt {self.frozen_name} p n params: {self._param_list()}",
-            f"Bi p n I = {symbolic.to_spice(self.current_expr(), smap)}",
-            f".ends {self.frozen_name}",
-        ]) + "\n"
+        return (
+            "\n".join(
+                [
+                    f"* {self.title}: state frozen at x0 (read-only face)",
+                    f".subckt {self.frozen_name} p n params: {self._param_list()}",
+                    f"Bi p n I = {symbolic.to_spice(self.current_expr(), smap)}",
+                    f".ends {self.frozen_name}",
+                ]
+            )
+            + "\n"
+        )
 
     def spice_instance(self, ref: str, p: str, n: str, **overrides) -> str:
         """An ``X`` line instantiating :meth:`spice_subckt`, overriding parameters by name."""

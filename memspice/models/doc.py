@@ -1,4 +1,5 @@
 """Markdown reference of every model: equations (module docstring) and parameter table."""
+
 from __future__ import annotations
 
 import inspect

@@ -13,6 +13,7 @@ sticks at a boundary and every face stays infinitely differentiable.
 The normalised SET/RESET form of the source, dy/dt = +/-beta x + alpha/y, is
 the same equation with beta = mu/L^2 |v| and alpha = D/L^2.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ class DriftDiffusionParams:
     r_off: float = param(2000.0, "Ohm", "R_OFF/R_ON = 20, " + _SEED)
     mobility: float = param(3.2e-14, "m^2/(V s)", "mu, " + _SEED)
     length: float = param(60e-9, "m", "L, " + _SEED)
-    diffusion: float = param(1e-15, "m^2/s", "D; not given by the source: diffusion ~5% of drift at 1 V, mid-state",
-                             check="nonnegative")
+    diffusion: float = param(
+        1e-15, "m^2/s", "D; not given by the source: diffusion ~5% of drift at 1 V, mid-state", check="nonnegative"
+    )
     window_p: float = param(2.0, "1", "Joglekar window exponent p (window 1 - x^(2p))")
     v_smooth: float = param(1e-3, "V", "width of the smooth direction switch of the window")
     x_eps: float = param(1e-3, "1", "regularises D/w at w -> 0")

@@ -5,6 +5,7 @@ unit, where its default comes from, and the check it must pass.  Validation
 raises ``ValueError`` naming the offending parameter, so a bad value never
 reaches a simulator.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,9 +25,7 @@ def param(default: float, unit: str, source: str, check: str = "positive", doc: 
     """Declare a model parameter (SI ``unit``; ``source`` of the default)."""
     if check not in _CHECKS:
         raise ValueError(f"unknown check {check!r}")
-    return dataclasses.field(
-        default=default, metadata={"unit": unit, "source": source, "check": check, "doc": doc}
-    )
+    return dataclasses.field(default=default, metadata={"unit": unit, "source": source, "check": check, "doc": doc})
 
 
 def validate_fields(obj) -> None:

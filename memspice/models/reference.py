@@ -5,6 +5,7 @@ f(x, v(t)) is an ordinary ODE.  It is integrated with scipy's implicit
 Radau method between the source's breakpoints (as SPICE does), with tight
 tolerances, which makes it the accuracy reference for the SPICE faces.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,16 @@ from scipy.integrate import solve_ivp
 from ..spice.waveforms import Waveforms
 
 
-def simulate_device(model, source, t_stop: float, n_points: int = 2001, rtol: float = 1e-9,
-                    atol: float = 1e-12, max_step: float | None = None, t_eval=None) -> Waveforms:
+def simulate_device(
+    model,
+    source,
+    t_stop: float,
+    n_points: int = 2001,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    max_step: float | None = None,
+    t_eval=None,
+) -> Waveforms:
     """Reference transient of ``model`` driven by ``source`` (callable v(t), V).
 
     Returns :class:`Waveforms` with ``v`` (V), ``i`` (A) and, for stateful
@@ -52,8 +61,9 @@ def simulate_device(model, source, t_stop: float, n_points: int = 2001, rtol: fl
     for a, b in zip(corners[:-1], corners[1:]):
         inside = (t_eval >= a) & ((t_eval < b) | (b == t_stop))
         seg_t = np.unique(np.concatenate([t_eval[inside], [b]]))
-        sol = solve_ivp(rhs, (a, b), y0, method="Radau", t_eval=seg_t, rtol=rtol, atol=atol,
-                        max_step=min(max_step, b - a), jac=jac)
+        sol = solve_ivp(
+            rhs, (a, b), y0, method="Radau", t_eval=seg_t, rtol=rtol, atol=atol, max_step=min(max_step, b - a), jac=jac
+        )
         if sol.status != 0:
             raise RuntimeError(f"reference ODE failed for {type(model).__name__} on [{a}, {b}] s: {sol.message}")
         x[inside] = np.interp(t_eval[inside], sol.t, sol.y[0])

@@ -8,6 +8,7 @@ bidirectional selectors; defaults give ~10^3 selectivity between V and V/2
 at a 1 V read, in the range quoted for threshold selectors by the spiking-network review
 (Chip 3, 100093, 2024).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ so the three faces cannot drift apart: they are printed from the same tree.
 Only functions that ngspice B-sources, Verilog-A and numpy all evaluate the
 same way are used (exp, ln, sqrt, tanh, pow, ternary).
 """
+
 from __future__ import annotations
 
 import re

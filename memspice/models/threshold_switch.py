@@ -14,6 +14,7 @@ V_hold; between the two an OFF device stays OFF and an ON device stays ON
 returns to OFF when the bias is removed.  This NDR is what makes a
 threshold-switch neuron oscillate (Chip 3, 100093, 2024 review).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -37,6 +37,7 @@ whose Python, SPICE and Verilog-A faces must agree; it is applied by the
 array simulation that uses it (``memspice.systems.rpca.array.NonIdealities``:
 ``d2d_update``, ``c2c_update``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,29 +55,60 @@ _PAPER = "Jeong et al., Nat. Electron. 8, 168-178 (2025) give no value"
 class TiOxParams:
     """Parameters of :class:`TiOx` (SI units)."""
 
-    r_on: float = param(1e6, "Ohm", "ON-state forward read resistance v_read/i; assumed (" + _PAPER + "): "
-                        "1 MOhm keeps a 32 x 32 array's line currents, hence IR drop, small")
-    on_off_ratio: float = param(10.0, "1", "I(ON)/I(OFF) at v_read; assumed (" + _PAPER + "): a modest "
-                                "analogue window typical of interface-type switching", check="ratio")
-    rectification_ratio: float = param(1e3, "1", "|I(+v_read)/I(-v_read)|; assumed (" + _PAPER + "): enough "
-                                       "to suppress sneak paths in a 32 x 32 passive array", check="ratio")
-    v_read: float = param(1.0, "V", "read voltage at which the ratios are defined; assumed (" + _PAPER + "): "
-                          "below the switching thresholds")
-    v_lin: float = param(1.5, "V", "forward exponential continues linearly above this (limexp); assumed: "
-                         "stands in for the series resistance, numerical guard")
-    v_set: float = param(1.6, "V", "SET threshold (positive polarity); assumed (" + _PAPER + "): above "
-                         "v_read, below a 2 V write so V/2 half-selection does not disturb")
-    v_reset: float = param(1.6, "V", "RESET threshold magnitude (negative polarity); assumed, symmetric to v_set "
-                           "(" + _PAPER + ")")
-    k_set: float = param(4e4, "1/(V s)", "SET rate per volt of overdrive; assumed (" + _PAPER + "): ~1/64 of "
-                         "the range per 2 V, 1 us pulse, i.e. ~64 analogue levels")
-    k_reset: float = param(4e4, "1/(V s)", "RESET rate per volt of overdrive; assumed equal to k_set "
-                           "(" + _PAPER + ")")
+    r_on: float = param(
+        1e6,
+        "Ohm",
+        "ON-state forward read resistance v_read/i; assumed (" + _PAPER + "): "
+        "1 MOhm keeps a 32 x 32 array's line currents, hence IR drop, small",
+    )
+    on_off_ratio: float = param(
+        10.0,
+        "1",
+        "I(ON)/I(OFF) at v_read; assumed (" + _PAPER + "): a modest "
+        "analogue window typical of interface-type switching",
+        check="ratio",
+    )
+    rectification_ratio: float = param(
+        1e3,
+        "1",
+        "|I(+v_read)/I(-v_read)|; assumed (" + _PAPER + "): enough to suppress sneak paths in a 32 x 32 passive array",
+        check="ratio",
+    )
+    v_read: float = param(
+        1.0,
+        "V",
+        "read voltage at which the ratios are defined; assumed (" + _PAPER + "): below the switching thresholds",
+    )
+    v_lin: float = param(
+        1.5,
+        "V",
+        "forward exponential continues linearly above this (limexp); assumed: "
+        "stands in for the series resistance, numerical guard",
+    )
+    v_set: float = param(
+        1.6,
+        "V",
+        "SET threshold (positive polarity); assumed (" + _PAPER + "): above "
+        "v_read, below a 2 V write so V/2 half-selection does not disturb",
+    )
+    v_reset: float = param(
+        1.6, "V", "RESET threshold magnitude (negative polarity); assumed, symmetric to v_set (" + _PAPER + ")"
+    )
+    k_set: float = param(
+        4e4,
+        "1/(V s)",
+        "SET rate per volt of overdrive; assumed (" + _PAPER + "): ~1/64 of "
+        "the range per 2 V, 1 us pulse, i.e. ~64 analogue levels",
+    )
+    k_reset: float = param(4e4, "1/(V s)", "RESET rate per volt of overdrive; assumed equal to k_set (" + _PAPER + ")")
     v_smooth: float = param(0.05, "V", "softness s of the switching thresholds; assumed: numerical smoothing")
-    window_p: float = param(4.0, "1", "window exponent p: 1 - x^(2p) keeps updates near-linear; assumed "
-                            "(" + _PAPER + "; the paper reports high linearity)")
-    x0: float = param(0.0, "1", "initial (and rest) state, 0 = OFF (forming-free pristine); assumed",
-                      check="fraction")
+    window_p: float = param(
+        4.0,
+        "1",
+        "window exponent p: 1 - x^(2p) keeps updates near-linear; assumed "
+        "(" + _PAPER + "; the paper reports high linearity)",
+    )
+    x0: float = param(0.0, "1", "initial (and rest) state, 0 = OFF (forming-free pristine); assumed", check="fraction")
     tau_ret: float = param(1e12, "s", "retention time constant: DC well-posedness only (assumed, numerical)")
 
     def __post_init__(self):

@@ -3,6 +3,7 @@
 Each builder takes plain keyword options (numbers and strings, as a command
 line gives them) and returns netlist text runnable as-is in ngspice.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,18 +32,42 @@ def with_osdi(text: str, libraries) -> str:
 
 def osdi_tags(text: str) -> list[str]:
     """The libraries named by :data:`OSDI_TAG` lines of a netlist."""
-    return [ln[len(OSDI_TAG):].strip() for ln in text.splitlines() if ln.startswith(OSDI_TAG)]
+    return [ln[len(OSDI_TAG) :].strip() for ln in text.splitlines() if ln.startswith(OSDI_TAG)]
 
 
-def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.0, r_sense=0.0, v_read=0.2,
-                   g_min=G_MIN, g_max=G_MAX, seed=0, variation=0.0, stuck_off=0.0, stuck_on=0.0, signed=False,
-                   tia="none", r_f=10e3, analysis=".op", face=Face.BEHAVIOURAL) -> str:
+def build_crossbar(
+    rows=8,
+    cols=8,
+    cell="1R",
+    r_word=1.0,
+    r_bit=1.0,
+    r_source=0.0,
+    r_sense=0.0,
+    v_read=0.2,
+    g_min=G_MIN,
+    g_max=G_MAX,
+    seed=0,
+    variation=0.0,
+    stuck_off=0.0,
+    stuck_on=0.0,
+    signed=False,
+    tia="none",
+    r_f=10e3,
+    analysis=".op",
+    face=Face.BEHAVIOURAL,
+) -> str:
     """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V)."""
     rng = np.random.default_rng(seed)
     cell = make_cell(cell)
     if cell.data == "state":
-        xbar = Crossbar(state=rng.uniform(0, 1, (rows, cols)), cell=cell, r_word=r_word, r_bit=r_bit,
-                        r_source=r_source, r_sense=r_sense)
+        xbar = Crossbar(
+            state=rng.uniform(0, 1, (rows, cols)),
+            cell=cell,
+            r_word=r_word,
+            r_bit=r_bit,
+            r_source=r_source,
+            r_sense=r_sense,
+        )
     else:
         if signed:
             g, _ = differential_pair(rng.uniform(-1, 1, (rows, cols)), g_min, g_max)
@@ -57,8 +82,7 @@ def build_crossbar(rows=8, cols=8, cell="1R", r_word=1.0, r_bit=1.0, r_source=0.
         raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
     sense = TIAS[tia](r_f=r_f) if TIAS[tia] else None
     v = rng.uniform(0, v_read, rows)
-    title = (f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, "
-             f"seed {seed}")
+    title = f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, seed {seed}"
     face = Face.parse(face)
     text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face)
     return with_osdi(text, osdi_libraries(xbar, sense=sense) if face is Face.VERILOG_A else [])
@@ -80,11 +104,13 @@ def build_solver(size=3, seed=0, gain=1e6) -> str:
     return solver_netlist(a, b, gain=gain)
 
 
-def build_write(rows=8, cols=8, cell="1S1R", row=0, col=0, v_write=1.6, scheme="V/2", r_word=1.0, r_bit=1.0,
-                g=1e-4) -> str:
+def build_write(
+    rows=8, cols=8, cell="1S1R", row=0, col=0, v_write=1.6, scheme="V/2", r_word=1.0, r_bit=1.0, g=1e-4
+) -> str:
     """Program cell (row, col) with V/2 or V/3 half-select biasing (.op of the bias state)."""
-    xbar, v = write_crossbar(Crossbar(np.full((rows, cols), g), cell=cell, r_word=r_word, r_bit=r_bit),
-                             (row, col), v_write, scheme)
+    xbar, v = write_crossbar(
+        Crossbar(np.full((rows, cols), g), cell=cell, r_word=r_word, r_bit=r_bit), (row, col), v_write, scheme
+    )
     return crossbar_netlist(xbar, v, title=f"memspice {scheme} write of cell ({row}, {col}), {rows}x{cols} {cell}")
 
 

@@ -6,6 +6,7 @@ numeric tokens agrees within a relative tolerance: a value written as
 digit because another numpy rounded differently, is the same value.  Used by
 the tests that keep the shipped example netlists up to date.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,9 @@ def _number(token: str):
         return None
 
 
-def netlist_differences(expected: str, actual: str, rtol: float = 1e-9, atol: float = 1e-30,
-                        limit: int = 5) -> list[str]:
+def netlist_differences(
+    expected: str, actual: str, rtol: float = 1e-9, atol: float = 1e-30, limit: int = 5
+) -> list[str]:
     """Lines where ``actual`` differs from ``expected`` beyond ``rtol`` in numbers or in any other token.
 
     Returns at most ``limit`` human-readable differences (an empty list means equivalent).

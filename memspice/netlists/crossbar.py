@@ -7,6 +7,7 @@ virtual ground) at the foot of every bit line: ``i(vsense<j>)`` is column
 j's output current (A).  Zero line resistance merges the nodes instead of
 writing 0 Ohm resistors.
 """
+
 from __future__ import annotations
 
 import io
@@ -39,9 +40,17 @@ def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
     return [[wl(i, j) for j in range(n)] for i in range(m)], [[bl(i, j) for j in range(n)] for i in range(m)]
 
 
-def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient: bool = False,
-                     title: str | None = None, max_devices: int = MAX_SPICE_DEVICES, options: str = "",
-                     sense=None, face: Face | str = Face.BEHAVIOURAL) -> str:
+def crossbar_netlist(
+    xbar: Crossbar,
+    voltages,
+    analysis: str = ".op",
+    transient: bool = False,
+    title: str | None = None,
+    max_devices: int = MAX_SPICE_DEVICES,
+    options: str = "",
+    sense=None,
+    face: Face | str = Face.BEHAVIOURAL,
+) -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
     ``voltages``: (m,) DC levels in V, or a list of m SPICE source
@@ -59,8 +68,10 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     cell = xbar.cell
     m, n = xbar.shape
     if m * n > max_devices:
-        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices}; "
-                         f"use the sparse solver (backend='sparse') for arrays this large")
+        raise ValueError(
+            f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices}; "
+            f"use the sparse solver (backend='sparse') for arrays this large"
+        )
     if isinstance(voltages[0], str):
         drive = list(voltages)
         if len(drive) != m:
@@ -74,8 +85,10 @@ def crossbar_netlist(xbar: Crossbar, voltages, analysis: str = ".op", transient:
     out = io.StringIO()
     w = out.write
     w(f"* {title or f'memspice crossbar {m}x{n}, {cell.name} cells'}\n")
-    w(f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} "
-      f"r_sense={_num(xbar.r_sense)} Ohm\n")
+    w(
+        f"* r_word={_num(xbar.r_word)} r_bit={_num(xbar.r_bit)} r_source={_num(xbar.r_source)} "
+        f"r_sense={_num(xbar.r_sense)} Ohm\n"
+    )
     w(cell.library(face, transient))
     if sense is not None:
         w(sense.library(face=face))

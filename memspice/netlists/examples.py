@@ -3,6 +3,7 @@
 Regenerate with ``python -m memspice.netlists.examples``; a test checks they
 are up to date and run in ngspice.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,10 +20,10 @@ EXAMPLES = {
     "crossbar_8x8_1s1r_tia.cir": lambda: build_crossbar(8, 8, "1S1R", v_read=1.0, tia="opamp"),
     "crossbar_8x4_signed_1r.cir": lambda: build_crossbar(8, 4, "1R", signed=True, tia="ideal"),
     "crossbar_8x8_1t1r.cir": lambda: build_crossbar(8, 8, "1T1R", v_read=0.3),
-    "crossbar_32x32_tiox_selectorless.cir": lambda: build_crossbar(32, 32, "tiox", v_read=1.0, r_word=1.0,
-                                                                    r_bit=1.0),
-    "crossbar_16x16_1r_variation_faults.cir": lambda: build_crossbar(16, 16, "1R", variation=0.1, stuck_off=0.02,
-                                                                      stuck_on=0.02),
+    "crossbar_32x32_tiox_selectorless.cir": lambda: build_crossbar(32, 32, "tiox", v_read=1.0, r_word=1.0, r_bit=1.0),
+    "crossbar_16x16_1r_variation_faults.cir": lambda: build_crossbar(
+        16, 16, "1R", variation=0.1, stuck_off=0.02, stuck_on=0.02
+    ),
     "lif_neuron.cir": build_lif,
     "linear_solver_3x3.cir": build_solver,
     "write_v2_8x8_1s1r.cir": lambda: build_write(scheme="V/2", row=3, col=4),

@@ -18,6 +18,7 @@ to rerun an analysis with changed source values (ngspice manual, chapter
 "Interactive Interpreter", commands ``alter``, ``compose``, ``while``); a
 ``.dc`` sweep cannot sweep m sources along independent tables.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,7 @@ _PREFIX = "mv"
 
 def _compose(name: str, values: np.ndarray) -> list[str]:
     """Control lines that build ngspice vector ``name`` from ``values`` (a long one in pieces)."""
-    chunks = [values[k:k + VALUES_PER_LINE] for k in range(0, values.size, VALUES_PER_LINE)]
+    chunks = [values[k : k + VALUES_PER_LINE] for k in range(0, values.size, VALUES_PER_LINE)]
     if len(chunks) == 1:
         return [f"compose {name} values " + " ".join(sci_number(v) for v in chunks[0])]
     lines, parts = [], []
@@ -54,9 +55,13 @@ def _compose(name: str, values: np.ndarray) -> list[str]:
             lines.append(f"let {name}[{offset}] = {sci_number(chunk[0])}")
             offset += 1
             continue
-        lines += [f"let {_PREFIX}_c = 0", f"while {_PREFIX}_c < {chunk.size}",
-                  f"let {name}[{_PREFIX}_c + {offset}] = {part}[{_PREFIX}_c]",
-                  f"let {_PREFIX}_c = {_PREFIX}_c + 1", "end"]
+        lines += [
+            f"let {_PREFIX}_c = 0",
+            f"while {_PREFIX}_c < {chunk.size}",
+            f"let {name}[{_PREFIX}_c + {offset}] = {part}[{_PREFIX}_c]",
+            f"let {_PREFIX}_c = {_PREFIX}_c + 1",
+            "end",
+        ]
         offset += chunk.size
     return lines
 
@@ -88,9 +93,13 @@ def multi_vector_netlist(xbar, voltages, title: str | None = None, **netlist_kw)
     m, p = v.shape
     n = xbar.n
     note = f"* {p} operating points, one per input vector (control block below)"
-    text = crossbar_netlist(xbar, v[:, 0], analysis=note,
-                            title=title or f"memspice crossbar {m}x{n}, {p} input vectors in one run",
-                            **netlist_kw)
+    text = crossbar_netlist(
+        xbar,
+        v[:, 0],
+        analysis=note,
+        title=title or f"memspice crossbar {m}x{n}, {p} input vectors in one run",
+        **netlist_kw,
+    )
     text = re.sub(r"^\.end\s*\Z", "", text.rstrip() + "\n", flags=re.M | re.I)
     varying = [i for i in range(m) if np.any(v[i] != v[i, 0])]
     lines = [text.rstrip("\n"), ".save " + " ".join(f"i(vsense{j})" for j in range(n)), ".control"]
@@ -144,8 +153,11 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
     bad = [ln for ln in result.log.splitlines() if ln.lower().startswith("error") and f"{_PREFIX}_" in ln]
     if bad:
         raise SpiceError(f"ngspice could not run the multi-vector control block: {bad[0]}", result.log)
-    ops = [w for name, w in sorted(result.plots.items(), key=lambda kv: _plot_index(kv[0]))
-           if re.fullmatch(r"op\d+", name.lower()) or "operating point" in w.title.lower()]
+    ops = [
+        w
+        for name, w in sorted(result.plots.items(), key=lambda kv: _plot_index(kv[0]))
+        if re.fullmatch(r"op\d+", name.lower()) or "operating point" in w.title.lower()
+    ]
     if len(ops) != v.shape[1]:
         raise SpiceError(f"ngspice made {len(ops)} operating points for {v.shape[1]} input vectors", result.log)
     return np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])

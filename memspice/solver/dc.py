@@ -21,6 +21,7 @@ times finer than that, so the rule can always be met (an update criterion below 
 accuracy cannot).  Early Newton steps get looser inner solves (inexact Newton: a fixed fraction of the
 last update), which does not change the converged answer.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,15 +93,25 @@ def _check_memory(xbar: Crossbar, vectors: int, path: str, max_memory: float | N
     need = memory_estimate(xbar, vectors, path)
     limit = available_memory() if max_memory is None else float(max_memory)
     if limit is not None and need > limit:
-        raise ValueError(f"{xbar.m}x{xbar.n} crossbar with {vectors} input vector(s) needs about {need / 1e9:.3g} GB "
-                         f"on the {path} path, above the {limit / 1e9:.3g} GB "
-                         f"{'allowed by max_memory' if max_memory is not None else 'available'}; "
-                         "pass fewer vectors per call (results grow with cells x vectors) or raise max_memory")
+        raise ValueError(
+            f"{xbar.m}x{xbar.n} crossbar with {vectors} input vector(s) needs about {need / 1e9:.3g} GB "
+            f"on the {path} path, above the {limit / 1e9:.3g} GB "
+            f"{'allowed by max_memory' if max_memory is not None else 'available'}; "
+            "pass fewer vectors per call (results grow with cells x vectors) or raise max_memory"
+        )
 
 
-def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12, max_newton: int = 100,
-             max_devices: int = MAX_SPARSE_DEVICES, network: CrossbarNetwork | None = None,
-             max_memory: float | None = None, i_tol: float = 1e-10) -> CrossbarSolution:
+def solve_dc(
+    xbar: Crossbar,
+    voltages,
+    method: str = "auto",
+    tol: float = 1e-12,
+    max_newton: int = 100,
+    max_devices: int = MAX_SPARSE_DEVICES,
+    network: CrossbarNetwork | None = None,
+    max_memory: float | None = None,
+    i_tol: float = 1e-10,
+) -> CrossbarSolution:
     """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V).
 
     Parameters
@@ -126,12 +137,15 @@ def solve_dc(xbar: Crossbar, voltages, method: str = "auto", tol: float = 1e-12,
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if m * n > max_devices:
-        raise ValueError(f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
-                         f"(raise it knowingly; see memory_estimate)")
+        raise ValueError(
+            f"{m}x{n} crossbar has {m * n} cells, above max_devices={max_devices} "
+            f"(raise it knowingly; see memory_estimate)"
+        )
     if method == "structured" and not structured.applicable(xbar):
         raise ValueError("method='structured' needs r_word > 0, r_bit > 0, two-terminal cells and numba installed")
-    use_structured = method == "structured" or (method == "auto" and structured.applicable(xbar)
-                                                and 2 * m * n >= DIRECT_LIMIT)
+    use_structured = method == "structured" or (
+        method == "auto" and structured.applicable(xbar) and 2 * m * n >= DIRECT_LIMIT
+    )
     shape = np.shape(voltages)
     # refuse from the estimate before touching (copying, checking) the inputs
     _check_memory(xbar, shape[1] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
@@ -173,8 +187,9 @@ def _stiffness(net: CrossbarNetwork, g: np.ndarray) -> sp.csr_matrix:
     return (net.A_wire + net.B.T @ sp.diags(g) @ net.B).tocsr()
 
 
-def damped_newton(step, V: np.ndarray, scale: float, max_newton: int, what: str, hint: str,
-                  newton_tol: float = NEWTON_TOL):
+def damped_newton(
+    step, V: np.ndarray, scale: float, max_newton: int, what: str, hint: str, newton_tol: float = NEWTON_TOL
+):
     """The one damped-Newton loop of the solver: ``V += damp * dV`` with ``dV = step(V, inner_tol, final)``.
 
     ``step`` returns the Newton update for node voltages ``V`` from a linear solve accurate to
@@ -194,30 +209,33 @@ def damped_newton(step, V: np.ndarray, scale: float, max_newton: int, what: str,
         V = V + damp * dV
         if damp == 1.0 and size <= v_tol:
             return V, it
-    raise NewtonError(f"Newton did not converge in {max_newton} iterations for {what} "
-                      f"(last update {size:.2e} V, tolerance {v_tol:.2e} V); {hint}")
+    raise NewtonError(
+        f"Newton did not converge in {max_newton} iterations for {what} "
+        f"(last update {size:.2e} V, tolerance {v_tol:.2e} V); {hint}"
+    )
 
 
 def _hint(cell) -> str:
-    return ("check gate voltage and transistor parameters" if cell.three_terminal
-            else "reduce the input voltage or check cell parameters")
+    return (
+        "check gate voltage and transistor parameters"
+        if cell.three_terminal
+        else "reduce the input voltage or check cell parameters"
+    )
 
 
-def _newton_sparse(net: CrossbarNetwork, xbar: Crossbar, v_in: np.ndarray, method: str, tol: float,
-                   max_newton: int):
+def _newton_sparse(net: CrossbarNetwork, xbar: Crossbar, v_in: np.ndarray, method: str, tol: float, max_newton: int):
     """Newton on the scipy-sparse network, any cell; returns (V (N, p), cell currents (m n, p), info)."""
     Bw, Bb = end_incidences(net)
     N, p = net.n_unknown, v_in.shape[1]
     V_all, I_all, iters, solver = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), [], {}
     for k in range(p):
-        V, i_cell, it = _sparse_newton(net, xbar, v_in[:, k:k + 1], Bw, Bb, method, tol, max_newton, k, solver)
+        V, i_cell, it = _sparse_newton(net, xbar, v_in[:, k : k + 1], Bw, Bb, method, tol, max_newton, k, solver)
         I_all[:, k], V_all[:, k] = i_cell, V
         iters.append(it)
     return V_all, I_all, {"method": f"newton + {solver.get('method', 'direct')}", "newton_iterations": iters}
 
 
-def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: int,
-                      i_tol: float) -> CrossbarSolution:
+def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: int, i_tol: float) -> CrossbarSolution:
     """Matrix-free path (:mod:`memspice.solver.structured`); Newton for nonlinear cells."""
     m, n = xbar.shape
     cell, arrays = xbar.cell, xbar.cell_arrays()
@@ -243,16 +261,20 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
         # column current through the sense link; where the bit line is biased, that difference of two
         # nearly equal node voltages loses digits (eps |bias| / IR drop), so the cells' sum is used there
         out[k] = np.where(v_bit == 0, system.g_last * (vb[-1] - v_bit), i_cell.sum(axis=0))
-    info = {"method": "structured cg" if cell.linear else "newton + structured cg", "iterations": max(iters),
-            "unknowns": 2 * m * n}
+    info = {
+        "method": "structured cg" if cell.linear else "newton + structured cg",
+        "iterations": max(iters),
+        "unknowns": 2 * m * n,
+    }
     if newton:
         info["newton_iterations"] = newton
         info["cg_iterations_total"] = int(sum(iters))
     return CrossbarSolution(out, dev, wl, bl, "sparse", info)
 
 
-def _structured_newton(xbar: Crossbar, vk: np.ndarray, v_bit: np.ndarray, tol: float, i_tol: float,
-                       max_newton: int, k: int, iters: list):
+def _structured_newton(
+    xbar: Crossbar, vk: np.ndarray, v_bit: np.ndarray, tol: float, i_tol: float, max_newton: int, k: int, iters: list
+):
     """Newton for input vector ``k`` on the structured path; returns (V (2, m, n), iterations, system)."""
     m, n = xbar.shape
     cell, arrays = xbar.cell, xbar.cell_arrays()
@@ -269,8 +291,15 @@ def _structured_newton(xbar: Crossbar, vk: np.ndarray, v_bit: np.ndarray, tol: f
         system.set_cells(gd.reshape(m, n))
         excess = (gd * u - i).reshape(m, n)  # J V_new = drive + B^T (gd u - i)
         loose = max(tol, min(1e-6, inner / scale))
-        nw, nb, its = system.solve(drive + excess, drive_b - excess, tol=tol if final else loose,
-                                   x0=(V[0], V[1]), i_tol=i_tol if final else loose, v_tol=inner, v_foot=v_bit)
+        nw, nb, its = system.solve(
+            drive + excess,
+            drive_b - excess,
+            tol=tol if final else loose,
+            x0=(V[0], V[1]),
+            i_tol=i_tol if final else loose,
+            v_tol=inner,
+            v_foot=v_bit,
+        )
         iters.append(its)
         return np.stack([nw, nb]) - V
 
@@ -278,8 +307,18 @@ def _structured_newton(xbar: Crossbar, vk: np.ndarray, v_bit: np.ndarray, tol: f
     return V, it, system
 
 
-def _sparse_newton(net: CrossbarNetwork, xbar: Crossbar, vk: np.ndarray, Bw, Bb, method: str, tol: float,
-                   max_newton: int, k: int, solver: dict):
+def _sparse_newton(
+    net: CrossbarNetwork,
+    xbar: Crossbar,
+    vk: np.ndarray,
+    Bw,
+    Bb,
+    method: str,
+    tol: float,
+    max_newton: int,
+    k: int,
+    solver: dict,
+):
     """Newton for input vector ``k`` ((m + n, 1), V) on the scipy-sparse network; (V, cell currents, its)."""
     cell, arrays = xbar.cell, xbar.cell_arrays()
     N = net.n_unknown
@@ -304,7 +343,7 @@ def _sparse_newton(net: CrossbarNetwork, xbar: Crossbar, vk: np.ndarray, Bw, Bb,
         return solve_direct(J, rhs)
 
     if symmetric:  # start from the linearisation at the ideal cell voltages (row input minus column bias)
-        _, a0, b0 = cell.current3(np.repeat(vk[:net.m, 0], net.n), np.tile(vk[net.m:, 0], net.m), arrays)
+        _, a0, b0 = cell.current3(np.repeat(vk[: net.m, 0], net.n), np.tile(vk[net.m :, 0], net.m), arrays)
         V0 = solve(jacobian(a0, b0), drive - net.B.T @ (a0 * fixed_w + b0 * fixed_b))
     else:
         V0 = np.zeros(N)
@@ -314,6 +353,5 @@ def _sparse_newton(net: CrossbarNetwork, xbar: Crossbar, vk: np.ndarray, Bw, Bb,
         F = net.A_wire @ V - drive + net.B.T @ i
         return solve(jacobian(a, b), -F)
 
-    V, it = damped_newton(step, V0, max(1.0, float(np.max(np.abs(vk)))), max_newton, f"input vector {k}",
-                          _hint(cell))
+    V, it = damped_newton(step, V0, max(1.0, float(np.max(np.abs(vk)))), max_newton, f"input vector {k}", _hint(cell))
     return V, cell.current3(Bw @ V + fixed_w, Bb @ V + fixed_b, arrays)[0], it

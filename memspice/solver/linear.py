@@ -8,6 +8,7 @@
   nodes along lines strongly and cells weakly, so this preconditioner
   captures most of the matrix: tens of iterations even for 1024 x 1024.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,8 +87,9 @@ def solve_cg(A: sp.csr_matrix, b: np.ndarray, tol: float = 1e-12, maxiter: int =
         beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
         P = Z + P * beta
         rz = rz_new
-    raise LinearSolveError(f"CG did not reach relative residual {tol:g} in {maxiter} iterations "
-                           f"(worst {res.max():.2e})")
+    raise LinearSolveError(
+        f"CG did not reach relative residual {tol:g} in {maxiter} iterations (worst {res.max():.2e})"
+    )
 
 
 def solve_direct(A: sp.csr_matrix, b: np.ndarray) -> np.ndarray:

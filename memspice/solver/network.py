@@ -15,6 +15,7 @@ where ``A_w`` holds the wire conductances (S) and ``W`` the driver
 couplings.  For linear cells of conductance g this is the SPD system
 (A_w + B^T g B) V = W v_in - B^T g C v_in.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,14 +31,14 @@ class CrossbarNetwork:
     m: int
     n: int
     n_unknown: int
-    A_wire: sp.csr_matrix   # (N, N) S
+    A_wire: sp.csr_matrix  # (N, N) S
     W_drive: sp.csr_matrix  # (N, m+n) S: links to word-line drivers and bit-line foot voltages
-    B: sp.csr_matrix        # (m*n, N) incidence: +1 word-line end, -1 bit-line end
-    C: sp.csr_matrix        # (m*n, m+n) cell voltage from fixed nodes: C_word - C_bit
-    C_word: sp.csr_matrix   # (m*n, m+n) word-line end value when that node is fixed
-    C_bit: sp.csr_matrix    # (m*n, m+n) bit-line end value when that node is fixed
-    wl_index: np.ndarray    # (m, n) unknown index of each cell's word-line node, -1 if fixed
-    bl_index: np.ndarray    # (m, n) unknown index of each cell's bit-line node, -1 if fixed (0 V)
+    B: sp.csr_matrix  # (m*n, N) incidence: +1 word-line end, -1 bit-line end
+    C: sp.csr_matrix  # (m*n, m+n) cell voltage from fixed nodes: C_word - C_bit
+    C_word: sp.csr_matrix  # (m*n, m+n) word-line end value when that node is fixed
+    C_bit: sp.csr_matrix  # (m*n, m+n) bit-line end value when that node is fixed
+    wl_index: np.ndarray  # (m, n) unknown index of each cell's word-line node, -1 if fixed
+    bl_index: np.ndarray  # (m, n) unknown index of each cell's bit-line node, -1 if fixed (0 V)
 
 
 def _line(count: int, length: int, g_seg: float, g_end: float, start: int):
@@ -88,12 +89,20 @@ def build_network(xbar) -> CrossbarNetwork:
     bl = blT.T  # (m, n)
     N = int(nxt)
     cat = lambda parts: np.concatenate(parts) if parts else np.array([])  # noqa: E731
-    A = sp.csr_matrix((cat(v1 + v2), (cat(r1 + r2).astype(np.int64, copy=False),
-                                      cat(c1 + c2).astype(np.int64, copy=False))), shape=(N, N))
-    W = sp.csr_matrix((np.concatenate([wl_end_g, bl_end_g]),
-                       (np.concatenate([wl_ends, bl_ends]),
-                        np.concatenate([np.arange(m)[: wl_ends.size], m + np.arange(n)[: bl_ends.size]]))),
-                      shape=(N, m + n))
+    A = sp.csr_matrix(
+        (cat(v1 + v2), (cat(r1 + r2).astype(np.int64, copy=False), cat(c1 + c2).astype(np.int64, copy=False))),
+        shape=(N, N),
+    )
+    W = sp.csr_matrix(
+        (
+            np.concatenate([wl_end_g, bl_end_g]),
+            (
+                np.concatenate([wl_ends, bl_ends]),
+                np.concatenate([np.arange(m)[: wl_ends.size], m + np.arange(n)[: bl_ends.size]]),
+            ),
+        ),
+        shape=(N, m + n),
+    )
     cells = np.arange(m * n)
     wl_f, bl_f = wl.ravel(), bl.ravel()
     rows_b = np.concatenate([cells[wl_f >= 0], cells[bl_f >= 0]])

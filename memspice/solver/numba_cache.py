@@ -8,6 +8,7 @@ numba at a user cache folder instead: ``platformdirs.user_cache_dir("memspice")/
 platformdirs).  A ``NUMBA_CACHE_DIR`` set by the user always wins.
 Call it before numba compiles (``memspice.solver.structured`` does, at import).
 """
+
 from __future__ import annotations
 
 import os

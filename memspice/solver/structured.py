@@ -9,6 +9,7 @@ tridiagonal solves of every line (the CG preconditioner) stream through
 memory contiguously; numba runs them on all cores.  Memory is ~10 arrays of
 m x n float64 (about 80 bytes per cell).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -102,9 +103,9 @@ if AVAILABLE:
         """Symmetric block Gauss-Seidel over the two line families: word lines, bit lines,
         word lines again; each block solved exactly.  SPD, so CG keeps its guarantees."""
         _solve_word_lines(ddw, llw, rw, zw)
-        _add_coupling(rb, G, zw, tmp)          # r_b - A_bw z_w, with A_bw = -G
+        _add_coupling(rb, G, zw, tmp)  # r_b - A_bw z_w, with A_bw = -G
         _solve_bit_lines(ddb, llb, tmp, zb)
-        _add_coupling(rw, G, zb, tmp)          # r_w - A_wb z_b
+        _add_coupling(rw, G, zb, tmp)  # r_w - A_wb z_b
         _solve_word_lines(ddw, llw, tmp, zw)
 
     @njit(parallel=True, cache=True)
@@ -276,16 +277,34 @@ class LineSystem:
         bb = np.ascontiguousarray(bb, float)
         m, n = self.G.shape
         v_foot = np.zeros(n) if v_foot is None else np.ascontiguousarray(np.broadcast_to(v_foot, (n,)), float)
-        scale = max(float(np.max(np.abs(bw))), float(np.max(np.abs(bb))),
-                    self.g_last * float(np.max(np.abs(v_foot))))
+        scale = max(float(np.max(np.abs(bw))), float(np.max(np.abs(bb))), self.g_last * float(np.max(np.abs(v_foot))))
         if scale == 0.0:
             return np.zeros_like(self.G), np.zeros_like(self.G), 0
         # the solution scales with the right-hand side: solve for x / scale (order-one numbers)
         xw = np.zeros_like(self.G) if x0 is None else np.array(x0[0], float) / scale
         xb = np.zeros_like(self.G) if x0 is None else np.array(x0[1], float) / scale
         v_tol = np.inf if v_tol is None else v_tol / scale
-        its = _pcg(self.G, self.gw, self.gb, self.g_last, self.dw, self.db, self.ddw, self.llw, self.ddb, self.llb,
-                   bw / scale, bb / scale, v_foot / scale, xw, xb, tol, i_tol, v_tol, maxiter)
+        its = _pcg(
+            self.G,
+            self.gw,
+            self.gb,
+            self.g_last,
+            self.dw,
+            self.db,
+            self.ddw,
+            self.llw,
+            self.ddb,
+            self.llb,
+            bw / scale,
+            bb / scale,
+            v_foot / scale,
+            xw,
+            xb,
+            tol,
+            i_tol,
+            v_tol,
+            maxiter,
+        )
         if its < 0:
             raise RuntimeError(f"structured CG did not reach relative residual {tol:g} in {maxiter} iterations")
         return xw * scale, xb * scale, its

@@ -25,6 +25,7 @@ threaded scheduler (tests, small layers) or ``dask.distributed``: a
 ``LocalCluster`` by default, or the cluster at ``address``
 (``"tcp://host:8786"``), or a ``distributed.Client`` passed in.
 """
+
 from __future__ import annotations
 
 import enum
@@ -41,7 +42,7 @@ class Scheduler(enum.Enum):
     """Where the tile reads run."""
 
     SYNCHRONOUS = "synchronous"  #: in this thread, one after another (debugging, tests)
-    THREADS = "threads"          #: Dask's thread pool in this process
+    THREADS = "threads"  #: Dask's thread pool in this process
     DISTRIBUTED = "distributed"  #: dask.distributed: a LocalCluster, a scheduler ``address`` or a ``client``
 
 
@@ -70,8 +71,9 @@ def tile_grid(shape: tuple[int, int], tile) -> TileGrid:
     return TileGrid(_blocks(int(shape[0]), int(rows)), _blocks(int(shape[1]), int(cols)))
 
 
-def read_tile(conductances: np.ndarray, voltages: np.ndarray, xbar_kw: dict,
-              strategy: ReadStrategy = ReadStrategy.AUTO) -> np.ndarray:
+def read_tile(
+    conductances: np.ndarray, voltages: np.ndarray, xbar_kw: dict, strategy: ReadStrategy = ReadStrategy.AUTO
+) -> np.ndarray:
     """Output currents (p, cols), A, of one tile: its own crossbar (drivers, wires, sense) for all vectors."""
     from ..circuits.crossbar import Crossbar
 
@@ -85,9 +87,17 @@ def _sum(parts) -> np.ndarray:
     return total
 
 
-def read_tiled(conductances, voltages, tile=256, scheduler: Scheduler = Scheduler.DISTRIBUTED,
-               address: str | None = None, client=None, n_workers: int | None = None,
-               strategy: ReadStrategy = ReadStrategy.AUTO, **xbar_kw) -> np.ndarray:
+def read_tiled(
+    conductances,
+    voltages,
+    tile=256,
+    scheduler: Scheduler = Scheduler.DISTRIBUTED,
+    address: str | None = None,
+    client=None,
+    n_workers: int | None = None,
+    strategy: ReadStrategy = ReadStrategy.AUTO,
+    **xbar_kw,
+) -> np.ndarray:
     """Column output currents (p, N), A, of an M x N layer built from tiles, for inputs (M, p), V.
 
     Parameters
@@ -132,8 +142,10 @@ def read_tiled(conductances, voltages, tile=256, scheduler: Scheduler = Schedule
         read = dask.delayed(read_tile, pure=True)
         add = dask.delayed(_sum, pure=True)
         v_blocks = [dask.delayed(np.ascontiguousarray(v[rs]), pure=True) for rs in grid.rows]
-        columns = [add([read(np.ascontiguousarray(G[rs, cs]), vb, xbar_kw, strategy)
-                        for rs, vb in zip(grid.rows, v_blocks)]) for cs in grid.cols]
+        columns = [
+            add([read(np.ascontiguousarray(G[rs, cs]), vb, xbar_kw, strategy) for rs, vb in zip(grid.rows, v_blocks)])
+            for cs in grid.cols
+        ]
         return np.hstack(dask.compute(*columns, scheduler=scheduler.value))
     if client is not None:
         return _run_distributed(client, G, v, grid, xbar_kw, strategy)
@@ -142,8 +154,10 @@ def read_tiled(conductances, voltages, tile=256, scheduler: Scheduler = Schedule
     if address is not None:
         with Client(address) as c:
             return _run_distributed(c, G, v, grid, xbar_kw, strategy)
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
+    with (
+        LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         return _run_distributed(c, G, v, grid, xbar_kw, strategy)
 
 

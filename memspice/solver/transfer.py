@@ -42,6 +42,7 @@ Geometry and sign conventions are those of
 :class:`~memspice.circuits.crossbar.Crossbar` (badcrossbar's: drivers on the
 left of the word lines, sense nodes at the foot of the bit lines).
 """
+
 from __future__ import annotations
 
 import enum
@@ -50,8 +51,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, lapack
 
-__all__ = ["ReadStrategy", "Transfer", "is_linear", "transfer", "transfer_matrix", "read_many", "read_blocked",
-           "choose_strategy", "transfer_flops"]
+__all__ = [
+    "ReadStrategy",
+    "Transfer",
+    "is_linear",
+    "transfer",
+    "transfer_matrix",
+    "read_many",
+    "read_blocked",
+    "choose_strategy",
+    "transfer_flops",
+]
 
 #: sustained dense BLAS-3 rate of the transfer sweep (flop/s), measured: 512 x 512 (1.4e11 flops) in 36 s on
 #: one OpenBLAS thread of a shared 2-core x86 machine (2026); only its ratio to the next constant matters
@@ -61,7 +71,7 @@ FLOP_RATE = 4e9
 SECONDS_PER_CELL_VECTOR = 9e-7
 #: default memory for one block of input vectors in :func:`read_blocked` (bytes); assumed: small enough to
 #: leave room for other processes on a laptop, large enough that per-call overhead is negligible
-BLOCK_BYTES = 256 * 2 ** 20
+BLOCK_BYTES = 256 * 2**20
 #: bytes per cell and input vector that solve_dc keeps for its results (word/bit voltages, device currents)
 #: plus work arrays; used when memspice.solver.memory_estimate is unavailable
 _BYTES_PER_CELL_VECTOR = 64
@@ -70,9 +80,9 @@ _BYTES_PER_CELL_VECTOR = 64
 class ReadStrategy(enum.Enum):
     """How :func:`read_many` reads a linear array."""
 
-    AUTO = "auto"                #: the cheaper of the two by :func:`choose_strategy`
-    TRANSFER = "transfer"        #: exact transfer matrix, then one matrix product
-    PER_VECTOR = "per_vector"    #: :func:`memspice.solver.solve_dc` on blocks of vectors
+    AUTO = "auto"  #: the cheaper of the two by :func:`choose_strategy`
+    TRANSFER = "transfer"  #: exact transfer matrix, then one matrix product
+    PER_VECTOR = "per_vector"  #: :func:`memspice.solver.solve_dc` on blocks of vectors
 
 
 @dataclass(frozen=True)
@@ -92,8 +102,9 @@ class Transfer:
         if v.ndim == 1:
             v = v[:, None]
         if v.ndim != 2 or v.shape[0] != self.matrix.shape[0]:
-            raise ValueError(f"voltages must have {self.matrix.shape[0]} rows (one per word line), got shape "
-                             f"{np.shape(voltages)}")
+            raise ValueError(
+                f"voltages must have {self.matrix.shape[0]} rows (one per word line), got shape {np.shape(voltages)}"
+            )
         return v.T @ self.matrix + self.offset
 
 
@@ -175,8 +186,9 @@ def _sweep(G: np.ndarray, r_word: float, r_bit: float, r_source: float, r_sense:
         if S is not None:  # eliminate row i - 1: S_i = K_i + Q_i - gb^2 S_{i-1}^-1, R_i = gb S_{i-1}^-1 R_{i-1}
             c, info = lapack.dpotrf(S, lower=0, overwrite_a=1)
             if info != 0:
-                raise np.linalg.LinAlgError(f"bit-line Schur complement not positive definite at row {i} "
-                                            f"(LAPACK info {info})")
+                raise np.linalg.LinAlgError(
+                    f"bit-line Schur complement not positive definite at row {i} (LAPACK info {info})"
+                )
             inv, info = lapack.dpotri(c, lower=0, overwrite_c=1)
             if info != 0:  # pragma: no cover
                 raise np.linalg.LinAlgError(f"inverse failed at row {i} (LAPACK info {info})")
@@ -193,7 +205,7 @@ def _sweep(G: np.ndarray, r_word: float, r_bit: float, r_source: float, r_sense:
 def transfer_flops(m: int, n: int) -> float:
     """Floating-point operations of the exact transfer sweep for an m x n array (estimate)."""
     big, small = max(m, n), min(m, n)
-    return float(big) * small ** 3 + float(m) ** 2 * n ** 2
+    return float(big) * small**3 + float(m) ** 2 * n**2
 
 
 def transfer(xbar, blas_threads: int | None = 1) -> Transfer:
@@ -221,8 +233,10 @@ def transfer(xbar, blas_threads: int | None = 1) -> Transfer:
     """
     if not is_linear(xbar):
         name = getattr(xbar.cell, "name", xbar.cell)
-        raise ValueError(f"a transfer matrix needs linear cells (1R); cell {name!r} is nonlinear: "
-                         "use read_blocked (or read_many, which does) instead")
+        raise ValueError(
+            f"a transfer matrix needs linear cells (1R); cell {name!r} is nonlinear: "
+            "use read_blocked (or read_many, which does) instead"
+        )
     G = np.asarray(xbar.conductances, dtype=float)
     m, n = G.shape
     if blas_threads is not None:
@@ -242,8 +256,9 @@ def _transfer(xbar, G: np.ndarray) -> Transfer:
     if m < n and uniform:
         # sweep along the longer side: by reciprocity the transposed, reversed array (word lines <-> bit lines,
         # drivers <-> sense nodes) has the transposed transfer matrix
-        Tt, _ = _sweep(np.ascontiguousarray(G[::-1, ::-1].T), xbar.r_bit, xbar.r_word, xbar.r_sense, xbar.r_source,
-                       np.zeros(m))
+        Tt, _ = _sweep(
+            np.ascontiguousarray(G[::-1, ::-1].T), xbar.r_bit, xbar.r_word, xbar.r_sense, xbar.r_source, np.zeros(m)
+        )
         T = np.ascontiguousarray(Tt[::-1, ::-1].T)
         # raising every port by the same voltage moves no current: a uniform bias c acts as inputs -c
         offset = -v_foot[0] * T.sum(axis=0)
@@ -293,7 +308,7 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
     block = int(block)
     out = np.empty((p, xbar.n))
     for start in range(0, p, block):
-        out[start:start + block] = solve_dc(xbar, v[:, start:start + block], **solve_kw).output_currents
+        out[start : start + block] = solve_dc(xbar, v[:, start : start + block], **solve_kw).output_currents
     return out
 
 
@@ -304,8 +319,14 @@ def choose_strategy(m: int, n: int, p: int) -> ReadStrategy:
     return ReadStrategy.TRANSFER if t_transfer < t_vectors else ReadStrategy.PER_VECTOR
 
 
-def read_many(xbar, voltages, strategy: ReadStrategy = ReadStrategy.AUTO, block: int | None = None,
-              max_bytes: float = BLOCK_BYTES, **solve_kw) -> np.ndarray:
+def read_many(
+    xbar,
+    voltages,
+    strategy: ReadStrategy = ReadStrategy.AUTO,
+    block: int | None = None,
+    max_bytes: float = BLOCK_BYTES,
+    **solve_kw,
+) -> np.ndarray:
     """Column output currents (p, n), A, for many input vectors ``voltages`` (m, p), V.
 
     Linear arrays: the exact :func:`transfer` map then one matrix product, or blocked
@@ -325,4 +346,3 @@ def read_many(xbar, voltages, strategy: ReadStrategy = ReadStrategy.AUTO, block:
     if strategy is ReadStrategy.TRANSFER:
         return transfer(xbar)(v)
     return read_blocked(xbar, v, block=block, max_bytes=max_bytes, **solve_kw)
-

@@ -14,6 +14,7 @@ equation is the DC network at the new time.  The step size follows the
 difference between the backward-Euler and trapezoidal results (a local
 error estimate), and every breakpoint of the sources is hit exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -117,9 +118,16 @@ class _Nodes:
         return u, out, R
 
 
-def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "trap", tol: float = 1e-4,
-                       max_step: float | None = None, min_step: float | None = None,
-                       coupling_iters: int = 50) -> CrossbarTransient:
+def simulate_transient(
+    xbar: Crossbar,
+    sources,
+    t_stop: float,
+    method: str = "trap",
+    tol: float = 1e-4,
+    max_step: float | None = None,
+    min_step: float | None = None,
+    coupling_iters: int = 50,
+) -> CrossbarTransient:
     """Integrate the cell states (and line capacitances) of ``xbar`` (any stateful cell: "tiox", "memristor").
 
     ``sources``: m callables v_i(t) in V (e.g. :class:`~memspice.circuits.PWL`).
@@ -196,5 +204,6 @@ def simulate_transient(xbar: Crossbar, sources, t_stop: float, method: str = "tr
         volts.append(u)
         h = h * min(2.0, 0.9 * np.sqrt(tol / err)) if err > 0 else h * 2.0
     m, n = xbar.shape
-    return CrossbarTransient(np.array(times), np.array(states).reshape(-1, m, n), np.array(outs),
-                             np.array(volts).reshape(-1, m, n), rejected)
+    return CrossbarTransient(
+        np.array(times), np.array(states).reshape(-1, m, n), np.array(outs), np.array(volts).reshape(-1, m, n), rejected
+    )

@@ -1,4 +1,5 @@
 """Drive ngspice: batch (child process, raw file) or shared (PySpice libngspice)."""
+
 from enum import Enum
 
 from .batch import run_batch
@@ -35,9 +36,20 @@ class Mode(str, Enum):
 MODES = tuple(m.value for m in Mode)
 
 
-def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=(), klu: bool | None = None,
-        allow_shell: bool = False, base_dir=None, workdir=None, keep_files: bool = False,
-        isolate: bool = True, progress: bool | None = None) -> SimulationResult:
+def run(
+    netlist,
+    mode: Mode | str = Mode.BATCH,
+    *,
+    timeout: float = 300.0,
+    osdi=(),
+    klu: bool | None = None,
+    allow_shell: bool = False,
+    base_dir=None,
+    workdir=None,
+    keep_files: bool = False,
+    isolate: bool = True,
+    progress: bool | None = None,
+) -> SimulationResult:
     """Run an ngspice netlist as ``ngspice -b`` would and return every plot, measurement and warning.
 
     Parameters
@@ -106,17 +118,53 @@ def run(netlist, mode: Mode | str = Mode.BATCH, *, timeout: float = 300.0, osdi=
     except ValueError:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}") from None
     if mode is Mode.BATCH:
-        return run_batch(netlist, timeout=timeout, osdi=osdi, workdir=workdir, klu=klu, keep_files=keep_files,
-                         allow_shell=allow_shell, base_dir=base_dir, progress=progress)
+        return run_batch(
+            netlist,
+            timeout=timeout,
+            osdi=osdi,
+            workdir=workdir,
+            klu=klu,
+            keep_files=keep_files,
+            allow_shell=allow_shell,
+            base_dir=base_dir,
+            progress=progress,
+        )
     from .shared import run_shared
 
-    return run_shared(netlist, timeout=timeout, osdi=osdi, klu=klu, isolate=isolate, allow_shell=allow_shell,
-                      base_dir=base_dir, progress=progress)
+    return run_shared(
+        netlist,
+        timeout=timeout,
+        osdi=osdi,
+        klu=klu,
+        isolate=isolate,
+        allow_shell=allow_shell,
+        base_dir=base_dir,
+        progress=progress,
+    )
 
 
 __all__ = [
-    "run", "run_batch", "ngspice_info", "require_ngspice", "NgspiceInfo", "compile_veriloga", "SimulationResult",
-    "read_raw", "read_raw_plots", "Mode", "MODES", "Waveforms", "SlowSimulationWarning",
-    "SpiceError", "NgspiceNotFound", "SpiceNetlistError", "SpiceConvergenceError", "SpiceCrashError",
-    "SpiceTimeoutError", "OsdiUnavailable", "SpiceOutputError", "UnsafeNetlistError", "SharedModeBootstrapError",
+    "run",
+    "run_batch",
+    "ngspice_info",
+    "require_ngspice",
+    "NgspiceInfo",
+    "compile_veriloga",
+    "SimulationResult",
+    "read_raw",
+    "read_raw_plots",
+    "Mode",
+    "MODES",
+    "Waveforms",
+    "SlowSimulationWarning",
+    "SpiceError",
+    "NgspiceNotFound",
+    "SpiceNetlistError",
+    "SpiceConvergenceError",
+    "SpiceCrashError",
+    "SpiceTimeoutError",
+    "OsdiUnavailable",
+    "SpiceOutputError",
+    "UnsafeNetlistError",
+    "SharedModeBootstrapError",
 ]

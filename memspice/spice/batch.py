@@ -7,6 +7,7 @@ given ``workdir``), which is ngspice's working directory: files the
 netlist's ``.control`` block writes land there, and ``.spiceinit`` files next
 to a netlist are never read.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,17 @@ from .raw import read_raw_plots
 from .result import SimulationResult
 
 
-def run_batch(netlist, timeout: float = 300.0, osdi=(), workdir=None, klu: bool | None = None,
-              keep_files: bool = False, allow_shell: bool = False, base_dir=None,
-              progress: bool | None = None) -> SimulationResult:
+def run_batch(
+    netlist,
+    timeout: float = 300.0,
+    osdi=(),
+    workdir=None,
+    klu: bool | None = None,
+    keep_files: bool = False,
+    allow_shell: bool = False,
+    base_dir=None,
+    progress: bool | None = None,
+) -> SimulationResult:
     """Run ``netlist`` in a child ``ngspice -b`` process; see :func:`memspice.spice.run` for the arguments.
 
     Raises a :class:`~memspice.spice.errors.SpiceError` subclass on any failure.
@@ -85,8 +94,15 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None) -> str:
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
     bar = bar or Bar(False, None)
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
     except OSError as exc:
         raise SpiceCrashError(f"could not start {cmd[0]}: {exc}") from exc
     chunks: list[bytes] = []
@@ -109,8 +125,11 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None) -> str:
     if proc.returncode < 0:
         sig = signal.Signals(-proc.returncode).name
         if sig == "SIGXFSZ":
-            raise SpiceOutputError("ngspice was stopped by the file-size limit (SIGXFSZ) while writing results; "
-                                   "raise 'ulimit -f' or free disk space", out)
+            raise SpiceOutputError(
+                "ngspice was stopped by the file-size limit (SIGXFSZ) while writing results; "
+                "raise 'ulimit -f' or free disk space",
+                out,
+            )
         raise SpiceCrashError(f"ngspice crashed ({sig}); the netlist or a model triggered a simulator fault", out)
     if proc.returncode != 0:
         raise_for_log(out, produced_data=False)

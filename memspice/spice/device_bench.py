@@ -4,6 +4,7 @@ Used to check that the three faces of a model agree (tests, ``memspice
 validate``): the Python reference ODE, the behavioural subcircuit and the
 Verilog-A module compiled to OSDI.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,9 @@ FACES = tuple(f.value for f in Face)
 ACCURATE_OPTIONS = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1"
 
 
-def device_netlist(model, source, t_stop: float, face: Face | str = Face.BEHAVIOURAL,
-                   n_steps: int = 4000) -> tuple[str, list]:
+def device_netlist(
+    model, source, t_stop: float, face: Face | str = Face.BEHAVIOURAL, n_steps: int = 4000
+) -> tuple[str, list]:
     """Netlist driving ``model`` with ``source`` for ``t_stop`` s; returns (text, osdi files)."""
     face = Face.parse(face)
     step = t_stop / n_steps
@@ -30,13 +32,26 @@ def device_netlist(model, source, t_stop: float, face: Face | str = Face.BEHAVIO
         osdi = [model.compile_osdi()]
         x0 = f" x0={float(model.params.x0)!r}" if model.has_state() else ""
         body = [model.va_model_card("dut_model"), f"Ndut p 0 dut_model{x0}"]
-    lines = [f"* memspice device bench: {model.title} ({face})", *body, f"Vsrc p 0 {source.spice()}",
-             ACCURATE_OPTIONS, f".tran {step!r} {t_stop!r} 0 {step!r} uic", ".end"]
+    lines = [
+        f"* memspice device bench: {model.title} ({face})",
+        *body,
+        f"Vsrc p 0 {source.spice()}",
+        ACCURATE_OPTIONS,
+        f".tran {step!r} {t_stop!r} 0 {step!r} uic",
+        ".end",
+    ]
     return "\n".join(lines), osdi
 
 
-def simulate_spice(model, source, t_stop: float, face: Face | str = Face.BEHAVIOURAL, mode: str = "batch",
-                   n_steps: int = 4000, timeout: float = 120.0) -> Waveforms:
+def simulate_spice(
+    model,
+    source,
+    t_stop: float,
+    face: Face | str = Face.BEHAVIOURAL,
+    mode: str = "batch",
+    n_steps: int = 4000,
+    timeout: float = 120.0,
+) -> Waveforms:
     """Run the bench; return ``v`` (V), ``i`` (A, into p) and, for stateful models, ``x``."""
     face = Face.parse(face)
     text, osdi = device_netlist(model, source, t_stop, face, n_steps)

@@ -5,6 +5,7 @@ instead of a truncated one that a reader would take silently.  Lives in
 ``spice/`` (the bottom layer) so that :mod:`memspice.spice.waveforms` needs
 nothing from higher layers; :mod:`memspice.analysis.files` has the same function.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ commands unless allowed, and builds the text ngspice runs;
 :func:`finish` turns the plots and the log into a :class:`SimulationResult`
 or the :class:`~memspice.spice.errors.SpiceError` that describes the failure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,34 +43,48 @@ def check_timeout(timeout) -> float:
     return t
 
 
-def prepare_job(netlist, osdi=(), klu=None, allow_shell: bool = False, base_dir=None, default_klu: bool = False,
-                raw_path: str | None = None) -> Job:
+def prepare_job(
+    netlist,
+    osdi=(),
+    klu=None,
+    allow_shell: bool = False,
+    base_dir=None,
+    default_klu: bool = False,
+    raw_path: str | None = None,
+) -> Job:
     """Read, check and prepare ``netlist`` (text or path); see :func:`memspice.spice.run` for the arguments."""
     src = read_netlist(netlist, base_dir)
     # ngspice runs in a private folder: libraries named relative to the caller's directory must be absolute
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]
     if not allow_shell:
         check_netlist(src.text, src.base_dir, osdi, origin=str(src.path or "netlist"))
-    text = prepare_netlist(src.text, osdi=osdi, klu=klu, raw_path=raw_path, base_dir=src.base_dir,
-                           default_klu=default_klu)
+    text = prepare_netlist(
+        src.text, osdi=osdi, klu=klu, raw_path=raw_path, base_dir=src.base_dir, default_klu=default_klu
+    )
     _, control = split_control(src.text)
     warn_if_slow(src.text)
-    return Job(text, src.encoding, src.base_dir, control,
-               tuple(measurement_names(directives(src.text) + "\n" + control)),
-               str(src.path or "netlist"))
+    return Job(
+        text,
+        src.encoding,
+        src.base_dir,
+        control,
+        tuple(measurement_names(directives(src.text) + "\n" + control)),
+        str(src.path or "netlist"),
+    )
 
 
 def finish(job: Job, plots: dict[str, Waveforms], log: str, mode: str, workdir=None) -> SimulationResult:
     """Result of a run that made ``plots`` (ngspice plot name -> waveforms), or the matching error."""
     plots = {k: v for k, v in plots.items() if k != "const" and v.title.lower() != "constants"}
-    log = "\n".join(ln for ln in log.splitlines()
-                    if not ln.startswith(PLOT_MARKER) and RESULTS_FILE not in ln)  # the collector's own lines
+    log = "\n".join(
+        ln for ln in log.splitlines() if not ln.startswith(PLOT_MARKER) and RESULTS_FILE not in ln
+    )  # the collector's own lines
     produced = bool(plots)
     raise_for_log(log, produced)
     if not produced:
-        why = ("its .control block ran no analysis that made a plot" if job.user_control.strip()
-               else "no analysis ran")
+        why = "its .control block ran no analysis that made a plot" if job.user_control.strip() else "no analysis ran"
         raise SpiceError(f"ngspice finished without results: {why}", log)
     last = list(plots.values())[-1]
-    return SimulationResult(last, log, job.text, mode, workdir, plots,
-                            measurements(log, job.measurement_names), warning_lines(log))
+    return SimulationResult(
+        last, log, job.text, mode, workdir, plots, measurements(log, job.measurement_names), warning_lines(log)
+    )

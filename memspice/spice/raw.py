@@ -9,6 +9,7 @@ plot, so numpy reads it directly.  AC and other complex plots stay complex.
 A file shorter than its headers promise (a full disk, a file-size limit)
 raises :class:`~memspice.spice.errors.SpiceOutputError`, an ``OSError``.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,10 @@ def _ascii_values(blob: bytes, start: int, n_vars: int, n_pts: int, complex_: bo
             end = len(blob)
         line = blob[pos:end].decode("latin-1").split()
         if not line and end >= len(blob):
-            raise SpiceOutputError(f"raw file {path} ends after {len(values) // max(n_vars, 1)} of {n_pts} "
-                                   "points (disk full or the run was stopped?)")
+            raise SpiceOutputError(
+                f"raw file {path} ends after {len(values) // max(n_vars, 1)} of {n_pts} "
+                "points (disk full or the run was stopped?)"
+            )
         pos = end + 1
         if not line:
             continue
@@ -62,9 +65,8 @@ def _parse_plots(blob: bytes, path=""):
         if not m:
             if plots:
                 break
-            raise SpiceOutputError(f"raw file {path} has no complete plot header (disk full or the run was "
-                                   "stopped?)")
-        header = _decode(blob[pos:m.start()])
+            raise SpiceOutputError(f"raw file {path} has no complete plot header (disk full or the run was stopped?)")
+        header = _decode(blob[pos : m.start()])
         fields = dict((k.strip(), v.strip()) for k, v in re.findall(r"^([A-Za-z. ]+):[ \t]*(.*)$", header, re.M))
         try:
             n_vars, n_pts = int(fields["No. Variables"]), int(fields["No. Points"])
@@ -82,7 +84,8 @@ def _parse_plots(blob: bytes, path=""):
                 raise SpiceOutputError(
                     f"raw file {path} is truncated: plot {fields.get('Plotname', '?')!r} needs "
                     f"{count * dtype.itemsize} bytes, {len(blob) - start} are there (disk full or a file-size "
-                    "limit?)")
+                    "limit?)"
+                )
             data = np.frombuffer(blob, dtype=dtype, count=count, offset=start).reshape(n_pts, n_vars).copy()
             pos = start + count * dtype.itemsize
         else:

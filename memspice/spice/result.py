@@ -1,4 +1,5 @@
 """Result of one SPICE run."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ class SimulationResult:
         shown = ", ".join(f"{name}: {len(w)} pt x {len(w.names)} signals" for name, w in list(plots.items())[:4])
         if len(plots) > 4:
             shown += f", ... ({len(plots)} plots)"
-        extra = "".join(f"; {len(v)} {label}{'s' if len(v) != 1 else ''}"
-                        for label, v in (("measurement", self.measurements), ("warning", self.warnings)) if v)
+        extra = "".join(
+            f"; {len(v)} {label}{'s' if len(v) != 1 else ''}"
+            for label, v in (("measurement", self.measurements), ("warning", self.warnings))
+            if v
+        )
         return f"SimulationResult({self.mode}; {shown}{extra}; log {len(self.log.splitlines())} lines)"

@@ -11,6 +11,7 @@ and the way to opt in.  The check is a deny-list of the control language's
 known escapes, not a sandbox: run netlists you do not trust as a user who
 cannot do harm.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,13 +36,31 @@ RUNS_PROGRAMS = {
     "cd": "changes the folder ngspice writes into",
     "alias": "renames commands (which could hide one of the others)",
 }
-LOADS_LIBRARY = {"osdi": "loads a compiled Verilog-A shared library",
-                 "codemodel": "loads an XSPICE code-model shared library"}
+LOADS_LIBRARY = {
+    "osdi": "loads a compiled Verilog-A shared library",
+    "codemodel": "loads an XSPICE code-model shared library",
+}
 #: commands whose first argument is a file they write
 WRITES_FILE = {"write", "wrdata", "wrs2p", "mdump", "mrdump", "wrnodev"}
 #: commands whose ``>`` is a comparison, not an output redirection
-_EXPRESSIONS = {"let", "if", "while", "dowhile", "repeat", "meas", "measure", "compose", "set", "else",
-                "foreach", "echo_expr", "alterparam", "alter", "altermod", "define"}
+_EXPRESSIONS = {
+    "let",
+    "if",
+    "while",
+    "dowhile",
+    "repeat",
+    "meas",
+    "measure",
+    "compose",
+    "set",
+    "else",
+    "foreach",
+    "echo_expr",
+    "alterparam",
+    "alter",
+    "altermod",
+    "define",
+}
 _MAX_DEPTH = 20
 
 
@@ -52,8 +71,7 @@ def _opt_in() -> str:
 def _safe_output(path: str) -> bool:
     """A bare relative path inside the run's private folder."""
     p = path.strip("\"'")
-    return bool(p) and not (os.path.isabs(p) or p.startswith("~") or "$" in p or "`" in p
-                            or ".." in Path(p).parts)
+    return bool(p) and not (os.path.isabs(p) or p.startswith("~") or "$" in p or "`" in p or ".." in Path(p).parts)
 
 
 def _library_allowed(arg: str, base_dir: Path, allowed: set[Path]) -> bool:
@@ -68,8 +86,9 @@ def _check_control(body: str, where: str, base_dir: Path, allowed: set[Path]) ->
             raise UnsafeNetlistError(f"{where}: '{cmd}': backquotes run a shell command; {_opt_in()}")
         name = word.removeprefix("pre_")
         if "$" in name or "{" in name:
-            raise UnsafeNetlistError(f"{where}: '{cmd}': a command name built from a variable could be any "
-                                     f"command; {_opt_in()}")
+            raise UnsafeNetlistError(
+                f"{where}: '{cmd}': a command name built from a variable could be any command; {_opt_in()}"
+            )
         if name in RUNS_PROGRAMS:
             raise UnsafeNetlistError(f"{where}: '{cmd}' {RUNS_PROGRAMS[name]}; {_opt_in()}")
         args = cmd.split()[1:]
@@ -78,7 +97,8 @@ def _check_control(body: str, where: str, base_dir: Path, allowed: set[Path]) ->
                 continue
             raise UnsafeNetlistError(
                 f"{where}: '{cmd}' {LOADS_LIBRARY[name]} that you did not name; pass the library yourself "
-                f"(osdi=[path] in Python, memspice run --osdi FILE) to allow it, or {_opt_in()}")
+                f"(osdi=[path] in Python, memspice run --osdi FILE) to allow it, or {_opt_in()}"
+            )
         if name in WRITES_FILE and args and not _safe_output(args[0]):
             raise UnsafeNetlistError(f"{where}: '{cmd}' writes outside memspice's run folder; {_opt_in()}")
         if name == "set" and re.search(r"\b(rawfile|sourcepath)\b", cmd, re.I):
@@ -86,8 +106,9 @@ def _check_control(body: str, where: str, base_dir: Path, allowed: set[Path]) ->
         if name not in _EXPRESSIONS:
             for target in re.findall(r">>?\s*(\S+)", cmd):
                 if not _safe_output(target):
-                    raise UnsafeNetlistError(f"{where}: '{cmd}' redirects output outside memspice's run "
-                                             f"folder; {_opt_in()}")
+                    raise UnsafeNetlistError(
+                        f"{where}: '{cmd}' redirects output outside memspice's run folder; {_opt_in()}"
+                    )
 
 
 def check_netlist(text: str, base_dir, allowed_libraries=(), origin: str = "netlist") -> None:

@@ -22,6 +22,7 @@ The spawned worker re-imports the caller's main script.  A script that calls
 "__main__":`` guard, would start the run again inside the worker; memspice
 detects this and raises :class:`SharedModeBootstrapError` saying what to do.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -123,8 +124,9 @@ def _instance():
     if _INSTANCE is None:
         info = ngspice_info()
         if not info.shared_library:
-            raise NgspiceNotFound("libngspice shared library not found (install libngspice0, or set "
-                                  "MEMSPICE_LIBNGSPICE)")
+            raise NgspiceNotFound(
+                "libngspice shared library not found (install libngspice0, or set MEMSPICE_LIBNGSPICE)"
+            )
         os.environ.setdefault("NGSPICE_LIBRARY_PATH", info.shared_library)
         cls = _ngspice_class()
         cls.LIBRARY_PATH = info.shared_library
@@ -164,8 +166,9 @@ def _run_here(job: Job, osdi, timeout: float, report=None):
             if time.monotonic() - t0 > timeout:
                 lib.ngSpice_Command(b"bg_halt")
                 _cleanup(lib)
-                raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was halted",
-                                        "\n".join(ng.memspice_log))
+                raise SpiceTimeoutError(
+                    f"ngspice exceeded the {timeout} s time limit and was halted", "\n".join(ng.memspice_log)
+                )
             time.sleep(0.002)
     log = "\n".join(ng.memspice_log)
     plots = {}
@@ -215,10 +218,12 @@ def _child(conn, job, osdi, timeout, work, progress=False):
         conn.close()
 
 
-_GUARD_HINT = ("the calling script runs memspice.spice.run(..., mode='shared') at top level. The isolated "
-               "libngspice worker is a spawned process that re-imports the main script, so the run would start "
-               "again inside it. Put the script's work under 'if __name__ == \"__main__\":', or pass "
-               "isolate=False (in-process), or use mode='batch'.")
+_GUARD_HINT = (
+    "the calling script runs memspice.spice.run(..., mode='shared') at top level. The isolated "
+    "libngspice worker is a spawned process that re-imports the main script, so the run would start "
+    "again inside it. Put the script's work under 'if __name__ == \"__main__\":', or pass "
+    "isolate=False (in-process), or use mode='batch'."
+)
 
 
 def _bootstrapping() -> bool:
@@ -226,8 +231,16 @@ def _bootstrapping() -> bool:
     return bool(getattr(mp.current_process(), "_inheriting", False))
 
 
-def run_shared(netlist, timeout: float = 300.0, osdi=(), klu: bool | None = None, isolate: bool = True,
-               allow_shell: bool = False, base_dir=None, progress: bool | None = None) -> SimulationResult:
+def run_shared(
+    netlist,
+    timeout: float = 300.0,
+    osdi=(),
+    klu: bool | None = None,
+    isolate: bool = True,
+    allow_shell: bool = False,
+    base_dir=None,
+    progress: bool | None = None,
+) -> SimulationResult:
     """Run ``netlist`` with libngspice (PySpice); see :func:`memspice.spice.run` and the module docstring."""
     timeout = check_timeout(timeout)
     if _bootstrapping():
@@ -284,9 +297,11 @@ def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: Bar | None = N
         if proc.exitcode == 1 and main_file and os.path.isfile(main_file):
             raise SharedModeBootstrapError(
                 f"the libngspice worker exited (status 1) before running ngspice; most likely {_GUARD_HINT} "
-                f"(script: {main_file}; the worker's own error is printed above)") from None
-        raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode}); the Python process is "
-                              "safe") from None
+                f"(script: {main_file}; the worker's own error is printed above)"
+            ) from None
+        raise SpiceCrashError(
+            f"libngspice worker crashed (exit code {proc.exitcode}); the Python process is safe"
+        ) from None
     proc.join(5)
     return result
 

@@ -4,6 +4,7 @@ Netlists use VACASK's own syntax (``load``, ``model``, ``name (nodes) model
 params``, a ``control`` block with ``analysis``).  Results are written as
 SPICE-style binary raw files, read by :func:`memspice.spice.raw.read_raw`.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ def run_vacask(text: str, analysis: str = "tran1", timeout: float = 300.0) -> Wa
         path = Path(work) / "circuit.sim"
         path.write_text(text)
         try:
-            proc = subprocess.run([exe, path.name], cwd=work, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                [exe, path.name], cwd=work, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired as exc:
             raise SpiceTimeoutError(f"VACASK exceeded the {timeout} s time limit") from exc
         log = proc.stdout + proc.stderr
@@ -61,12 +63,22 @@ def device_netlist(model, times, values, t_stop: float, n_steps: int = 4000) -> 
     x0 = f" x0={float(model.params.x0)!r}" if model.has_state() else ""
     wave = ", ".join(f"{float(t)!r}, {float(v)!r}" for t, v in zip(times, values))
     step = t_stop / n_steps
-    return "\n".join([
-        f"memspice device bench: {model.title} (VACASK)", "ground 0", f'load "{osdi}"',
-        f"model dut_model {model.va_module} {params}", "model vsource vsource",
-        f'vsrc (p 0) vsource type="pwl" wave=[{wave}]', f"dut (p 0) dut_model{x0}",
-        "control", "  options reltol=1e-6 vntol=1e-9 abstol=1e-15",
-        f'  analysis tran1 tran step={step!r} stop={t_stop!r} maxstep={step!r} icmode="uic"', "endc", ""])
+    return "\n".join(
+        [
+            f"memspice device bench: {model.title} (VACASK)",
+            "ground 0",
+            f'load "{osdi}"',
+            f"model dut_model {model.va_module} {params}",
+            "model vsource vsource",
+            f'vsrc (p 0) vsource type="pwl" wave=[{wave}]',
+            f"dut (p 0) dut_model{x0}",
+            "control",
+            "  options reltol=1e-6 vntol=1e-9 abstol=1e-15",
+            f'  analysis tran1 tran step={step!r} stop={t_stop!r} maxstep={step!r} icmode="uic"',
+            "endc",
+            "",
+        ]
+    )
 
 
 def simulate_device(model, source, t_stop: float, n_steps: int = 20000, samples: int = 4000) -> Waveforms:

@@ -13,6 +13,7 @@ Signal names of memspice's own netlists (lower case, as ngspice names them):
 * ``v(out<j>)``: TIA output of column ``j`` (V), when the netlist has TIAs;
 * ``v(spk<j>)``: spike output of LIF neuron ``j`` (V) in neuron netlists.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,17 @@ import numpy as np
 
 from .files import write_atomic
 
-_PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"),
-             (1e-15, "f")]
+_PREFIXES = [
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "u"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+    (1e-15, "f"),
+]
 #: with ``signals=None``, :meth:`Waveforms.plot` draws at most this many signals (assumed: a legend stays readable)
 MAX_PLOTTED = 12
 
@@ -78,8 +88,9 @@ class Waveforms:
 
     def __post_init__(self):
         self.axis = np.asarray(self.axis, dtype=float)
-        self.signals = {k.lower(): np.asarray(v, dtype=complex if np.iscomplexobj(v) else float)
-                        for k, v in self.signals.items()}
+        self.signals = {
+            k.lower(): np.asarray(v, dtype=complex if np.iscomplexobj(v) else float) for k, v in self.signals.items()
+        }
         for name, values in self.signals.items():
             if values.shape[:1] != self.axis.shape:
                 raise ValueError(f"signal {name!r} has {values.shape[0]} points, axis has {self.axis.size}")
@@ -127,8 +138,7 @@ class Waveforms:
         names = [signals] if isinstance(signals, str) else list(signals)
         missing = [s for s in names if s.lower() not in self.signals]
         if missing:
-            raise ValueError(f"signals: no signal {', '.join(map(repr, missing))}; "
-                             f"available: {', '.join(self.names)}")
+            raise ValueError(f"signals: no signal {', '.join(map(repr, missing))}; available: {', '.join(self.names)}")
         return [s.lower() for s in names]
 
     # -- tables ---------------------------------------------------------------------------------------
@@ -146,8 +156,7 @@ class Waveforms:
         import pandas as pd
 
         names = self._check_names(signals)
-        df = pd.DataFrame({n: self.signals[n] for n in names},
-                          index=pd.Index(self.axis, name=self.axis_name))
+        df = pd.DataFrame({n: self.signals[n] for n in names}, index=pd.Index(self.axis, name=self.axis_name))
         df.attrs["units"] = {k: v for k, v in self.units.items() if k in names or k == self.axis_name}
         df.attrs["title"] = self.title
         return df
@@ -178,9 +187,14 @@ class Waveforms:
     def to_npz(self, path) -> None:
         """Save (atomically) to ``.npz`` (axis, signals and units) for :meth:`from_npz`."""
         buf = io.BytesIO()
-        np.savez(buf, __axis__=self.axis, __axis_name__=self.axis_name, __title__=self.title,
-                 __units__=np.array([f"{k}\t{v}" for k, v in self.units.items()]),
-                 **{f"s:{k}": v for k, v in self.signals.items()})
+        np.savez(
+            buf,
+            __axis__=self.axis,
+            __axis_name__=self.axis_name,
+            __title__=self.title,
+            __units__=np.array([f"{k}\t{v}" for k, v in self.units.items()]),
+            **{f"s:{k}": v for k, v in self.signals.items()},
+        )
         write_atomic(path, buf.getvalue())
 
     @classmethod
@@ -223,8 +237,9 @@ class Waveforms:
         if ax is not None:
             fig, axes = ax.figure, [ax] * len(groups)
         else:
-            fig, axes = plt.subplots(len(groups), 1, sharex=len(self) > 1, squeeze=False,
-                                     figsize=(6.0, 1.2 + 2.2 * len(groups)))
+            fig, axes = plt.subplots(
+                len(groups), 1, sharex=len(self) > 1, squeeze=False, figsize=(6.0, 1.2 + 2.2 * len(groups))
+            )
             axes = list(axes[:, 0])
         kx, xu = engineering_scale(self.axis, self.units.get(self.axis_name, ""))
         for target, (unit, group) in zip(axes, groups.items()):
@@ -233,8 +248,13 @@ class Waveforms:
             labels = [f"|{n}|" if np.iscomplexobj(self.signals[n]) else n for n in group]
             if len(self) == 1:
                 target.bar(range(len(group)), [float(np.real(self.signals[n][0])) * ky for n in group])
-                target.set_xticks(range(len(group)), labels, rotation=45 if len(group) > 4 else 0, ha="right"
-                                  if len(group) > 4 else "center", fontsize=8)
+                target.set_xticks(
+                    range(len(group)),
+                    labels,
+                    rotation=45 if len(group) > 4 else 0,
+                    ha="right" if len(group) > 4 else "center",
+                    fontsize=8,
+                )
             else:
                 for n, label, mag in zip(group, labels, data):
                     y = mag if np.iscomplexobj(self.signals[n]) else self.signals[n]

@@ -9,6 +9,7 @@ folder, so no network access can happen.  :func:`read_ts` parses them with
 numpy (importing aeon takes several seconds); a test checks it against aeon's
 own ``load_from_ts_file``.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -25,6 +25,7 @@ fitted (:func:`fit_mobility`, :func:`fit_diffusion`) to the paper's range
 and pulses; the window exponent p = 10 is assumed (flat window, so updates
 are linear until the last few percent of the range).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,8 +88,9 @@ def conductance_of(x, g_min: float = G_MIN, g_max: float = G_MAX):
     return g_min + (g_max - g_min) * np.asarray(x, float)
 
 
-def ddk_params(mobility: float = MOBILITY, diffusion: float = DIFFUSION, r_init: float = R_INIT,
-               **overrides) -> DriftDiffusionParams:
+def ddk_params(
+    mobility: float = MOBILITY, diffusion: float = DIFFUSION, r_init: float = R_INIT, **overrides
+) -> DriftDiffusionParams:
     """Calibrated parameter set (see the module docstring for each value's source).
 
     r_on = 1/G_MAX and r_off = 1/G_MIN (paper); length 54 nm (paper's stack);
@@ -99,8 +101,16 @@ def ddk_params(mobility: float = MOBILITY, diffusion: float = DIFFUSION, r_init:
     if not (r_init > 0 and np.isfinite(r_init)):
         raise ValueError(f"r_init must be a positive resistance in Ohm, got {r_init!r}")
     x0 = float(np.clip(state_of(1.0 / r_init), 0.0, 1.0))
-    base = dict(r_on=1 / G_MAX, r_off=1 / G_MIN, length=LENGTH, mobility=mobility, diffusion=diffusion,
-                window_p=WINDOW_P, x_eps=G_MIN / (G_MAX - G_MIN), x0=x0)
+    base = dict(
+        r_on=1 / G_MAX,
+        r_off=1 / G_MIN,
+        length=LENGTH,
+        mobility=mobility,
+        diffusion=diffusion,
+        window_p=WINDOW_P,
+        x_eps=G_MIN / (G_MAX - G_MIN),
+        x0=x0,
+    )
     base.update(overrides)
     return DriftDiffusionParams(**base)
 
@@ -112,10 +122,15 @@ def ddk_memristor(r_init: float = R_INIT, **overrides) -> DDKMemristor:
 
 # -- vectorised pulse response ----------------------------------------------------------
 
+
 def _segments(amp, width, rise, gap):
     """(duration (n,), v(s) for s in [0, 1]) of the rise, flat top, fall and gap of one pulse."""
-    return ((rise, lambda s: amp * s), (width, lambda s: amp + 0 * s), (rise, lambda s: amp * (1 - s)),
-            (gap, lambda s: 0 * amp))
+    return (
+        (rise, lambda s: amp * s),
+        (width, lambda s: amp + 0 * s),
+        (rise, lambda s: amp * (1 - s)),
+        (gap, lambda s: 0 * amp),
+    )
 
 
 def _rk4(model, x, dur, vfun, sub: int, n: int):
@@ -135,8 +150,16 @@ def _rk4(model, x, dur, vfun, sub: int, n: int):
     return x
 
 
-def pulse_states(model, amplitudes, width=PULSE_WIDTH, gap=PULSE_WIDTH, rise=PULSE_RISE, x0=None,
-                 step_limit: float = 0.2, max_substeps: int = 2000) -> np.ndarray:
+def pulse_states(
+    model,
+    amplitudes,
+    width=PULSE_WIDTH,
+    gap=PULSE_WIDTH,
+    rise=PULSE_RISE,
+    x0=None,
+    step_limit: float = 0.2,
+    max_substeps: int = 2000,
+) -> np.ndarray:
     """State after each trapezoidal pulse (and its gap), many independent devices at once.
 
     Parameters
@@ -185,8 +208,14 @@ def pulse_source(amplitudes, width: float = PULSE_WIDTH, gap: float = PULSE_WIDT
     return pulse_train(amplitudes, width, width + 2 * rise + gap, rise=rise)
 
 
-def conductance_curves(model, amplitude: float, n_pulses: int = N_CAL, width: float = PULSE_WIDTH,
-                       gap: float = PULSE_WIDTH, rise: float = PULSE_RISE):
+def conductance_curves(
+    model,
+    amplitude: float,
+    n_pulses: int = N_CAL,
+    width: float = PULSE_WIDTH,
+    gap: float = PULSE_WIDTH,
+    rise: float = PULSE_RISE,
+):
     """Reset from ``model``'s x0 with ``n_pulses`` of -amplitude, then set with as many of +amplitude.
 
     Returns (g_reset, g_set) in S, each ``n_pulses`` long (conductance read after each pulse).
@@ -220,14 +249,22 @@ def nonlinearity(g) -> float:
 
 def fit_mobility(n_pulses: int = N_CAL, v: float = V_CAL, fraction: float = 0.995) -> float:
     """Mobility (m^2/(V s)) for which ``n_pulses`` resets of ``v`` cover ``fraction`` of the range."""
+
     def miss(mu):
         x = pulse_states(ddk_memristor(mobility=mu, diffusion=0.0), np.full((1, n_pulses), -v))[0, -1]
         return (1.0 - x) - fraction  # covered fraction of the full range G_MAX .. G_MIN
+
     return float(brentq(miss, 1e-11, 1e-9, xtol=1e-15))
 
 
-def fit_diffusion(mobility: float = MOBILITY, v: float = V_CAL, floor: float = FLOOR_FRACTION,
-                  width: float = PULSE_WIDTH, gap: float = PULSE_WIDTH, rise: float = PULSE_RISE) -> float:
+def fit_diffusion(
+    mobility: float = MOBILITY,
+    v: float = V_CAL,
+    floor: float = FLOOR_FRACTION,
+    width: float = PULSE_WIDTH,
+    gap: float = PULSE_WIDTH,
+    rise: float = PULSE_RISE,
+) -> float:
     """Diffusion (m^2/s) placing the reset asymptote at G_MIN + ``floor`` (G_MAX - G_MIN) for pulses of ``v``.
 
     At the asymptote the drift of one pulse (area v (width + rise)) through the

@@ -21,6 +21,7 @@ and reads y after each pulse; the trajectory is the channel's feature map.
   mapping is memspice's (assumed): the paper does not say how learned alpha,
   beta are set on chip.
 """
+
 from __future__ import annotations
 
 import enum
@@ -164,8 +165,15 @@ class DeviceMapping:
         return ka * (width + 2 * self.rise + gap), kd * self.v_max * (width + self.rise)
 
 
-def device_forward(x, alpha, beta, polarity: Polarity = Polarity.RESET, model=None,
-                   mapping: DeviceMapping = DeviceMapping(), step_limit: float = 0.2):
+def device_forward(
+    x,
+    alpha,
+    beta,
+    polarity: Polarity = Polarity.RESET,
+    model=None,
+    mapping: DeviceMapping = DeviceMapping(),
+    step_limit: float = 0.2,
+):
     """Feature maps y = G / G_max (batch, channels, steps) from the calibrated device.
 
     Every (sample, channel) pair is one device, started at the range's start
@@ -182,6 +190,5 @@ def device_forward(x, alpha, beta, polarity: Polarity = Polarity.RESET, model=No
     y_start = ConductanceRange().start(polarity) if polarity == Polarity.RESET else g_min / g_max
     x0 = (y_start * g_max - g_min) / (g_max - g_min) if polarity == Polarity.RESET else 0.0
     amps = float(Polarity(polarity)) * mapping.v_max * x.reshape(b * c, t)
-    states = pulse_states(model, amps, width.reshape(-1), gap.reshape(-1), mapping.rise,
-                          x0=x0, step_limit=step_limit)
+    states = pulse_states(model, amps, width.reshape(-1), gap.reshape(-1), mapping.rise, x0=x0, step_limit=step_limit)
     return (conductance_of(states, g_min, g_max) / g_max).reshape(b, c, t)

@@ -3,6 +3,7 @@
 Kept to numpy so the DDK network trains without torch or JAX; gradients are
 written out by hand and checked against finite differences in the tests.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,8 +61,9 @@ class MLP:
 class Adam:
     """Adam (Kingma & Ba 2015) on a dict of arrays, updated in place; optional decoupled weight decay."""
 
-    def __init__(self, params: dict, lr: float = 3e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self, params: dict, lr: float = 3e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    ):
         if not lr > 0:
             raise ValueError(f"lr must be > 0, got {lr!r}")
         # a zero entry of step()'s lr_scale freezes that parameter

@@ -11,6 +11,7 @@ and utterance); the feature maps feed a one-hidden-layer MLP.  Gradients for
 alpha and beta come from the analytic adjoint
 (:func:`~memspice.systems.ddk.kinetics.software_backward`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -144,8 +145,15 @@ class DDKNetwork:
         y = y + imp.read_noise / G_MAX * rng.normal(size=y.shape)
         return _fail(y, imp.failure_rate, self.crange, rng)[0]
 
-    def device_features(self, x, imp: Imprecision = Imprecision.ideal(), rng=None, chip: Chip | None = None,
-                        model=None, mapping: DeviceMapping = DeviceMapping()):
+    def device_features(
+        self,
+        x,
+        imp: Imprecision = Imprecision.ideal(),
+        rng=None,
+        chip: Chip | None = None,
+        model=None,
+        mapping: DeviceMapping = DeviceMapping(),
+    ):
         """Device-form feature maps: the calibrated memristor under the pulse programme of (alpha, beta).
 
         One device per channel (``chip``, drawn from ``imp`` if not given)
@@ -170,8 +178,16 @@ class DDKNetwork:
         return float(np.mean(self.mlp.predict(_to_inputs(features)) == labels))
 
 
-def train_ddk(x, labels, n_classes: int, cfg: TrainConfig = TrainConfig(), imp: Imprecision = Imprecision(),
-              seed: int = 0, polarity: Polarity = Polarity.RESET, log: list | None = None) -> DDKNetwork:
+def train_ddk(
+    x,
+    labels,
+    n_classes: int,
+    cfg: TrainConfig = TrainConfig(),
+    imp: Imprecision = Imprecision(),
+    seed: int = 0,
+    polarity: Polarity = Polarity.RESET,
+    log: list | None = None,
+) -> DDKNetwork:
     """Train alpha, beta (per channel) and the MLP jointly on software-form features under ``imp``.
 
     Each mini-batch draws fresh alpha/beta noise, read noise, stuck devices and
@@ -181,8 +197,9 @@ def train_ddk(x, labels, n_classes: int, cfg: TrainConfig = TrainConfig(), imp: 
     rng = np.random.default_rng(seed)
     n, c, t = x.shape
     crange = ConductanceRange()
-    net = DDKNetwork(np.full(c, cfg.alpha_init), np.full(c, cfg.beta_init),
-                     MLP(c * t, cfg.hidden, n_classes, rng), polarity, crange)
+    net = DDKNetwork(
+        np.full(c, cfg.alpha_init), np.full(c, cfg.beta_init), MLP(c * t, cfg.hidden, n_classes, rng), polarity, crange
+    )
     params = dict(net.mlp.params, alpha=net.alpha, beta=net.beta)
     opt = Adam(params, cfg.lr, weight_decay=cfg.weight_decay)
     scale = {"alpha": cfg.lr_kinetics / cfg.lr, "beta": cfg.lr_kinetics / cfg.lr}
@@ -190,7 +207,7 @@ def train_ddk(x, labels, n_classes: int, cfg: TrainConfig = TrainConfig(), imp: 
         order = rng.permutation(n)
         total = 0.0
         for start in range(0, n, cfg.batch):
-            idx = order[start:start + cfg.batch]
+            idx = order[start : start + cfg.batch]
             xb = x[idx]
             shape = xb.shape[:2]
             fa, fb = _sample_factors(imp, shape, rng)
@@ -210,13 +227,20 @@ def train_ddk(x, labels, n_classes: int, cfg: TrainConfig = TrainConfig(), imp: 
             np.clip(net.beta, 1e-4, 1.0, out=net.beta)
             total += loss * idx.size
         if log is not None:
-            log.append({"epoch": epoch, "loss": total / n, "alpha_mean": float(net.alpha.mean()),
-                        "beta_mean": float(net.beta.mean())})
+            log.append(
+                {
+                    "epoch": epoch,
+                    "loss": total / n,
+                    "alpha_mean": float(net.alpha.mean()),
+                    "beta_mean": float(net.beta.mean()),
+                }
+            )
     return net
 
 
-def finetune_head(net: DDKNetwork, features, labels, cfg: TrainConfig = TrainConfig(),
-                  imp: Imprecision = Imprecision(), seed: int = 0) -> DDKNetwork:
+def finetune_head(
+    net: DDKNetwork, features, labels, cfg: TrainConfig = TrainConfig(), imp: Imprecision = Imprecision(), seed: int = 0
+) -> DDKNetwork:
     """On-chip fine-tuning: retrain the MLP head (alpha, beta fixed) on measured device feature maps."""
     rng = np.random.default_rng(seed)
     opt = Adam(net.mlp.params, cfg.lr, weight_decay=cfg.weight_decay)
@@ -225,7 +249,7 @@ def finetune_head(net: DDKNetwork, features, labels, cfg: TrainConfig = TrainCon
     for _ in range(cfg.finetune_epochs):
         order = rng.permutation(n)
         for start in range(0, n, cfg.batch):
-            idx = order[start:start + cfg.batch]
+            idx = order[start : start + cfg.batch]
             logits, cache = net.mlp.forward(inputs[idx], imp.weight_noise, rng)
             _, dlogits = softmax_cross_entropy(logits, labels[idx])
             grads, _ = net.mlp.backward(dlogits, cache)
@@ -243,7 +267,7 @@ def train_baseline(x, labels, n_classes: int, cfg: TrainConfig = TrainConfig(), 
     for _ in range(cfg.epochs):
         order = rng.permutation(n)
         for start in range(0, n, cfg.batch):
-            idx = order[start:start + cfg.batch]
+            idx = order[start : start + cfg.batch]
             logits, cache = mlp.forward(inputs[idx])
             _, dlogits = softmax_cross_entropy(logits, labels[idx])
             grads, _ = mlp.backward(dlogits, cache)

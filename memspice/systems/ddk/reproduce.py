@@ -2,6 +2,7 @@
 
 ``memspice reproduce ddk-pulses -o DIR`` and ``memspice reproduce ddk-network -o DIR``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,10 +43,16 @@ def ddk_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
     for v, curve in zip(AMPLITUDES_V, g):
         reset, set_ = curve[:n], curve[n:]
         steps = np.diff(np.r_[g0, reset])
-        nl.append({"amplitude_V": v, "nonlinearity_reset": nonlinearity(np.r_[g0, reset]),
-                   "nonlinearity_set": nonlinearity(np.r_[reset[-1], set_]),
-                   "first_step_over_mean_reset": float(steps[0] / steps.mean()),
-                   "g_min_uS": float(curve.min()), "g_max_uS": float(curve.max())})
+        nl.append(
+            {
+                "amplitude_V": v,
+                "nonlinearity_reset": nonlinearity(np.r_[g0, reset]),
+                "nonlinearity_set": nonlinearity(np.r_[reset[-1], set_]),
+                "first_step_over_mean_reset": float(steps[0] / steps.mean()),
+                "g_min_uS": float(curve.min()),
+                "g_max_uS": float(curve.max()),
+            }
+        )
         for k in range(n):
             rows.append({"amplitude_V": v, "pulse": k + 1, "direction": "reset", "g_uS": reset[k]})
         for k in range(n):
@@ -77,16 +84,22 @@ def ddk_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
     fig.tight_layout()
     p = model.params
     headline = {
-        "g_min_uS": float(g.min()), "g_max_uS": float(g.max()), "g_initial_uS": g0,
+        "g_min_uS": float(g.min()),
+        "g_max_uS": float(g.max()),
+        "g_initial_uS": g0,
         "nonlinearity_set": float(per_amp.nonlinearity_set.max()),
         "nonlinearity_reset": float(per_amp.nonlinearity_reset.max()),
         "first_step_over_mean_reset": float(per_amp.first_step_over_mean_reset.iloc[0]),  # at 2 V
-        "pulses_per_direction": n, "pulse_width_s": 100e-9,
-        "mobility_m2_per_Vs": p.mobility, "diffusion_m2_per_s": p.diffusion, "window_p": p.window_p,
+        "pulses_per_direction": n,
+        "pulse_width_s": 100e-9,
+        "mobility_m2_per_Vs": p.mobility,
+        "diffusion_m2_per_s": p.diffusion,
+        "window_p": p.window_p,
         "feature_map_row_spread_uS": float(np.max(np.ptp(fmap, axis=0))),
     }
-    return Reproduction(figure=fig, headline=headline, table=table,
-                        tables={"amplitudes": per_amp, "feature_map": pd.DataFrame(fmap)})
+    return Reproduction(
+        figure=fig, headline=headline, table=table, tables={"amplitudes": per_amp, "feature_map": pd.DataFrame(fmap)}
+    )
 
 
 def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
@@ -124,8 +137,7 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
     acc_frozen = frozen.accuracy(frozen.software_features(data.x_test), data.y_test)
     f_sw = net.software_features(data.x_test)
     acc_sw = net.accuracy(f_sw, data.y_test)
-    acc_sw_noisy = net.accuracy(net.software_features(data.x_test, imp, np.random.default_rng(seed + 1)),
-                                data.y_test)
+    acc_sw_noisy = net.accuracy(net.software_features(data.x_test, imp, np.random.default_rng(seed + 1)), data.y_test)
     f_dev_ideal = net.device_features(data.x_test)
     acc_dev_ideal = net.accuracy(f_dev_ideal, data.y_test)
     chips, confusion, example_dev = [], None, None
@@ -138,8 +150,14 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
         f_train = deployed.device_features(data.x_train, imp, rng, chip)
         finetune_head(deployed, f_train, data.y_train, cfg, imp, seed=seed + c)
         pred = deployed.mlp.predict(2 * f_test.reshape(len(f_test), -1) - 1)
-        chips.append({"chip": c, "failed_devices": chip.n_failed, "accuracy_transfer": transfer,
-                      "accuracy_finetuned": float(np.mean(pred == data.y_test))})
+        chips.append(
+            {
+                "chip": c,
+                "failed_devices": chip.n_failed,
+                "accuracy_transfer": transfer,
+                "accuracy_finetuned": float(np.mean(pred == data.y_test)),
+            }
+        )
         if c == 0:
             confusion = np.zeros((k, k), int)
             np.add.at(confusion, (data.y_test, pred), 1)
@@ -149,9 +167,11 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     i = int(np.flatnonzero(data.y_test == data.y_test[0])[0])
-    for ax, arr, title in ((axes[0], data.x_test[i], "input (scaled)"),
-                           (axes[1], f_sw[i], "software DDK feature map"),
-                           (axes[2], example_dev[i], "device DDK feature map (chip 0)")):
+    for ax, arr, title in (
+        (axes[0], data.x_test[i], "input (scaled)"),
+        (axes[1], f_sw[i], "software DDK feature map"),
+        (axes[2], example_dev[i], "device DDK feature map (chip 0)"),
+    ):
         im = ax.imshow(arr, aspect="auto", interpolation="nearest", cmap="viridis")
         fig.colorbar(im, ax=ax)
         ax.set_xlabel("frame / pulse")
@@ -179,10 +199,15 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
         "n_ddk_channels": int(net.alpha.size),
         "device_vs_software_max_dy": float(np.max(np.abs(f_dev_ideal - f_sw))),
         "chips": n_chips,
-        "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)), "steps": int(data.x_train.shape[2]),
+        "n_train": int(len(data.y_train)),
+        "n_test": int(len(data.y_test)),
+        "steps": int(data.x_train.shape[2]),
         "seconds": seconds,
     }
     params = pd.DataFrame({"channel": np.arange(net.alpha.size), "alpha": net.alpha, "beta": net.beta})
-    return Reproduction(figure=fig, headline=headline, table=chips,
-                        tables={"kinetics": params, "training": pd.DataFrame(log),
-                                "confusion": pd.DataFrame(confusion)})
+    return Reproduction(
+        figure=fig,
+        headline=headline,
+        table=chips,
+        tables={"kinetics": params, "training": pd.DataFrame(log), "confusion": pd.DataFrame(confusion)},
+    )

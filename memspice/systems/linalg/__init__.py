@@ -3,12 +3,27 @@
 closed-loop solver's transient and stability, the eigenvector circuit, mixed-precision iterative refinement on
 a simulated non-ideal array, and the ADC resolution rule.
 """
+
 from .adc_rule import adc_bits_rule, adc_rule_study
 from .analog_mvm import AnalogArray, ArrayConfig
 from .closed_loop import EigenTransient, SolverTransient, eigenvector_transient, solve_with_circuit, solver_transient
 from .refinement import RefinementResult, inner_cg, iterative_refinement, poisson_2d
 from .stability import SolverDynamics, solver_dynamics
 
-__all__ = ["solve_with_circuit", "solver_transient", "SolverTransient", "eigenvector_transient", "EigenTransient",
-           "solver_dynamics", "SolverDynamics", "adc_bits_rule", "adc_rule_study", "AnalogArray", "ArrayConfig",
-           "iterative_refinement", "inner_cg", "RefinementResult", "poisson_2d"]
+__all__ = [
+    "solve_with_circuit",
+    "solver_transient",
+    "SolverTransient",
+    "eigenvector_transient",
+    "EigenTransient",
+    "solver_dynamics",
+    "SolverDynamics",
+    "adc_bits_rule",
+    "adc_rule_study",
+    "AnalogArray",
+    "ArrayConfig",
+    "iterative_refinement",
+    "inner_cg",
+    "RefinementResult",
+    "poisson_2d",
+]

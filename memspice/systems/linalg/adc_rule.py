@@ -14,6 +14,7 @@ as (2^b_in - 1)(2^b_d - 1) > 2^(b_in + b_d - 1), which holds for b_in, b_d >= 2:
 no b-1-bit ADC can be lossless (pigeonhole), whatever its range or step.  For
 1-bit inputs or devices the rule keeps one spare bit.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,18 +48,27 @@ def min_lossless_bits(b_in: int, b_d: int, n: int) -> int:
 def _array_reads(b_in, b_d, n, columns, vectors, rng, g_step, v_step):
     """Integer dot products and the bit-line currents of an ideal array computing them (worst cases included)."""
     levels = rng.integers(0, 2**b_d, (n, columns))
-    levels[:, 0] = 2**b_d - 1           # a column of full-scale devices
+    levels[:, 0] = 2**b_d - 1  # a column of full-scale devices
     codes = rng.integers(0, 2**b_in, (n, vectors))
-    codes[:, 0] = 2**b_in - 1           # a full-scale input vector: the largest possible sum
-    codes[:, 1] = 0                      # and the smallest
-    xbar = Crossbar(levels * g_step)     # 1R cells, no wire resistance: currents = G^T v exactly
-    currents = xbar.ideal_outputs(codes * v_step)      # (vectors, columns), A
-    exact = codes.T @ levels                           # integers
+    codes[:, 0] = 2**b_in - 1  # a full-scale input vector: the largest possible sum
+    codes[:, 1] = 0  # and the smallest
+    xbar = Crossbar(levels * g_step)  # 1R cells, no wire resistance: currents = G^T v exactly
+    currents = xbar.ideal_outputs(codes * v_step)  # (vectors, columns), A
+    exact = codes.T @ levels  # integers
     return exact, currents
 
 
-def adc_rule_study(b_in: int = 4, b_d: int = 4, n: int = 64, columns: int = 16, vectors: int = 256, seed: int = 0,
-                   g_step: float = 1e-6, v_step: float = 10e-3, extra_bits=(-3, -2, -1, 0, 1)):
+def adc_rule_study(
+    b_in: int = 4,
+    b_d: int = 4,
+    n: int = 64,
+    columns: int = 16,
+    vectors: int = 256,
+    seed: int = 0,
+    g_step: float = 1e-6,
+    v_step: float = 10e-3,
+    extra_bits=(-3, -2, -1, 0, 1),
+):
     """Read an ideal b_d-bit array with b_in-bit inputs through ADCs of rule + k bits.
 
     Two ways to place a b-bit ADC (:func:`memspice.circuits.periphery.adc_quantize`, unsigned):
@@ -88,8 +98,15 @@ def adc_rule_study(b_in: int = 4, b_d: int = 4, n: int = 64, columns: int = 16, 
             _, volts = adc_quantize(currents, bits, full_scale, signed=False)
             decoded = np.round(volts / unit)
             err = np.abs(decoded - exact)
-            rows.append({"bits": bits, "bits_minus_rule": k, "placement": placement,
-                         "wrong_fraction": float(np.mean(err > 0)), "max_error_steps": float(err.max())})
+            rows.append(
+                {
+                    "bits": bits,
+                    "bits_minus_rule": k,
+                    "placement": placement,
+                    "wrong_fraction": float(np.mean(err > 0)),
+                    "max_error_steps": float(err.max()),
+                }
+            )
     table = pd.DataFrame(rows)
 
     def lossless(bits):
@@ -99,15 +116,32 @@ def adc_rule_study(b_in: int = 4, b_d: int = 4, n: int = 64, columns: int = 16, 
     def any_lossless(bits):
         return bool((table[table.bits == bits].wrong_fraction == 0).any())
 
-    summary = {"b_in": b_in, "b_d": b_d, "n": n, "bits_rule": rule, "max_sum_steps": top,
-               "min_lossless_bits": min_lossless_bits(b_in, b_d, n), "lossless_at_rule": lossless(rule),
-               "lossless_one_below": any_lossless(rule - 1)}
+    summary = {
+        "b_in": b_in,
+        "b_d": b_d,
+        "n": n,
+        "bits_rule": rule,
+        "max_sum_steps": top,
+        "min_lossless_bits": min_lossless_bits(b_in, b_d, n),
+        "lossless_at_rule": lossless(rule),
+        "lossless_one_below": any_lossless(rule - 1),
+    }
     return table, summary
 
 
 def rule_tightness(b_ins=(2, 3, 4, 6, 8), b_ds=(2, 4, 6), ns=(16, 64, 128, 256)) -> pd.DataFrame:
     """Rule against the pigeonhole minimum for a grid of (b_in, b_d, N): equal wherever b_in, b_d >= 2
     and N is a power of two."""
-    rows = [{"b_in": bi, "b_d": bd, "n": n, "bits_rule": adc_bits_rule(bi, bd, n),
-             "min_lossless_bits": min_lossless_bits(bi, bd, n)} for bi in b_ins for bd in b_ds for n in ns]
+    rows = [
+        {
+            "b_in": bi,
+            "b_d": bd,
+            "n": n,
+            "bits_rule": adc_bits_rule(bi, bd, n),
+            "min_lossless_bits": min_lossless_bits(bi, bd, n),
+        }
+        for bi in b_ins
+        for bd in b_ds
+        for n in ns
+    ]
     return pd.DataFrame(rows)

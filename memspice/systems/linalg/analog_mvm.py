@@ -32,6 +32,7 @@ by bit slicing; and the signal chain of Bao et al., Front. Optoelectron. 15, 23 
   bit.  Codes are shifted and added digitally.  Analog errors below half an LSB are
   rounded away; larger ones make a wrong code (counted in ``stats``).
 """
+
 from __future__ import annotations
 
 import math
@@ -102,11 +103,11 @@ class ArrayConfig:
 
 @dataclass
 class _Tile:
-    rows: slice          # output rows of A
-    lo: int              # first input column
-    hi: int              # one past the last input column
+    rows: slice  # output rows of A
+    lo: int  # first input column
+    hi: int  # one past the last input column
     transfer: np.ndarray  # (outputs, inputs) effective signed conductance in product steps
-    exact: np.ndarray     # (outputs, inputs) integer programmed levels (signed), in product steps
+    exact: np.ndarray  # (outputs, inputs) integer programmed levels (signed), in product steps
 
 
 @dataclass
@@ -143,7 +144,7 @@ class AnalogArray:
         self.tiles, cache = [], {}
         ir_rel = 0.0
         cells = 0
-        unit = self.g_step * self.levels_per_unit if integer else self.g_step   # S per product step
+        unit = self.g_step * self.levels_per_unit if integer else self.g_step  # S per product step
         step_levels = unit / self.g_step
         tr, tc = cfg.tile_rows, cfg.tile_cols
         for r0 in range(0, A.shape[0], tr):
@@ -154,8 +155,8 @@ class AnalogArray:
                 lev = np.round(band[:, lo:hi].toarray() * self.levels_per_unit).astype(int)  # signed levels
                 if not lev.any():
                     continue
-                gp = cfg.g_min + np.clip(lev, 0, None).T * self.g_step     # (inputs, outputs) G+
-                gn = cfg.g_min + np.clip(-lev, 0, None).T * self.g_step    # G-
+                gp = cfg.g_min + np.clip(lev, 0, None).T * self.g_step  # (inputs, outputs) G+
+                gn = cfg.g_min + np.clip(-lev, 0, None).T * self.g_step  # G-
                 key = (lev.shape, lev.tobytes())
                 if key not in cache:
                     cache[key] = self._ir_transfer(gp, gn)
@@ -171,10 +172,16 @@ class AnalogArray:
         self._stack(A.shape)
         self.unit_levels = 1.0 if integer else self.levels_per_unit  # units of A per product step: 1 or 1/levels
         self.stats = {"mvms": 0, "adc_codes": 0, "wrong_codes": 0}
-        self.info = {"arrays": len(self.tiles), "distinct_ir_solves": len(cache), "cells": cells,
-                     "adc_bits": self.adc_bits, "levels_per_unit": self.levels_per_unit,
-                     "exact_levels": bool(integer), "max_ir_error_levels": ir_rel,
-                     "array_shape": (cfg.tile_cols, 2 * cfg.tile_rows)}
+        self.info = {
+            "arrays": len(self.tiles),
+            "distinct_ir_solves": len(cache),
+            "cells": cells,
+            "adc_bits": self.adc_bits,
+            "levels_per_unit": self.levels_per_unit,
+            "exact_levels": bool(integer),
+            "max_ir_error_levels": ir_rel,
+            "array_shape": (cfg.tile_cols, 2 * cfg.tile_rows),
+        }
 
     def _ir_transfer(self, gp: np.ndarray, gn: np.ndarray) -> np.ndarray:
         """Effective signed conductance (outputs, inputs) (S) of one array, wires included (sparse solver)."""
@@ -186,7 +193,7 @@ class AnalogArray:
             return (gp - gn).T
         xbar = Crossbar(g, r_word=cfg.r_wire, r_bit=cfg.r_wire)
         sol = solve_dc(xbar, np.eye(m) * cfg.v_read, method="direct")
-        cur = sol.output_currents / cfg.v_read          # (inputs, 2 n)
+        cur = sol.output_currents / cfg.v_read  # (inputs, 2 n)
         return (cur[:, 0::2] - cur[:, 1::2]).T
 
     def _stack(self, shape):
@@ -195,8 +202,8 @@ class AnalogArray:
         k = len(self.tiles)
         self._transfer = np.zeros((k, tr, tc))
         self._exact = np.zeros((k, tr, tc))
-        self._gather = np.full((k, tc), shape[1])          # index shape[1] = a zero input row
-        self._scatter = np.full((k, tr), shape[0])         # index shape[0] = a discarded output row
+        self._gather = np.full((k, tc), shape[1])  # index shape[1] = a zero input row
+        self._scatter = np.full((k, tr), shape[0])  # index shape[0] = a discarded output row
         for i, t in enumerate(self.tiles):
             r, c = t.transfer.shape
             self._transfer[i, :r, :c] = t.transfer
@@ -227,13 +234,13 @@ class AnalogArray:
         flat = slices.reshape(X.shape[0], nb * p)
         weights = (2.0 ** np.arange(nb))[:, None]
         top_adc = 2 ** (self.adc_bits - 1) - 1
-        flat = np.vstack([flat, np.zeros((1, flat.shape[1]))])[self._gather]       # (k, cols, slices*p)
-        analog = self._transfer @ flat                 # bit-line currents in product steps (k, rows, slices*p)
+        flat = np.vstack([flat, np.zeros((1, flat.shape[1]))])[self._gather]  # (k, cols, slices*p)
+        analog = self._transfer @ flat  # bit-line currents in product steps (k, rows, slices*p)
         q, _ = adc_quantize(analog, self.adc_bits, float(top_adc), signed=True)
         ideal = np.rint(self._exact @ flat).astype(np.int64)
-        partial = (q.reshape(q.shape[0], q.shape[1], nb, p) * weights).sum(axis=2)     # shift and add
+        partial = (q.reshape(q.shape[0], q.shape[1], nb, p) * weights).sum(axis=2)  # shift and add
         Y = np.zeros((self.A.shape[0] + 1, p))
-        np.add.at(Y, self._scatter.ravel(), partial.reshape(-1, p))                  # add the tiles of a row
+        np.add.at(Y, self._scatter.ravel(), partial.reshape(-1, p))  # add the tiles of a row
         Y = Y[:-1]
         real = self._scatter < self.A.shape[0]
         self.stats["adc_codes"] += int(real.sum()) * nb * p

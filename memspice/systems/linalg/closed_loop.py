@@ -6,6 +6,7 @@ Sources: Sun et al., "Solving matrix equations in one step with cross-point
 resistive arrays", PNAS 116, 4123 (2019), Figs. 1-3; Bao et al., "Toward memristive
 in-memory computing: principles and applications", Front. Optoelectron. 15, 23 (2022).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,9 @@ def _columns(waves, n: int) -> np.ndarray:
     return np.array([waves[f"v(c{j})"] for j in range(n)])
 
 
-def solve_with_circuit(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float = 1e6, mode: str = "batch",
-                       **kwargs) -> np.ndarray:
+def solve_with_circuit(
+    A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float = 1e6, mode: str = "batch", **kwargs
+) -> np.ndarray:
     """x from an ngspice ``.op`` of :func:`~memspice.circuits.linear_solver.solver_netlist`
     (dimensionless, like ``numpy.linalg.solve``).
 
@@ -83,9 +85,18 @@ class SolverTransient:
         return self.dynamics.settling_time(self.tolerance)
 
 
-def solver_transient(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: float = 1e6, gbw: float = 10e6,
-                     v_sat: float = 10.0, t_stop: float | None = None, points: int = 2000,
-                     tolerance: float = 0.01) -> SolverTransient:
+def solver_transient(
+    A,
+    b,
+    g_unit: float = 1e-4,
+    i_unit: float = 1e-5,
+    gain: float = 1e6,
+    gbw: float = 10e6,
+    v_sat: float = 10.0,
+    t_stop: float | None = None,
+    points: int = 2000,
+    tolerance: float = 0.01,
+) -> SolverTransient:
     """ngspice transient (and ``.op``) of the closed-loop solver: does it settle, how fast, or does it latch?
 
     Parameters
@@ -129,8 +140,9 @@ def solver_transient(A, b, g_unit: float = 1e-4, i_unit: float = 1e-5, gain: flo
         outside = np.flatnonzero(np.max(np.abs(cols - v_op[:, None]), axis=0) > tolerance * scale)
         t = np.asarray(waves.time)
         ts = float(t[min(outside[-1] + 1, t.size - 1)]) if outside.size else float(t[0])
-    return SolverTransient(np.asarray(waves.time), cols, x_final, x_op, np.linalg.solve(A, b), dyn, settled,
-                           latched, ts, tolerance)
+    return SolverTransient(
+        np.asarray(waves.time), cols, x_final, x_op, np.linalg.solve(A, b), dyn, settled, latched, ts, tolerance
+    )
 
 
 @dataclass
@@ -165,9 +177,18 @@ class EigenTransient:
     settled: bool
 
 
-def eigenvector_transient(A, seed: int = 0, margin: float = 0.01, g_unit: float = 1e-4, kick_current: float = 1e-6,
-                          gain: float = 1e6, gbw: float = 10e6, v_sat: float = 1.0, t_stop: float | None = None,
-                          points: int = 4000) -> EigenTransient:
+def eigenvector_transient(
+    A,
+    seed: int = 0,
+    margin: float = 0.01,
+    g_unit: float = 1e-4,
+    kick_current: float = 1e-6,
+    gain: float = 1e6,
+    gbw: float = 10e6,
+    v_sat: float = 1.0,
+    t_stop: float | None = None,
+    points: int = 4000,
+) -> EigenTransient:
     """Principal eigenvector of symmetric-spectrum ``A`` from an ngspice transient of the eigenvector circuit.
 
     The feedback conductance is G_lambda = g_unit lambda_max / (1 + ``margin``): loop gain 1 + margin
@@ -207,8 +228,18 @@ def eigenvector_transient(A, seed: int = 0, margin: float = 0.01, g_unit: float 
         t_stop = 25 / rate
     kick = kick_current * np.random.default_rng(seed).standard_normal(A.shape[0])
     step = t_stop / points
-    waves = run(eigen_netlist(A, lam_fb, kick, g_unit=g_unit, gain=gain, gbw=gbw, v_sat=v_sat,
-                              analysis=f".tran {step:.6g} {t_stop:.6g} 0 {step:.6g} uic")).waveforms
+    waves = run(
+        eigen_netlist(
+            A,
+            lam_fb,
+            kick,
+            g_unit=g_unit,
+            gain=gain,
+            gbw=gbw,
+            v_sat=v_sat,
+            analysis=f".tran {step:.6g} {t_stop:.6g} 0 {step:.6g} uic",
+        )
+    ).waveforms
     cols = _columns(waves, A.shape[0])
     final = cols[:, -1]
     norm = float(np.linalg.norm(final))
@@ -220,5 +251,6 @@ def eigenvector_transient(A, seed: int = 0, margin: float = 0.01, g_unit: float 
     t = np.asarray(waves.time)
     late = cols[:, int(np.searchsorted(t, 0.9 * t[-1]))]
     amplitude = float(np.max(np.abs(final)))
-    return EigenTransient(t, cols, vec, ref, lam, float(abs(vec @ ref)), amplitude,
-                          bool(np.max(np.abs(final - late)) < 1e-3 * amplitude))
+    return EigenTransient(
+        t, cols, vec, ref, lam, float(abs(vec @ ref)), amplitude, bool(np.max(np.abs(final - late)) < 1e-3 * amplitude)
+    )

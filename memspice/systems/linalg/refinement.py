@@ -14,6 +14,7 @@ DAC slices, quantised and varied conductances, IR drop, ADCs); the CG scalars an
 updates are digital.  The residual is scaled to unit max-norm before the inner solve so
 the DAC range is always used fully.
 """
+
 from __future__ import annotations
 
 import math
@@ -93,8 +94,16 @@ class RefinementResult:
         return hit[0] if hit else None
 
 
-def iterative_refinement(A, b, matvec, tol: float = 1e-10, max_outer: int = 100, inner_steps: int = 30,
-                         line_search: bool = True, callback=None) -> RefinementResult:
+def iterative_refinement(
+    A,
+    b,
+    matvec,
+    tol: float = 1e-10,
+    max_outer: int = 100,
+    inner_steps: int = 30,
+    line_search: bool = True,
+    callback=None,
+) -> RefinementResult:
     """Solve A x = b to relative residual ``tol`` with inner solves by :func:`inner_cg` on ``matvec``.
 
     Parameters

@@ -5,6 +5,7 @@ Le Gallo et al., Nat. Electron. 1, 246, 2018; Zidan et al., Nat. Electron. 1, 41
 Every headline number comes from the run; the only constant reported is the paper's
 ``paper_iterations_to_1e-6`` (24, Le Gallo et al. 2018 as quoted by Bao et al. 2022), for comparison.
 """
+
 from __future__ import annotations
 
 import time
@@ -62,16 +63,32 @@ def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
     nonsym = run_solver_transient(NONSYM_A, NONSYM_B)
     rng = np.random.default_rng(seed)
     rows = []
-    for c in ((0.5, 0.9) if quick else (0.2, 0.5, 0.8, 0.9, 0.95)):
+    for c in (0.5, 0.9) if quick else (0.2, 0.5, 0.8, 0.9, 0.95):
         a = np.array([[1.0, c], [c, 1.0]])
         r = run_solver_transient(a, rng.uniform(0.2, 1.0, 2) * rng.choice([-1, 1], 2))
-        rows.append({"c": c, "lambda_min": 1 - c, "stable": r.stable, "latched": r.latched,
-                     "settling_time_s": r.settling_time_s, "predicted_settling_s": r.predicted_settling_s})
+        rows.append(
+            {
+                "c": c,
+                "lambda_min": 1 - c,
+                "stable": r.stable,
+                "latched": r.latched,
+                "settling_time_s": r.settling_time_s,
+                "predicted_settling_s": r.predicted_settling_s,
+            }
+        )
     for c in (1.5,):  # beyond c = 1 the smallest eigenvalue 1 - c is negative
         a = np.array([[1.0, c], [c, 1.0]])
         r = run_solver_transient(a, np.array([1.0, 0.0]))
-        rows.append({"c": c, "lambda_min": 1 - c, "stable": r.stable, "latched": r.latched,
-                     "settling_time_s": r.settling_time_s, "predicted_settling_s": r.predicted_settling_s})
+        rows.append(
+            {
+                "c": c,
+                "lambda_min": 1 - c,
+                "stable": r.stable,
+                "latched": r.latched,
+                "settling_time_s": r.settling_time_s,
+                "predicted_settling_s": r.predicted_settling_s,
+            }
+        )
     sweep = pd.DataFrame(rows)
     fig = Figure(figsize=(13, 4))
     axs = fig.subplots(1, 3)
@@ -87,18 +104,28 @@ def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
     axs[2].set_title("settling set by the smallest eigenvalue", fontsize=9)
     fig.tight_layout()
     headline = {
-        "stable": ok.stable, "settling_time_s": ok.settling_time_s, "predicted_settling_s": ok.predicted_settling_s,
+        "stable": ok.stable,
+        "settling_time_s": ok.settling_time_s,
+        "predicted_settling_s": ok.predicted_settling_s,
         "max_rel_error_final": float(np.max(np.abs(ok.x_final - ok.x_exact)) / np.max(np.abs(ok.x_exact))),
         "eigenvalues": np.sort(ok.dynamics.eig_A.real),
-        "latched_example": {"eigenvalues": np.sort(bad.dynamics.eig_A.real), "stable": bad.stable,
-                            "predicted_stable": bad.dynamics.stable, "latched": bad.latched,
-                            "x_op": bad.x_op, "x_textbook": bad.x_exact,
-                            "op_matches_textbook": bool(np.allclose(bad.x_op, bad.x_exact, rtol=1e-3)),
-                            "final_column_voltages_V": bad.columns[:, -1]},
-        "nonsymmetric_example": {"eigenvalues_re_im": _re_im(nonsym.dynamics.eig_A),
-                                 "loaded_eigenvalues_re_im": _re_im(nonsym.dynamics.eig_loaded),
-                                 "paper_condition_stable": nonsym.dynamics.paper_stable,
-                                 "predicted_stable": nonsym.dynamics.stable, "latched": nonsym.latched},
+        "latched_example": {
+            "eigenvalues": np.sort(bad.dynamics.eig_A.real),
+            "stable": bad.stable,
+            "predicted_stable": bad.dynamics.stable,
+            "latched": bad.latched,
+            "x_op": bad.x_op,
+            "x_textbook": bad.x_exact,
+            "op_matches_textbook": bool(np.allclose(bad.x_op, bad.x_exact, rtol=1e-3)),
+            "final_column_voltages_V": bad.columns[:, -1],
+        },
+        "nonsymmetric_example": {
+            "eigenvalues_re_im": _re_im(nonsym.dynamics.eig_A),
+            "loaded_eigenvalues_re_im": _re_im(nonsym.dynamics.eig_loaded),
+            "paper_condition_stable": nonsym.dynamics.paper_stable,
+            "predicted_stable": nonsym.dynamics.stable,
+            "latched": nonsym.latched,
+        },
         "sweep_predicted_vs_measured_max_rel": float(np.max(np.abs(st.settling_time_s / st.predicted_settling_s - 1))),
         "seconds": time.perf_counter() - t0,
     }
@@ -112,8 +139,9 @@ def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
     the max relative error at each (same keys as the former ``memspice.analysis.reproductions.reproduce_solver``)."""
     gains = (1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
     ref = np.linalg.solve(STABLE_A, STABLE_B)
-    errs = [float(np.max(np.abs(solve_with_circuit(STABLE_A, STABLE_B, gain=g) - ref)) / np.max(np.abs(ref)))
-            for g in gains]
+    errs = [
+        float(np.max(np.abs(solve_with_circuit(STABLE_A, STABLE_B, gain=g) - ref)) / np.max(np.abs(ref))) for g in gains
+    ]
     table = pd.DataFrame({"gain": gains, "max_rel_error": errs})
     fig = Figure(figsize=(5, 4))
     ax = fig.subplots()
@@ -156,9 +184,18 @@ def eigen(quick: bool = False, seed: int = 0) -> Reproduction:
     axs[1].legend(fontsize=7)
     fig.tight_layout()
     table = pd.DataFrame({"component": idx, "circuit": res.vector, "numpy": res.reference})
-    return Reproduction(fig, {"cosine": res.cosine, "n": n, "eigenvalue": res.eigenvalue,
-                              "amplitude_V": res.amplitude_V, "settled": res.settled,
-                              "seconds": time.perf_counter() - t0}, table)
+    return Reproduction(
+        fig,
+        {
+            "cosine": res.cosine,
+            "n": n,
+            "eigenvalue": res.eigenvalue,
+            "amplitude_V": res.amplitude_V,
+            "settled": res.settled,
+            "seconds": time.perf_counter() - t0,
+        },
+        table,
+    )
 
 
 def _refine_run(a, b, cfg, seed, inner_steps, max_outer=120):
@@ -181,18 +218,25 @@ def refine(quick: bool = False, seed: int = 0) -> Reproduction:
     arr, res, build = _refine_run(a, b, cfg, seed, inner)
     exact = iterative_refinement(a, b, lambda v: a @ v, tol=1e-10, max_outer=120, inner_steps=inner)
     sweep_rows, curves = [], {"float64 inner products": exact.residuals}
-    variations = () if quick else (0.05,)   # larger programming error: wrong ADC codes (40 outer steps at most)
+    variations = () if quick else (0.05,)  # larger programming error: wrong ADC codes (40 outer steps at most)
     for sigma in (cfg.variation, *variations):
         if sigma == cfg.variation:
             arr_s, res_s = arr, res
         else:
-            arr_s, res_s, _ = _refine_run(a, b, ArrayConfig(tile_rows=grid, tile_cols=grid, variation=sigma), seed,
-                                          inner, max_outer=40)
+            arr_s, res_s, _ = _refine_run(
+                a, b, ArrayConfig(tile_rows=grid, tile_cols=grid, variation=sigma), seed, inner, max_outer=40
+            )
         curves[f"analog arrays, variation {sigma:.0%}"] = res_s.residuals
-        sweep_rows.append({"variation": sigma, "iterations": res_s.iterations,
-                           "iterations_to_1e-6": res_s.iterations_to(1e-6), "final_residual": res_s.final_residual,
-                           "reached_1e-10": res_s.final_residual <= 1e-10,
-                           "wrong_code_fraction": arr_s.stats["wrong_codes"] / max(arr_s.stats["adc_codes"], 1)})
+        sweep_rows.append(
+            {
+                "variation": sigma,
+                "iterations": res_s.iterations,
+                "iterations_to_1e-6": res_s.iterations_to(1e-6),
+                "final_residual": res_s.final_residual,
+                "reached_1e-10": res_s.final_residual <= 1e-10,
+                "wrong_code_fraction": arr_s.stats["wrong_codes"] / max(arr_s.stats["adc_codes"], 1),
+            }
+        )
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     for label, r in curves.items():
@@ -201,22 +245,39 @@ def refine(quick: bool = False, seed: int = 0) -> Reproduction:
     ax.axhline(1e-10, color="gray", lw=0.6)
     ax.set_xlabel("outer iteration")
     ax.set_ylabel("relative residual ||b - A x|| / ||b||")
-    ax.set_title(f"2-D Poisson, {grid * grid} unknowns, {arr.info['arrays']} arrays of "
-                 f"{arr.info['array_shape'][0]}x{arr.info['array_shape'][1]}, {inner} inner CG steps", fontsize=9)
+    ax.set_title(
+        f"2-D Poisson, {grid * grid} unknowns, {arr.info['arrays']} arrays of "
+        f"{arr.info['array_shape'][0]}x{arr.info['array_shape'][1]}, {inner} inner CG steps",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     n_it = max(len(r) for r in curves.values())
-    table = pd.DataFrame({"iteration": np.arange(n_it),
-                          **{k: np.r_[v, [np.nan] * (n_it - len(v))] for k, v in curves.items()}})
-    headline = {"unknowns": grid * grid, "iterations": res.iterations, "final_residual": res.final_residual,
-                "iterations_to_1e-6": res.iterations_to(1e-6), "paper_iterations_to_1e-6": PAPER_ITERATIONS_TO_1E6,
-                "float64_inner_iterations": exact.iterations, "inner_cg_steps": inner,
-                "analog_mvms": arr.stats["mvms"], "wrong_code_fraction": sweep_rows[0]["wrong_code_fraction"],
-                "arrays": arr.info["arrays"], "cells": arr.info["cells"], "adc_bits": arr.info["adc_bits"],
-                "input_bits": cfg.input_bits, "device_bits": cfg.device_bits, "variation": cfg.variation,
-                "r_wire_ohm": cfg.r_wire, "max_ir_error_levels": arr.info["max_ir_error_levels"],
-                "array_build_seconds": build, "refinement_seconds": res.seconds,
-                "seconds": time.perf_counter() - t0}
+    table = pd.DataFrame(
+        {"iteration": np.arange(n_it), **{k: np.r_[v, [np.nan] * (n_it - len(v))] for k, v in curves.items()}}
+    )
+    headline = {
+        "unknowns": grid * grid,
+        "iterations": res.iterations,
+        "final_residual": res.final_residual,
+        "iterations_to_1e-6": res.iterations_to(1e-6),
+        "paper_iterations_to_1e-6": PAPER_ITERATIONS_TO_1E6,
+        "float64_inner_iterations": exact.iterations,
+        "inner_cg_steps": inner,
+        "analog_mvms": arr.stats["mvms"],
+        "wrong_code_fraction": sweep_rows[0]["wrong_code_fraction"],
+        "arrays": arr.info["arrays"],
+        "cells": arr.info["cells"],
+        "adc_bits": arr.info["adc_bits"],
+        "input_bits": cfg.input_bits,
+        "device_bits": cfg.device_bits,
+        "variation": cfg.variation,
+        "r_wire_ohm": cfg.r_wire,
+        "max_ir_error_levels": arr.info["max_ir_error_levels"],
+        "array_build_seconds": build,
+        "refinement_seconds": res.seconds,
+        "seconds": time.perf_counter() - t0,
+    }
     return Reproduction(fig, headline, table, {"variation": pd.DataFrame(sweep_rows)})
 
 
@@ -229,14 +290,18 @@ def adc(quick: bool = False, seed: int = 0) -> Reproduction:
     axs = fig.subplots(1, 2)
     for placement, marker in (("step", "o-"), ("range", "s--")):
         t = table[table.placement == placement]
-        axs[0].semilogy(t.bits_minus_rule, t.wrong_fraction.clip(lower=1e-4), marker,
-                        label={"step": "LSB = one product step (clips)", "range": "full scale = max sum (rounds)"}[
-                            placement])
+        axs[0].semilogy(
+            t.bits_minus_rule,
+            t.wrong_fraction.clip(lower=1e-4),
+            marker,
+            label={"step": "LSB = one product step (clips)", "range": "full scale = max sum (rounds)"}[placement],
+        )
     axs[0].axvline(0, color="gray", lw=0.6)
     axs[0].set_xlabel("ADC bits - (b_in + b_d + log2 N)")
     axs[0].set_ylabel("fraction of wrong reads (floor 1e-4)")
-    axs[0].set_title(f"b_in={summary['b_in']}, b_d={summary['b_d']}, N={summary['n']}: rule "
-                     f"{summary['bits_rule']} bits", fontsize=9)
+    axs[0].set_title(
+        f"b_in={summary['b_in']}, b_d={summary['b_d']}, N={summary['n']}: rule {summary['bits_rule']} bits", fontsize=9
+    )
     axs[0].legend(fontsize=7)
     axs[1].plot(tight.bits_rule, tight.min_lossless_bits, "o")
     lim = [tight.bits_rule.min() - 1, tight.bits_rule.max() + 1]
@@ -245,6 +310,9 @@ def adc(quick: bool = False, seed: int = 0) -> Reproduction:
     axs[1].set_ylabel("fewest lossless bits (pigeonhole)")
     axs[1].set_title("rule = minimum for b_in, b_d >= 2, N = 2^k", fontsize=9)
     fig.tight_layout()
-    headline = {**summary, "rule_is_minimum_on_grid": bool((tight.bits_rule == tight.min_lossless_bits).all()),
-                "seconds": time.perf_counter() - t0}
+    headline = {
+        **summary,
+        "rule_is_minimum_on_grid": bool((tight.bits_rule == tight.min_lossless_bits).all()),
+        "seconds": time.perf_counter() - t0,
+    }
     return Reproduction(fig, headline, table, {"tightness": tight})

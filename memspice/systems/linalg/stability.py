@@ -26,6 +26,7 @@ An unstable mode grows until the op-amp outputs reach their limit: the circuit
 latches at the rails although ``.op`` (which only looks for an equilibrium) returns
 the textbook solution.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,5 +97,6 @@ def solver_dynamics(A, gain: float = 1e6, gbw: float = 10e6) -> SolverDynamics:
     poles = poles[np.argsort(-poles.real)]
     eig_a = np.linalg.eigvals(A)
     slow = float(np.min(np.abs(poles.real)))
-    return SolverDynamics(poles, eig_a, mu, bool(np.all(eig_a.real > 0)), bool(np.all(poles.real < 0)),
-                          1 / slow if slow > 0 else math.inf)
+    return SolverDynamics(
+        poles, eig_a, mu, bool(np.all(eig_a.real > 0)), bool(np.all(poles.real < 0)), 1 / slow if slow > 0 else math.inf
+    )

@@ -39,6 +39,7 @@ offsets (self-calibration).  GRASTA: He, Balzano & Lui, CVPR 2012.
 The same code runs on :class:`FloatBasis` (ideal floating point: exact
 reads and updates) and :class:`~.array.TiOxArray`.
 """
+
 from __future__ import annotations
 
 import time
@@ -84,8 +85,10 @@ class RPCAConfig:
             if not (0 < v <= 1):
                 raise ValueError(f"{name} must be in (0, 1], got {v!r}")
         if not (0 < self.defect_decay < 1 and 0 < self.defect_level <= 1):
-            raise ValueError(f"defect_decay must be in (0, 1) and defect_level in (0, 1], got "
-                             f"{self.defect_decay!r}, {self.defect_level!r}")
+            raise ValueError(
+                f"defect_decay must be in (0, 1) and defect_level in (0, 1], got "
+                f"{self.defect_decay!r}, {self.defect_level!r}"
+            )
         for name in ("warmup", "persist"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):

@@ -46,6 +46,7 @@ first round (all its selected columns at once, the largest IR drop).
 Updates are therefore nonlinear (windowed), state-dependent and asymmetric
 (SET slows near x = 1, RESET near x = 0), as the device makes them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -115,8 +116,17 @@ class NonIdealities:
     tia: OpAmpTIA | None = field(default_factory=lambda: OpAmpTIA(r_f=40e3, gain=1e3, v_sat=1.5))
 
     #: names of the switches, in the order of the ablation table
-    SWITCHES = ("d2d_update", "c2c_update", "read_noise", "window_spread", "stuck_fraction", "r_wire", "dac_bits",
-                "adc_bits", "tia")
+    SWITCHES = (
+        "d2d_update",
+        "c2c_update",
+        "read_noise",
+        "window_spread",
+        "stuck_fraction",
+        "r_wire",
+        "dac_bits",
+        "adc_bits",
+        "tia",
+    )
 
     def __post_init__(self):
         for name in ("d2d_update", "c2c_update", "read_noise", "window_spread", "r_wire"):
@@ -137,8 +147,17 @@ class NonIdealities:
     @classmethod
     def ideal(cls) -> "NonIdealities":
         """Every non-ideality off (the array is still a TiOx array: nonlinear pulses, finite ON/OFF)."""
-        return cls(d2d_update=0.0, c2c_update=0.0, read_noise=0.0, window_spread=0.0, stuck_fraction=0.0,
-                   r_wire=0.0, dac_bits=None, adc_bits=None, tia=None)
+        return cls(
+            d2d_update=0.0,
+            c2c_update=0.0,
+            read_noise=0.0,
+            window_spread=0.0,
+            stuck_fraction=0.0,
+            r_wire=0.0,
+            dac_bits=None,
+            adc_bits=None,
+            tia=None,
+        )
 
     @classmethod
     def only(cls, name: str, **value) -> "NonIdealities":
@@ -153,17 +172,17 @@ class NonIdealities:
 class ArrayConfig:
     """Operating point of the array (voltages, pulses); every default is assumed.
 
-    ``v_read`` is the device model's read voltage (below the 1.6 V switching
-    thresholds of :class:`memspice.models.TiOx`, so reads do not disturb).
-    ``v_write`` = 2 V and ``pulse_width`` = 0.25 us give ~0.4 % of the state
-    range per pulse at mid-range (fine analogue steps, assumed); half-selected
-    cells see 1 V (V/2) or 0.67 V (V/3), far below threshold.  ``max_pulses``
-    caps the pulses per cell per frame (assumed 32: 8 us per row round).
-``recon_gain``: TIA gain step of the transposed (one-cell-per-row) read
-relative to the forward read (assumed 32, the cells per column).
-``recon_reads``: transposed reads averaged per frame, to beat read noise down
-(assumed 4; 4 x 32 short reads per frame).  ``rk4_steps``: RK4 steps per
-pulse train when integrating the state equation.
+        ``v_read`` is the device model's read voltage (below the 1.6 V switching
+        thresholds of :class:`memspice.models.TiOx`, so reads do not disturb).
+        ``v_write`` = 2 V and ``pulse_width`` = 0.25 us give ~0.4 % of the state
+        range per pulse at mid-range (fine analogue steps, assumed); half-selected
+        cells see 1 V (V/2) or 0.67 V (V/3), far below threshold.  ``max_pulses``
+        caps the pulses per cell per frame (assumed 32: 8 us per row round).
+    ``recon_gain``: TIA gain step of the transposed (one-cell-per-row) read
+    relative to the forward read (assumed 32, the cells per column).
+    ``recon_reads``: transposed reads averaged per frame, to beat read noise down
+    (assumed 4; 4 x 32 short reads per frame).  ``rk4_steps``: RK4 steps per
+    pulse train when integrating the state equation.
     """
 
     v_read: float = 1.0
@@ -278,9 +297,16 @@ class TiOxArray:
         of entering the network solve (a second-order difference).
     """
 
-    def __init__(self, tiles: int = 1, shape=(32, 32), nonideal: NonIdealities | None = None,
-                 config: ArrayConfig | None = None, device: TiOx | None = None, seed: int = 0,
-                 use_solve_dc: bool = False):
+    def __init__(
+        self,
+        tiles: int = 1,
+        shape=(32, 32),
+        nonideal: NonIdealities | None = None,
+        config: ArrayConfig | None = None,
+        device: TiOx | None = None,
+        seed: int = 0,
+        use_solve_dc: bool = False,
+    ):
         if not (isinstance(tiles, int) and tiles >= 1):
             raise ValueError(f"tiles must be an integer >= 1, got {tiles!r}")
         m, n = shape
@@ -363,8 +389,9 @@ class TiOxArray:
                     # transposed read (bit lines driven, word lines at virtual ground): negating every voltage,
                     # it is the transposed, flipped crossbar driven at -vb, cells in the same orientation
                     # (cell voltage and current wl -> bl of the original equal those of the flipped one)
-                    xbar = self.crossbar(t, state=self.state[t][::-1, ::-1].T.copy(), r_source=r_bit_end,
-                                         r_sense=r_word_end)
+                    xbar = self.crossbar(
+                        t, state=self.state[t][::-1, ::-1].T.copy(), r_source=r_bit_end, r_sense=r_word_end
+                    )
                     sol = solve_dc(xbar, -vb[::-1])
                     u[t, k] = (sol.word_line_voltages - sol.bit_line_voltages)[..., 0].T[::-1, ::-1]
                     i[t, k] = sol.device_currents[..., 0].T[::-1, ::-1]
@@ -389,8 +416,8 @@ class TiOxArray:
         ni, c = self.nonideal, self.config
         bits = ni.dac_bits if ni.dac_bits is not None else IDEAL_DAC_PLANES
         top = 2**bits - 1
-        codes = np.round(np.clip(y, 0, 1) * top).astype(np.int64)          # (T, m, n)
-        planes = ((codes[..., None] >> np.arange(bits - 1, -1, -1)) & 1)  # (T, m, n, B): MSB first
+        codes = np.round(np.clip(y, 0, 1) * top).astype(np.int64)  # (T, m, n)
+        planes = (codes[..., None] >> np.arange(bits - 1, -1, -1)) & 1  # (T, m, n, B): MSB first
         weights = 2.0 ** np.arange(bits - 1, -1, -1) / top
         # read vector (k, b): column k of the tile, plane b, on the word lines
         e_word = np.transpose(planes, (0, 2, 3, 1)).reshape(T, n * bits, m) * c.v_read
@@ -400,11 +427,11 @@ class TiOxArray:
         if gain is not None:  # one noise draw per read operation (column k), held over its planes
             gain = np.broadcast_to(gain, (T, n, bits, m, n)).reshape(T, n * bits, m, n)
         _, i = self._solve(e_word, e_bit, 0.0, r_tia, gain=gain)
-        out = i.sum(axis=-2).reshape(T, n, bits, n)                        # (T, read k, plane, column)
-        own = out[:, np.arange(n), :, np.arange(n)]                         # (n, T, B): TIA k in read k
+        out = i.sum(axis=-2).reshape(T, n, bits, n)  # (T, read k, plane, column)
+        own = out[:, np.arange(n), :, np.arange(n)]  # (n, T, B): TIA k in read k
         own = np.transpose(own, (1, 0, 2))
-        meas = self._sense(own) @ weights                              # (T, n) shift-and-add
-        y_q = codes.sum(axis=1) / top                                       # (T, n): known input sums
+        meas = self._sense(own) @ weights  # (T, n) shift-and-add
+        y_q = codes.sum(axis=1) / top  # (T, n): known input sums
         return (meas - self.i_off * y_q) / (self.i_on - self.i_off)
 
     def basis(self) -> np.ndarray:
@@ -424,8 +451,8 @@ class TiOxArray:
         r_row = ni.tia.r_f * c.recon_gain / (1 + ni.tia.gain) if ni.tia is not None else 0.0
         gain = self._gain((T, n, m, n))
         _, i = self._solve(e_word, e_bit, r_row, 0.0, gain=gain)
-        rows = i.sum(axis=-1)                                               # (T, read j, row i)
-        meas = np.transpose(self._sense(rows, c.recon_gain), (0, 2, 1))    # (T, i, j)
+        rows = i.sum(axis=-1)  # (T, read j, row i)
+        meas = np.transpose(self._sense(rows, c.recon_gain), (0, 2, 1))  # (T, i, j)
         return (meas - self.i_off) / (self.i_on - self.i_off)
 
     def crossbar(self, tile: int = 0, **overrides):
@@ -478,8 +505,8 @@ class TiOxArray:
         c, ni = self.config, self.nonideal
         T, m, n = self.shape
         v = sign * c.v_write
-        k_rows = own.max(axis=2, keepdims=True)                               # rounds per row (T, m, 1)
-        col_total = own.sum(axis=1, keepdims=True)                            # pulses per column (T, 1, n)
+        k_rows = own.max(axis=2, keepdims=True)  # rounds per row (T, m, 1)
+        col_total = own.sum(axis=1, keepdims=True)  # pulses per column (T, 1, n)
         # half-selected: own row's other rounds + other rows' rounds that select this column
         half = (k_rows - own) + (col_total - own)
         frac = 0.5 if c.scheme == "V/2" else 1.0 / 3.0
@@ -489,26 +516,26 @@ class TiOxArray:
         if c.scheme == "V/3":  # unselected cells: row at V/3, column at 2V/3 -> -V/3
             rounds_other = k_rows.sum(axis=1, keepdims=True) - k_rows
             unsel = rounds_other - (col_total - own)
-            x = integrate_state(self.device, x, -frac * v, np.maximum(unsel, 0) * c.pulse_width * factor,
-                                steps=1, rate=self.rate)
+            x = integrate_state(
+                self.device, x, -frac * v, np.maximum(unsel, 0) * c.pulse_width * factor, steps=1, rate=self.rate
+            )
         v_own = np.full(self.shape, v)
         if ni.r_wire > 0:
             v_own = self._write_voltages(own, v, frac)
         width = own.astype(float)
         if ni.c2c_update > 0:
             width = np.maximum(width + ni.c2c_update * np.sqrt(width) * self.rng.standard_normal(self.shape), 0.0)
-        x = integrate_state(self.device, x, v_own, width * c.pulse_width * factor, steps=c.rk4_steps,
-                            rate=self.rate)
+        x = integrate_state(self.device, x, v_own, width * c.pulse_width * factor, steps=c.rk4_steps, rate=self.rate)
         x = np.clip(x, self.x_lo, self.x_hi)
         self.state = np.where(self.stuck, self.stuck_value, x)
 
     def _write_voltages(self, own, v, frac):
         """Selected-cell voltages (V) of each row's first write round, from a DC solve with wire resistance."""
         T, m, n = self.shape
-        sel = own > 0                                                         # (T, m, n)
-        e_word = np.where(np.eye(m, dtype=bool), v, frac * v)                 # (m vectors, m rows)
+        sel = own > 0  # (T, m, n)
+        e_word = np.where(np.eye(m, dtype=bool), v, frac * v)  # (m vectors, m rows)
         e_word = np.broadcast_to(e_word, (T, m, m))
         other = frac * v if self.config.scheme == "V/2" else 2 * frac * v
-        e_bit = np.where(sel, 0.0, other)                                     # vector i: row i's selection
+        e_bit = np.where(sel, 0.0, other)  # vector i: row i's selection
         u, _ = self._solve(e_word, e_bit, 0.0, 0.0)
         return np.einsum("tiij->tij", u)

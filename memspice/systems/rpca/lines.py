@@ -29,6 +29,7 @@ see :class:`memspice.models.TiOx`), separably as ``s(x) f(v)``; the
 constructor checks that form against ``TiOx.current`` on a grid and refuses
 to run if the model's equations have changed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -75,8 +76,19 @@ class TiOxLaw:
         return self.scale(x) * self.shape(v)
 
 
-def solve_lines(law: TiOxLaw, state, e_word, e_bit, r_word: float, r_bit: float, r_word_end: float = 0.0,
-                r_bit_end: float = 0.0, gain=None, tol: float = 1e-12, max_iter: int = 200):
+def solve_lines(
+    law: TiOxLaw,
+    state,
+    e_word,
+    e_bit,
+    r_word: float,
+    r_bit: float,
+    r_word_end: float = 0.0,
+    r_bit_end: float = 0.0,
+    gain=None,
+    tol: float = 1e-12,
+    max_iter: int = 200,
+):
     """Cell voltages and currents of crossbars driven at the line ends.
 
     Parameters
@@ -114,9 +126,9 @@ def solve_lines(law: TiOxLaw, state, e_word, e_bit, r_word: float, r_bit: float,
     rb[-1] += r_bit_end
     # drop at word-line node j from the current of cell l: resistance shared by the two paths to the end
     cw = np.cumsum(rw)
-    k_word = cw[np.minimum.outer(np.arange(n), np.arange(n))]          # (l, j)
+    k_word = cw[np.minimum.outer(np.arange(n), np.arange(n))]  # (l, j)
     cb = np.cumsum(rb[::-1])[::-1]
-    k_bit = cb[np.maximum.outer(np.arange(m), np.arange(m))]           # (i, l)
+    k_bit = cb[np.maximum.outer(np.arange(m), np.arange(m))]  # (i, l)
     omega, last = 1.0, np.inf
     for _ in range(max_iter):
         i = s * law.shape(u)
@@ -135,5 +147,7 @@ def solve_lines(law: TiOxLaw, state, e_word, e_bit, r_word: float, r_bit: float,
         if step <= tol:
             i = s * law.shape(u)
             return u, (i * gain if gain is not None else i)
-    raise RuntimeError(f"crossbar line solve did not converge in {max_iter} sweeps (last change {step:.2e} V); "
-                       f"wire resistance r_word={r_word}, r_bit={r_bit} Ohm is too large for this drive")
+    raise RuntimeError(
+        f"crossbar line solve did not converge in {max_iter} sweeps (last change {step:.2e} V); "
+        f"wire resistance r_word={r_word}, r_bit={r_bit} Ohm is too large for this drive"
+    )

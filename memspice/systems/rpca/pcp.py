@@ -16,6 +16,7 @@ from mu = 1.25/||M||_2, rho = 1.5, stopping when ||M - L - S||_F <= tol ||M||_F.
 The whole clip is one D x F matrix (one column per frame), so this is the
 offline upper reference for the online algorithm.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ class PCPResult:
     rank: int
 
 
-def principal_component_pursuit(M, lam: float | None = None, tol: float = 1e-7, max_iter: int = 500,
-                                rho: float = 1.5) -> PCPResult:
+def principal_component_pursuit(
+    M, lam: float | None = None, tol: float = 1e-7, max_iter: int = 500, rho: float = 1.5
+) -> PCPResult:
     """Decompose ``M`` (D, F) into low-rank plus sparse parts (see the module docstring).
 
     Matrices up to 4e6 entries run their SVDs on one BLAS thread (threads

@@ -9,6 +9,7 @@
 * ``tiox_pulses``: conductance vs pulse number (potentiation then depression)
   of the array's cells under identical pulses.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -63,7 +64,7 @@ def solver_check(array: TiOxArray, column, planes: int = 6) -> float:
     r_tia = xbar.r_sense
     bits = 6
     codes = np.round(np.clip(column, 0, 1) * (2**bits - 1)).astype(int)
-    v = (((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1) * c.v_read)[:, :planes]   # (m, planes), MSB first
+    v = (((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1) * c.v_read)[:, :planes]  # (m, planes), MSB first
     bits = v.shape[1]
     ref = solve_dc(xbar, v).output_currents
     _, i = solve_lines(array.law, array.state[0], v.T, np.zeros((bits, xbar.n)), ni.r_wire, ni.r_wire, 0.0, r_tia)
@@ -97,12 +98,23 @@ def _job(kind: str, name: str, frames: np.ndarray, seed: int) -> _Run:
             pcp = principal_component_pursuit(frames.reshape(frames.shape[0], -1).T)
             low = np.clip(pcp.low_rank.T.reshape(frames.shape), 0, 1)
             mask = np.abs(pcp.sparse.T.reshape(frames.shape)) > RPCAConfig().tau_min
-            return _Run(low, mask, np.ones((frames.shape[0], 1)), time.perf_counter() - t0,
-                        extra={"iterations": pcp.iterations, "rank": pcp.rank})
+            return _Run(
+                low,
+                mask,
+                np.ones((frames.shape[0], 1)),
+                time.perf_counter() - t0,
+                extra={"iterations": pcp.iterations, "rank": pcp.rank},
+            )
         store = FloatBasis(1) if kind == "float" else TiOxArray(1, nonideal=_nonideal(name), seed=seed)
         res = run_online_rpca(frames, store, RPCAConfig())
-        return _Run(res.background, res.foreground, res.coefficients, res.seconds,
-                    None if kind == "float" else store.state.copy(), getattr(store, "pulses_applied", 0))
+        return _Run(
+            res.background,
+            res.foreground,
+            res.coefficients,
+            res.seconds,
+            None if kind == "float" else store.state.copy(),
+            getattr(store, "pulses_applied", 0),
+        )
 
 
 def _run_jobs(jobs, workers: int):
@@ -138,9 +150,13 @@ def rpca(quick: bool = False, seed: int = 0, frames: int | None = None, workers:
     clip = surveillance_clip(n_frames, 32, 32, seed=seed)
     names = ("none",) + NonIdealities.SWITCHES
     # slowest first (line solves), so two workers finish together
-    jobs = [("array", "all", clip.frames, seed), ("array", "r_wire", clip.frames[:n_ablation], seed),
-            ("array", "tia", clip.frames[:n_ablation], seed), ("float", "", clip.frames, seed),
-            ("pcp", "", clip.frames, seed)]
+    jobs = [
+        ("array", "all", clip.frames, seed),
+        ("array", "r_wire", clip.frames[:n_ablation], seed),
+        ("array", "tia", clip.frames[:n_ablation], seed),
+        ("float", "", clip.frames, seed),
+        ("pcp", "", clip.frames, seed),
+    ]
     jobs += [("array", n, clip.frames[:n_ablation], seed) for n in names if n not in ("r_wire", "tia")]
     results = dict(zip([(k, n) for k, n, _, _ in jobs], _run_jobs(jobs, workers)))
     hw, ideal, pcp = results[("array", "all")], results[("float", "")], results[("pcp", "")]
@@ -150,8 +166,9 @@ def rpca(quick: bool = False, seed: int = 0, frames: int | None = None, workers:
         res = results[("array", name)]
         p, s = frame_scores(clip.background[first:n_ablation], res.background[first:])
         setting = "off" if name == "none" else repr(getattr(_nonideal(name), name))
-        ablation.append({"nonideality": name, "setting": setting,
-                         "psnr_db": p.mean(), "ssim": s.mean(), "seconds": res.seconds})
+        ablation.append(
+            {"nonideality": name, "setting": setting, "psnr_db": p.mean(), "ssim": s.mean(), "seconds": res.seconds}
+        )
     array = TiOxArray(1, nonideal=NonIdealities(), seed=seed)
     array.state = hw.state
     with _single_thread():
@@ -162,27 +179,49 @@ def rpca(quick: bool = False, seed: int = 0, frames: int | None = None, workers:
     p_p, s_p = frame_scores(clip.background, pcp_bg)
     f1_i, f1_a = mask_f1(clip.foreground, ideal.foreground), mask_f1(clip.foreground, hw.foreground)
     f1_p = mask_f1(clip.foreground, pcp.foreground)
-    table = pd.DataFrame({
-        "frame": np.arange(n_frames), "after_burn_in": np.arange(n_frames) >= burn, "illumination": clip.illumination,
-        "psnr_ideal_db": p_i, "psnr_array_db": p_a, "psnr_pcp_db": p_p,
-        "ssim_ideal": s_i, "ssim_array": s_a, "ssim_pcp": s_p,
-        "f1_ideal": f1_i, "f1_array": f1_a, "f1_pcp": f1_p,
-        "w_ideal": ideal.coefficients[:, 0], "w_array": hw.coefficients[:, 0],
-    })
+    table = pd.DataFrame(
+        {
+            "frame": np.arange(n_frames),
+            "after_burn_in": np.arange(n_frames) >= burn,
+            "illumination": clip.illumination,
+            "psnr_ideal_db": p_i,
+            "psnr_array_db": p_a,
+            "psnr_pcp_db": p_p,
+            "ssim_ideal": s_i,
+            "ssim_array": s_a,
+            "ssim_pcp": s_p,
+            "f1_ideal": f1_i,
+            "f1_array": f1_a,
+            "f1_pcp": f1_p,
+            "w_ideal": ideal.coefficients[:, 0],
+            "w_array": hw.coefficients[:, 0],
+        }
+    )
     after = slice(burn, None)
     headline = {
-        "psnr_ideal_db": float(p_i[after].mean()), "psnr_array_db": float(p_a[after].mean()),
-        "ssim_ideal": float(s_i[after].mean()), "ssim_array": float(s_a[after].mean()),
-        "psnr_pcp_db": float(p_p[after].mean()), "ssim_pcp": float(s_p[after].mean()),
+        "psnr_ideal_db": float(p_i[after].mean()),
+        "psnr_array_db": float(p_a[after].mean()),
+        "ssim_ideal": float(s_i[after].mean()),
+        "ssim_array": float(s_a[after].mean()),
+        "psnr_pcp_db": float(p_p[after].mean()),
+        "ssim_pcp": float(s_p[after].mean()),
         "psnr_gap_db": float(p_i[after].mean() - p_a[after].mean()),
-        "f1_ideal": float(np.nanmean(f1_i[after])), "f1_array": float(np.nanmean(f1_a[after])),
+        "f1_ideal": float(np.nanmean(f1_i[after])),
+        "f1_array": float(np.nanmean(f1_a[after])),
         "f1_pcp": float(np.nanmean(f1_p[after])),
-        "frames": int(n_frames), "burn_in_frames": int(burn), "frame_size": [32, 32],
-        "paper_psnr_db": 30.49, "paper_ssim": 0.81,
-        "array_pulses": int(hw.pulses), "array_seconds": float(hw.seconds),
-        "pcp_iterations": int(pcp.extra["iterations"]), "pcp_rank": int(pcp.extra["rank"]), "workers": int(workers),
+        "frames": int(n_frames),
+        "burn_in_frames": int(burn),
+        "frame_size": [32, 32],
+        "paper_psnr_db": 30.49,
+        "paper_ssim": 0.81,
+        "array_pulses": int(hw.pulses),
+        "array_seconds": float(hw.seconds),
+        "pcp_iterations": int(pcp.extra["iterations"]),
+        "pcp_rank": int(pcp.extra["rank"]),
+        "workers": int(workers),
         "line_solver_vs_solve_dc_rel": check,
-        "seconds": float(time.perf_counter() - start), "seed": int(seed),
+        "seconds": float(time.perf_counter() - start),
+        "seed": int(seed),
     }
     fig = _figure(clip, ideal, hw, pcp_bg, table, burn, 2 if quick else 4)
     return Reproduction(figure=fig, headline=headline, table=table, tables={"ablation": pd.DataFrame(ablation)})
@@ -193,9 +232,15 @@ def _figure(clip, ideal, hw, pcp_bg, table, burn, columns=4):
 
     n = clip.n_frames
     picks = np.unique(np.linspace(burn, n - 1, columns).astype(int))
-    rows = [("input", clip.frames), ("true background", clip.background), ("ideal (float)", ideal.background),
-            ("TiOx array", hw.background), ("PCP (batch)", pcp_bg), ("true foreground", clip.foreground),
-            ("array foreground", hw.foreground)]
+    rows = [
+        ("input", clip.frames),
+        ("true background", clip.background),
+        ("ideal (float)", ideal.background),
+        ("TiOx array", hw.background),
+        ("PCP (batch)", pcp_bg),
+        ("true foreground", clip.foreground),
+        ("array foreground", hw.foreground),
+    ]
     fig = plt.figure(figsize=(2.0 * len(picks) + 1, 2.0 * len(rows) + 3.2))
     gs = fig.add_gridspec(len(rows) + 2, len(picks), height_ratios=[1] * len(rows) + [0.25, 1.6])
     for r, (label, data) in enumerate(rows):
@@ -241,8 +286,9 @@ def tiox_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
 
     start = time.perf_counter()
     n = 20 if quick else 100
-    ni = NonIdealities(read_noise=0.0, window_spread=0.0, stuck_fraction=0.0, r_wire=0.0, dac_bits=None,
-                       adc_bits=None, tia=None)
+    ni = NonIdealities(
+        read_noise=0.0, window_spread=0.0, stuck_fraction=0.0, r_wire=0.0, dac_bits=None, adc_bits=None, tia=None
+    )
     cfg = ArrayConfig(pulse_width=1e-6)
     arr = TiOxArray(1, nonideal=ni, config=cfg, seed=seed)
     nominal = TiOxArray(1, shape=(1, 1), nonideal=NonIdealities.ideal(), config=cfg, seed=seed)
@@ -261,14 +307,26 @@ def tiox_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
     # reference ODE of the device model over the first pulses (rectangular pulses, 1 ns edges)
     k_ref = 2 if quick else 5
     src = pulse_train([cfg.v_write] * k_ref, cfg.pulse_width, 2 * cfg.pulse_width, rise=1e-9)
-    ref = nominal.device.simulate(src, k_ref * 2 * cfg.pulse_width, t_eval=np.arange(k_ref + 1) * 2 * cfg.pulse_width,
-                                  max_step=cfg.pulse_width / 20)
-    rk4_error = float(np.max(np.abs(ref["x"] - np.array(x_nom[:k_ref + 1]))))
+    ref = nominal.device.simulate(
+        src,
+        k_ref * 2 * cfg.pulse_width,
+        t_eval=np.arange(k_ref + 1) * 2 * cfg.pulse_width,
+        max_step=cfg.pulse_width / 20,
+    )
+    rk4_error = float(np.max(np.abs(ref["x"] - np.array(x_nom[: k_ref + 1]))))
     pulse = np.arange(2 * n + 1)
-    table = pd.DataFrame({"pulse": pulse, "phase": np.where(pulse <= n, "potentiation", "depression"),
-                          "g_nominal_us": nom, "g_mean_us": cells.mean(axis=1), "g_std_us": cells.std(axis=1),
-                          "g_p5_us": np.percentile(cells, 5, axis=1), "g_p95_us": np.percentile(cells, 95, axis=1)})
-    pot, dep = nom[:n + 1], nom[n:]
+    table = pd.DataFrame(
+        {
+            "pulse": pulse,
+            "phase": np.where(pulse <= n, "potentiation", "depression"),
+            "g_nominal_us": nom,
+            "g_mean_us": cells.mean(axis=1),
+            "g_std_us": cells.std(axis=1),
+            "g_p5_us": np.percentile(cells, 5, axis=1),
+            "g_p95_us": np.percentile(cells, 95, axis=1),
+        }
+    )
+    pot, dep = nom[: n + 1], nom[n:]
 
     def nonlinearity(curve):
         lin = np.linspace(curve[0], curve[-1], curve.size)
@@ -276,24 +334,33 @@ def tiox_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
 
     steps = np.diff(nom)
     headline = {
-        "g_min_us": float(nom.min()), "g_max_us": float(nom.max()), "on_off_ratio": float(nom.max() / nom.min()),
-        "pulses_each_phase": int(n), "pulse_width_s": cfg.pulse_width, "v_write_v": cfg.v_write,
-        "nonlinearity_potentiation": nonlinearity(pot), "nonlinearity_depression": nonlinearity(dep),
-        "first_step_set_us": float(steps[0]), "first_step_reset_us": float(steps[n]),
+        "g_min_us": float(nom.min()),
+        "g_max_us": float(nom.max()),
+        "on_off_ratio": float(nom.max() / nom.min()),
+        "pulses_each_phase": int(n),
+        "pulse_width_s": cfg.pulse_width,
+        "v_write_v": cfg.v_write,
+        "nonlinearity_potentiation": nonlinearity(pot),
+        "nonlinearity_depression": nonlinearity(dep),
+        "first_step_set_us": float(steps[0]),
+        "first_step_reset_us": float(steps[n]),
         "d2d_spread_rel_mid_potentiation": float(cells[n // 2].std() / cells[n // 2].mean()),
         "rk4_vs_reference_ode_max_dx": rk4_error,
         "seconds": float(time.perf_counter() - start),
     }
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.fill_between(pulse, table["g_p5_us"], table["g_p95_us"], color="C0", alpha=0.25,
-                    label="array cells, 5-95 % (d2d + c2c)")
+    ax.fill_between(
+        pulse, table["g_p5_us"], table["g_p95_us"], color="C0", alpha=0.25, label="array cells, 5-95 % (d2d + c2c)"
+    )
     ax.plot(pulse, table["g_mean_us"], color="C0", label="array mean")
     ax.plot(pulse, nom, "k--", lw=1, label="nominal TiOx cell")
     ax.axvline(n, color="0.5", lw=0.8)
     ax.set_xlabel("pulse number")
     ax.set_ylabel(f"read conductance at {v_read:g} V (uS)")
-    ax.set_title(f"TiOx identical pulses: {n} x +{cfg.v_write:g} V then {n} x -{cfg.v_write:g} V, "
-                 f"{cfg.pulse_width * 1e6:g} us", fontsize=9)
+    ax.set_title(
+        f"TiOx identical pulses: {n} x +{cfg.v_write:g} V then {n} x -{cfg.v_write:g} V, {cfg.pulse_width * 1e6:g} us",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return Reproduction(figure=fig, headline=headline, table=table)

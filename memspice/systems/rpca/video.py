@@ -22,6 +22,7 @@ nothing is downloaded:
 Every number above is an assumption of this synthetic benchmark (Jeong et
 al. 2025 used real video, not given in the available text).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,17 +61,24 @@ def _photograph(height: int, width: int) -> np.ndarray:
     aspect = width / height
     if w / h > aspect:
         cw = int(round(h * aspect))
-        img = img[:, (w - cw) // 2:(w - cw) // 2 + cw]
+        img = img[:, (w - cw) // 2 : (w - cw) // 2 + cw]
     else:
         ch = int(round(w / aspect))
-        img = img[(h - ch) // 2:(h - ch) // 2 + ch, :]
+        img = img[(h - ch) // 2 : (h - ch) // 2 + ch, :]
     img = resize(img, (height, width), anti_aliasing=True)
     lo, hi = np.percentile(img, [1, 99])
     return 0.08 + 0.77 * np.clip((img - lo) / (hi - lo), 0, 1)
 
 
-def surveillance_clip(n_frames: int = 200, height: int = 32, width: int = 32, n_objects: int = 4,
-                      noise: float = 0.02, shading: float = 0.05, seed: int = 0) -> Clip:
+def surveillance_clip(
+    n_frames: int = 200,
+    height: int = 32,
+    width: int = 32,
+    n_objects: int = 4,
+    noise: float = 0.02,
+    shading: float = 0.05,
+    seed: int = 0,
+) -> Clip:
     """A synthetic surveillance clip with ground truth (see the module docstring).
 
     Parameters
@@ -104,8 +112,8 @@ def surveillance_clip(n_frames: int = 200, height: int = 32, width: int = 32, n_
     t = np.arange(n_frames)
     illum = 1.0 + 0.12 * np.sin(2 * np.pi * t / (1.3 * n_frames)) + 0.04 * t / n_frames
     xs = np.arange(width) / width
-    band = 1.0 + shading * np.sin(2 * np.pi * (xs[None, :] - t[:, None] / n_frames))   # (F, W)
-    light = illum[:, None, None] * band[:, None, :]                                     # (F, 1, W)
+    band = 1.0 + shading * np.sin(2 * np.pi * (xs[None, :] - t[:, None] / n_frames))  # (F, W)
+    light = illum[:, None, None] * band[:, None, :]  # (F, 1, W)
     background = np.clip(light * bg[None], 0, 1)
     frames = background.copy()
     mask = np.zeros(frames.shape, bool)
@@ -148,8 +156,9 @@ def load_frames(source, size: tuple[int, int] | None = (32, 32)) -> Clip:
     if path.is_dir():
         from skimage import io
 
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif",
-                                                                          ".tiff", ".gif"))
+        files = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+        )
         if not files:
             raise ValueError(f"source folder {path} holds no image files")
         arr = np.stack([io.imread(p) for p in files])

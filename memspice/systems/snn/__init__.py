@@ -8,6 +8,7 @@ latency-coded, lateral inhibition makes the layer winner-take-all, and STDP is
 the device's own response to overlapping pre- and post-synaptic programming
 pulses.  :mod:`.reproduce` trains it on scikit-learn's bundled digits.
 """
+
 from .encoding import latency_code, rate_code
 from .network import NetworkConfig, SpikingNetwork
 from .stdp import StdpPulses, SynapseDevice

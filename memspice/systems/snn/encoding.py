@@ -2,6 +2,7 @@
 
 A spike is a read pulse on the input's word line lasting one simulation step.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -19,6 +19,7 @@
   together and the best-matching neuron wins again.
 * Learning: each output spike applies :class:`~.stdp.StdpPulses` to its column.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -219,7 +220,7 @@ class SpikingNetwork:
                 events.extend(zip(bi.tolist(), ni.tolist(), tf.tolist()))
                 if learn:
                     for j, t_post in zip(ni, tf):
-                        self._learn(j, t_post - last_pre[0], s[0, k + 1:], current[0, k + 1:])
+                        self._learn(j, t_post - last_pre[0], s[0, k + 1 :], current[0, k + 1 :])
             u_peak = np.maximum(u_peak, np.where(active, np.maximum(u, u_end), u) / theta)
             u = u_end
             if learn:
@@ -246,14 +247,14 @@ class SpikingNetwork:
         x = np.asarray(images, float)
         for _ in range(epochs):
             for idx in self.rng.permutation(len(x)):
-                self.present(self.encode(x[idx:idx + 1]), learn=True)
+                self.present(self.encode(x[idx : idx + 1]), learn=True)
         self.refresh()
 
     def respond(self, images, batch: int = 256) -> np.ndarray:
         """Scores (N, n) without learning (spike counts plus sub-threshold peak fraction)."""
         x = np.asarray(images, float)
         steps = self.config.eval_steps
-        out = [self.present(self.encode(x[k:k + batch], steps)).score for k in range(0, len(x), batch)]
+        out = [self.present(self.encode(x[k : k + batch], steps)).score for k in range(0, len(x), batch)]
         return np.vstack(out)
 
     def label(self, images, classes) -> np.ndarray:

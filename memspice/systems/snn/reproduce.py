@@ -6,6 +6,7 @@ scikit-learn's bundled 8x8 digits (1797 images, no download), intensities / 16, 
 held-out quarter for testing.  Neurons are labelled by the class they respond to most on the
 training images; an image's class is the label of its most responsive neuron.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,7 +39,9 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame):
     g = net.conductances * 1e6
     for k, j in enumerate(order):
         r, c = divmod(k, cols)
-        tile[r * (side + 1):r * (side + 1) + side, c * (side + 1):c * (side + 1) + side] = g[:, j].reshape(side, side)
+        tile[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = g[:, j].reshape(
+            side, side
+        )
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1.2, 1.4, 1]})
     im = axes[0].imshow(tile, cmap="viridis")
     axes[0].set_title("learned conductances (by label)")
@@ -80,18 +83,33 @@ def snn(quick: bool = False, seed: int = 0) -> Reproduction:
     seconds = time.perf_counter() - t0
     dts = np.array([-4, -1, 0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16]) * 1e-6
     curve = pd.DataFrame({"dt_us": dts * 1e6, "dx": cfg.pulses.curve(cfg.synapse, dts)})
-    per_class = pd.DataFrame({"class": np.arange(10),
-                              "neurons": [int(np.sum(net.labels == c)) for c in range(10)],
-                              "test_images": [int(np.sum(y_test == c)) for c in range(10)],
-                              "accuracy": [float(np.mean(pred[y_test == c] == c)) if np.any(y_test == c) else np.nan
-                                           for c in range(10)]})
+    per_class = pd.DataFrame(
+        {
+            "class": np.arange(10),
+            "neurons": [int(np.sum(net.labels == c)) for c in range(10)],
+            "test_images": [int(np.sum(y_test == c)) for c in range(10)],
+            "accuracy": [float(np.mean(pred[y_test == c] == c)) if np.any(y_test == c) else np.nan for c in range(10)],
+        }
+    )
     g = net.conductances
     headline = {
-        "accuracy": accuracy, "neurons": cfg.n_neurons, "train_images": int(n_train), "test_images": int(n_test),
-        "seconds": seconds, "train_seconds": t_train, "chance": 0.1, "quick": quick, "seed": seed,
-        "inputs": cfg.n_inputs, "cell": "1R", "r_wire_ohm": cfg.r_wire, "coding": cfg.coding.value,
-        "solver_refreshes": net.solves, "conductance_range_S": [float(g.min()), float(g.max())],
-        "neuron_threshold_V": net.lif.v_th, "neuron_dead_time_s": net.lif.t_dead,
+        "accuracy": accuracy,
+        "neurons": cfg.n_neurons,
+        "train_images": int(n_train),
+        "test_images": int(n_test),
+        "seconds": seconds,
+        "train_seconds": t_train,
+        "chance": 0.1,
+        "quick": quick,
+        "seed": seed,
+        "inputs": cfg.n_inputs,
+        "cell": "1R",
+        "r_wire_ohm": cfg.r_wire,
+        "coding": cfg.coding.value,
+        "solver_refreshes": net.solves,
+        "conductance_range_S": [float(g.min()), float(g.max())],
+        "neuron_threshold_V": net.lif.v_th,
+        "neuron_dead_time_s": net.lif.t_dead,
         "stdp_dx_pre_before_post": float(curve.dx[curve.dt_us == 0.5].iloc[0]),
         "stdp_dx_post_before_pre": float(curve.dx[curve.dt_us == -1].iloc[0]),
     }

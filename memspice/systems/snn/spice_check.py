@@ -7,6 +7,7 @@ of every neuron is compared with :meth:`SpikingNetwork.present` on the same spik
 Lateral inhibition and learning are off in both (the check is about the read path and the neuron
 model).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,10 +43,15 @@ def netlist(net: SpikingNetwork, spikes, step: float = 5e-9) -> str:
     neuron = dataclasses.replace(cfg.neuron, input_mirror=True, adapt_step=0.0)
     t_stop = np.asarray(spikes).shape[0] * cfg.dt
     options = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1"
-    return crossbar_netlist(net.crossbar(), pwl_sources(spikes, cfg.dt, cfg.synapse.v_read), transient=False,
-                            analysis=f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)} uic",
-                            title="memspice SNN check: synapse crossbar + threshold-switch LIF neurons",
-                            sense=neuron, options=options)
+    return crossbar_netlist(
+        net.crossbar(),
+        pwl_sources(spikes, cfg.dt, cfg.synapse.v_read),
+        transient=False,
+        analysis=f".tran {spice_number(step)} {spice_number(t_stop)} 0 {spice_number(step)} uic",
+        title="memspice SNN check: synapse crossbar + threshold-switch LIF neurons",
+        sense=neuron,
+        options=options,
+    )
 
 
 def compare(net: SpikingNetwork, image, steps: int | None = None, step: float = 5e-9) -> dict:
@@ -64,5 +70,10 @@ def compare(net: SpikingNetwork, image, steps: int | None = None, step: float = 
     level = net.config.neuron.spike_level
     t_spice = [spike_times(w.time, w[f"v(spk{j})"], level) for j in range(net.config.n_neurons)]
     t_fast = [np.array([t for b, j2, t in fast.spikes if j2 == j]) for j in range(net.config.n_neurons)]
-    return {"counts_spice": np.array([len(t) for t in t_spice]), "counts_fast": fast.counts[0],
-            "times_spice": t_spice, "times_fast": t_fast, "spikes": spikes}
+    return {
+        "counts_spice": np.array([len(t) for t in t_spice]),
+        "counts_fast": fast.counts[0],
+        "times_spice": t_spice,
+        "times_fast": t_fast,
+        "spikes": spikes,
+    }

@@ -17,6 +17,7 @@ or without the output spike).  The state change is the device's rate equation in
 the two phases (classical RK4), so it inherits the device's thresholds, soft bounds (window) and
 non-linearity; there is no abstract weight update.
 """
+
 from __future__ import annotations
 
 import math
@@ -97,12 +98,18 @@ class StdpPulses:
         """``ValueError`` unless each waveform alone is sub-threshold and the overlaps are not."""
         p = synapse.device.params
         v_set, v_reset = float(p.v_set), float(p.v_reset)
-        alone = {"pre_peak": self.pre_peak, "pre_idle": self.pre_idle, "post_depress": self.post_depress,
-                 "post_potentiate": self.post_potentiate}
+        alone = {
+            "pre_peak": self.pre_peak,
+            "pre_idle": self.pre_idle,
+            "post_depress": self.post_depress,
+            "post_potentiate": self.post_potentiate,
+        }
         for name, v in alone.items():
             if v >= min(v_set, v_reset):
-                raise ValueError(f"StdpPulses.{name} = {v!r} V alone reaches the device threshold "
-                                 f"(v_set {v_set!r}, v_reset {v_reset!r}): half-selected cells would switch")
+                raise ValueError(
+                    f"StdpPulses.{name} = {v!r} V alone reaches the device threshold "
+                    f"(v_set {v_set!r}, v_reset {v_reset!r}): half-selected cells would switch"
+                )
         if self.pre_peak + self.post_potentiate <= v_set:
             raise ValueError("pre_peak + post_potentiate must exceed v_set: no potentiation otherwise")
         if self.pre_idle + self.post_depress <= v_reset:
