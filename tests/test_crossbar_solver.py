@@ -280,3 +280,10 @@ def test_mvm_error_grows_with_wire_resistance_and_size_in_ngspice():
     by_n = [err(n, 2.0) for n in (8, 16, 32)]
     assert by_r[0] < by_r[1] < by_r[2]
     assert by_n[0] < by_n[1] < by_n[2]
+
+
+def test_crossbar_repr_is_a_summary_and_line_ends_follow_one_rule():
+    xbar = Crossbar(np.full((300, 200), 2e-5), r_word=1.5, r_bit=2.0, r_source=10.0, r_sense=3.0, cell="1s1r")
+    text = repr(xbar)
+    assert text.startswith("Crossbar(300x200 1S1R") and "G in [2e-05, 2e-05] S" in text and len(text) < 200
+    assert xbar.r_first == 11.5 and xbar.r_last == 5.0

@@ -34,7 +34,20 @@ def test_netlist_comparison_is_number_aware_but_not_blind():
 @pytest.mark.parametrize("name", sorted(n for n in rendered() if n.endswith(".cir")))
 def test_example_runs_in_ngspice(name):
     res = run((EXAMPLES_DIR / name).read_text(), mode="batch", timeout=120)
-    assert len(res.waveforms.names) > 0
+    w = res.waveforms
+    assert w.names, name
+    for sig in w.names:
+        assert np.all(np.isfinite(np.asarray(w[sig]))), (name, sig)
+    if name.startswith("crossbar_"):
+        cols = int(name.split("_")[1].split("x")[1])
+        outs = [s for s in w.names if s.startswith("i(vsense") or s.startswith("v(out")]
+        assert len(outs) >= cols, (name, outs)  # one output per column (two per signed weight pair)
+        assert max(float(np.max(np.abs(w[s]))) for s in outs) > 1e-9, name  # the read produced a signal
+    if name == "lif_neuron.cir":
+        from memspice.analysis.metrics import spike_times
+        from memspice.circuits.lif import LIFNeuron
+
+        assert len(spike_times(w.time, w["v(spk0)"], LIFNeuron().spike_level)) >= 1  # the neuron spikes
 
 
 def test_netlist_grows_linearly_and_defines_models_once():

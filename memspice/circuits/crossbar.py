@@ -134,6 +134,30 @@ class Crossbar:
         return getattr(self.cell, "transistor", None)
 
     @property
+    def r_first(self) -> float:
+        """Resistance (Ohm) from a word-line driver to the line's first cell node: ``r_source + r_word``.
+
+        The one place for this rule; the netlist writer and every solver path use it.
+        """
+        return self.r_source + self.r_word
+
+    @property
+    def r_last(self) -> float:
+        """Resistance (Ohm) from a bit line's last cell node to its sense node: ``r_bit + r_sense``."""
+        return self.r_bit + self.r_sense
+
+    def __repr__(self) -> str:
+        """A summary (shape, cell, wires, value range), not the whole array."""
+        m, n = self.shape
+        data = self.conductances if self.conductances is not None else self.state
+        what = "G" if self.conductances is not None else "x"
+        unit = " S" if self.conductances is not None else ""
+        wires = (
+            f"r_word={self.r_word:g}, r_bit={self.r_bit:g}, r_source={self.r_source:g}, r_sense={self.r_sense:g} Ohm"
+        )
+        return f"Crossbar({m}x{n} {self.cell}, {wires}, {what} in [{np.min(data):.3g}, {np.max(data):.3g}]{unit})"
+
+    @property
     def bit_voltages(self) -> np.ndarray:
         """Voltage (V) held at the foot of each bit line: 0 for ideal TIAs, a bias in write schemes."""
         return np.broadcast_to(np.asarray(self.bit_bias, dtype=float), (self.n,)).copy()

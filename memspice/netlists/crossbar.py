@@ -93,8 +93,8 @@ def crossbar_netlist(
     if sense is not None:
         w(sense.library(face=face))
     # resistances as text once: these loops write O(m n) lines
-    r_first, r_word = xbar.r_source + xbar.r_word, _num(xbar.r_word)
-    r_last, r_bit = xbar.r_bit + xbar.r_sense, _num(xbar.r_bit)
+    r_first, r_word = xbar.r_first, _num(xbar.r_word)
+    r_last, r_bit = xbar.r_last, _num(xbar.r_bit)
     w("* word-line drivers and wires\n")
     for i in range(m):
         w(f"Vin{i} in{i} 0 {drive[i]}\n")

@@ -75,8 +75,8 @@ def build_network(xbar) -> CrossbarNetwork:
     m, n = xbar.shape
     # word lines: m lines of n nodes, fixed end = driver; bit lines: n lines of m nodes, end = sense (0 V)
     g_word, g_bit = _conductance(xbar.r_word), _conductance(xbar.r_bit)
-    g_drv = _conductance(xbar.r_source + xbar.r_word)
-    g_sns = _conductance(xbar.r_bit + xbar.r_sense)
+    g_drv = _conductance(xbar.r_first)
+    g_sns = _conductance(xbar.r_last)
     if np.isinf(g_word) and not np.isinf(g_drv):
         g_drv = _conductance(xbar.r_source)
     if np.isinf(g_bit) and not np.isinf(g_sns):

@@ -230,8 +230,8 @@ class LineSystem:
     def __init__(self, xbar, cell_g: np.ndarray):
         m, n = xbar.shape
         self.gw, self.gb = 1.0 / xbar.r_word, 1.0 / xbar.r_bit
-        self.g_first = 1.0 / (xbar.r_source + xbar.r_word)
-        self.g_last = 1.0 / (xbar.r_bit + xbar.r_sense)
+        self.g_first = 1.0 / xbar.r_first
+        self.g_last = 1.0 / xbar.r_last
         self.set_cells(np.asarray(cell_g, float).reshape(m, n))
 
     def set_cells(self, cell_g: np.ndarray, shift_w=None, shift_b=None) -> None:

@@ -67,7 +67,7 @@ class _Nodes:
         # resistive word and bit lines, two-terminal cells: node solves on the matrix-free line-preconditioned
         # CG (numba) instead of a sparse factorisation per Newton step
         self.system = structured.LineSystem(xbar, np.ones(xbar.shape)) if structured.applicable(xbar) else None
-        r_end = xbar.r_bit + xbar.r_sense
+        r_end = xbar.r_last
         self.g_end = 0.0 if r_end == 0 else 1.0 / r_end
 
     def drive(self, t):
