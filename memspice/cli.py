@@ -70,18 +70,11 @@ BYTES_PER_CELL = 600
 
 
 def available_memory() -> int:
-    """Bytes of memory available to a new allocation (Linux MemAvailable, else free pages)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
+    """Bytes available to a new allocation (the solver's estimate; effectively unlimited when unknown)."""
+    from .solver.dc import available_memory as solver_available_memory
+
+    avail = solver_available_memory()
+    return (1 << 62) if avail is None else avail
 
 
 def check_memory(what: str, cells: int, vectors: int = 1, bytes_per_cell: int = BYTES_PER_CELL) -> None:
