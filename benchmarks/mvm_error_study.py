@@ -1,4 +1,4 @@
-"""Full MVM IR-drop study (SEEDS): relative error vs wire resistance and array size,
+"""Full MVM IR-drop study (Bao et al. 2022, IR drop): relative error vs wire resistance and array size,
 1R, 1S1R and self-rectifying TiOx arrays from 32 x 32 (the selector-less TiOx chip)
 to 1024 x 1024 with the sparse solver.  Writes a figure, a CSV and the table as JSON
 (``benchmarks/results/mvm_error_study.json``).

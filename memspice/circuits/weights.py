@@ -3,7 +3,7 @@
 * :func:`conductance_map` scales weights in [w_min, w_max] linearly onto
   [g_min, g_max] (S).
 * :func:`differential_pair` stores a signed weight W as G+ - G- in two
-  adjacent columns (SEEDS: differential pairs for negative weights); the
+  adjacent columns (Bao et al. 2022: differential pairs for negative weights); the
   column order is [w0+, w0-, w1+, w1-, ...].
 * :func:`apply_variation` multiplies every conductance by a log-normal
   device-to-device factor; :func:`apply_stuck_faults` pins random cells to
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: SEEDS hardware: pulsed conductance 6.1 uS .. 202.1 uS (TaOx/HfOx 1T1R)
+#: Shi et al. (2025) hardware: pulsed conductance 6.1 uS .. 202.1 uS (TaOx/HfOx 1T1R)
 G_MIN, G_MAX = 6.1e-6, 202.1e-6
 
 

@@ -4,7 +4,7 @@
   V/2: half-selected cells see V/2, unselected cells 0.
 * V/3: selected word line at V, selected bit line at 0, other word lines at
   V/3, other bit lines at 2V/3: half-selected cells see V/3, unselected
-  cells -V/3 (SEEDS: write schemes V/2 and V/3).
+  cells -V/3 (spiking-network review, Chip 3, 100093 (2024): write schemes V/2 and V/3).
 """
 
 from __future__ import annotations
