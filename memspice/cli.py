@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis.files import write_atomic
+from .spice.files import write_atomic
 
 
 def _number(kind, low=None, high=None, low_open=False, allow_inf=False):
@@ -69,19 +69,13 @@ def _version() -> str:
 BYTES_PER_CELL = 600
 
 
-def available_memory() -> int:
-    """Bytes available to a new allocation (the solver's estimate; effectively unlimited when unknown)."""
-    from .solver.dc import available_memory as solver_available_memory
-
-    avail = solver_available_memory()
-    return (1 << 62) if avail is None else avail
-
-
 def check_memory(what: str, cells: int, vectors: int = 1, bytes_per_cell: int = BYTES_PER_CELL) -> None:
     """Refuse (ValueError naming ``what``) work whose estimate ``cells*vectors*bytes_per_cell`` exceeds half
     the available memory, before anything is allocated."""
+    from .solver.dc import available_memory
+
     need, avail = cells * vectors * bytes_per_cell, available_memory()
-    if need > avail // 2:
+    if avail is not None and need > avail // 2:
         raise ValueError(
             f"{what}: {cells:,} cells x {vectors} vector(s) need about {need / 1e9:.3g} GB "
             f"({bytes_per_cell} B per cell), more than half of the {avail / 1e9:.3g} GB available; "

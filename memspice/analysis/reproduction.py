@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import save_figure_atomic, write_atomic
+from ..spice.files import save_figure_atomic, write_atomic
 
 
 def _jsonable(value):
