@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def bench_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("many_vectors", "benchcommon"):
+    for name in ("many_vectors", "output_accuracy", "benchcommon"):
         sys.modules.pop(name, None)
 
 
@@ -48,3 +48,16 @@ def test_results_helpers(tmp_path, bench_path):
     assert doc["rows"][0]["peak_mb"] == 2.0
     assert benchcommon.fit_exponent([8, 16], [0.1, 0.4]) == pytest.approx(2.0)
     assert benchcommon.plot_results(tmp_path / "x.png", rows, "x").exists()
+
+
+def test_output_accuracy_benchmark_compares_both_stopping_tests(tmp_path, bench_path):
+    import output_accuracy
+
+    out = tmp_path / "oa.json"
+    output_accuracy.main(["--sizes", "48", "--direct-max", "48", "--repeats", "1", "--json", str(out), "--png", ""])
+    doc = json.loads(out.read_text())
+    rows = {r["tool"]: r for r in doc["rows"]}
+    assert set(rows) == {"residual test only", "with output test"}
+    assert rows["with output test"]["max_rel_error"] <= 1e-10
+    assert rows["with output test"]["iterations"] >= rows["residual test only"]["iterations"]
+    assert "extra_time_48" in doc["summary"]

@@ -6,6 +6,7 @@ Choosing between ngspice and this solver (``simulate_crossbar``, ``choose_backen
 
 from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc
 from .linear import LinearSolveError
+from .threads import get_threads, set_threads
 from .transient import CrossbarTransient, TransientError, simulate_transient
 
 __all__ = [
@@ -17,4 +18,6 @@ __all__ = [
     "NewtonError",
     "LinearSolveError",
     "memory_estimate",
+    "get_threads",
+    "set_threads",
 ]

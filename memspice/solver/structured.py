@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .numba_cache import configure as _configure_numba_cache
+from .threads import configure_from_environment as _configure_threads
 
 _configure_numba_cache()
 
@@ -24,6 +25,9 @@ try:  # numba is a dependency; without it memspice falls back to the scipy-spars
     AVAILABLE = True
 except ImportError:  # pragma: no cover
     AVAILABLE = False
+
+if AVAILABLE:
+    _configure_threads()  # MEMSPICE_THREADS, when set
 
 if AVAILABLE:
 
@@ -150,19 +154,41 @@ if AVAILABLE:
                 yb[i, j] = xb[i, j] + beta * yb[i, j]
 
     @njit(cache=True)
+    def _column_mismatch_ok(G, g_last, xw, xb, rb, v_foot, i_tol, floor):
+        """True when every column's current balance (KCL) closes to ``i_tol`` of its output current.
+
+        The column sums of the bit-line residual telescope to the quantity users read: sum_i r_b[i, j] =
+        (current the cells inject into column j) - (current leaving it through its foot resistance).  The
+        comparison size is the column's output current, floored at 1e-3 of the largest one and at ``floor``.
+        """
+        m, n = rb.shape
+        mismatch = np.zeros(n)
+        for i in range(m):
+            for j in range(n):
+                mismatch[j] += rb[i, j]
+        i_max = 0.0
+        for j in range(n):
+            i_max = max(i_max, abs(g_last * (xb[m - 1, j] - v_foot[j])))
+        for j in range(n):
+            size = max(abs(g_last * (xb[m - 1, j] - v_foot[j])), 1e-9 * i_max, floor)
+            if abs(mismatch[j]) > i_tol * size:
+                return False
+        return True
+
+    @njit(cache=True)
     def _pcg(G, gw, gb, g_last, dw, db, ddw, llw, ddb, llb, bw, bb, v_foot, xw, xb, tol, i_tol, v_tol, maxiter):
         """Preconditioned CG; stops when all three hold:
 
         * relative residual ||b - A x|| <= tol ||b||;
-        * the estimated remaining change of every output current g_last (V_b[m-1, j] - v_foot[j]) is at
-          most ``i_tol`` times its size (floored at 1e-3 of the largest output current);
+        * every bit line's current balance closes: |sum_i r_b[i, j]| <= ``i_tol`` times its output current
+          g_last (V_b[m-1, j] - v_foot[j]) (floored at 1e-3 of the largest output current);
         * the last update moved no node voltage by more than ``v_tol`` (V).
 
-        The remaining change is the tail of a geometric series: last update times rho / (1 - rho), rho the
-        column's ratio of successive output-current updates (CG with the line preconditioner contracts the
-        error by a large factor per iteration).  The output criterion puts the currents users read within
-        ~``i_tol`` of the exact nodal solution on any aspect ratio, where a residual test alone does not
-        (its scale is the driver current, not the cell currents).  Returns iterations, or -1.
+        The second test is a residual test in the quantity users read: a residual test alone does not bound
+        the output currents, because its scale is the driver current, not the cell currents.  Measured
+        against a direct solve (tall 2048x16, wide 16x2048, square 128-1024, 1-100 Ohm wires), the
+        output-current error stays below the closing mismatch, and within a factor ~1 of it on wide arrays.
+        Returns iterations, or -1.
         """
         m, n = bw.shape
         rw, rb = np.empty_like(bw), np.empty_like(bb)
@@ -170,8 +196,6 @@ if AVAILABLE:
         pw, pb = np.empty_like(bw), np.empty_like(bb)
         qw, qb = np.empty_like(bw), np.empty_like(bb)
         tmp = np.empty_like(bw)
-        prev_di = np.zeros(n)
-        last_di = np.zeros(n)
         _apply(G, gw, gb, dw, db, xw, xb, qw, qb)
         rw[:, :] = bw - qw
         rb[:, :] = bb - qb
@@ -193,24 +217,12 @@ if AVAILABLE:
             alpha = rz / pq
             step = _axpy2_max(alpha, pw, pb, xw, xb)
             _axpy2(-alpha, qw, qb, rw, rb)
-            # output-current updates of this iteration (and of the previous one, for the contraction)
-            for j in range(n):
-                last_di[j] = prev_di[j]
-                prev_di[j] = abs(alpha * g_last * pb[m - 1, j])
-            if np.sqrt(_dot2(rw, rb, rw, rb)) <= tol * bnorm and step <= v_tol and it > 1:
-                i_max = 0.0
-                for j in range(n):
-                    i_max = max(i_max, abs(g_last * (xb[m - 1, j] - v_foot[j])))
-                ok = True
-                for j in range(n):
-                    # remaining change of a geometric tail: last update * rho / (1 - rho), rho per column
-                    rho = min(prev_di[j] / last_di[j], 0.99) if last_di[j] > 0.0 else 0.99
-                    size = max(abs(g_last * (xb[m - 1, j] - v_foot[j])), 1e-3 * i_max, tol * bnorm)
-                    if prev_di[j] * rho / (1.0 - rho) > i_tol * size:
-                        ok = False
-                        break
-                if ok:
-                    return it
+            if (
+                np.sqrt(_dot2(rw, rb, rw, rb)) <= tol * bnorm
+                and step <= v_tol
+                and _column_mismatch_ok(G, g_last, xw, xb, rb, v_foot, i_tol, 1e-300)
+            ):
+                return it
             _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp)
             rz_new = _dot2(rw, rb, zw, zb)
             beta = rz_new / rz
@@ -267,7 +279,8 @@ class LineSystem:
     def solve(self, bw, bb, tol=1e-12, maxiter=5000, x0=None, i_tol=1e-11, v_tol=None, v_foot=None):
         """Return (V_word, V_bit, iterations) for right-hand sides bw, bb (A, m x n).
 
-        ``tol``: relative residual; ``i_tol``: relative accuracy of the output currents (see :func:`_pcg`);
+        ``tol``: relative residual; ``i_tol``: largest relative current-balance mismatch of any bit line, the
+        accuracy of the output currents (see :func:`_pcg`; ``numpy.inf`` turns that test off);
         ``v_tol``: largest last update of a node voltage (V; default: no such test);
         ``v_foot``: bit-line foot voltages (n,), V, defining the output currents (default 0).
         A zero right-hand side gives zero voltages at once; any other is scaled to order one first, so

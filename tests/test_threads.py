@@ -1,0 +1,47 @@
+"""Solver thread count: set, read back, refused when out of range, taken from MEMSPICE_THREADS."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from memspice.circuits.crossbar import Crossbar
+from memspice.solver import get_threads, set_threads, solve_dc
+from memspice.solver.threads import max_threads
+
+
+def test_set_threads_round_trip_and_same_answer():
+    before = get_threads()
+    xbar = Crossbar(np.random.default_rng(0).uniform(1e-6, 1e-4, (64, 64)), r_word=1.0, r_bit=1.0)
+    try:
+        assert set_threads(1) == 1 and get_threads() == 1
+        one = solve_dc(xbar, np.ones(64)).output_currents
+        assert set_threads(None) == max_threads() == get_threads()
+        many = solve_dc(xbar, np.ones(64)).output_currents
+    finally:
+        set_threads(before)
+    np.testing.assert_allclose(one, many, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10**6, 1.5, "2", True])
+def test_bad_thread_counts_are_named(bad):
+    with pytest.raises(ValueError, match="threads"):
+        set_threads(bad)
+
+
+def test_environment_variable_sets_the_count():
+    code = "import memspice.solver.structured; from memspice.solver import get_threads; print(get_threads())"
+    env = {**os.environ, "MEMSPICE_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+    bad = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "MEMSPICE_THREADS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "MEMSPICE_THREADS" in bad.stderr
