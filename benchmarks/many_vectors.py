@@ -55,7 +55,7 @@ def run_memspice(n, p):
 
     g, v = problem(n, p)
     t0 = time.perf_counter()
-    out = read_many(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v)
+    out = read_many(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v.T)  # memspice: vectors first
     return time.perf_counter() - t0, out[:CHECK], {"strategy": choose_strategy(n, n, p).value}
 
 
@@ -94,7 +94,7 @@ def run_splu(n, p):
     lu = spla.splu(A)
     out = np.empty((p, n))
     for k in range(0, p, 1000):
-        vin = xbar.full_inputs(v[:, k : k + 1000])
+        vin = xbar.full_inputs(v[:, k : k + 1000].T)
         V = lu.solve(net.W_drive @ vin - net.B.T @ (gf[:, None] * (net.C @ vin)))
         u = net.B @ V + net.C @ vin
         out[k : k + 1000] = (gf[:, None] * u).reshape(n, n, -1).sum(axis=0).T
@@ -107,7 +107,7 @@ def run_ngspice(n, p):
 
     g, v = problem(n, p)
     t0 = time.perf_counter()
-    out = read_many_ngspice(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v, timeout=3600)
+    out = read_many_ngspice(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v.T, timeout=3600)
     return time.perf_counter() - t0, out[:CHECK], {}
 
 

@@ -24,7 +24,7 @@ R_WIRE = 1.0  # Ohm per segment
 
 def problem(layer: int, p: int, seed: int = 0):
     rng = np.random.default_rng(seed)
-    return rng.uniform(1e-6, 1e-4, (layer, layer)), rng.uniform(0.0, 0.5, (layer, p))
+    return rng.uniform(1e-6, 1e-4, (layer, layer)), rng.uniform(0.0, 0.5, (p, layer))  # inputs vectors first
 
 
 def main(argv=None):
@@ -63,7 +63,7 @@ def main(argv=None):
             k = len(client.scheduler_info()["workers"])
         try:
             # warm the workers (imports, compiled kernels) on a tiny layer: not part of the measurement
-            read_tiled(g[:8, :8], v[:8, :2], tile=4, client=client, r_word=R_WIRE, r_bit=R_WIRE)
+            read_tiled(g[:8, :8], v[:2, :8], tile=4, client=client, r_word=R_WIRE, r_bit=R_WIRE)
             t0 = time.perf_counter()
             outs[k] = read_tiled(g, v, client=client, **kw)
             t = time.perf_counter() - t0

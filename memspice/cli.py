@@ -140,12 +140,21 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_netlist(args) -> int:
+    from .faces import Face
     from .netlists.builders import BUILDERS
+    from .netlists.dialects import Dialect
 
     own = args.circuit == "crossbar" and (args.weights or args.conductances)
-    for name in ("weights", "conductances", "inputs", "vector"):
+    for name in ("weights", "conductances", "inputs", "vector", "save"):
         if getattr(args, name) is not None and args.circuit != "crossbar":
             raise ValueError(f"--{name} applies to 'netlist crossbar' only")
+    dialect = Dialect.parse(args.dialect or Dialect.NGSPICE)
+    if dialect is not Dialect.NGSPICE and args.face is not None and Face.parse(args.face) is Face.VERILOG_A:
+        raise ValueError(
+            f"--dialect {dialect.value} --face {Face.VERILOG_A.value}: the Verilog-A face needs ngspice's OSDI "
+            "loader (LTspice has no Verilog-A; Xyce needs its own ADMS-compiled plugin); use --face "
+            f"{Face.BEHAVIOURAL.value}"
+        )
     if args.inputs and not own:
         raise ValueError("--inputs needs --weights FILE or --conductances FILE (the array the vectors drive)")
     if own and args.signed:
@@ -153,7 +162,7 @@ def _cmd_netlist(args) -> int:
             "--signed: with --weights the weights' signs decide (any negative weight gives G+/G- column pairs)"
         )
     if own:
-        _write_text(args.output, _netlist_from_files(args))
+        _write_text(args.output, _finish_own_netlist(_netlist_from_files(args), args.save, dialect))
         return 0
     opts = {k: v for k, v in vars(args).items() if k in BUILDER_OPTIONS[args.circuit] and v is not None}
     if args.circuit in ("crossbar", "write"):
@@ -168,6 +177,21 @@ def _cmd_netlist(args) -> int:
     return 0
 
 
+def _finish_own_netlist(text: str, save, dialect) -> str:
+    """A netlist from your own files with ``--save`` and ``--dialect`` applied (see memspice.netlists.dialects)."""
+    from .netlists.dialects import Save, add_saves, output_vectors, to_dialect
+
+    outputs = output_vectors(text)
+    rows = sum(name.startswith("v(in") for name in outputs)
+    cols = sum(name.startswith("v(s") for name in outputs)
+    if Save.parse(save or Save.AUTO).resolve(rows * cols) is Save.OUTPUTS:
+        text = add_saves(text, outputs)
+    try:
+        return to_dialect(text, dialect)
+    except ValueError as exc:
+        raise ValueError(f"--dialect {dialect.value}: {exc}") from None
+
+
 def _write_text(output, text: str) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
@@ -180,7 +204,7 @@ def _header_libraries(path: Path, text: str, trust: bool) -> list[str]:
     """Libraries named by ``* memspice-osdi:`` header lines that may be loaded.
 
     Loaded without asking: memspice's own compiled models (its OSDI cache),
-    named by a path inside the cache or (proposed header format, no folder) by
+    named by a path inside the cache or (the header format memspice writes, no folder) by
     the bare cache file name ``<module>-<digest>.osdi`` or the module name
     alone; see :func:`_cached_osdi`.  Any other library only with
     ``--trust-header-osdi``: a header line is part of the file, and a netlist
@@ -234,8 +258,22 @@ def _cached_osdi(path: Path, tag: str) -> Path:
     )
 
 
+def _refuse_other_dialect(path: Path, text: str) -> None:
+    """A netlist memspice wrote for LTspice or Xyce does not run in ngspice: say so before ngspice fails."""
+    for line in text.splitlines()[:3]:
+        low = line.lower()
+        if low.startswith("* written for ") and "by memspice (--dialect" in low:
+            simulator = line[len("* written for ") :].split(" by memspice", 1)[0]
+            raise ValueError(
+                f"{path} was written for {simulator} (memspice netlist --dialect); 'memspice run' uses ngspice: "
+                "write the netlist again without --dialect (or --dialect ngspice), or run it in "
+                f"{simulator}"
+            )
+
+
 def _format_value(value) -> str:
-    if isinstance(value, complex) or getattr(value, "imag", 0):
+    imag = getattr(value, "imag", 0)
+    if isinstance(value, complex) or imag:
         return f"{value.real: .6e}{value.imag:+.6e}j (|{abs(value):.6e}|)"
     return f"{value: .6e}"
 
@@ -246,6 +284,7 @@ def _cmd_run(args) -> int:
 
     path = Path(args.netlist)
     src = read_netlist(path)
+    _refuse_other_dialect(path, src.text)
     libraries = list(args.osdi or ()) + _header_libraries(path, src.text, args.trust_header_osdi)
     klu = {"auto": None, "klu": True, "sparse": False}[args.solver]
     from .spice.progress import SlowSimulationWarning, slow_hint
@@ -425,7 +464,7 @@ def _netlist_from_files(args) -> str:
         vectors = np.random.default_rng(args.seed or 0).uniform(0, v_read, (1, xbar.m))
     if len(vectors) > 1:
         analysis = _vector_sweep_control(xbar, vectors, analysis)
-    face = Face.parse(args.face or "behavioural")
+    face = Face.parse(args.face) if args.face else Face.BEHAVIOURAL
     sense = _sense(args)
     source = args.weights or args.conductances
     title = f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name} from {Path(source).name}" + (
@@ -462,31 +501,22 @@ def _dac(inputs, bits, v_max):
     return np.sign(inputs) * dac_levels(np.abs(inputs) / v_max, bits, v_max), v_max
 
 
-def read_outputs(xbar, inputs, backend="auto", mode="batch", timeout=600.0, progress=None):
+def read_outputs(xbar, inputs, backend="auto", mode="batch", timeout=600.0):
     """Column currents (p, n) A of ``xbar`` for ``inputs`` (p, m) V, the backend used and why.
 
-    The sparse solver reads every vector at once; ngspice runs one ``.op`` per vector, with a progress
-    bar over the vectors (time left) when stderr is a terminal.
+    The sparse solver reads every vector at once; on ngspice every vector is one operating point of a
+    single run (:func:`memspice.netlists.multi_vector.read_many_ngspice`).
     """
-    from .spice.progress import Bar
-    from .spice.progress import enabled as progress_enabled
-
     simulate, choose = _simulate()
-    v = np.asarray(inputs, float).T  # the solver's (m, p)
+    v = np.atleast_2d(np.asarray(inputs, float))  # (p, m), vectors first like the solver API
     chosen, reason = choose(xbar, backend)
     if chosen != "ngspice":
         return simulate(xbar, v, backend="sparse").output_currents, chosen, reason
-    out = []
-    bar = Bar(progress_enabled(progress) and v.shape[1] > 1, None, "ngspice reads", percent=True)
-    try:
-        for k in range(v.shape[1]):
-            out.append(
-                simulate(xbar, v[:, k : k + 1], backend="ngspice", mode=mode, timeout=timeout).output_currents[0]
-            )
-            bar.fraction((k + 1) / v.shape[1])
-    finally:
-        bar.close()
-    return np.array(out), chosen, reason
+    if len(v) == 1:
+        return simulate(xbar, v[0], backend="ngspice", mode=mode, timeout=timeout).output_currents, chosen, reason
+    from .netlists.multi_vector import read_many_ngspice
+
+    return read_many_ngspice(xbar, v, timeout=timeout, mode=mode), chosen, reason + "; all vectors in one ngspice run"
 
 
 def _cmd_read(args) -> int:
@@ -522,14 +552,14 @@ def _cmd_read(args) -> int:
     if mapping:
         print(mapping.describe())
     if xbar.cell.data == "conductances":
-        ideal = xbar.ideal_outputs(applied.T)
+        ideal = xbar.ideal_outputs(applied)
         ideal = mapping.outputs(ideal) if mapping else ideal
         error = float(np.max(np.abs(outputs - ideal))) / (float(np.max(np.abs(ideal))) or 1.0)
         print(f"max |I - I_ideal| / max |I_ideal| = {error:.3e} (ideal: no wire resistance, linear cells)")
-    if backend == "ngspice" and len(inputs) > 16:
+    if backend == "ngspice" and len(inputs) * xbar.m * xbar.n > 16 * 64 * 64:
         print(
-            f"hint: {len(inputs)} vectors ran as {len(inputs)} ngspice runs; --backend sparse reads them all at "
-            "once (agrees with ngspice to about 1e-9)",
+            "hint: --backend sparse reads large arrays and many vectors faster than ngspice "
+            "(agrees with it to about 1e-9)",
             file=sys.stderr,
         )
     print(f"wrote {args.output}")
@@ -556,8 +586,8 @@ def sweep_point(
     from .solver import solve_dc
 
     g = apply_variation(conductances, sigma, seed=seed) if sigma else np.asarray(conductances)
-    sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), np.asarray(inputs).T)
-    ideal = (np.asarray(conductances).T @ np.asarray(inputs).T).T
+    sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), np.asarray(inputs))
+    ideal = np.asarray(inputs) @ np.asarray(conductances)
     err = mvm_error(sol.output_currents, ideal)
     return {
         "mvm_max_rel_error": err["max_rel"],
@@ -646,14 +676,44 @@ BUILDER_OPTIONS = {
         "r_f",
         "analysis",
         "face",
+        "save",
+        "dialect",
     },
-    "lif": {"current", "t_stop", "step", "face"},
-    "solver": {"size", "seed", "gain"},
-    "write": {"rows", "cols", "cell", "row", "col", "v_write", "scheme", "r_word", "r_bit"},
+    "lif": {"current", "t_stop", "step", "face", "dialect"},
+    "solver": {"size", "seed", "gain", "dialect"},
+    "write": {"rows", "cols", "cell", "row", "col", "v_write", "scheme", "r_word", "r_bit", "dialect"},
 }
 
 
+def _add_threads(parser) -> None:
+    """``--threads N`` on a command that runs the sparse solver (:func:`memspice.solver.set_threads`)."""
+    parser.add_argument(
+        "--threads",
+        type=COUNT,
+        metavar="N",
+        help="threads for the sparse solver's compiled kernels (default: all cores numba may use, or "
+        "$MEMSPICE_THREADS); also passed to worker processes",
+    )
+
+
+def _apply_threads(count) -> None:
+    """Set the solver's thread count from ``--threads`` (and for worker processes through the environment)."""
+    if count is None:
+        return
+    from .solver import set_threads
+    from .solver.threads import ENV
+
+    try:
+        set_threads(count)
+    except ValueError as exc:
+        raise ValueError(f"--threads {count}: {exc}") from None
+    os.environ[ENV] = str(count)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .faces import Face
+    from .netlists.dialects import SAVE_OUTPUTS_ABOVE, Dialect, Save
+
     p = argparse.ArgumentParser(
         prog="memspice",
         description="SPICE-coupled simulation of memristive in-memory-computing circuits.",
@@ -668,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="main job: check every device model's three faces and solve a small "
         "crossbar in ngspice and the sparse solver",
     )
+    _add_threads(s)
     s.set_defaults(func=_cmd_demo)
     s = sub.add_parser("models", help="write every model's behavioural .subckt and Verilog-A module to a folder")
     s.add_argument("-o", "--output", default="models_out", help="folder to write into (default: models_out)")
@@ -675,18 +736,32 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "netlist",
         help="write a ready-to-run ngspice netlist of a whole circuit",
-        description="Write a readable, hierarchical ngspice netlist. Circuits: crossbar (MVM read with "
-        "wires, drivers and TIAs), lif (threshold-switch neuron), solver (closed-loop A x = b), "
-        "write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).",
+        description="Write a readable, hierarchical ngspice netlist (LTspice or Xyce with --dialect). Circuits: "
+        "crossbar (MVM read with wires, drivers and TIAs), lif (threshold-switch neuron), "
+        "solver (closed-loop A x = b), write (V/2 or V/3 programming bias). Values are SI units (Ohm, S, V, A, s).",
     )
     s.add_argument("circuit", choices=["crossbar", "lif", "solver", "write"])
     s.add_argument("-o", "--output", help="netlist file (default: print to the terminal)")
     s.add_argument(
         "--face",
-        choices=["behavioural", "veriloga"],
+        choices=[f.value for f in Face],
         help="device models as B-source subcircuits (default) or Verilog-A N instances; the "
-        "compiled .osdi files are named in '* memspice-osdi:' header lines, which 'memspice run' "
-        "loads because memspice compiled them itself",
+        "compiled .osdi files are named by file name in '* memspice-osdi:' header lines, which 'memspice run' "
+        "finds in memspice's OSDI cache (a comment in the netlist says how to load them in plain ngspice)",
+    )
+    s.add_argument(
+        "--dialect",
+        choices=[d.value for d in Dialect],
+        help="simulator to write for: ngspice (default), ltspice (if() for C-style ?: conditionals, no "
+        ".control blocks) or xyce (IF(), I={...} B-sources, PARAMS: on subcircuit calls, .PRINT instead of "
+        ".save); behavioural face only. 'memspice run' runs ngspice netlists only",
+    )
+    s.add_argument(
+        "--save",
+        choices=[v.value for v in Save],
+        help="crossbar: which vectors the simulator keeps: outputs (v(in<i>), v(s<j>), i(vsense<j>), v(out<j>) "
+        f"only), all, or auto (default: outputs above {SAVE_OUTPUTS_ABOVE} cells, i.e. 64x64, to keep the raw "
+        "file small)",
     )
     g = s.add_argument_group("crossbar / write")
     g.add_argument("--rows", type=COUNT, help="word lines (default 8)")
@@ -840,6 +915,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--adc-full-scale", type=POSITIVE, help="ADC full scale, V with --tia else A (default the largest |output|)"
     )
+    _add_threads(s)
     s.set_defaults(func=_cmd_read)
 
     s = sub.add_parser(
@@ -885,6 +961,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--workers", type=COUNT, help="local workers (default: all cores)")
     s.add_argument("--address", help="a distributed scheduler address, e.g. tcp://host:8786")
+    _add_threads(s)
     s.set_defaults(func=_cmd_sweep)
 
     s = sub.add_parser(
@@ -896,6 +973,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("-o", "--output", default="validation", help="folder for the report")
     s.add_argument("--quick", action="store_true", help="one device and an 8x8 crossbar only")
+    _add_threads(s)
     s.set_defaults(func=_cmd_validate)
 
     from .reproduce import REGISTRY
@@ -910,6 +988,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
     s.add_argument("--quick", action="store_true", help="a smaller, faster run (for tests and previews)")
     s.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    _add_threads(s)
     s.set_defaults(func=_cmd_reproduce)
 
     return p
@@ -928,6 +1007,7 @@ def _stdout_closed() -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _apply_threads(getattr(args, "threads", None))
         return args.func(args)
     except BrokenPipeError:
         return _stdout_closed()

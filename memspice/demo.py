@@ -11,6 +11,7 @@ import numpy as np
 
 from .circuits.sources import Sine, pulse_train
 from .crossbar_demo import crossbar_demo
+from .faces import Face
 from .models import DriftDiffusion, Selector, ThresholdSwitch, TiOx
 from .spice.capabilities import ngspice_info
 from .spice.device_bench import FACES, compare_faces
@@ -26,7 +27,7 @@ DEMO_DRIVES = [
 
 def device_faces_table(verbose: bool = True) -> list[dict]:
     info = ngspice_info()
-    faces = FACES if info.osdi else ("behavioural",)
+    faces = FACES if info.osdi else (Face.BEHAVIOURAL,)
     if verbose and not info.osdi:
         print("Verilog-A/OSDI unavailable here: " + "; ".join(info.notes))
     rows = []

@@ -61,7 +61,9 @@ def choose_backend(xbar: Crossbar, backend: Backend | str = Backend.AUTO) -> tup
 
 
 def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend.AUTO, **kwargs) -> CrossbarSolution:
-    """DC read of ``xbar`` for ``voltages`` ((m,) or (m, p), V) on the chosen backend.
+    """DC read of ``xbar`` for ``voltages`` ((m,) or (p, m), V: vectors first) on the chosen backend.
+
+    Returns output currents (p, n), A, and per-cell arrays (p, m, n).
 
     The choice and its reason are in ``solution.backend`` and ``solution.info["backend_reason"]``.
     Options of the other backend are ignored under ``backend="auto"`` (and named in the reason) and
@@ -85,7 +87,10 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
 def solve_spice(
     xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0, face: Face | str = Face.BEHAVIOURAL
 ) -> CrossbarSolution:
-    """ngspice ``.op`` reads of ``xbar`` (one run per input vector), as a :class:`CrossbarSolution`.
+    """ngspice ``.op`` reads of ``xbar`` for ``voltages`` ((m,) or (p, m), V), as a :class:`CrossbarSolution`.
+
+    All input vectors are read in one ngspice run (one operating point per vector,
+    :func:`memspice.netlists.multi_vector.multi_vector_netlist`).
 
     Output currents are the sense sources' currents; device currents are ngspice's own (each cell's
     current vector, saved with ``.save``) where the cell's face has one
@@ -93,6 +98,7 @@ def solve_spice(
     (``info["device_currents"]`` says which).
     """
     from .netlists.crossbar import crossbar_netlist, device_probes, node_names, osdi_libraries
+    from .netlists.multi_vector import multi_vector_netlist, operating_points
     from .spice import run
 
     face = Face.parse(face)
@@ -103,29 +109,29 @@ def solve_spice(
     probes = device_probes(xbar, face)
     options = SPICE_READ_OPTIONS
     if probes is not None:
-        options += "\n.save all " + " ".join(p[0] for p in probes if p is not None)
+        options += "\n.save all " + " ".join(pr[0] for pr in probes if pr is not None)
+    p = v.shape[1]
+    if p == 1:
+        text = crossbar_netlist(xbar, v[:, 0], options=options, face=face)
+        plots = [run(text, mode=mode, timeout=timeout, osdi=osdi).waveforms]
+    else:
+        text = multi_vector_netlist(xbar, v.T, save_all=True, options=options, face=face)
+        plots = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), p)
     outs, wls, bls, devs = [], [], [], []
-    for k in range(v.shape[1]):
-        w = run(
-            crossbar_netlist(xbar, v[:, k], options=options, face=face), mode=mode, timeout=timeout, osdi=osdi
-        ).waveforms
+    for k, w in enumerate(plots):
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
         fixed = {f"in{i}": v[i, k] for i in range(m)} | {f"s{j}": xbar.bit_voltages[j] for j in range(n)}
         wls.append([[_node(w, fixed, wl_names[i][j]) for j in range(n)] for i in range(m)])
         bls.append([[_node(w, fixed, bl_names[i][j]) for j in range(n)] for i in range(m)])
         if probes is not None:
-            devs.append([0.0 if p is None else p[1] * w[f"i({p[0]})"][0] for p in probes])
-    wl = np.moveaxis(np.array(wls), 0, -1)
-    bl = np.moveaxis(np.array(bls), 0, -1)
+            devs.append([0.0 if pr is None else pr[1] * w[f"i({pr[0]})"][0] for pr in probes])
+    wl, bl = np.array(wls), np.array(bls)  # (p, m, n)
     if probes is not None:
-        dev = np.array(devs).T.reshape(m, n, -1)
+        dev = np.array(devs).reshape(-1, m, n)
         source = "ngspice device currents"
     else:
         arrays = xbar.cell_arrays()
-        w_, b_ = wl.reshape(m * n, -1), bl.reshape(m * n, -1)
-        dev = np.column_stack([xbar.cell.current3(w_[:, k], b_[:, k], arrays)[0] for k in range(w_.shape[1])]).reshape(
-            m, n, -1
-        )
+        dev = np.array([xbar.cell.current3(w_.ravel(), b_.ravel(), arrays)[0].reshape(m, n) for w_, b_ in zip(wl, bl)])
         source = "cell law at ngspice node voltages"
     return CrossbarSolution(
         np.array(outs), dev, wl, bl, "ngspice", {"mode": mode, "face": face.value, "device_currents": source}

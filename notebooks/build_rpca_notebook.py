@@ -101,7 +101,7 @@ rpca = nb(
         (
             "code",
             "from memspice.spice.capabilities import ngspice_info\nfrom memspice.simulate import simulate_crossbar\n"
-            "xbar = array.crossbar(0)\nv = (np.round(clip.frames[-1][:, 3] * 63).astype(int)[:, None] >> np.array([5])) & 1\n"
+            "xbar = array.crossbar(0)\nv = (np.round(clip.frames[-1][:, 3] * 63).astype(int) >> 5) & 1  # the MSB plane\n"
             "sparse = simulate_crossbar(xbar, v * 1.0, backend='sparse').output_currents\n"
             "if ngspice_info().executable:\n    spice = simulate_crossbar(xbar, v * 1.0, backend='ngspice').output_currents\n"
             "    err = np.max(np.abs(spice - sparse)) / np.max(np.abs(spice))\n    print(f'ngspice vs sparse: {err:.1e}')\n"

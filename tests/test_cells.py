@@ -83,12 +83,12 @@ def test_cell_objects_carry_their_devices():
 def test_a_user_defined_cell_runs_in_the_solver_on_every_path():
     rng = np.random.default_rng(3)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (110, 100)), cell=CubicCell(), r_word=2.0, r_bit=2.0)
-    v = rng.uniform(0, 1, (110, 2))
+    v = rng.uniform(0, 1, (2, 110))
     ref = solve_dc(xbar, v, method="direct")
     for method in ("cg", "auto"):
         np.testing.assert_allclose(solve_dc(xbar, v, method=method).output_currents, ref.output_currents, rtol=1e-9)
     u = ref.word_line_voltages - ref.bit_line_voltages
-    np.testing.assert_allclose(ref.device_currents, xbar.conductances[..., None] * u + CubicCell.k * u**3, rtol=1e-12)
+    np.testing.assert_allclose(ref.device_currents, xbar.conductances * u + CubicCell.k * u**3, rtol=1e-12)
     linear = solve_dc(Crossbar(xbar.conductances, r_word=2.0, r_bit=2.0), v, method="direct")
     assert np.all(ref.output_currents > linear.output_currents)  # the cubic term conducts extra current
 
@@ -138,3 +138,23 @@ def test_no_cell_name_switches_left_in_circuits_netlists_and_solver():
         f"{p.name}:{n}" for p in files for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)
     ]
     assert not offenders, offenders
+
+
+def test_1t1r_with_an_undersized_transistor_warns_and_sized_for_fixes_it():
+    import warnings
+
+    from memspice.circuits.cells import DesignWarning, TransistorResistor
+
+    g = np.full((4, 4), 1e-4)
+    with pytest.warns(DesignWarning, match=r"takes 20% of the read current .*sized_for"):
+        Crossbar(g, cell="1T1R")  # default W/L = 2 at v_gate = 1.5 V: a 4e-4 S channel
+    cell = TransistorResistor.sized_for(1e-4, 1.5, max_loss=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DesignWarning)
+        xbar = Crossbar(g, cell=cell)
+    out = solve_dc(xbar, np.full(4, 0.01)).output_currents  # small signal: the loss the sizing promises
+    assert out[0, 0] == pytest.approx(4 * 0.01 * 1e-4 * 0.95, rel=2e-3)
+    with pytest.raises(ValueError, match="v_gate"):
+        TransistorResistor.sized_for(1e-4, 0.2)
+    with pytest.raises(ValueError, match="max_loss"):
+        TransistorResistor.sized_for(1e-4, 1.5, max_loss=0)

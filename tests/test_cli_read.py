@@ -67,7 +67,7 @@ def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, cap
     df = _read(out)
     assert list(df.columns) == ["i0 [A]", "i1 [A]", "i2 [A]"] and df.shape == (4, 3)
     g, mapping = map_weights(W)
-    sol = solve_dc(Crossbar(g, r_word=2.0, r_bit=2.0), X.T)
+    sol = solve_dc(Crossbar(g, r_word=2.0, r_bit=2.0), X)
     assert np.allclose(df.to_numpy(), sol.output_currents[:, 0::2] - sol.output_currents[:, 1::2], rtol=1e-12)
     # without wires the differential outputs are exactly s W^T v
     assert (
@@ -175,7 +175,7 @@ def test_netlist_from_files_runs_one_operating_point_per_vector(files, capsys):
     res = run(cir)
     assert list(res.plots) == [f"op{k + 1}" for k in range(len(X))]
     g, _ = map_weights(W)
-    sol = solve_dc(Crossbar(g, r_word=1.0, r_bit=1.0), X.T)
+    sol = solve_dc(Crossbar(g, r_word=1.0, r_bit=1.0), X)
     spice = np.array([[res.plots[f"op{k + 1}"][f"i(vsense{j})"][0] for j in range(6)] for k in range(len(X))])
     assert np.allclose(spice, sol.output_currents, rtol=1e-6)
     # one vector only

@@ -18,7 +18,7 @@ def random_crossbar(n, cell="1R", seed=0, **wires):
     rng = np.random.default_rng(seed)
     g = rng.uniform(1e-6, 1e-4, (n, n))  # 10 kOhm .. 1 MOhm
     extra = {"v_gate": np.linspace(1.2, 1.8, n)} if cell == "1T1R" else {}
-    return Crossbar(g, cell=cell, **wires, **extra), rng.uniform(0.0, 1.0, (n, 2))
+    return Crossbar(g, cell=cell, **wires, **extra), rng.uniform(0.0, 1.0, (2, n))
 
 
 def rel_err(a, b):
@@ -41,7 +41,7 @@ def test_sparse_matches_ngspice_dc(n, cell):
         )
         v = v + 0.5
     if n == 64:
-        v = v[:, :1]
+        v = v[:1]
     spice = simulate_crossbar(xbar, v, backend="ngspice")
     sparse = simulate_crossbar(xbar, v, backend="sparse")
     err = rel_err(sparse.output_currents, spice.output_currents)
@@ -60,14 +60,14 @@ def test_ideal_crossbar_in_ngspice_is_exact_mvm():
 
 def test_cg_and_direct_agree_and_many_vectors_at_once():
     xbar, _ = random_crossbar(150, r_word=1.0, r_bit=1.0)
-    v = np.random.default_rng(3).uniform(0, 1, (150, 5))
+    v = np.random.default_rng(3).uniform(0, 1, (5, 150))
     a = solve_dc(xbar, v, method="cg")
     b = solve_dc(xbar, v, method="direct")
     assert a.info["method"] == "cg" and a.info["iterations"] < 100
     assert rel_err(a.output_currents, b.output_currents) <= 1e-9
     assert a.output_currents.shape == (5, 150)
-    assert a.device_currents.shape == a.word_line_voltages.shape == (150, 150, 5)
-    one = solve_dc(xbar, v[:, 2], method="direct").output_currents[0]
+    assert a.device_currents.shape == a.word_line_voltages.shape == (5, 150, 150)
+    one = solve_dc(xbar, v[2], method="direct").output_currents[0]
     np.testing.assert_allclose(b.output_currents[2], one, rtol=1e-10)
 
 
@@ -125,8 +125,10 @@ def test_bad_inputs_and_too_large_arrays_are_named():
     xbar, _ = random_crossbar(4)
     with pytest.raises(ValueError, match="NaN"):
         solve_dc(xbar, [0.1, np.nan, 0.2, 0.3])
-    with pytest.raises(ValueError, match="4 rows"):
+    with pytest.raises(ValueError, match=r"\(p, m\) = \(vectors, word lines\) with m = 4"):
         solve_dc(xbar, [0.1, 0.2])
+    with pytest.raises(ValueError, match="transpose it: inputs are vectors first"):
+        solve_dc(xbar, np.ones((4, 3)))
     with pytest.raises(ValueError, match="max_devices"):
         solve_dc(xbar, np.ones(4), max_devices=8)
     with pytest.raises(ValueError, match="sparse solver"):
@@ -191,7 +193,7 @@ def test_structured_matrix_free_path_matches_direct(cell):
     n = 40
     kw = dict(state=rng.uniform(0, 1, (n, n))) if cell == "tiox" else dict(conductances=rng.uniform(1e-6, 1e-4, (n, n)))
     xbar = Crossbar(r_word=1.0, r_bit=2.0, r_source=3.0, r_sense=4.0, cell=cell, **kw)
-    v = rng.uniform(0.0, 1.0, (n, 2))
+    v = rng.uniform(0.0, 1.0, (2, n))
     a = solve_dc(xbar, v, method="structured")
     b = solve_dc(xbar, v, method="direct")
     assert a.info["method"].endswith("structured cg")
@@ -261,7 +263,7 @@ def test_verilog_a_crossbar_matches_behavioural_and_sparse(cell):
         v = rng.uniform(0.5, 1.5, 8)
     else:
         xbar, v = random_crossbar(8, cell, r_word=2.0, r_bit=2.0)
-        v = v[:, 0]
+        v = v[0]
     va = simulate_crossbar(xbar, v, backend="ngspice", face="veriloga")
     beh = simulate_crossbar(xbar, v, backend="ngspice")
     sparse = simulate_crossbar(xbar, v, backend="sparse")
@@ -273,8 +275,8 @@ def test_verilog_a_crossbar_matches_behavioural_and_sparse(cell):
 def test_mvm_error_grows_with_wire_resistance_and_size_in_ngspice():
     def err(n, r):
         xbar, v = random_crossbar(n, r_word=r, r_bit=r)
-        out = simulate_crossbar(xbar, v[:, :1], backend="ngspice").output_currents
-        return rel_err(out, xbar.ideal_outputs(v[:, :1]))
+        out = simulate_crossbar(xbar, v[:1], backend="ngspice").output_currents
+        return rel_err(out, xbar.ideal_outputs(v[:1]))
 
     by_r = [err(16, r) for r in (0.5, 2.0, 8.0)]
     by_n = [err(n, 2.0) for n in (8, 16, 32)]

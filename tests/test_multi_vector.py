@@ -23,7 +23,7 @@ def _rel(a, b):
 
 def test_netlist_has_one_op_loop_and_saves_only_column_currents():
     xbar = Crossbar(np.full((3, 2), 1e-5), r_word=1.0, r_bit=1.0)
-    v = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5], [0.0, 0.1, 0.0, 0.1]])
+    v = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5], [0.0, 0.1, 0.0, 0.1]]).T  # 4 vectors x 3 lines
     text = mv.multi_vector_netlist(xbar, v)
     assert text.count(".control") == 1 and text.rstrip().endswith(".end")
     assert "\nop\n" in text and "while mv_k < 4" in text
@@ -34,7 +34,7 @@ def test_netlist_has_one_op_loop_and_saves_only_column_currents():
     with pytest.raises(ValueError, match="sense"):
         mv.multi_vector_netlist(xbar, v, sense=object())
     with pytest.raises(ValueError, match="voltages"):
-        mv.multi_vector_netlist(xbar, np.ones((2, 4)))
+        mv.multi_vector_netlist(xbar, np.ones((4, 2)))
 
 
 @pytest.mark.parametrize("cell", ["1R", "1S1R"])
@@ -42,8 +42,8 @@ def test_one_run_equals_per_vector_solver(cell):
     _ngspice()
     rng = np.random.default_rng(1)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (6, 5)), r_word=1.0, r_bit=2.0, cell=cell)
-    v = rng.uniform(0, 1.0, (6, 7))
-    v[2] = 0.3
+    v = rng.uniform(0, 1.0, (7, 6))
+    v[:, 2] = 0.3
     got = mv.read_many_ngspice(xbar, v, timeout=120)
     ref = solve_dc(xbar, v).output_currents
     assert got.shape == (7, 5)
@@ -55,7 +55,7 @@ def test_long_vectors_built_in_pieces(monkeypatch):
     monkeypatch.setattr(mv, "VALUES_PER_LINE", 3)  # pieces of 3, 3 and 1 values
     rng = np.random.default_rng(2)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (3, 2)), r_word=1.0, r_bit=1.0)
-    v = rng.uniform(0, 1.0, (3, 7))
+    v = rng.uniform(0, 1.0, (7, 3))
     got = mv.read_many_ngspice(xbar, v, timeout=120)
     assert _rel(got, solve_dc(xbar, v).output_currents) < 1e-6
 
@@ -71,6 +71,6 @@ def test_shared_mode_one_run():
     _ngspice()
     rng = np.random.default_rng(3)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (3, 4)), r_word=1.0, r_bit=1.0)
-    v = rng.uniform(0, 0.5, (3, 5))
+    v = rng.uniform(0, 0.5, (5, 3))
     got = mv.read_many_ngspice(xbar, v, timeout=120, mode="shared")
     assert _rel(got, solve_dc(xbar, v).output_currents) < 1e-6

@@ -19,7 +19,7 @@ def test_energy_balance_cells_plus_wires_equal_driver_power():
     sol = solve_dc(xbar, v)
     cost = read_energy(xbar, sol, v, t_read=10e-9)
     # driver power computed independently: sum over rows of v_i times the current leaving source i
-    i_row = sol.device_currents[..., 0].sum(axis=1)
+    i_row = sol.device_currents[0].sum(axis=1)
     assert cost.array_power_W == pytest.approx(float(v @ i_row), rel=1e-12)
     assert cost.cells_J + cost.wires_J == pytest.approx(cost.array_power_W * 10e-9, rel=1e-12)
     assert 0 < cost.wires_J < cost.cells_J

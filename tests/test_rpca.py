@@ -92,10 +92,10 @@ def test_line_solver_matches_solve_dc(r_source, r_sense):
 
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, (32, 32))
-    v = (rng.uniform(size=(32, 3)) > 0.4) * 1.0
+    v = (rng.uniform(size=(3, 32)) > 0.4) * 1.0  # 3 input vectors
     xbar = Crossbar(state=x, cell="tiox", r_word=2.5, r_bit=2.0, r_source=r_source, r_sense=r_sense)
     ref = solve_dc(xbar, v).output_currents
-    _, i = solve_lines(TiOxLaw(TiOx()), x, v.T, np.zeros((3, 32)), 2.5, 2.0, r_source, r_sense)
+    _, i = solve_lines(TiOxLaw(TiOx()), x, v, np.zeros((3, 32)), 2.5, 2.0, r_source, r_sense)
     assert np.max(np.abs(i.sum(axis=-2) - ref)) / np.max(np.abs(ref)) < 1e-9
 
 

@@ -32,8 +32,8 @@ def learned():
 
 def _planes(column, bits=6, v_read=1.0):
     codes = np.round(np.clip(column, 0, 1) * (2**bits - 1)).astype(int)
-    v = ((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1) * v_read
-    return v[:, np.any(v > 0, axis=0)][:, :2]  # two non-empty planes keep the test short
+    v = ((codes[None, :] >> np.arange(bits - 1, -1, -1)[:, None]) & 1) * v_read  # (planes, rows)
+    return v[np.any(v > 0, axis=1)][:2]  # two non-empty planes keep the test short
 
 
 @needs_ngspice
@@ -54,7 +54,7 @@ def test_forward_read_of_learned_array_ngspice_matches_sparse(learned):
     from memspice.systems.rpca.lines import solve_lines
 
     _, i = solve_lines(
-        array.law, array.state[0], v.T, np.zeros((v.shape[1], 32)), xbar.r_word, xbar.r_bit, 0.0, xbar.r_sense
+        array.law, array.state[0], v, np.zeros((v.shape[0], 32)), xbar.r_word, xbar.r_bit, 0.0, xbar.r_sense
     )
     assert np.max(np.abs(i.sum(axis=-2) - sparse)) / np.max(np.abs(sparse)) < 1e-9
 

@@ -46,7 +46,7 @@ def test_every_pulse_alone_is_below_the_device_thresholds():
 def test_column_currents_are_the_solvers_reads():
     net = SpikingNetwork(NetworkConfig(n_neurons=6, r_wire=5.0), seed=1, lif=LIF)
     spikes = np.random.default_rng(2).random((5, 64)) < 0.4
-    sol = solve_dc(net.crossbar(), spikes.T * net.config.synapse.v_read)
+    sol = solve_dc(net.crossbar(), spikes * net.config.synapse.v_read)
     np.testing.assert_allclose(net.column_currents(spikes), sol.output_currents, rtol=1e-9)
     ideal = spikes * net.config.synapse.v_read @ net.conductances
     assert np.all(net.column_currents(spikes) < ideal)  # the wires' IR drop is in the read

@@ -42,11 +42,11 @@ def test_zero_tiny_and_zero_column_inputs_on_the_default_path(cell):
     if cell == "1R":  # linear: tiny inputs scale the outputs exactly
         ref = solve_dc(xbar, np.ones(100)).output_currents
         assert per_column_error(tiny / 1e-300, ref) <= 1e-10
-    v = np.random.default_rng(1).uniform(0, 1, (100, 3))
-    v[:, 1] = 0.0
+    v = np.random.default_rng(1).uniform(0, 1, (3, 100))
+    v[1] = 0.0
     batch = solve_dc(xbar, v)
     assert np.all(batch.output_currents[1] == 0)
-    single = solve_dc(xbar, v[:, 2]).output_currents[0]
+    single = solve_dc(xbar, v[2]).output_currents[0]
     np.testing.assert_allclose(batch.output_currents[2], single, rtol=1e-12)
 
 
@@ -71,11 +71,11 @@ def test_network_of_one_unknown(method):
 )
 def test_structured_output_currents_within_1e_10_of_the_exact_solution(shape, r, spread):
     xbar = make("1R", shape, seed=3, r=r, spread=spread)
-    v = np.random.default_rng(4).uniform(0, 1, (shape[0], 2))
+    v = np.random.default_rng(4).uniform(0, 1, (2, shape[0]))
     a = solve_dc(xbar, v, method="structured")
     b = solve_dc(xbar, v, method="direct")
     assert per_column_error(a.output_currents, b.output_currents) <= 1e-10
-    assert per_column_error(a.device_currents.sum(axis=0).T, b.output_currents) <= 1e-9
+    assert per_column_error(a.device_currents.sum(axis=1), b.output_currents) <= 1e-9
 
 
 @pytest.mark.slow
@@ -185,10 +185,10 @@ def test_arrays_too_large_for_memory_are_refused_before_allocation():
     one, many = memory_estimate(xbar, 1, "sparse"), memory_estimate(xbar, 1000, "sparse")
     assert many - one == 999 * 24 * 64 * 64  # results grow with cells x vectors (three float64 arrays)
     with pytest.raises(ValueError, match=r"1000 input vector\(s\) needs about .* GB .* max_memory"):
-        solve_dc(xbar, np.zeros((64, 1000)), max_memory=many / 2)
+        solve_dc(xbar, np.zeros((1000, 64)), max_memory=many / 2)
     # a full-size request that cannot fit any machine is refused from the estimate, not by MemoryError
     big = Crossbar(np.full((1024, 1024), 1e-5), r_word=1.0, r_bit=1.0)
-    inputs = np.broadcast_to(np.float64(0.1), (1024, 1_000_000))  # 1e6 vectors: ~25 TB of results
+    inputs = np.broadcast_to(np.float64(0.1), (1_000_000, 1024))  # 1e6 vectors: ~25 TB of results
     with pytest.raises(ValueError, match="1000000 input vector"):
         solve_dc(big, inputs)
     assert solve_dc(xbar, np.zeros(64), max_memory=one * 2).output_currents.shape == (1, 64)
@@ -226,18 +226,18 @@ def _cases():
     cases = []
     for shape, r in (((1, 1), 10.0), ((30, 8), 10.0), ((8, 30), 100.0), ((24, 24), 50.0), ((120, 90), 20.0)):
         g = 10 ** rng.uniform(-7, -3, shape)  # 1e-7 .. 1e-3 S
-        v = rng.uniform(0, 1, (shape[0], 3))
-        v[:, 0] = 0.0  # a zero input vector in every batch
+        v = rng.uniform(0, 1, (3, shape[0]))
+        v[0] = 0.0  # a zero input vector in every batch
         cases.append(pytest.param(Crossbar(g, r_word=r, r_bit=0.5 * r, r_sense=r), v, id=f"{shape[0]}x{shape[1]}"))
     # a single unknown: the only word-line node, bit line tied to the sense node
-    cases.append(pytest.param(Crossbar(np.array([[3e-4]]), r_word=20.0), np.array([[0.0, 0.7]]), id="one-unknown"))
+    cases.append(pytest.param(Crossbar(np.array([[3e-4]]), r_word=20.0), np.array([[0.0], [0.7]]), id="one-unknown"))
     return cases
 
 
 @pytest.mark.parametrize("xbar, v", _cases())
 def test_every_solver_method_agrees(xbar, v):
     ref = solve_dc(xbar, v, method="direct")
-    assert np.all(ref.output_currents[0] == 0) or np.all(v[:, 0] != 0)
+    assert np.all(ref.output_currents[0] == 0) or np.all(v[0] != 0)
     methods = ["cg"] + (["structured"] if structured.applicable(xbar) else [])
     for method in methods:
         sol = solve_dc(xbar, v, method=method)
@@ -261,8 +261,8 @@ def test_every_solver_method_agrees(xbar, v):
 def test_one_kind_of_newton_serves_nonlinear_cells_on_every_path():
     rng = np.random.default_rng(5)
     base = Crossbar(rng.uniform(1e-6, 1e-4, (20, 12)), cell="1S1R", r_word=5.0, r_bit=5.0)
-    v = rng.uniform(0, 1, (20, 2))
-    v[:, 1] = 0.0
+    v = rng.uniform(0, 1, (2, 20))
+    v[1] = 0.0
     ref = solve_dc(base, v, method="direct")
     for method in ("cg", "structured") if structured.AVAILABLE else ("cg",):
         sol = solve_dc(base, v, method=method)
@@ -293,6 +293,6 @@ def test_structured_path_with_biased_bit_lines(cell):
         else dict(conductances=rng.uniform(1e-6, 1e-4, (30, 20)))
     )
     xbar = Crossbar(cell=cell, r_word=2, r_bit=3, r_source=5, r_sense=4, bit_bias=rng.uniform(0, 0.5, 20), **kw)
-    v = rng.uniform(0, 1, (30, 2))
+    v = rng.uniform(0, 1, (2, 30))
     a, b = solve_dc(xbar, v, method="structured"), solve_dc(xbar, v, method="direct")
     assert per_column_error(a.output_currents, b.output_currents) <= 1e-10

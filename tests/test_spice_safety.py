@@ -98,3 +98,42 @@ def test_control_writes_land_in_the_private_run_folder(tmp_path, monkeypatch):
     res = run(_with_control("wrdata table.txt v(b)"), workdir=tmp_path / "runs")
     assert list((tmp_path / "here").iterdir()) == []
     assert Path(res.workdir).parent == tmp_path / "runs" and (Path(res.workdir) / "table.txt").exists()
+
+
+# --- '* memspice-osdi:' header lines naming libraries by bare file name (issue 14) ------------------
+def test_bare_header_names_load_only_from_memspice_cache(tmp_path, monkeypatch):
+    from memspice.cli import _header_libraries
+    from memspice.spice import osdi
+
+    monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))
+    cached = osdi.cache_dir() / "ms_selector_va-0123456789abcdef.osdi"
+    cached.write_bytes(b"stand-in")
+    net = tmp_path / "x.cir"
+
+    def tags(*names):
+        return "t\n" + "".join(f"* memspice-osdi: {n}\n" for n in names) + "R1 a 0 1\n.op\n.end\n"
+
+    # a bare cache name resolves to the cache file, without --trust-header-osdi
+    assert _header_libraries(net, tags(cached.name), trust=False) == [str(cached)]
+    assert osdi.header_name(cached) == cached.name and osdi.is_cache_name(cached.name)
+    # the same file name next to the netlist is not what a bare name means
+    (tmp_path / "evil-0123456789abcdef.osdi").write_bytes(b"x")
+    with pytest.raises(ValueError, match="OSDI cache"):
+        _header_libraries(net, tags("evil-0123456789abcdef.osdi"), trust=False)
+    # names with a folder are paths: outside the cache they need --trust-header-osdi
+    for tag in ("../cache/osdi/x.osdi", str(tmp_path / "evil-0123456789abcdef.osdi"), "evil.osdi"):
+        assert not osdi.is_cache_name(tag)
+        with pytest.raises(UnsafeNetlistError, match="--trust-header-osdi"):
+            _header_libraries(net, tags(tag), trust=False)
+    assert osdi.find_cached("../osdi/" + cached.name) is None
+
+
+def test_cli_run_reports_an_unknown_bare_header_name(tmp_path, capsys, monkeypatch):
+    from memspice.cli import main
+
+    monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))
+    net = tmp_path / "x.cir"
+    net.write_text("t\n* memspice-osdi: no_such_module_va-0123456789abcdef.osdi\nR1 a 0 1\n.op\n.end\n")
+    assert main(["run", str(net)]) == 2
+    err = capsys.readouterr().err
+    assert "not in the OSDI cache" in err and "--osdi FILE" in err

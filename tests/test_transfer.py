@@ -40,7 +40,7 @@ def test_transfer_equals_direct_solve(shape, wires):
     rw, rb, rs, rt = wires
     for bias in (0.0, 0.3, rng.uniform(-0.2, 0.2, shape[1])):
         xbar = Crossbar(g, r_word=rw, r_bit=rb, r_source=rs, r_sense=rt, bit_bias=bias)
-        v = rng.uniform(-1, 1, (shape[0], 6))
+        v = rng.uniform(-1, 1, (6, shape[0]))
         ref = solve_dc(xbar, v, method="direct").output_currents
         assert _rel(transfer(xbar)(v), ref) < 1e-10
 
@@ -61,7 +61,7 @@ def test_transfer_matrix_columns_are_unit_responses_and_reciprocal_sweep_agrees(
 def test_structured_size_matches_structured_solver():
     rng = np.random.default_rng(4)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (120, 100)), r_word=1.0, r_bit=1.0)  # structured path in solve_dc
-    v = rng.uniform(0, 0.5, (120, 3))
+    v = rng.uniform(0, 0.5, (3, 120))
     ref = solve_dc(xbar, v, method="direct").output_currents
     assert _rel(read_many(xbar, v, strategy=ReadStrategy.TRANSFER), ref) < 1e-10
 
@@ -69,7 +69,7 @@ def test_structured_size_matches_structured_solver():
 def test_read_many_per_vector_and_transfer_agree():
     rng = np.random.default_rng(5)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (16, 12)), r_word=2.0, r_bit=1.0, bit_bias=0.1)
-    v = rng.uniform(0, 0.5, (16, 50))
+    v = rng.uniform(0, 0.5, (50, 16))
     a = read_many(xbar, v, strategy=ReadStrategy.TRANSFER)
     b = read_many(xbar, v, strategy=ReadStrategy.PER_VECTOR, block=7)
     assert a.shape == b.shape == (50, 12)
@@ -80,7 +80,7 @@ def test_nonlinear_cells_use_blocked_solves():
     rng = np.random.default_rng(6)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (8, 6)), r_word=1.0, r_bit=1.0, cell="1S1R")
     assert not is_linear(xbar)
-    v = rng.uniform(0, 1.0, (8, 9))
+    v = rng.uniform(0, 1.0, (9, 8))
     ref = solve_dc(xbar, v).output_currents
     assert _rel(read_many(xbar, v, block=4), ref) < 1e-9
     assert _rel(read_blocked(xbar, v, max_bytes=1), ref) < 1e-9  # one vector per block
@@ -93,11 +93,11 @@ def test_nonlinear_cells_use_blocked_solves():
 def test_bad_arguments_are_named():
     xbar = Crossbar(np.full((3, 3), 1e-5), r_word=1.0, r_bit=1.0)
     with pytest.raises(ValueError, match="voltages"):
-        read_many(xbar, np.ones((4, 2)))
+        read_many(xbar, np.ones((2, 4)))
     with pytest.raises(ValueError, match="block"):
-        read_blocked(xbar, np.ones((3, 2)), block=0)
+        read_blocked(xbar, np.ones((2, 3)), block=0)
     with pytest.raises(ValueError, match="strategy"):
-        read_many(xbar, np.ones((3, 2)), strategy="transfer")
+        read_many(xbar, np.ones((2, 3)), strategy="transfer")
     with pytest.raises(ValueError, match="blas_threads"):
         transfer(xbar, blas_threads=0)
 

@@ -154,5 +154,6 @@ def fit_ddk(inputs, observed, starts: int = 8, seed: int = 0, dt: float = 0.2) -
         )
         if best is None or res.cost < best.cost:
             best = res
+    assert best is not None  # starts >= 1
     rms = float(np.sqrt(np.mean(best.fun**2)))
     return {"alpha": float(best.x[0]), "beta": float(best.x[1]), "rms": rms}

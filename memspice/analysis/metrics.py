@@ -30,11 +30,13 @@ def mvm_error(outputs, ideal) -> dict:
 
 
 def ir_drop_map(solution, voltages, k: int = 0) -> np.ndarray:
-    """Per-cell loss of read voltage (V): applied row voltage minus the cell's actual voltage."""
-    v = np.asarray(voltages, float)
-    v = v[:, None] if v.ndim == 1 else v
-    cell = solution.word_line_voltages[..., k] - solution.bit_line_voltages[..., k]
-    return v[:, k][:, None] - cell
+    """Per-cell loss of read voltage (V), (m, n): applied row voltage minus the cell's actual voltage.
+
+    ``voltages``: the inputs solved, (m,) or (p, m) V (vectors first); ``k``: which vector.
+    """
+    v = np.atleast_2d(np.asarray(voltages, float))
+    cell = solution.word_line_voltages[k] - solution.bit_line_voltages[k]
+    return v[k][:, None] - cell
 
 
 def energy(time, voltage, current) -> float:

@@ -59,9 +59,9 @@ def read_energy(
     xbar : Crossbar
         The array that was solved.
     solution : CrossbarSolution
-        Its DC solution (``device_currents``, word/bit-line voltages: (m, n, p)).
+        Its DC solution (``device_currents``, word/bit-line voltages: (p, m, n)).
     voltages : array_like
-        The word-line inputs used, (m,) or (m, p) V.
+        The word-line inputs used, (m,) or (p, m) V (vectors first).
     t_read : float
         Duration of the read (s): the array draws its DC power for this long.
     dac_energy_J, column_power_W : float
@@ -71,8 +71,8 @@ def read_energy(
     if not (np.isfinite(t_read) and t_read > 0):
         raise ValueError(f"t_read must be a finite duration > 0 s, got {t_read!r}")
     v = xbar.check_inputs(voltages)[:, k]
-    i_cell = solution.device_currents[..., k]
-    u_cell = solution.word_line_voltages[..., k] - solution.bit_line_voltages[..., k]
+    i_cell = solution.device_currents[k]
+    u_cell = solution.word_line_voltages[k] - solution.bit_line_voltages[k]
     p_source = float(v @ i_cell.sum(axis=1))  # each driver feeds only its own row's cells
     p_sink = float(xbar.bit_voltages @ i_cell.sum(axis=0))  # absorbed by bit-line bias sources
     p_cells = float(np.sum(i_cell * u_cell))

@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Reproduction:
 
     figure: object
     headline: dict
-    table: object = None
+    table: Any = None  # pandas.DataFrame
     tables: dict = field(default_factory=dict)
 
     def save(self, name: str, outdir) -> list[Path]:

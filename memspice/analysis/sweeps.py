@@ -55,7 +55,7 @@ def run_sweep(
                     pass
             rows = client.gather(futures)
     else:
-        kwargs = {"scheduler": scheduler}
+        kwargs: dict = {"scheduler": scheduler}
         if num_workers:
             kwargs["num_workers"] = num_workers
         if progress:

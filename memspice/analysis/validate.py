@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..faces import Face
 from ..spice.waveforms import Waveforms
 
 
@@ -70,12 +71,12 @@ def device_cases(quick: bool = False) -> list[Case]:
         case = Case(f"device {type(model).__name__} (pulse train)", "device", 1e-3)
         spice_w = None
         if info.executable:
-            _try(case, "ngspice-behavioural", simulate_spice, model, src, t_stop, "behavioural", n_steps=steps)
+            _try(case, "ngspice-behavioural", simulate_spice, model, src, t_stop, Face.BEHAVIOURAL, n_steps=steps)
             spice_w = case.results.get("ngspice-behavioural")
         else:
             case.skipped["ngspice-behavioural"] = "ngspice not installed"
         if info.osdi:
-            _try(case, "ngspice-veriloga", simulate_spice, model, src, t_stop, "veriloga", n_steps=steps)
+            _try(case, "ngspice-veriloga", simulate_spice, model, src, t_stop, Face.VERILOG_A, n_steps=steps)
         else:
             case.skipped["ngspice-veriloga"] = "; ".join(info.notes) or "OSDI unavailable"
         if vacask.vacask_executable() and info.openvaf:
@@ -104,7 +105,7 @@ def crossbar_cases(quick: bool = False) -> list[Case]:
 
     _try(case, "sparse", lambda: as_waves(simulate_crossbar(xbar, v, backend="sparse")))
     _try(case, "ngspice-behavioural", lambda: as_waves(simulate_crossbar(xbar, v, backend="ngspice")))
-    _try(case, "ngspice-veriloga", lambda: as_waves(simulate_crossbar(xbar, v, backend="ngspice", face="veriloga")))
+    _try(case, "ngspice-veriloga", lambda: as_waves(simulate_crossbar(xbar, v, backend="ngspice", face=Face.VERILOG_A)))
     case.skipped.setdefault("vacask-veriloga", "crossbar netlists are written for ngspice only")
     return [case, _transient_case()]
 
@@ -139,13 +140,13 @@ def _transient_case() -> Case:
             options=".options reltol=1e-5",
             analysis=f".tran {t_stop / 1000} {t_stop} 0 {t_stop / 500} uic",
         )
-        osdi = osdi_libraries(xbar, transient=True) if face == "veriloga" else []
+        osdi = osdi_libraries(xbar, transient=True) if face is Face.VERILOG_A else []
         w = run(text, osdi=osdi).waveforms
         return Waveforms(w.time, {f"i(vsense{j})": w[f"i(vsense{j})"] for j in range(n)})
 
     _try(case, "sparse", sparse)
-    _try(case, "ngspice-behavioural", lambda: spice("behavioural"))
-    _try(case, "ngspice-veriloga", lambda: spice("veriloga"))
+    _try(case, "ngspice-behavioural", lambda: spice(Face.BEHAVIOURAL))
+    _try(case, "ngspice-veriloga", lambda: spice(Face.VERILOG_A))
     return case
 
 

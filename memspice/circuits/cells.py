@@ -27,6 +27,9 @@ per cell, row-major) in a :class:`CellArrays`.
 from __future__ import annotations
 
 import abc
+import dataclasses
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +55,10 @@ __all__ = [
     "register",
     "tiox",
 ]
+
+
+class DesignWarning(UserWarning):
+    """A crossbar that simulates correctly but is probably not what its designer meant."""
 
 
 class SeriesSolveError(RuntimeError):
@@ -90,6 +97,9 @@ class Cell(abc.ABC):
     @abc.abstractmethod
     def current(self, u: np.ndarray, arrays: CellArrays) -> tuple[np.ndarray, np.ndarray]:
         """Cell current (A, word line -> bit line) and di/du (S) at cell voltages ``u`` (V, flat)."""
+
+    def check(self, xbar) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Warn (:class:`DesignWarning`) about a crossbar of this cell that runs but misleads; nothing here."""
 
     def current3(self, v_wl: np.ndarray, v_bl: np.ndarray, arrays: CellArrays):
         """(i, di/dv_wl, di/dv_bl) at word- and bit-line node voltages (V); two-terminal by default."""
@@ -258,6 +268,46 @@ class TransistorResistor(Cell):
     three_terminal = True
     iters: int = 100
     tol: float = 1e-14
+    #: largest fraction of a read current the transistor may take before :meth:`check` warns (assumed:
+    #: 5% is well above device variation budgets of a few percent, so larger losses are a sizing slip)
+    max_loss: float = 0.05
+
+    @staticmethod
+    def read_loss(g, g_on):
+        """Fraction of a small-signal read current lost to a channel ``g_on`` (S) in series with ``g`` (S)."""
+        g, g_on = np.asarray(g, float), np.asarray(g_on, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(g_on > 0, g / (g + g_on), 1.0)
+
+    @classmethod
+    def sized_for(cls, g_max: float, v_gate: float, max_loss: float = 0.05, transistor=None) -> TransistorResistor:
+        """A 1T1R cell whose transistor (W/L) loses at most ``max_loss`` of the read current of a cell of
+        conductance ``g_max`` (S) at gate voltage ``v_gate`` (V): g_on = g_max (1 - max_loss) / max_loss."""
+        base = transistor or AccessTransistor()
+        if not 0 < max_loss < 1:
+            raise ValueError(f"max_loss must be a fraction in (0, 1), got {max_loss!r}")
+        overdrive = float(v_gate) - base.vt
+        if overdrive <= 0:
+            raise ValueError(f"v_gate {v_gate!r} V does not turn the transistor on (vt = {base.vt} V)")
+        g_on = float(g_max) * (1 - max_loss) / max_loss
+        w_over_l = g_on / (base.kp * overdrive)
+        return cls(transistor=dataclasses.replace(base, w_over_l=max(w_over_l, base.w_over_l)), max_loss=max_loss)
+
+    def check(self, xbar) -> None:
+        g_on = self.transistor.on_conductance(xbar.v_gate)[:, None]
+        loss = self.read_loss(xbar.conductances, g_on)
+        worst = float(np.max(loss))
+        if worst > self.max_loss:
+            i, j = np.unravel_index(int(np.argmax(loss)), loss.shape)
+            warnings.warn(
+                f"1T1R: the access transistor takes {100 * worst:.0f}% of the read current of cell ({i}, {j}) "
+                f"(channel {float(g_on[i, 0]):.3g} S at v_gate = {float(xbar.v_gate[i]):.3g} V in series with "
+                f"{float(xbar.conductances[i, j]):.3g} S), even with ideal wires; size it with "
+                f"TransistorResistor.sized_for(g_max={float(np.max(xbar.conductances)):.3g}, "
+                f"v_gate={float(np.min(xbar.v_gate)):.3g}) or raise v_gate",
+                DesignWarning,
+                stacklevel=4,
+            )
 
     def current(self, u, arrays):
         raise TypeError("1T1R cells are three-terminal: use current3(v_wl, v_bl, arrays)")
@@ -363,7 +413,13 @@ def memristor(model: DriftDiffusion | None = None) -> ModelCell:
     return ModelCell(model if model is not None else DriftDiffusion(), "memristor")
 
 
-_REGISTRY = {"1r": Resistor, "1s1r": SelectorResistor, "tiox": tiox, "memristor": memristor, "1t1r": TransistorResistor}
+_REGISTRY: dict[str, Callable[[], Cell]] = {
+    "1r": Resistor,
+    "1s1r": SelectorResistor,
+    "tiox": tiox,
+    "memristor": memristor,
+    "1t1r": TransistorResistor,
+}
 
 
 def register(name: str, factory) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 
@@ -56,6 +57,26 @@ def _check_resistance(name: str, value: float) -> float:
     return value
 
 
+class _CellField:
+    """Dataclass field that accepts a cell name or :class:`Cell` and always holds a :class:`Cell`."""
+
+    def __init__(self, default: str) -> None:
+        self.default = default
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.private = "_" + name
+
+    @overload
+    def __get__(self, obj: None, objtype=None) -> str: ...
+    @overload
+    def __get__(self, obj: object, objtype=None) -> Cell: ...
+    def __get__(self, obj, objtype=None):
+        return self.default if obj is None else getattr(obj, self.private)
+
+    def __set__(self, obj, value: Cell | str) -> None:
+        setattr(obj, self.private, make_cell(value))
+
+
 @dataclass
 class Crossbar:
     """An m x n crossbar with line resistance and one kind of cell."""
@@ -65,15 +86,14 @@ class Crossbar:
     r_bit: float = 0.0
     r_source: float = 0.0
     r_sense: float = 0.0
-    cell: Cell | str = "1R"
+    cell: _CellField = _CellField("1R")  # a Cell, or a name ("1R", "1S1R", "1T1R", "tiox", "memristor")
     state: np.ndarray | None = None
     bit_bias: object = 0.0  # V at the foot of every bit line (sense node); scalar or one per column
     c_word: float = 0.0  # F from every word-line node to ground (transients only)
     c_bit: float = 0.0  # F from every bit-line node to ground (transients only)
-    v_gate: object = 1.5  # V, scalar or one per row; the 1T1R hardware gate of Shi et al. (2025), DDK paper
+    v_gate: Any = 1.5  # V, scalar or one per row; the 1T1R hardware gate of Shi et al. (2025), DDK paper
 
     def __post_init__(self):
-        self.cell = make_cell(self.cell)
         for name in ("r_word", "r_bit", "r_source", "r_sense"):
             setattr(self, name, _check_resistance(name, getattr(self, name)))
         for name in ("c_word", "c_bit"):
@@ -107,6 +127,7 @@ class Crossbar:
         bias = _real_array(self.bit_bias, "bit_bias")
         if bias.ndim not in (0, 1) or (bias.ndim == 1 and bias.size != self.n) or not np.all(np.isfinite(bias)):
             raise ValueError(f"bit_bias must be a finite voltage or one per column ({self.n}), got {self.bit_bias!r}")
+        self.cell.check(self)
 
     def cell_arrays(self) -> CellArrays:
         """Per-cell numbers for the cell's laws, flattened row-major."""
@@ -149,7 +170,7 @@ class Crossbar:
     def __repr__(self) -> str:
         """A summary (shape, cell, wires, value range), not the whole array."""
         m, n = self.shape
-        data = self.conductances if self.conductances is not None else self.state
+        data = self._data
         what = "G" if self.conductances is not None else "x"
         unit = " S" if self.conductances is not None else ""
         wires = (
@@ -163,14 +184,22 @@ class Crossbar:
         return np.broadcast_to(np.asarray(self.bit_bias, dtype=float), (self.n,)).copy()
 
     def full_inputs(self, voltages) -> np.ndarray:
-        """Stack word-line inputs (m, p) and bit-line biases into (m + n, p), V."""
+        """Word-line inputs ((m,) or (p, m), V) and bit-line biases stacked as columns (m + n, p), V."""
         v = self.check_inputs(voltages)
         return np.vstack([v, np.repeat(self.bit_voltages[:, None], v.shape[1], axis=1)])
 
     @property
-    def shape(self) -> tuple[int, int]:
+    def _data(self) -> np.ndarray:
+        """The per-cell array the cell kind uses: conductances (S) or state."""
         arr = self.conductances if self.conductances is not None else self.state
-        return arr.shape
+        if arr is None:  # pragma: no cover - __post_init__ requires one of them
+            raise ValueError("a crossbar needs conductances or state")
+        return arr
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        m, n = self._data.shape
+        return m, n
 
     @property
     def m(self) -> int:
@@ -181,17 +210,26 @@ class Crossbar:
         return self.shape[1]
 
     def check_inputs(self, voltages) -> np.ndarray:
-        """Validate input voltages: (m,) or (m, p) in V; returns an (m, p) array."""
+        """Validate input voltages (V) and return them as columns, shape (m, p).
+
+        memspice's one orientation: input vectors first, ``voltages`` (m,) for one vector or (p, m) for p
+        vectors (each row one vector of word-line voltages); outputs come back (p, n) and per-cell arrays
+        (p, m, n).  The (m, p) columns returned here are the solver's internal form.
+        """
         v = _real_array(voltages, "voltages")
         if v.ndim == 1:
-            v = v[:, None]
-        if v.ndim != 2 or v.shape[0] != self.m:
-            raise ValueError(f"voltages must have {self.m} rows (one per word line), got shape {v.shape}")
+            v = v[None, :]
+        if v.ndim != 2 or v.shape[1] != self.m:
+            raise ValueError(
+                f"voltages must be (m,) or (p, m) = (vectors, word lines) with m = {self.m}, got shape {v.shape}"
+                + ("; transpose it: inputs are vectors first" if v.ndim == 2 and v.shape[0] == self.m else "")
+            )
         if not np.all(np.isfinite(v)):
             raise ValueError("voltages contain NaN or inf")
-        return v
+        return v.T
 
     def ideal_outputs(self, voltages) -> np.ndarray:
-        """Column currents with no wire resistance and linear cells: (G^T v)^T (A), shape (p, n)."""
-        v = self.check_inputs(voltages)
-        return (self.conductances.T @ v).T
+        """Column currents (p, n), A, with no wire resistance and linear cells, for inputs (m,) or (p, m), V."""
+        if self.conductances is None:
+            raise ValueError(f"ideal_outputs needs conductance cells, not {self.cell.name!r} states")
+        return self.check_inputs(voltages).T @ self.conductances

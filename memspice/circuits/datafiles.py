@@ -9,8 +9,8 @@ One orientation everywhere on the command line and in these files:
 * **outputs**: rows = input vectors, columns = output columns, shape (p, k) -- the layout of
   ``CrossbarSolution.output_currents``.
 
-(The solver API itself takes inputs as (m, p); :func:`load_inputs` returns (p, m) and the caller
-transposes once.)
+The Python API uses the same orientation: ``solve_dc``, ``simulate_crossbar`` and the many-vector
+reads take inputs (p, m) and return outputs (p, n).
 
 Weight mapping (:func:`map_weights`), with :data:`~memspice.circuits.weights.G_MIN` /
 :data:`~memspice.circuits.weights.G_MAX` = 6.1 uS / 202.1 uS (TaOx/HfOx 1T1R pulsed range, Shi et

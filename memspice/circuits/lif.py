@@ -48,6 +48,7 @@ from functools import cached_property
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ..faces import Face
 from ..models import ThresholdSwitch
 from ..models.symbolic import to_numpy
 from ..spice.waveforms import Waveforms
@@ -103,7 +104,8 @@ class BehaviouralLIF:
 
     def spike_times(self, i_in: float, t_stop: float) -> np.ndarray:
         """Spike times (s) under a constant input from rest at t = 0 (event by event, adaptation included)."""
-        times, t, a = [], 0.0, 0.0
+        times: list[float] = []
+        t, a = 0.0, 0.0
         while True:
             dt = self.time_to_threshold(i_in, self.v_th + a)
             if math.isinf(dt) or t + dt > t_stop:
@@ -218,9 +220,9 @@ class LIFNeuron:
         return 1.5 * self.spike_level
 
     # -- SPICE face --------------------------------------------------------------------------
-    def library(self, face: str = "behavioural") -> str:
-        """The ``ms_lif mem spk`` subcircuit; ``face="veriloga"`` uses the switch's Verilog-A module."""
-        if face == "veriloga":
+    def library(self, face: Face | str = Face.BEHAVIOURAL) -> str:
+        """The ``ms_lif mem spk`` subcircuit; ``Face.VERILOG_A`` uses the switch's Verilog-A module."""
+        if Face.parse(face) is Face.VERILOG_A:
             device, switch = self.ts.va_model_card("ms_ts_m") + "\n", "Nts mem n1 ms_ts_m"
         else:
             device, switch = self.ts.spice_subckt(), f"Xts mem n1 {self.ts.name}"
@@ -246,7 +248,7 @@ class LIFNeuron:
         )
 
     def osdi_libraries(self) -> list:
-        """Compiled Verilog-A the ``face="veriloga"`` library needs."""
+        """Compiled Verilog-A the ``Face.VERILOG_A`` library needs."""
         return [self.ts.compile_osdi()]
 
     def column(self, j: int, node: str, bias: float = 0.0) -> str:
@@ -273,7 +275,7 @@ class LIFNeuron:
         t_stop: float,
         step: float,
         options: str = ".options reltol=1e-6 abstol=1e-15 vntol=1e-9 chgtol=1e-18 trtol=1",
-        face: str = "behavioural",
+        face: Face | str = Face.BEHAVIOURAL,
     ) -> str:
         """Stand-alone neuron driven by a constant current ``i_in`` (A); time step ``step`` (s)."""
         self._check_run(i_in, t_stop, step)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..faces import Face
 from ..units import sci_number, spice_number
 from .sources import PWL
 
@@ -87,7 +88,7 @@ class IdealTIA:
     def __post_init__(self):
         _finite_positive("IdealTIA.r_f", self.r_f)
 
-    def library(self, face: str = "behavioural") -> str:
+    def library(self, face: Face | str = Face.BEHAVIOURAL) -> str:
         return ""
 
     def column(self, j: int, node: str, bias: float) -> str:
@@ -117,7 +118,7 @@ class OpAmpTIA:
         if not (math.isfinite(self.c_f) and self.c_f >= 0):
             raise ValueError(f"OpAmpTIA.c_f must be >= 0 F, got {self.c_f!r}")
 
-    def library(self, face: str = "behavioural") -> str:
+    def library(self, face: Face | str = Face.BEHAVIOURAL) -> str:
         return opamp_subckt(self.gain, self.gbw, self.v_sat)
 
     def column(self, j: int, node: str, bias: float) -> str:

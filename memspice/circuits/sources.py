@@ -78,7 +78,7 @@ class PWL:
 
 
 def pulse_train(
-    amplitudes, width: float, period: float, rise: float = None, delay: float = 0.0, baseline: float = 0.0
+    amplitudes, width: float, period: float, rise: float | None = None, delay: float = 0.0, baseline: float = 0.0
 ) -> PWL:
     """Trapezoidal pulses, one per amplitude (V); ``width`` is the flat top (s).
 

@@ -42,10 +42,13 @@ def write_crossbar(xbar: Crossbar, target, v_write: float, scheme: str = "V/2"):
 
 
 def disturb_report(device_currents: np.ndarray, target) -> dict:
-    """Selected-cell current and the largest |current| of half-selected and unselected cells (A)."""
+    """Selected-cell current and the largest |current| of half-selected and unselected cells (A).
+
+    ``device_currents``: (m, n), or a solution's (p, m, n) (the first vector is used).
+    """
     cur = np.asarray(device_currents)
     if cur.ndim == 3:
-        cur = cur[..., 0]
+        cur = cur[0]
     i, j = target
     half = np.zeros(cur.shape, bool)
     half[i, :] = half[:, j] = True

@@ -47,6 +47,13 @@ class AccessTransistor:
             f"lambda={sci_number(self.lam)} is=0"
         )
 
+    def on_conductance(self, vg, vs=0.0):
+        """Channel conductance (S) for a vanishing drain-source voltage: kp W/L (vg - vs - vt), 0 when off.
+
+        ``vg``, ``vs``: gate and source voltages (V); a read's source sits near the bit line's virtual ground.
+        """
+        return self.kp * self.w_over_l * np.maximum(np.asarray(vg, float) - vs - self.vt, 0.0)
+
     def current(self, vg, vd, vs):
         """Drain current (A, drain -> source) and its derivatives d/dvd, d/dvs (S)."""
         vg, vd, vs = (np.asarray(a, float) for a in (vg, vd, vs))

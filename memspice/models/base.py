@@ -74,7 +74,7 @@ class CompactModel:
         cached = cls.__dict__.get("_has_state_cache")
         if cached is None:
             cached = cls.rate_expr() is not None
-            cls._has_state_cache = cached
+            cls._has_state_cache = cached  # type: ignore[attr-defined]
         return cached
 
     @classmethod

@@ -14,7 +14,7 @@ def models_markdown() -> str:
         m = cls()
         parts.append(f"## `{key}`: {cls.__name__}\n")
         parts.append(f"SPICE subcircuit `{m.name}`, Verilog-A module `{m.va_module}`.\n")
-        parts.append("```text\n" + inspect.getdoc(sys.modules[cls.__module__]).strip() + "\n```\n")
+        parts.append("```text\n" + (inspect.getdoc(sys.modules[cls.__module__]) or "").strip() + "\n```\n")
         parts.append("| parameter | default | unit | source |\n|---|---|---|---|")
         parts += [f"| `{r['name']}` | {r['value']:g} | {r['unit']} | {r['source']} |" for r in m.describe()]
         parts.append("")

@@ -1,10 +1,14 @@
 """Named circuit builders shared by the CLI and the example netlists.
 
 Each builder takes plain keyword options (numbers and strings, as a command
-line gives them) and returns netlist text runnable as-is in ngspice.
+line gives them) and returns netlist text runnable as-is in ngspice, or, with
+``dialect=Dialect.LTSPICE`` / ``Dialect.XYCE``, written for that simulator
+(:mod:`memspice.netlists.dialects`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,19 +19,35 @@ from ..circuits.linear_solver import solver_netlist
 from ..circuits.periphery import IdealTIA, OpAmpTIA
 from ..circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map, differential_pair
 from ..circuits.write_schemes import write_crossbar
+from ..spice.osdi import header_name
 from .crossbar import crossbar_netlist, osdi_libraries
+from .dialects import Dialect, Save, to_dialect
 
-TIAS = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
+TIAS: dict[str, type[IdealTIA] | type[OpAmpTIA] | None] = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
 #: header tag naming a compiled Verilog-A library; ``memspice run`` loads every one it finds
 OSDI_TAG = "* memspice-osdi: "
+#: comment written under the header lines: how to load the libraries without ``memspice run``
+OSDI_HELP = (
+    "* The Verilog-A models above are compiled OSDI files named by file name only. 'memspice run' finds them\n"
+    "* in memspice's OSDI cache (python -c 'import memspice.spice.osdi as o; print(o.cache_dir())'; default\n"
+    "* ~/.cache/memspice/osdi, or $MEMSPICE_CACHE/osdi) and compiles them again if missing. Plain ngspice:\n"
+    "* put 'pre_osdi <cache folder>/<file>' for each file in a .spiceinit next to this netlist, or\n"
+    "* 'osdi <cache folder>/<file>' in a .control block before the analysis.\n"
+)
 
 
 def with_osdi(text: str, libraries) -> str:
-    """Prefix a Verilog-A-face netlist with the libraries it needs (after the title line)."""
+    """Name the Verilog-A libraries a netlist needs in ``* memspice-osdi:`` header lines (after the title).
+
+    memspice's own compiled models are named by bare file name (``<module>-<sha16>.osdi``, see
+    :func:`memspice.spice.osdi.header_name`), so a netlist carries no home-directory path; a comment
+    says how to load them by hand.  Other libraries keep the path given.
+    """
     if not libraries:
         return text
     title, _, rest = text.partition("\n")
-    return "\n".join([title] + [f"{OSDI_TAG}{p}" for p in libraries]) + "\n" + rest
+    names = [header_name(p) for p in libraries]
+    return "\n".join([title] + [f"{OSDI_TAG}{p}" for p in names]) + "\n" + OSDI_HELP + rest
 
 
 def osdi_tags(text: str) -> list[str]:
@@ -55,8 +75,14 @@ def build_crossbar(
     r_f=10e3,
     analysis=".op",
     face=Face.BEHAVIOURAL,
+    save=Save.AUTO,
+    dialect=Dialect.NGSPICE,
 ) -> str:
-    """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V)."""
+    """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V).
+
+    ``save``: ``Save.AUTO`` (default) keeps only the outputs (``.save``) on arrays larger than
+    :data:`~memspice.netlists.dialects.SAVE_OUTPUTS_ABOVE` cells; ``dialect``: the simulator.
+    """
     rng = np.random.default_rng(seed)
     cell = make_cell(cell)
     if cell.data == "state":
@@ -80,38 +106,69 @@ def build_crossbar(
         xbar = Crossbar(g, cell=cell, r_word=r_word, r_bit=r_bit, r_source=r_source, r_sense=r_sense)
     if tia not in TIAS:
         raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
-    sense = TIAS[tia](r_f=r_f) if TIAS[tia] else None
+    tia_cls = TIAS[tia]
+    sense = tia_cls(r_f=r_f) if tia_cls is not None else None
     v = rng.uniform(0, v_read, rows)
     title = f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, seed {seed}"
     face = Face.parse(face)
-    text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face)
+    text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face, save=save, dialect=dialect)
     return with_osdi(text, osdi_libraries(xbar, sense=sense) if face is Face.VERILOG_A else [])
 
 
-def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face="behavioural") -> str:
+def _check_face(face: Face, dialect: Dialect) -> None:
+    if face is Face.VERILOG_A and dialect is not Dialect.NGSPICE:
+        raise ValueError(
+            f"face={face.value!r} with dialect={dialect.value!r}: the Verilog-A face loads OSDI libraries, which "
+            "only ngspice reads (LTspice has no Verilog-A; Xyce needs its own ADMS-compiled plugin); use "
+            f"face={Face.BEHAVIOURAL.value!r}"
+        )
+
+
+def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face=Face.BEHAVIOURAL, dialect=Dialect.NGSPICE) -> str:
     """Threshold-switch LIF neuron driven by a constant current (A)."""
+    face, dialect = Face.parse(face), Dialect.parse(dialect)
+    _check_face(face, dialect)
     neuron = LIFNeuron()
     text = neuron.netlist(current, t_stop, step, face=face)
-    return with_osdi(text, neuron.osdi_libraries() if face == "veriloga" else [])
+    if face is Face.VERILOG_A:
+        return with_osdi(text, neuron.osdi_libraries())
+    return to_dialect(text, dialect)
 
 
-def build_solver(size=3, seed=0, gain=1e6) -> str:
+def build_solver(size=3, seed=0, gain=1e6, dialect=Dialect.NGSPICE) -> str:
     """Closed-loop solver for a random, diagonally dominant (well-conditioned) positive A."""
     rng = np.random.default_rng(seed)
     a = rng.uniform(0.1, 1.0, (size, size))
     a += np.diag(a.sum(axis=1))
     b = rng.uniform(-1, 1, size)
-    return solver_netlist(a, b, gain=gain)
+    return to_dialect(solver_netlist(a, b, gain=gain), dialect)
 
 
 def build_write(
-    rows=8, cols=8, cell="1S1R", row=0, col=0, v_write=1.6, scheme="V/2", r_word=1.0, r_bit=1.0, g=1e-4
+    rows=8,
+    cols=8,
+    cell="1S1R",
+    row=0,
+    col=0,
+    v_write=1.6,
+    scheme="V/2",
+    r_word=1.0,
+    r_bit=1.0,
+    g=1e-4,
+    dialect=Dialect.NGSPICE,
 ) -> str:
     """Program cell (row, col) with V/2 or V/3 half-select biasing (.op of the bias state)."""
     xbar, v = write_crossbar(
         Crossbar(np.full((rows, cols), g), cell=cell, r_word=r_word, r_bit=r_bit), (row, col), v_write, scheme
     )
-    return crossbar_netlist(xbar, v, title=f"memspice {scheme} write of cell ({row}, {col}), {rows}x{cols} {cell}")
+    return crossbar_netlist(
+        xbar, v, title=f"memspice {scheme} write of cell ({row}, {col}), {rows}x{cols} {cell}", dialect=dialect
+    )
 
 
-BUILDERS = {"crossbar": build_crossbar, "lif": build_lif, "solver": build_solver, "write": build_write}
+BUILDERS: dict[str, Callable[..., str]] = {
+    "crossbar": build_crossbar,
+    "lif": build_lif,
+    "solver": build_solver,
+    "write": build_write,
+}

@@ -6,6 +6,11 @@ cell, wire segments as ``R`` lines named by line and position, drivers
 virtual ground) at the foot of every bit line: ``i(vsense<j>)`` is column
 j's output current (A).  Zero line resistance merges the nodes instead of
 writing 0 Ohm resistors.
+
+``save=Save.OUTPUTS`` adds ``.save`` lines for the vectors users read (word-line
+drivers, bit-line feet, column currents, TIA outputs) so the raw file of a
+large array does not hold every internal node; ``dialect=`` writes the netlist
+for LTspice or Xyce (:mod:`memspice.netlists.dialects`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,29 @@ import io
 from ..circuits.cells import Face
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
 from ..units import spice_number
+from .dialects import Dialect, Save, add_saves, to_dialect
 
 _num = spice_number  # element values: engineering notation, memspice.units.SIGNIFICANT_DIGITS digits
 
 
-#: the netlist faces (strings accepted too: "behavioural", "veriloga")
+#: the netlist faces (their names are accepted too, see :meth:`memspice.faces.Face.parse`)
 FACES = tuple(Face)
+
+
+def crossbar_outputs(m: int, n: int, sense=None) -> list[str]:
+    """ngspice names of the vectors users read from an m x n crossbar netlist.
+
+    ``v(in<i>)`` word-line drivers, ``v(s<j>)`` bit-line feet, and per column what the read-out
+    writes: ``i(vsense<j>)`` (0 V sense source or ideal TIA), ``v(out<j>)`` (TIA output),
+    ``v(spk<j>)`` (LIF neuron).
+    """
+    column = "Vsense0 s0 0 DC 0" if sense is None else sense.column(0, "s0", 0.0)
+    tokens = {t.lower() for t in column.split()}
+    names = [f"v(in{i})" for i in range(m)] + [f"v(s{j})" for j in range(n)]
+    for token, name in (("vsense0", "i(vsense{})"), ("out0", "v(out{})"), ("spk0", "v(spk{})")):
+        if token in tokens:
+            names += [name.format(j) for j in range(n)]
+    return names
 
 
 def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
@@ -50,6 +72,8 @@ def crossbar_netlist(
     options: str = "",
     sense=None,
     face: Face | str = Face.BEHAVIOURAL,
+    save: Save | str = Save.ALL,
+    dialect: Dialect | str = Dialect.NGSPICE,
 ) -> str:
     """Netlist text for ``xbar`` driven by word-line sources.
 
@@ -59,12 +83,26 @@ def crossbar_netlist(
     ``uic``); otherwise states are frozen (read).  ``sense``: a TIA from
     :mod:`memspice.circuits.periphery` on every column (output ``v(out<j>)``);
     default: 0 V sources, column current ``i(vsense<j>)``.  ``face=Face.VERILOG_A``
-    (or ``"veriloga"``) uses the Verilog-A modules through ``N`` instances; load the
+    uses the Verilog-A modules through ``N`` instances; load the
     libraries from :func:`osdi_libraries` (e.g. ``run(text, osdi=osdi_libraries(...))``).
     Every kind-specific line comes from the crossbar's cell object
     (:mod:`memspice.circuits.cells`).
+
+    ``save``: ``Save.ALL`` (default: every vector, as library code reading internal nodes
+    needs), ``Save.OUTPUTS`` (``.save`` lines for :func:`crossbar_outputs` only) or
+    ``Save.AUTO`` (outputs only above :data:`~memspice.netlists.dialects.SAVE_OUTPUTS_ABOVE`
+    cells).  ``dialect``: ``Dialect.NGSPICE`` (default), ``Dialect.LTSPICE`` or
+    ``Dialect.XYCE`` (:func:`~memspice.netlists.dialects.to_dialect`; the Verilog-A face is
+    ngspice-only and raises ``ValueError`` there).
     """
     face = Face.parse(face)
+    dialect = Dialect.parse(dialect)
+    if face is Face.VERILOG_A and dialect is not Dialect.NGSPICE:
+        raise ValueError(
+            f"face={face.value!r} with dialect={dialect.value!r}: the Verilog-A face loads OSDI libraries, "
+            "which only ngspice reads (LTspice has no Verilog-A; Xyce needs its own ADMS-compiled plugin); "
+            "use face='behavioural'"
+        )
     cell = xbar.cell
     m, n = xbar.shape
     if m * n > max_devices:
@@ -129,25 +167,28 @@ def crossbar_netlist(
     if options:
         w(options.rstrip() + "\n")
     w(f"{analysis}\n.end\n")
-    return out.getvalue()
+    text = out.getvalue()
+    if Save.parse(save).resolve(m * n) is Save.OUTPUTS:
+        text = add_saves(text, crossbar_outputs(m, n, sense))
+    return to_dialect(text, dialect)
 
 
 def osdi_libraries(xbar: Crossbar, transient: bool = False, sense=None) -> list:
-    """Compiled Verilog-A libraries a ``face="veriloga"`` netlist of ``xbar`` needs."""
+    """Compiled Verilog-A libraries a ``face=Face.VERILOG_A`` netlist of ``xbar`` needs."""
     libs = list(xbar.cell.osdi_libraries(Face.VERILOG_A, transient))
     if sense is not None and hasattr(sense, "osdi_libraries"):
         libs += sense.osdi_libraries()
     return libs
 
 
-def device_probes(xbar: Crossbar, face: Face | str = Face.BEHAVIOURAL) -> list | None:
+def device_probes(xbar: Crossbar, face: Face | str = Face.BEHAVIOURAL) -> list[tuple[str, float] | None] | None:
     """(ngspice vector, sign) of every cell's own device current in a ``.op`` read, row-major.
 
     None when the cell kind has no such vector in this face (then read currents from node voltages).
     Cells left out of the netlist (zero conductance) get ``None`` entries.
     """
     face = Face.parse(face)
-    probes = []
+    probes: list[tuple[str, float] | None] = []
     for i in range(xbar.m):
         for j in range(xbar.n):
             ref = f"c{i}_{j}"

@@ -1,7 +1,8 @@
 """The example netlists shipped in ``memspice/netlists/examples/`` and how they are made.
 
 Regenerate with ``python -m memspice.netlists.examples``; a test checks they
-are up to date and run in ngspice.
+are up to date and run in ngspice.  ``*.ltspice.cir`` and ``*.xyce.cir`` are the
+same circuits written for LTspice and Xyce (:mod:`memspice.netlists.dialects`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ..models import MODELS
 from .builders import build_crossbar, build_lif, build_solver, build_write
+from .dialects import Dialect
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 
@@ -28,6 +30,14 @@ EXAMPLES = {
     "linear_solver_3x3.cir": build_solver,
     "write_v2_8x8_1s1r.cir": lambda: build_write(scheme="V/2", row=3, col=4),
     "write_v3_8x8_1s1r.cir": lambda: build_write(scheme="V/3", row=3, col=4),
+    "crossbar_8x8_1s1r_tia.ltspice.cir": lambda: build_crossbar(
+        8, 8, "1S1R", v_read=1.0, tia="opamp", dialect=Dialect.LTSPICE
+    ),
+    "crossbar_8x8_1s1r_tia.xyce.cir": lambda: build_crossbar(
+        8, 8, "1S1R", v_read=1.0, tia="opamp", dialect=Dialect.XYCE
+    ),
+    "lif_neuron.ltspice.cir": lambda: build_lif(dialect=Dialect.LTSPICE),
+    "lif_neuron.xyce.cir": lambda: build_lif(dialect=Dialect.XYCE),
 }
 
 

@@ -22,12 +22,15 @@ to rerun an analysis with changed source values (ngspice manual, chapter
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ..faces import Face
 from ..units import sci_number
 from .crossbar import crossbar_netlist
+from .dialects import Dialect
 
 __all__ = ["multi_vector_netlist", "read_many_ngspice", "VALUES_PER_LINE"]
 
@@ -66,29 +69,39 @@ def _compose(name: str, values: np.ndarray) -> list[str]:
     return lines
 
 
-def multi_vector_netlist(xbar, voltages, title: str | None = None, **netlist_kw) -> str:
-    """Netlist text that reads ``xbar`` for every column of ``voltages`` in one ngspice run.
+def multi_vector_netlist(xbar, voltages, title: str | None = None, save_all: bool = False, **netlist_kw) -> str:
+    """Netlist text that reads ``xbar`` for every input vector (row) of ``voltages`` in one ngspice run.
 
     Parameters
     ----------
     xbar : Crossbar
         Any cell kind; states are frozen (a DC read).
-    voltages : array (m,) or (m, p)
-        Word-line input voltages, V, one column per input vector.
+    voltages : array (m,) or (p, m)
+        Word-line input voltages, V, one row per input vector (vectors first).
     title : str, optional
         First line of the netlist.
+    save_all : bool
+        Keep every node voltage and branch current (and whatever ``options`` saves) in each plot; by
+        default only the column currents are saved, which keeps the raw file small.
     **netlist_kw
         Passed to :func:`~memspice.netlists.crossbar_netlist` (``face``, ``max_devices``, ``options``);
         ``sense``, ``analysis`` and ``transient`` are fixed here (0 V sense sources, ``op`` per vector).
+        ``dialect`` may only be ngspice: the loop over vectors is ngspice's control language.
 
     Returns
     -------
     str
         Netlist whose plots ``op1`` .. ``op<p>`` hold ``i(vsense<j>)`` (A) for input vector 1 .. p.
     """
-    for key in ("sense", "analysis", "transient"):
+    for key in ("sense", "analysis", "transient", "save"):
         if key in netlist_kw:
             raise ValueError(f"{key} is fixed by multi_vector_netlist (0 V sense sources, one op per vector)")
+    dialect = Dialect.parse(netlist_kw.pop("dialect", Dialect.NGSPICE))
+    if dialect is not Dialect.NGSPICE:
+        raise ValueError(
+            f"dialect={dialect.value!r}: the multi-vector netlist loops over vectors in an ngspice .control "
+            "block, which other simulators do not read; write one netlist per vector (crossbar_netlist)"
+        )
     v = xbar.check_inputs(voltages)
     m, p = v.shape
     n = xbar.n
@@ -102,7 +115,8 @@ def multi_vector_netlist(xbar, voltages, title: str | None = None, **netlist_kw)
     )
     text = re.sub(r"^\.end\s*\Z", "", text.rstrip() + "\n", flags=re.M | re.I)
     varying = [i for i in range(m) if np.any(v[i] != v[i, 0])]
-    lines = [text.rstrip("\n"), ".save " + " ".join(f"i(vsense{j})" for j in range(n)), ".control"]
+    saves = [] if save_all else [".save " + " ".join(f"i(vsense{j})" for j in range(n))]
+    lines = [text.rstrip("\n"), *saves, ".control"]
     for i in varying:
         lines += _compose(f"{_PREFIX}_in{i}", v[i])
     lines += [f"let {_PREFIX}_k = 0", f"while {_PREFIX}_k < {p}"]
@@ -124,7 +138,7 @@ def _column(wave, j: int) -> float:
 
 
 def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch", **netlist_kw) -> np.ndarray:
-    """Column output currents (p, n), A, of ``xbar`` for input ``voltages`` (m, p), V, from one ngspice run.
+    """Column output currents (p, n), A, of ``xbar`` for input ``voltages`` (p, m), V, from one ngspice run.
 
     Parameters
     ----------
@@ -133,7 +147,7 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
     mode : {"batch", "shared"}
         ngspice driver (:func:`memspice.spice.run`).
     **netlist_kw
-        Passed to :func:`multi_vector_netlist`; with ``face="veriloga"`` the cell's compiled libraries are
+        Passed to :func:`multi_vector_netlist`; with ``face=Face.VERILOG_A`` the cell's compiled libraries are
         loaded.
 
     Raises
@@ -141,15 +155,26 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
     memspice.spice.SpiceError
         From the run, or when it returned fewer operating points than input vectors.
     """
-    from ..spice import SpiceError, run
+    from ..spice import run
     from .crossbar import osdi_libraries
 
-    v = xbar.check_inputs(voltages)
-    text = multi_vector_netlist(xbar, v, **netlist_kw)
-    osdi = ()
+    v = xbar.check_inputs(voltages)  # (m, p) columns
+    text = multi_vector_netlist(xbar, v.T, **netlist_kw)
+    osdi: Sequence[str | Path] = ()
     if Face.parse(netlist_kw.get("face", Face.BEHAVIOURAL)) is Face.VERILOG_A:
         osdi = osdi_libraries(xbar)
-    result = run(text, mode=mode, timeout=timeout, osdi=osdi)
+    ops = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), v.shape[1])
+    return np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])
+
+
+def operating_points(result, p: int) -> list:
+    """The ``p`` operating-point plots (Waveforms) of a multi-vector run's ``result``, in input order.
+
+    Raises :class:`memspice.spice.SpiceError` when the control block failed or made another number of
+    operating points.
+    """
+    from ..spice import SpiceError
+
     bad = [ln for ln in result.log.splitlines() if ln.lower().startswith("error") and f"{_PREFIX}_" in ln]
     if bad:
         raise SpiceError(f"ngspice could not run the multi-vector control block: {bad[0]}", result.log)
@@ -158,6 +183,6 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
         for name, w in sorted(result.plots.items(), key=lambda kv: _plot_index(kv[0]))
         if re.fullmatch(r"op\d+", name.lower()) or "operating point" in w.title.lower()
     ]
-    if len(ops) != v.shape[1]:
-        raise SpiceError(f"ngspice made {len(ops)} operating points for {v.shape[1]} input vectors", result.log)
-    return np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])
+    if len(ops) != p:
+        raise SpiceError(f"ngspice made {len(ops)} operating points for {p} input vectors", result.log)
+    return ops

@@ -7,6 +7,7 @@ Choosing between ngspice and this solver (``simulate_crossbar``, ``choose_backen
 from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc
 from .linear import LinearSolveError
 from .threads import get_threads, set_threads
+from .transfer import ReadStrategy, read_many
 from .transient import CrossbarTransient, TransientError, simulate_transient
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "NewtonError",
     "LinearSolveError",
     "memory_estimate",
+    "read_many",
+    "ReadStrategy",
     "get_threads",
     "set_threads",
 ]

@@ -54,10 +54,10 @@ class NewtonError(RuntimeError):
 
 @dataclass
 class CrossbarSolution:
-    """DC solution, badcrossbar-style: p input vectors, m x n cells.
+    """DC solution for p input vectors of an m x n crossbar, vectors first like the inputs.
 
     ``output_currents`` (p, n) A into each bit line's sense node;
-    ``device_currents``, ``word_line_voltages``, ``bit_line_voltages`` (m, n, p).
+    ``device_currents`` (A), ``word_line_voltages``, ``bit_line_voltages`` (V): (p, m, n).
     """
 
     output_currents: np.ndarray
@@ -97,7 +97,8 @@ def _check_memory(xbar: Crossbar, vectors: int, path: str, max_memory: float | N
             f"{xbar.m}x{xbar.n} crossbar with {vectors} input vector(s) needs about {need / 1e9:.3g} GB "
             f"on the {path} path, above the {limit / 1e9:.3g} GB "
             f"{'allowed by max_memory' if max_memory is not None else 'available'}; "
-            "pass fewer vectors per call (results grow with cells x vectors) or raise max_memory"
+            "pass fewer vectors per call (results grow with cells x vectors), raise max_memory, or read only "
+            "the output currents with memspice.solver.read_many (a transfer matrix for linear cells)"
         )
 
 
@@ -112,7 +113,11 @@ def solve_dc(
     max_memory: float | None = None,
     i_tol: float = 1e-10,
 ) -> CrossbarSolution:
-    """Solve ``xbar`` for input ``voltages`` ((m,) or (m, p), V).
+    """Solve ``xbar`` for input ``voltages`` ((m,) or (p, m), V: vectors first).
+
+    Returns output currents (p, n), A, and per-cell arrays (p, m, n) (:class:`CrossbarSolution`).  For
+    many vectors where only the output currents matter, :func:`memspice.solver.read_many` is faster and
+    needs no per-cell memory (an exact transfer matrix for linear cells, blocked solves otherwise).
 
     Parameters
     ----------
@@ -151,7 +156,7 @@ def solve_dc(
     )
     shape = np.shape(voltages)
     # refuse from the estimate before touching (copying, checking) the inputs
-    _check_memory(xbar, shape[1] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
+    _check_memory(xbar, shape[0] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
     v_in = xbar.full_inputs(voltages)
     if use_structured:
         return _solve_structured(xbar, v_in, tol, max_newton, i_tol)
@@ -173,8 +178,8 @@ def solve_dc(
         V, i_cell, newton_info = _newton_sparse(net, xbar, v_in, method, tol, max_newton)
         info.update(newton_info)
     wl, bl = _node_voltages(net, V, v_in)
-    dev = i_cell.reshape(m, n, -1)
-    return CrossbarSolution(dev.sum(axis=0).T, dev, wl, bl, "sparse", info)
+    dev = np.moveaxis(i_cell.reshape(m, n, -1), -1, 0)
+    return CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info)
 
 
 def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
@@ -183,7 +188,7 @@ def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
     Vp = np.vstack([V, np.zeros((1, p))])  # index -1 reads this padding row
     wl = np.where(net.wl_index[..., None] >= 0, Vp[net.wl_index], v_full[:m, None, :])
     bl = np.where(net.bl_index[..., None] >= 0, Vp[net.bl_index], v_full[None, m:, :])
-    return wl.reshape(m, n, p), bl.reshape(m, n, p)
+    return np.moveaxis(wl.reshape(m, n, p), -1, 0), np.moveaxis(bl.reshape(m, n, p), -1, 0)  # (p, m, n)
 
 
 def _stiffness(net: CrossbarNetwork, g: np.ndarray) -> sp.csr_matrix:
@@ -230,7 +235,8 @@ def _newton_sparse(net: CrossbarNetwork, xbar: Crossbar, v_in: np.ndarray, metho
     """Newton on the scipy-sparse network, any cell; returns (V (N, p), cell currents (m n, p), info)."""
     Bw, Bb = end_incidences(net)
     N, p = net.n_unknown, v_in.shape[1]
-    V_all, I_all, iters, solver = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), [], {}
+    V_all, I_all, iters = np.zeros((N, p)), np.zeros((net.B.shape[0], p)), []
+    solver: dict = {}
     for k in range(p):
         V, i_cell, it = _sparse_newton(net, xbar, v_in[:, k : k + 1], Bw, Bb, method, tol, max_newton, k, solver)
         I_all[:, k], V_all[:, k] = i_cell, V
@@ -243,8 +249,8 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
     m, n = xbar.shape
     cell, arrays = xbar.cell, xbar.cell_arrays()
     p = v_in.shape[1]
-    wl, bl = np.empty((m, n, p)), np.empty((m, n, p))
-    dev, out = np.empty((m, n, p)), np.empty((p, n))
+    wl, bl = np.empty((p, m, n)), np.empty((p, m, n))
+    dev, out = np.empty((p, m, n)), np.empty((p, n))
     iters, newton = [], []
     if cell.linear:
         g = cell.current(np.ones(m * n), arrays)[1].reshape(m, n)
@@ -260,7 +266,7 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
             vw, vb = V
             newton.append(it)
             i_cell = cell.current((vw - vb).ravel(), arrays)[0].reshape(m, n)
-        wl[..., k], bl[..., k], dev[..., k] = vw, vb, i_cell
+        wl[k], bl[k], dev[k] = vw, vb, i_cell
         # column current through the sense link; where the bit line is biased, that difference of two
         # nearly equal node voltages loses digits (eps |bias| / IR drop), so the cells' sum is used there
         out[k] = np.where(v_bit == 0, system.g_last * (vb[-1] - v_bit), i_cell.sum(axis=0))

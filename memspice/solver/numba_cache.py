@@ -56,5 +56,5 @@ def configure(package_cache: Path = PACKAGE_CACHE) -> Path | None:
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba already imported: its config read the environment before us
-        config.CACHE_DIR = str(folder)
+        config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder

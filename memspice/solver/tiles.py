@@ -98,14 +98,14 @@ def read_tiled(
     strategy: ReadStrategy = ReadStrategy.AUTO,
     **xbar_kw,
 ) -> np.ndarray:
-    """Column output currents (p, N), A, of an M x N layer built from tiles, for inputs (M, p), V.
+    """Column output currents (p, N), A, of an M x N layer built from tiles, for inputs (M,) or (p, M), V.
 
     Parameters
     ----------
     conductances : array (M, N)
         Cell conductances of the whole layer, S.
-    voltages : array (M,) or (M, p)
-        Word-line inputs, V; row block ``a`` drives every tile of tile row ``a``.
+    voltages : array (M,) or (p, M)
+        Word-line inputs, V, vectors first; row block ``a`` drives every tile of tile row ``a``.
     tile : int or (int, int)
         Tile size (rows, columns); 256 is a common macro size (assumed default, not from a paper).
     scheduler : Scheduler
@@ -134,14 +134,16 @@ def read_tiled(
     if G.ndim != 2 or 0 in G.shape:
         raise ValueError(f"conductances must be a non-empty M x N matrix, got shape {G.shape}")
     v = np.asarray(voltages, dtype=float)
-    v = v[:, None] if v.ndim == 1 else v
-    if v.ndim != 2 or v.shape[0] != G.shape[0]:
-        raise ValueError(f"voltages must have {G.shape[0]} rows (one per layer row), got shape {np.shape(voltages)}")
+    v = v[None, :] if v.ndim == 1 else v
+    if v.ndim != 2 or v.shape[1] != G.shape[0]:
+        raise ValueError(
+            f"voltages must be (M,) or (p, M) = (vectors, layer rows) with M = {G.shape[0]}, got {np.shape(voltages)}"
+        )
     grid = tile_grid(G.shape, tile)
     if scheduler is not Scheduler.DISTRIBUTED:
         read = dask.delayed(read_tile, pure=True)
         add = dask.delayed(_sum, pure=True)
-        v_blocks = [dask.delayed(np.ascontiguousarray(v[rs]), pure=True) for rs in grid.rows]
+        v_blocks = [dask.delayed(np.ascontiguousarray(v[:, rs]), pure=True) for rs in grid.rows]
         columns = [
             add([read(np.ascontiguousarray(G[rs, cs]), vb, xbar_kw, strategy) for rs, vb in zip(grid.rows, v_blocks)])
             for cs in grid.cols
@@ -163,7 +165,7 @@ def read_tiled(
 
 def _run_distributed(client, G, v, grid: TileGrid, xbar_kw: dict, strategy: ReadStrategy) -> np.ndarray:
     """Scatter each input block and tile once, one task per tile, one sum per column of tiles."""
-    v_blocks = client.scatter([np.ascontiguousarray(v[rs]) for rs in grid.rows])
+    v_blocks = client.scatter([np.ascontiguousarray(v[:, rs]) for rs in grid.rows])
     columns = []
     for cs in grid.cols:
         tiles = client.scatter([np.ascontiguousarray(G[rs, cs]) for rs in grid.rows])

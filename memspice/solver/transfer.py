@@ -4,7 +4,7 @@ A crossbar of linear (1R) cells with resistive word and bit lines is a linear
 resistive network, so its column output currents are an affine function of
 the word-line input voltages:
 
-    I_out (p, n) = V^T (p, m) @ T (m, n) + c (n,)
+    I_out (p, n) = V (p, m) @ T (m, n) + c (n,)
 
 where ``T[i, j]`` is the current into sense node ``j`` per volt on driver
 ``i`` (all other drivers and the sense nodes at 0 V) and ``c`` is the current
@@ -97,15 +97,14 @@ class Transfer:
     offset: np.ndarray
 
     def __call__(self, voltages) -> np.ndarray:
-        """Output currents (p, n), A, for inputs ``voltages`` (m,) or (m, p), V."""
+        """Output currents (p, n), A, for inputs ``voltages`` (m,) or (p, m), V (vectors first)."""
         v = np.asarray(voltages, dtype=float)
+        m = self.matrix.shape[0]
         if v.ndim == 1:
-            v = v[:, None]
-        if v.ndim != 2 or v.shape[0] != self.matrix.shape[0]:
-            raise ValueError(
-                f"voltages must have {self.matrix.shape[0]} rows (one per word line), got shape {np.shape(voltages)}"
-            )
-        return v.T @ self.matrix + self.offset
+            v = v[None, :]
+        if v.ndim != 2 or v.shape[1] != m:
+            raise ValueError(f"voltages must be (m,) or (p, m) = (vectors, word lines) with m = {m}, got {v.shape}")
+        return v @ self.matrix + self.offset
 
 
 def is_linear(xbar) -> bool:
@@ -168,7 +167,7 @@ def _sweep(G: np.ndarray, r_word: float, r_bit: float, r_source: float, r_sense:
         return T, -(K_sum @ v_foot)
     if r_bit == 0:  # each bit line is one node behind the sense resistance
         g_s = 1.0 / r_sense
-        S = g_s * np.eye(n)
+        S: np.ndarray | None = g_s * np.eye(n)
         Rm = np.empty((n, m + 1))
         for i in range(m):
             K, Rm[:, i] = _word_line(G[i], r_word, r_source)
@@ -288,8 +287,8 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
 
     Parameters
     ----------
-    voltages : array (m,) or (m, p)
-        Word-line inputs, V.
+    voltages : array (m,) or (p, m)
+        Word-line inputs, V, vectors first.
     block : int, optional
         Input vectors per ``solve_dc`` call; default: as many as fit in ``max_bytes``.
     max_bytes : float
@@ -308,7 +307,7 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
     block = int(block)
     out = np.empty((p, xbar.n))
     for start in range(0, p, block):
-        out[start : start + block] = solve_dc(xbar, v[:, start : start + block], **solve_kw).output_currents
+        out[start : start + block] = solve_dc(xbar, v[:, start : start + block].T, **solve_kw).output_currents
     return out
 
 
@@ -327,7 +326,7 @@ def read_many(
     max_bytes: float = BLOCK_BYTES,
     **solve_kw,
 ) -> np.ndarray:
-    """Column output currents (p, n), A, for many input vectors ``voltages`` (m, p), V.
+    """Column output currents (p, n), A, for many input vectors ``voltages`` (p, m), V.
 
     Linear arrays: the exact :func:`transfer` map then one matrix product, or blocked
     :func:`memspice.solver.solve_dc` calls when that is estimated cheaper (few vectors on a large array),
@@ -340,9 +339,9 @@ def read_many(
     if not is_linear(xbar):
         if strategy is ReadStrategy.TRANSFER:
             raise ValueError("strategy=TRANSFER needs linear cells (1R)")
-        return read_blocked(xbar, v, block=block, max_bytes=max_bytes, **solve_kw)
+        return read_blocked(xbar, v.T, block=block, max_bytes=max_bytes, **solve_kw)
     if strategy is ReadStrategy.AUTO:
         strategy = choose_strategy(m, n, v.shape[1])
     if strategy is ReadStrategy.TRANSFER:
-        return transfer(xbar)(v)
-    return read_blocked(xbar, v, block=block, max_bytes=max_bytes, **solve_kw)
+        return transfer(xbar)(v.T)
+    return read_blocked(xbar, v.T, block=block, max_bytes=max_bytes, **solve_kw)

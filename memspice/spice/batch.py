@@ -111,7 +111,8 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None) -> str:
 
     def output() -> str:
         reader.join()
-        proc.stdout.close()
+        if proc.stdout is not None:
+            proc.stdout.close()
         text = b"".join(chunks).decode("utf-8", errors="replace")
         return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
 

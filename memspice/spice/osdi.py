@@ -80,7 +80,7 @@ def require_osdi() -> None:
         raise OsdiUnavailable(f"Verilog-A/OSDI unavailable: {why}")
 
 
-#: proposed ``* memspice-osdi:`` header value for a cached library: its bare file name
+#: the ``* memspice-osdi:`` header value for a cached library (``memspice netlist --face veriloga``): its bare file name
 #: ``<module>-<sha256 of the source, 16 hex>.osdi`` (no folder, so netlists carry no home-directory path)
 _CACHED_NAME = re.compile(r"^(?P<module>[A-Za-z_][A-Za-z0-9_$]*)(?:-(?P<digest>[0-9a-f]{16})\.osdi)?$")
 
@@ -114,7 +114,7 @@ def find_cached(tag: str) -> Path | None:
     candidates = [
         p
         for p in candidates
-        if _CACHED_NAME.match(p.name) and _CACHED_NAME.match(p.name).group("module") == match.group("module")
+        if (m := _CACHED_NAME.match(p.name)) is not None and m.group("module") == match.group("module")
     ]
     return candidates[-1] if candidates else None
 

@@ -59,7 +59,8 @@ def _ascii_values(blob: bytes, start: int, n_vars: int, n_pts: int, complex_: bo
 
 
 def _parse_plots(blob: bytes, path=""):
-    pos, plots = 0, []
+    pos = 0
+    plots: list = []
     while pos < len(blob) and blob[pos:].strip():
         m = _HEADER_END.search(blob, pos)
         if not m:

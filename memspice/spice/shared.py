@@ -91,6 +91,7 @@ def _ngspice_class():
                 name = ffi.string(names_c[i]).decode()
                 info = lib.ngGet_Vec_Info(f"{plot_name}.{name}".encode())
                 n = info.v_length
+                arr: np.ndarray
                 if n == 0:
                     arr = np.zeros(0)
                 elif info.v_compdata == FFI.NULL:
@@ -290,7 +291,8 @@ def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: Bar | None = N
             result = parent.recv()
             if result[0] != "progress":
                 break
-            bar.status(result[1])
+            if bar is not None:
+                bar.status(result[1])
     except EOFError:
         proc.join()
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)

@@ -187,14 +187,14 @@ class Waveforms:
     def to_npz(self, path) -> None:
         """Save (atomically) to ``.npz`` (axis, signals and units) for :meth:`from_npz`."""
         buf = io.BytesIO()
-        np.savez(
-            buf,
-            __axis__=self.axis,
-            __axis_name__=self.axis_name,
-            __title__=self.title,
-            __units__=np.array([f"{k}\t{v}" for k, v in self.units.items()]),
-            **{f"s:{k}": v for k, v in self.signals.items()},
-        )
+        arrays: dict[str, np.ndarray] = {
+            "__axis__": self.axis,
+            "__axis_name__": np.array(self.axis_name),
+            "__title__": np.array(self.title),
+            "__units__": np.array([f"{k}\t{v}" for k, v in self.units.items()]),
+        }
+        arrays.update({f"s:{k}": v for k, v in self.signals.items()})
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
         write_atomic(path, buf.getvalue())
 
     @classmethod
@@ -211,7 +211,8 @@ class Waveforms:
         Signals are grouped by unit: with ``ax=None`` each unit gets its own panel (shared
         axis); with ``ax`` given everything goes on it.  AC (complex) signals are drawn as
         magnitudes on a logarithmic frequency axis.  An operating point (one point) is drawn
-        as bars, one per signal.
+        as bars, one per signal.  No matplotlib backend is forced: inline in Jupyter,
+        ``fig.savefig`` in scripts.
 
         Parameters
         ----------
@@ -219,8 +220,6 @@ class Waveforms:
             Names to draw; default all, at most :data:`MAX_PLOTTED` (the first ones).
         ax : matplotlib.axes.Axes, optional
             Axes to draw into.
-
-        No matplotlib backend is forced: inline in Jupyter, ``fig.savefig`` in scripts.
         """
         import matplotlib.pyplot as plt
 

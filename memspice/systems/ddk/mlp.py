@@ -39,6 +39,8 @@ class MLP:
         """(logits, cache).  ``weight_noise``: relative Gaussian noise on the weights (crossbar imprecision)."""
         w1, w2 = self.params["W1"], self.params["W2"]
         if weight_noise > 0:
+            if rng is None:
+                raise ValueError("rng must be a numpy.random.Generator when weight_noise > 0")
             w1 = w1 * (1 + weight_noise * rng.normal(size=w1.shape))
             w2 = w2 * (1 + weight_noise * rng.normal(size=w2.shape))
         pre = x @ w1 + self.params["b1"]

@@ -130,7 +130,7 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
     k = data.n_classes
     base = train_baseline(data.x_train, data.y_train, k, cfg, seed=seed)
     acc_base = float(np.mean(base.predict(2 * data.x_test.reshape(len(data.x_test), -1) - 1) == data.y_test))
-    log = []
+    log: list[dict[str, float]] = []
     net = train_ddk(data.x_train, data.y_train, k, cfg, imp, seed=seed, log=log)
     # ablation: the same network with alpha, beta frozen at their initial values (kinetics not learned)
     frozen = train_ddk(data.x_train, data.y_train, k, dataclasses.replace(cfg, lr_kinetics=0.0), imp, seed=seed)
@@ -162,6 +162,8 @@ def ddk_network(quick: bool = False, seed: int = 0) -> Reproduction:
             confusion = np.zeros((k, k), int)
             np.add.at(confusion, (data.y_test, pred), 1)
             example_dev = f_test
+    if confusion is None or example_dev is None:
+        raise RuntimeError(f"no chip was simulated (n_chips = {n_chips})")
     chips = pd.DataFrame(chips)
     seconds = time.perf_counter() - t0
 

@@ -53,7 +53,7 @@ def _array_reads(b_in, b_d, n, columns, vectors, rng, g_step, v_step):
     codes[:, 0] = 2**b_in - 1  # a full-scale input vector: the largest possible sum
     codes[:, 1] = 0  # and the smallest
     xbar = Crossbar(levels * g_step)  # 1R cells, no wire resistance: currents = G^T v exactly
-    currents = xbar.ideal_outputs(codes * v_step)  # (vectors, columns), A
+    currents = xbar.ideal_outputs((codes * v_step).T)  # inputs (vectors, rows) -> (vectors, columns), A
     exact = codes.T @ levels  # integers
     return exact, currents
 

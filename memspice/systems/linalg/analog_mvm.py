@@ -119,7 +119,7 @@ class AnalogArray:
     describes the mapping (arrays, cells, ADC bits, levels per unit, IR-drop size).
     """
 
-    A: object
+    A: np.ndarray | sp.spmatrix | sp.sparray  # a scipy.sparse.csr_matrix after __post_init__
     config: ArrayConfig = field(default_factory=ArrayConfig)
     seed: int = 0
 

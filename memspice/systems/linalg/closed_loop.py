@@ -125,7 +125,7 @@ def solver_transient(
         raise ValueError(f"t_stop must be > 0 s, got {t_stop!r}")
     step = t_stop / points
     common = dict(g_unit=g_unit, i_unit=i_unit, gain=gain, gbw=gbw, v_sat=v_sat)
-    x_op = solve_with_circuit(A, b, **common)
+    x_op = solve_with_circuit(A, b, g_unit=g_unit, i_unit=i_unit, gain=gain, gbw=gbw, v_sat=v_sat)
     waves = run(solver_netlist(A, b, **common, analysis=f".tran {step:.6g} {t_stop:.6g} 0 {step:.6g} uic")).waveforms
     cols = _columns(waves, A.shape[0])
     v_final = cols[:, -1]

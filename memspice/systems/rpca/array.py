@@ -393,13 +393,13 @@ class TiOxArray:
                         t, state=self.state[t][::-1, ::-1].T.copy(), r_source=r_bit_end, r_sense=r_word_end
                     )
                     sol = solve_dc(xbar, -vb[::-1])
-                    u[t, k] = (sol.word_line_voltages - sol.bit_line_voltages)[..., 0].T[::-1, ::-1]
-                    i[t, k] = sol.device_currents[..., 0].T[::-1, ::-1]
+                    u[t, k] = (sol.word_line_voltages - sol.bit_line_voltages)[0].T[::-1, ::-1]
+                    i[t, k] = sol.device_currents[0].T[::-1, ::-1]
                 else:
                     xbar = self.crossbar(t, r_source=r_word_end, r_sense=r_bit_end, bit_bias=vb)
                     sol = solve_dc(xbar, vw)
-                    u[t, k] = (sol.word_line_voltages - sol.bit_line_voltages)[..., 0]
-                    i[t, k] = sol.device_currents[..., 0]
+                    u[t, k] = (sol.word_line_voltages - sol.bit_line_voltages)[0]
+                    i[t, k] = sol.device_currents[0]
         return u, (i * gain if gain is not None else i)
 
     # -- reads --------------------------------------------------------------------------------
@@ -466,12 +466,10 @@ class TiOxArray:
         kw.update(overrides)
         if self.device.params == TiOx().params:
             return Crossbar(cell="tiox", **kw)
-        try:  # a non-default device: the cell object of memspice.circuits.cells where available
-            from ...circuits.cells import tiox
+        # a non-default device: the cell object of memspice.circuits.cells
+        from ...circuits.cells import tiox
 
-            return Crossbar(cell=tiox(self.device), **kw)
-        except ImportError:
-            return Crossbar(cell="tiox", device=self.device, **kw)
+        return Crossbar(cell=tiox(self.device), **kw)
 
     def true_basis(self) -> np.ndarray:
         """Basis values the states encode, read ideally (for diagnostics, not used by the algorithm)."""

@@ -64,10 +64,10 @@ def solver_check(array: TiOxArray, column, planes: int = 6) -> float:
     r_tia = xbar.r_sense
     bits = 6
     codes = np.round(np.clip(column, 0, 1) * (2**bits - 1)).astype(int)
-    v = (((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1) * c.v_read)[:, :planes]  # (m, planes), MSB first
-    bits = v.shape[1]
+    v = (((codes[None, :] >> np.arange(bits - 1, -1, -1)[:, None]) & 1) * c.v_read)[:planes]  # (planes, m), MSB first
+    bits = v.shape[0]
     ref = solve_dc(xbar, v).output_currents
-    _, i = solve_lines(array.law, array.state[0], v.T, np.zeros((bits, xbar.n)), ni.r_wire, ni.r_wire, 0.0, r_tia)
+    _, i = solve_lines(array.law, array.state[0], v, np.zeros((bits, xbar.n)), ni.r_wire, ni.r_wire, 0.0, r_tia)
     return float(np.max(np.abs(i.sum(axis=-2) - ref)) / np.max(np.abs(ref)))
 
 
@@ -148,6 +148,8 @@ def rpca(quick: bool = False, seed: int = 0, frames: int | None = None, workers:
     if workers is None:
         workers = 1 if quick else min(2, os.cpu_count() or 1)
     clip = surveillance_clip(n_frames, 32, 32, seed=seed)
+    if clip.background is None:
+        raise RuntimeError("surveillance_clip gave no ground-truth background")
     names = ("none",) + NonIdealities.SWITCHES
     # slowest first (line solves), so two workers finish together
     jobs = [
@@ -294,16 +296,16 @@ def tiox_pulses(quick: bool = False, seed: int = 0) -> Reproduction:
     nominal = TiOxArray(1, shape=(1, 1), nonideal=NonIdealities.ideal(), config=cfg, seed=seed)
     v_read = cfg.v_read
     g = lambda a: a.device.current(v_read, a.state) / v_read  # noqa: E731
-    cells, nom = [g(arr).ravel()], [float(g(nominal).ravel()[0])]
+    cell_trace, nom_trace = [g(arr).ravel()], [float(g(nominal).ravel()[0])]
     x_nom = [float(nominal.state.ravel()[0])]
     for k in range(2 * n):
         sign = 1 if k < n else -1
         arr.program(np.full(arr.shape, sign))
         nominal.program(np.full(nominal.shape, sign))
-        cells.append(g(arr).ravel())
-        nom.append(float(g(nominal).ravel()[0]))
+        cell_trace.append(g(arr).ravel())
+        nom_trace.append(float(g(nominal).ravel()[0]))
         x_nom.append(float(nominal.state.ravel()[0]))
-    cells, nom = np.array(cells) * 1e6, np.array(nom) * 1e6
+    cells, nom = np.array(cell_trace) * 1e6, np.array(nom_trace) * 1e6
     # reference ODE of the device model over the first pulses (rectangular pulses, 1 ns edges)
     k_ref = 2 if quick else 5
     src = pulse_train([cfg.v_write] * k_ref, cfg.pulse_width, 2 * cfg.pulse_width, rise=1e-9)

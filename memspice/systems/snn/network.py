@@ -71,7 +71,7 @@ class NetworkConfig:
     r_wire: float = 1.0
     refresh: int = 200
     t_rest: float = 50e-6
-    x_init: tuple = (0.4, 0.8)
+    x_init: tuple[float, float] = (0.4, 0.8)
     inhibition: bool = True
     neuron: LIFNeuron = field(default_factory=_network_neuron)
     synapse: SynapseDevice = field(default_factory=SynapseDevice)
@@ -185,7 +185,8 @@ class SpikingNetwork:
         last_pre = np.full((b, cfg.n_inputs), -np.inf)
         adapt = np.broadcast_to(self.adapt, (b, n)).copy()
         step_decay = math.exp(-dt / lif.tau_adapt)
-        events, rows = [], np.arange(b)
+        events: list[tuple[int, int, float]] = []
+        rows = np.arange(b)
         for k in range(s.shape[1]):
             t0, t1 = k * dt, (k + 1) * dt
             last_pre[s[:, k]] = t0

@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ...models import TiOx
+from ...models import CompactModel, TiOx
 from ...models.symbolic import to_numpy
 
 
@@ -47,7 +47,7 @@ class SynapseDevice:
     the network are below 1 % of v_read).
     """
 
-    device: object = field(default_factory=_synapse_tiox)
+    device: CompactModel = field(default_factory=_synapse_tiox)
 
     @property
     def v_read(self) -> float:
