@@ -39,9 +39,9 @@ METHODS = ("auto", "structured", "cg", "direct")
 
 #: the largest array the sparse solver accepts by default (the memory estimate guards larger ones too)
 MAX_SPARSE_DEVICES = 16384 * 16384
-#: solver work memory per cell (bytes), measured: structured path (~12 m x n float64 arrays) and the
-#: scipy-sparse path (matrices, factorisation fill-in)
-BYTES_PER_CELL = {"structured": 120, "sparse": 1500}
+#: solver work memory per cell (bytes), measured: structured path (~98 at 4096 x 4096 and 8192 x 8192,
+#: outputs included; benchmarks/crossbar_dc.py) and the scipy-sparse path (matrices, factorisation fill-in)
+BYTES_PER_CELL = {"structured": 100, "sparse": 1500}
 #: result memory per cell and input vector: device currents, word- and bit-line voltages (float64)
 BYTES_PER_CELL_VECTOR = 24
 #: Newton stops when an undamped update is at most this times the largest input voltage (V)

@@ -5,9 +5,26 @@ stored: word-line node (i, j) couples to its two line neighbours through
 g_w = 1/r_word and to bit-line node (i, j) through the cell conductance
 G[i, j]; bit-line nodes likewise along columns.  Both node sets are kept as
 row-major m x n arrays, so the product with the matrix and the exact
-tridiagonal solves of every line (the CG preconditioner) stream through
-memory contiguously; numba runs them on all cores.  Memory is ~10 arrays of
-m x n float64 (about 80 bytes per cell).
+tridiagonal solves of every line stream through memory contiguously; numba
+runs them on all cores.
+
+The solver is CG preconditioned in two levels:
+
+* a symmetric block Gauss-Seidel sweep over the two line families (word lines, bit lines, word lines
+  again), each line solved exactly by its LDL^T factor (inverse pivots stored in float32: the
+  preconditioner only has to be SPD, the accuracy comes from CG's residual tests in float64);
+* a coarse correction on the errors that sweep leaves: word- and bit-line voltages equal and smooth over
+  many lines (:mod:`memspice.solver.coarse`), applied by deflation (A-DEF2, Tang et al., J. Sci. Comput.
+  39, 340 (2009)): z = y + Q (r - A y), y the sweep's answer, Q = P (P^T A P)^-1 P^T, starting from an x0
+  with P^T r0 = 0, where it equals the symmetric two-level method and CG keeps its guarantees.
+
+Memory: the cell conductances (float64, 8 bytes per cell), two float32 pivot arrays (8) and the CG
+vectors x, r and q (A p, then the preconditioned residual) in float64 (48) and p in float32 (8): 72 bytes
+per cell besides the caller's right-hand side (measured through :func:`memspice.solver.solve_dc`, outputs
+included: ~98 bytes per cell at 4096 x 4096 and 8192 x 8192).  The diagonals are not stored: they follow
+from G, the wire and link conductances and the optional shifts.  Per iteration the kernels stream each
+array about once: the CG update is fused with the first word-line sweep, and the coarse restriction with
+the last (benchmarks/crossbar_dc.py).
 """
 
 from __future__ import annotations
@@ -20,7 +37,7 @@ from .threads import configure_from_environment as _configure_threads
 _configure_numba_cache()
 
 try:  # numba is a dependency; without it memspice falls back to the scipy-sparse solvers
-    from numba import njit, prange
+    from numba import get_num_threads, njit, prange
 
     AVAILABLE = True
 except ImportError:  # pragma: no cover
@@ -28,130 +45,260 @@ except ImportError:  # pragma: no cover
 
 if AVAILABLE:
     _configure_threads()  # MEMSPICE_THREADS, when set
+    from . import coarse as _coarse
+
+#: LLVM may reorder the additions of sums (dot products, norms, restrictions) to vectorise them; no
+#: other fast-math assumption (NaN and inf stay meaningful)
+_REDUCE = {"reassoc", "contract"}
 
 if AVAILABLE:
 
-    @njit(parallel=True, cache=True)
-    def _apply(G, gw, gb, dw, db, xw, xb, yw, yb):
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _apply(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, yw, yb):
+        """y = A x; returns x . y."""
         m, n = G.shape
+        acc = 0.0
         for i in prange(m):
+            row = 0.0
             for j in range(n):
-                s = dw[i, j] * xw[i, j] - G[i, j] * xb[i, j]
+                g = G[i, j]
+                dw = g + basew[j]
+                db = g + baseb[i]
+                if shifted:
+                    dw += sw[i, j]
+                    db += sb[i, j]
+                s = dw * xw[i, j] - g * xb[i, j]
                 if j > 0:
                     s -= gw * xw[i, j - 1]
                 if j < n - 1:
                     s -= gw * xw[i, j + 1]
                 yw[i, j] = s
-                t = db[i, j] * xb[i, j] - G[i, j] * xw[i, j]
+                t = db * xb[i, j] - g * xw[i, j]
                 if i > 0:
                     t -= gb * xb[i - 1, j]
                 if i < m - 1:
                     t -= gb * xb[i + 1, j]
                 yb[i, j] = t
+                row += s * xw[i, j] + t * xb[i, j]
+            acc += row
+        return acc
 
-    @njit(parallel=True, cache=True)
-    def _factor(dw, db, gw, gb, ddw, llw, ddb, llb):
-        m, n = dw.shape
-        for i in prange(m):  # word lines: along j
-            ddw[i, 0] = dw[i, 0]
-            for j in range(1, n):
-                llw[i, j - 1] = -gw / ddw[i, j - 1]
-                ddw[i, j] = dw[i, j] - gw * gw / ddw[i, j - 1]
-        for j in prange(n):  # bit lines: along i
-            ddb[0, j] = db[0, j]
-            for i in range(1, m):
-                llb[i - 1, j] = -gb / ddb[i - 1, j]
-                ddb[i, j] = db[i, j] - gb * gb / ddb[i - 1, j]
-
-    @njit(parallel=True, cache=True)
-    def _solve_word_lines(ddw, llw, rw, zw):
-        m, n = ddw.shape
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb):
+        """r = b / scale - A x; returns (r . r, (b / scale) . (b / scale))."""
+        _apply(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, rw, rb)
+        m, n = G.shape
+        rr = 0.0
+        bn = 0.0
         for i in prange(m):
-            zw[i, 0] = rw[i, 0]
-            for j in range(1, n):
-                zw[i, j] = rw[i, j] - llw[i, j - 1] * zw[i, j - 1]
+            a = 0.0
+            c = 0.0
             for j in range(n):
-                zw[i, j] /= ddw[i, j]
-            for j in range(n - 2, -1, -1):
-                zw[i, j] -= llw[i, j] * zw[i, j + 1]
+                u = bw[i, j] / scale
+                v = bb[i, j] / scale
+                rw[i, j] = u - rw[i, j]
+                rb[i, j] = v - rb[i, j]
+                a += rw[i, j] * rw[i, j] + rb[i, j] * rb[i, j]
+                c += u * u + v * v
+            rr += a
+            bn += c
+        return rr, bn
 
     @njit(parallel=True, cache=True)
-    def _solve_bit_lines(ddb, llb, rb, zb):
-        # bit lines run down the rows: sweep all columns together, chunked across cores
-        m, n = ddb.shape
-        chunks = 8
+    def _factor(G, gw, gb, basew, baseb, sw, sb, shifted, invw, invb, chunks):
+        """Inverse pivots (float32) of the LDL^T factors of every word line (along j) and bit line (along i)."""
+        m, n = G.shape
+        for i in prange(m):
+            inv = 0.0
+            for j in range(n):
+                d = G[i, j] + basew[j] + (sw[i, j] if shifted else 0.0)
+                if j > 0:
+                    d -= gw * gw * inv
+                inv = 1.0 / d
+                invw[i, j] = inv
         step = (n + chunks - 1) // chunks
         for c in prange(chunks):
             j0, j1 = c * step, min(n, (c + 1) * step)
             for j in range(j0, j1):
-                zb[0, j] = rb[0, j]
+                invb[0, j] = 1.0 / (G[0, j] + baseb[0] + (sb[0, j] if shifted else 0.0))
             for i in range(1, m):
                 for j in range(j0, j1):
-                    zb[i, j] = rb[i, j] - llb[i - 1, j] * zb[i - 1, j]
-            for i in range(m):
-                for j in range(j0, j1):
-                    zb[i, j] /= ddb[i, j]
-            for i in range(m - 2, -1, -1):
-                for j in range(j0, j1):
-                    zb[i, j] -= llb[i, j] * zb[i + 1, j]
+                    d = G[i, j] + baseb[i] + (sb[i, j] if shifted else 0.0) - gb * gb * invb[i - 1, j]
+                    invb[i, j] = 1.0 / d
 
-    @njit(parallel=True, cache=True)
-    def _add_coupling(r, G, z, out):
-        m, n = r.shape
-        for i in prange(m):
-            for j in range(n):
-                out[i, j] = r[i, j] + G[i, j] * z[i, j]
+    @njit(cache=True, fastmath=_REDUCE)
+    def _spread(acc, c, i, j0, j1, v, ic, wi, jc, wj, rowbuf):
+        """acc[c] += Pi^T of the values v[j0:j1] on row i (Pi: bilinear interpolation from the coarse grid)."""
+        rowbuf[:] = 0.0
+        b = jc[j0]
+        s0 = s1 = 0.0
+        for j in range(j0, j1):
+            if jc[j] != b:
+                rowbuf[b] += s0
+                rowbuf[b + 1] += s1
+                s0 = s1 = 0.0
+                b = jc[j]
+            s0 += wj[j] * v[j]
+            s1 += (1.0 - wj[j]) * v[j]
+        rowbuf[b] += s0
+        rowbuf[b + 1] += s1
+        a, w0 = ic[i], wi[i]
+        for k in range(jc[j0], b + 2):
+            acc[c, a, k] += w0 * rowbuf[k]
+            acc[c, a + 1, k] += (1.0 - w0) * rowbuf[k]
 
     @njit(cache=True)
-    def _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp):
-        """Symmetric block Gauss-Seidel over the two line families: word lines, bit lines,
-        word lines again; each block solved exactly.  SPD, so CG keeps its guarantees."""
-        _solve_word_lines(ddw, llw, rw, zw)
-        _add_coupling(rb, G, zw, tmp)  # r_b - A_bw z_w, with A_bw = -G
-        _solve_bit_lines(ddb, llb, tmp, zb)
-        _add_coupling(rw, G, zb, tmp)  # r_w - A_wb z_b
-        _solve_word_lines(ddw, llw, tmp, zw)
+    def _word_lines(invw, gw, t, zw, i, k):
+        """Solve word lines i .. i + k - 1 (k <= 4) in place: zw holds the right-hand side t on entry.
 
-    @njit(parallel=True, cache=True)
-    def _dot2(aw, ab, bw, bb):
-        m, n = aw.shape
-        s = 0.0
-        for i in prange(m):
+        Four lines at a time: each line's recursion is a chain of dependent multiply-adds, so four
+        independent chains keep the core busy."""
+        n = invw.shape[1]
+        if k == 4:
+            u0 = u1 = u2 = u3 = 0.0
             for j in range(n):
-                s += aw[i, j] * bw[i, j] + ab[i, j] * bb[i, j]
-        return s
+                u0 = (t[i, j] + gw * u0) * invw[i, j]
+                u1 = (t[i + 1, j] + gw * u1) * invw[i + 1, j]
+                u2 = (t[i + 2, j] + gw * u2) * invw[i + 2, j]
+                u3 = (t[i + 3, j] + gw * u3) * invw[i + 3, j]
+                zw[i, j] = u0
+                zw[i + 1, j] = u1
+                zw[i + 2, j] = u2
+                zw[i + 3, j] = u3
+            for j in range(n - 2, -1, -1):
+                u0 = zw[i, j] + gw * invw[i, j] * u0
+                u1 = zw[i + 1, j] + gw * invw[i + 1, j] * u1
+                u2 = zw[i + 2, j] + gw * invw[i + 2, j] * u2
+                u3 = zw[i + 3, j] + gw * invw[i + 3, j] * u3
+                zw[i, j] = u0
+                zw[i + 1, j] = u1
+                zw[i + 2, j] = u2
+                zw[i + 3, j] = u3
+            return
+        for r in range(i, i + k):
+            u = 0.0
+            for j in range(n):
+                u = (t[r, j] + gw * u) * invw[r, j]
+                zw[r, j] = u
+            for j in range(n - 2, -1, -1):
+                u = zw[r, j] + gw * invw[r, j] * u
+                zw[r, j] = u
 
-    @njit(parallel=True, cache=True)
-    def _axpy2(alpha, xw, xb, yw, yb):
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _sweep1(alpha, pw, pb, qw, qb, xw, xb, rw, rb, invw, gw, D, coarse, track, chunks):
+        """CG update and the sweep's first half, row block by row block (each block cache-hot):
+
+        x += alpha p, r -= alpha q; zw = T_w^-1 r_w (into qw: q is spent once r is updated); with ``coarse``,
+        D[c] = 0.  Returns (r . r, max |alpha p| if ``track``)."""
         m, n = xw.shape
-        for i in prange(m):
-            for j in range(n):
-                yw[i, j] += alpha * xw[i, j]
-                yb[i, j] += alpha * xb[i, j]
+        rows = -(-m // (4 * chunks)) * 4
+        rr = np.zeros(chunks)
+        big = np.zeros(chunks)
+        for c in prange(chunks):
+            if coarse:
+                D[c] = 0.0
+            s = 0.0
+            pm = 0.0
+            for i0 in range(c * rows, min(m, (c + 1) * rows), 4):
+                k = min(4, m - i0)
+                for i in range(i0, i0 + k):
+                    for j in range(n):
+                        xw[i, j] += alpha * pw[i, j]
+                        xb[i, j] += alpha * pb[i, j]
+                        a = rw[i, j] - alpha * qw[i, j]
+                        b = rb[i, j] - alpha * qb[i, j]
+                        rw[i, j] = a
+                        rb[i, j] = b
+                        s += a * a + b * b
+                    if track:
+                        for j in range(n):
+                            pm = max(pm, abs(pw[i, j]), abs(pb[i, j]))
+                _word_lines(invw, gw, rw, qw, i0, k)
+            rr[c] = s
+            big[c] = pm
+        return rr.sum(), abs(alpha) * big.max()
 
-    @njit(parallel=True, cache=True)
-    def _axpy2_max(alpha, xw, xb, yw, yb):
-        """y += alpha x; returns max |alpha x| (the size of the update)."""
-        m, n = xw.shape
-        row_max = np.zeros(m)
-        for i in prange(m):
-            big = 0.0
-            for j in range(n):
-                dw = alpha * xw[i, j]
-                db = alpha * xb[i, j]
-                yw[i, j] += dw
-                yb[i, j] += db
-                big = max(big, abs(dw), abs(db))
-            row_max[i] = big
-        return row_max.max()
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _sweep2(invb, gb, rb, G, zw, zb, chunks):
+        """The sweep's bit lines: zb = T_b^-1 (r_b + G zw), all bit lines together row by row (vectorised
+        across columns), one column chunk per thread.  Returns r_b . zb."""
+        m, n = invb.shape
+        cols = -(-n // chunks)
+        ry = np.zeros(chunks)
+        for c in prange(chunks):
+            j0, j1 = c * cols, min(n, (c + 1) * cols)
+            if j0 >= j1:
+                continue
+            for j in range(j0, j1):
+                zb[0, j] = (rb[0, j] + G[0, j] * zw[0, j]) * invb[0, j]
+            for i in range(1, m):
+                for j in range(j0, j1):
+                    zb[i, j] = (rb[i, j] + G[i, j] * zw[i, j] + gb * zb[i - 1, j]) * invb[i, j]
+            s = 0.0
+            for j in range(j0, j1):
+                s += rb[m - 1, j] * zb[m - 1, j]
+            for i in range(m - 2, -1, -1):
+                for j in range(j0, j1):
+                    u = zb[i, j] + gb * invb[i, j] * zb[i + 1, j]
+                    zb[i, j] = u
+                    s += rb[i, j] * u
+            ry[c] = s
+        return ry.sum()
 
-    @njit(parallel=True, cache=True)
-    def _xpby2(xw, xb, beta, yw, yb):
-        m, n = xw.shape
-        for i in prange(m):
-            for j in range(n):
-                yw[i, j] = xw[i, j] + beta * yw[i, j]
-                yb[i, j] = xb[i, j] + beta * yb[i, j]
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _sweep3(invw, gw, rw, G, zb, zw, ic, wi, jc, wj, D, coarse, chunks):
+        """The sweep's last half: zw = T_w^-1 (r_w + G zb), over the first half's zw (zw_first); with
+        ``coarse`` D[c] = Pi^T (G (zw - zw_first)).
+
+        After it, r - A y = (0, G (zw - zw_first)) exactly (the last word-line solves leave no word-line
+        residual), so D sums to P^T (r - A y) with no extra product.  Returns r_w . zw."""
+        m, n = invw.shape
+        rows = -(-m // (4 * chunks)) * 4
+        ry = np.zeros(chunks)
+        for c in prange(chunks):
+            v = np.empty(4 * n)
+            rowbuf = np.empty(D.shape[2])
+            s = 0.0
+            for i0 in range(c * rows, min(m, (c + 1) * rows), 4):
+                k = min(4, m - i0)
+                for i in range(i0, i0 + k):
+                    if coarse:
+                        for j in range(n):
+                            v[(i - i0) * n + j] = -G[i, j] * zw[i, j]
+                    for j in range(n):
+                        zw[i, j] = rw[i, j] + G[i, j] * zb[i, j]
+                _word_lines(invw, gw, zw, zw, i0, k)
+                for i in range(i0, i0 + k):
+                    for j in range(n):
+                        s += rw[i, j] * zw[i, j]
+                    if coarse:
+                        e = v[(i - i0) * n : (i - i0 + 1) * n]
+                        for j in range(n):
+                            e[j] += G[i, j] * zw[i, j]
+                        _spread(D, c, i, 0, n, e, ic, wi, jc, wj, rowbuf)
+            ry[c] = s
+        return ry.sum()
+
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _restrict(rw, rb, ic, wi, jc, wj, D, chunks):
+        """P^T r = Pi^T (r_w + r_b) (Pi: the bilinear interpolation from the coarse grid)."""
+        m, n = rw.shape
+        rows = -(-m // chunks)
+        for c in prange(chunks):
+            D[c] = 0.0
+            v = np.empty(n)
+            rowbuf = np.empty(D.shape[2])
+            for i in range(c * rows, min(m, (c + 1) * rows)):
+                for j in range(n):
+                    v[j] = rw[i, j] + rb[i, j]
+                _spread(D, c, i, 0, n, v, ic, wi, jc, wj, rowbuf)
+        return D.sum(axis=0)
+
+    @njit(cache=True)
+    def _coarse_solve(factor, d, mc, nc):
+        c = np.zeros((mc + 1, nc + 1))
+        c[:mc, :nc] = _coarse.band_solve(factor, np.ascontiguousarray(d[:mc, :nc]).ravel()).reshape(mc, nc)
+        return c
 
     @njit(cache=True)
     def _column_mismatch_ok(G, g_last, xw, xb, rb, v_foot, i_tol, floor):
@@ -176,10 +323,13 @@ if AVAILABLE:
         return True
 
     @njit(cache=True)
-    def _pcg(G, gw, gb, g_last, dw, db, ddw, llw, ddb, llb, bw, bb, v_foot, xw, xb, tol, i_tol, v_tol, maxiter):
-        """Preconditioned CG; stops when all three hold:
+    def _pcg(
+        G, gw, gb, g_last, basew, baseb, sw, sb, shifted, invw, invb, bw, bb, scale, v_foot, xw, xb,
+        rw, rb, qw, qb, pw, pb, tol, i_tol, v_tol, maxiter, use_coarse, ic, wi, jc, wj, factor, mc, nc, chunks,
+    ):  # fmt: skip
+        """Two-level preconditioned CG on A x = b / scale; stops when all three hold:
 
-        * relative residual ||b - A x|| <= tol ||b||;
+        * relative residual ||b / scale - A x|| <= tol ||b / scale||;
         * every bit line's current balance closes: |sum_i r_b[i, j]| <= ``i_tol`` times its output current
           g_last (V_b[m-1, j] - v_foot[j]) (floored at 1e-3 of the largest output current);
         * the last update moved no node voltage by more than ``v_tol`` (V).
@@ -188,47 +338,62 @@ if AVAILABLE:
         the output currents, because its scale is the driver current, not the cell currents.  Measured
         against a direct solve (tall 2048x16, wide 16x2048, square 128-1024, 1-100 Ohm wires), the
         output-current error stays below the closing mismatch, and within a factor ~1 of it on wide arrays.
-        Returns iterations, or -1.
+
+        r . z = r . y: the deflated start makes P^T r0 = 0 and A-DEF2 keeps P^T r_k = 0 (Z^T A z_k = Z^T r_k),
+        so the coarse part of z adds nothing to r . z (measured: same iterations and outputs to 1e-15 with
+        and without the term, 300-2048 arrays).
+
+        Work arrays (allocated by the caller, so that numpy can back them with huge pages): r, q (zero) and
+        p (zero, float32).  The search directions p are stored in float32: x and r move by alpha p and
+        alpha A p of the same stored p, so r stays the residual of x (to float64 rounding) and the tests
+        above stay exact; only the directions' conjugacy is rounded.  Returns iterations, or -1.
         """
-        m, n = bw.shape
-        rw, rb = np.empty_like(bw), np.empty_like(bb)
-        zw, zb = np.empty_like(bw), np.empty_like(bb)
-        pw, pb = np.empty_like(bw), np.empty_like(bb)
-        qw, qb = np.empty_like(bw), np.empty_like(bb)
-        tmp = np.empty_like(bw)
-        _apply(G, gw, gb, dw, db, xw, xb, qw, qb)
-        rw[:, :] = bw - qw
-        rb[:, :] = bb - qb
-        bnorm = np.sqrt(_dot2(bw, bb, bw, bb))
+        D = np.zeros((chunks, mc + 1, nc + 1))
+        track = v_tol < np.inf
+        rr, bn = _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb)
+        bnorm = np.sqrt(bn)
         if bnorm == 0.0:
             bnorm = 1.0
-        if np.sqrt(_dot2(rw, rb, rw, rb)) == 0.0:
+        if rr == 0.0:
             return 0
-        _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp)
-        pw[:, :] = zw
-        pb[:, :] = zb
-        rz = _dot2(rw, rb, zw, zb)
-        for it in range(1, maxiter + 1):
-            _apply(G, gw, gb, dw, db, pw, pb, qw, qb)
-            pq = _dot2(pw, pb, qw, qb)
-            if pq <= 0.0:
-                # exact solution reached (p = 0) or loss of positivity
-                return it if rz == 0.0 else -1
-            alpha = rz / pq
-            step = _axpy2_max(alpha, pw, pb, xw, xb)
-            _axpy2(-alpha, qw, qb, rw, rb)
+        alpha = 0.0
+        if use_coarse:  # deflated start: x0 += Q r0, so that P^T r0 = 0
+            d = _restrict(rw, rb, ic, wi, jc, wj, D, chunks)
+            c = _coarse_solve(factor, d, mc, nc)
+            _coarse.prolong_update(qw, qb, c, ic, wi, jc, wj, 0.0, pw, pb)
+            _apply(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, qb)
+            alpha = 1.0
+        rz = 0.0
+        for it in range(0, maxiter + 1):
+            if it > 0:
+                pq = _apply(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, qb)
+                if pq <= 0.0:
+                    # exact solution reached (p = 0) or loss of positivity
+                    return it if rz == 0.0 else -1
+                alpha = rz / pq
+            rr, step = _sweep1(alpha, pw, pb, qw, qb, xw, xb, rw, rb, invw, gw, D, use_coarse, track, chunks)
             if (
-                np.sqrt(_dot2(rw, rb, rw, rb)) <= tol * bnorm
+                it > 0
+                and np.sqrt(rr) <= tol * bnorm
                 and step <= v_tol
                 and _column_mismatch_ok(G, g_last, xw, xb, rb, v_foot, i_tol, 1e-300)
             ):
                 return it
-            _precondition(G, ddw, llw, ddb, llb, rw, rb, zw, zb, tmp)
-            rz_new = _dot2(rw, rb, zw, zb)
-            beta = rz_new / rz
+            rz_new = _sweep2(invb, gb, rb, G, qw, qb, chunks)
+            rz_new += _sweep3(invw, gw, rw, G, qb, qw, ic, wi, jc, wj, D, use_coarse, chunks)
+            if use_coarse:
+                c = _coarse_solve(factor, D.sum(axis=0), mc, nc)
+            else:
+                c = np.zeros((mc + 1, nc + 1))
+            beta = 0.0 if it == 0 else rz_new / rz
+            _coarse.prolong_update(qw, qb, c, ic, wi, jc, wj, beta, pw, pb)
             rz = rz_new
-            _xpby2(zw, zb, beta, pw, pb)
         return -1
+
+
+def _chunks() -> int:
+    """Pieces the kernels split lines or rows into: one per numba thread."""
+    return max(1, get_num_threads())
 
 
 def applicable(xbar) -> bool:
@@ -237,37 +402,67 @@ def applicable(xbar) -> bool:
 
 
 class LineSystem:
-    """Matrix-free nodal system of a crossbar with resistive word and bit lines."""
+    """Matrix-free nodal system of a crossbar with resistive word and bit lines.
 
-    def __init__(self, xbar, cell_g: np.ndarray):
+    ``coarse``: use the coarse correction (:mod:`memspice.solver.coarse`) where it pays (None, default:
+    when the array is longer than ``coarse.MIN_LENGTHS`` leak lengths), always (True) or never (False).
+    """
+
+    def __init__(self, xbar, cell_g: np.ndarray, coarse: bool | None = None):
         m, n = xbar.shape
         self.gw, self.gb = 1.0 / xbar.r_word, 1.0 / xbar.r_bit
         self.g_first = 1.0 / xbar.r_first
         self.g_last = 1.0 / xbar.r_last
+        self.coarse_mode = coarse
+        self.basew = np.full(n, 2.0 * self.gw)
+        self.basew[0] += self.g_first - self.gw
+        self.basew[-1] -= self.gw
+        self.baseb = np.full(m, 2.0 * self.gb)
+        self.baseb[0] -= self.gb
+        self.baseb[-1] += self.g_last - self.gb
+        self._coarse_cache: dict[int, _coarse.CoarseSpace] = {}
+        self._no_coarse = (np.zeros(m, np.int64), np.ones(m), np.zeros(n, np.int64), np.ones(n))
+        self._no_factor = np.ones((1, 1))
         self.set_cells(np.asarray(cell_g, float).reshape(m, n))
 
     def set_cells(self, cell_g: np.ndarray, shift_w=None, shift_b=None) -> None:
-        """(Re)build diagonals and line factorisations for cell conductances (S).
+        """(Re)build the line factorisations (and, where they change, the coarse space) for cell
+        conductances (S).
 
         ``shift_w``, ``shift_b``: extra conductance to ground (S, m x n) on every word- and bit-line node
         (e.g. line capacitance over the time step, C/h, in transients); must keep the system SPD (>= 0).
         """
         G = np.ascontiguousarray(cell_g, dtype=float)
         m, n = G.shape
-        dw = G + 2 * self.gw
-        dw[:, 0] += self.g_first - self.gw
-        dw[:, -1] -= self.gw
-        db = G + 2 * self.gb
-        db[0, :] -= self.gb
-        db[-1, :] += self.g_last - self.gb
-        if shift_w is not None:
-            dw += shift_w
-        if shift_b is not None:
-            db += shift_b
-        self.G, self.dw, self.db = G, dw, db
-        self.ddw, self.llw = np.empty_like(dw), np.empty((m, max(n - 1, 1)))
-        self.ddb, self.llb = np.empty_like(db), np.empty((max(m - 1, 1), n))
-        _factor(dw, db, self.gw, self.gb, self.ddw, self.llw, self.ddb, self.llb)
+        self.G = G
+        self.shifted = shift_w is not None or shift_b is not None
+        if self.shifted:
+            self.sw = np.ascontiguousarray(np.broadcast_to(0.0 if shift_w is None else shift_w, (m, n)), float)
+            self.sb = np.ascontiguousarray(np.broadcast_to(0.0 if shift_b is None else shift_b, (m, n)), float)
+        else:
+            self.sw = self.sb = np.zeros((1, 1))
+        self.invw = np.empty((m, n), np.float32)
+        self.invb = np.empty((m, n), np.float32)
+        _factor(
+            G, self.gw, self.gb, self.basew, self.baseb, self.sw, self.sb, self.shifted, self.invw, self.invb, _chunks()
+        )
+        self.coarse = self._coarse_space()
+
+    def _coarse_space(self):
+        shape = self.G.shape
+        if self.coarse_mode is False or (self.coarse_mode is None and max(shape) < 10):
+            return None  # (no array this short has 5 leak lengths of at least 2 segments)
+        shift_mean = float(self.sw.mean() + self.sb.mean()) if self.shifted else 0.0
+        h = _coarse.spacing(shape, min(self.gw, self.gb), float(self.G.mean()), shift_mean)
+        if h == 0 and self.coarse_mode:
+            h = max(2, -(-(max(shape) - 1) // (_coarse.MAX_COARSE - 1)))
+        if h == 0:
+            return None
+        if self.shifted:  # the Galerkin operator holds the shifts: rebuilt with them (small)
+            return _coarse.CoarseSpace(shape, h, self.gw, self.gb, self.g_first, self.g_last, self.sw + self.sb)
+        if h not in self._coarse_cache:  # independent of the cells: Newton steps reuse it
+            self._coarse_cache = {h: _coarse.CoarseSpace(shape, h, self.gw, self.gb, self.g_first, self.g_last)}
+        return self._coarse_cache[h]
 
     def drive(self, v_word: np.ndarray, v_bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Right-hand sides (A) for word-line inputs (m,) and bit-line foot voltages (n,), V."""
@@ -294,36 +489,76 @@ class LineSystem:
         if scale == 0.0:
             return np.zeros_like(self.G), np.zeros_like(self.G), 0
         # the solution scales with the right-hand side: solve for x / scale (order-one numbers)
-        xw = np.zeros_like(self.G) if x0 is None else np.array(x0[0], float) / scale
-        xb = np.zeros_like(self.G) if x0 is None else np.array(x0[1], float) / scale
+        if x0 is None:
+            xw, xb = np.zeros_like(self.G), np.zeros_like(self.G)
+        else:
+            xw = np.divide(x0[0], scale, dtype=float)
+            xb = np.divide(x0[1], scale, dtype=float)
         v_tol = np.inf if v_tol is None else v_tol / scale
+        cs = self.coarse
+        if cs is None:  # a one-node "coarse grid" that stays zero
+            ic, wi, jc, wj = self._no_coarse
+        else:
+            ic, wi, jc, wj = cs.ic, cs.wi, cs.jc, cs.wj
         its = _pcg(
             self.G,
             self.gw,
             self.gb,
             self.g_last,
-            self.dw,
-            self.db,
-            self.ddw,
-            self.llw,
-            self.ddb,
-            self.llb,
-            bw / scale,
-            bb / scale,
+            self.basew,
+            self.baseb,
+            self.sw,
+            self.sb,
+            self.shifted,
+            self.invw,
+            self.invb,
+            bw,
+            bb,
+            scale,
             v_foot / scale,
             xw,
             xb,
+            np.empty((m, n)),
+            np.empty((m, n)),
+            np.zeros((m, n)),
+            np.zeros((m, n)),
+            np.zeros((m, n), np.float32),
+            np.zeros((m, n), np.float32),
             tol,
             i_tol,
             v_tol,
             maxiter,
+            cs is not None,
+            ic,
+            wi,
+            jc,
+            wj,
+            self._no_factor if cs is None else cs.factor,
+            1 if cs is None else cs.mc,
+            1 if cs is None else cs.nc,
+            _chunks(),
         )
         if its < 0:
             raise RuntimeError(f"structured CG did not reach relative residual {tol:g} in {maxiter} iterations")
-        return xw * scale, xb * scale, its
+        xw *= scale
+        xb *= scale
+        return xw, xb, its
 
     def apply(self, xw, xb):
         """Matrix product (A) with node voltages xw, xb (V)."""
-        yw, yb = np.empty_like(xw), np.empty_like(xb)
-        _apply(self.G, self.gw, self.gb, self.dw, self.db, np.ascontiguousarray(xw), np.ascontiguousarray(xb), yw, yb)
+        yw, yb = np.empty_like(xw, dtype=float), np.empty_like(xb, dtype=float)
+        _apply(
+            self.G,
+            self.gw,
+            self.gb,
+            self.basew,
+            self.baseb,
+            self.sw,
+            self.sb,
+            self.shifted,
+            np.ascontiguousarray(xw, float),
+            np.ascontiguousarray(xb, float),
+            yw,
+            yb,
+        )
         return yw, yb

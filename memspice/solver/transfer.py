@@ -67,8 +67,8 @@ __all__ = [
 #: one OpenBLAS thread of a shared 2-core x86 machine (2026); only its ratio to the next constant matters
 FLOP_RATE = 4e9
 #: time of one iterative single-vector solve per cell (s), measured on the same machine and thread count:
-#: memspice's structured CG read 1024 x 1024 in 0.95 s (18 iterations)
-SECONDS_PER_CELL_VECTOR = 9e-7
+#: memspice's structured CG (two-level, 9 iterations) read 1024 x 1024 in 0.32 s (benchmarks/crossbar_dc.py)
+SECONDS_PER_CELL_VECTOR = 3e-7
 #: default memory for one block of input vectors in :func:`read_blocked` (bytes); assumed: small enough to
 #: leave room for other processes on a laptop, large enough that per-call overhead is negligible
 BLOCK_BYTES = 256 * 2**20

@@ -1,0 +1,138 @@
+"""Issue 13, structured crossbar solver: two-level (line sweep + coarse) CG, float32 factors, memory."""
+
+import numpy as np
+import pytest
+
+from memspice.circuits.crossbar import Crossbar
+from memspice.solver import structured
+
+pytestmark = pytest.mark.skipif(not structured.AVAILABLE, reason="numba not installed: no structured path")
+
+if structured.AVAILABLE:
+    from memspice.solver import coarse
+
+
+def dense(system, shape):
+    """The nodal matrix (2 m n square, word-line nodes first) from the matrix-free product."""
+    m, n = shape
+    N = m * n
+    A = np.empty((2 * N, 2 * N))
+    for k in range(2 * N):
+        e = np.zeros(2 * N)
+        e[k] = 1.0
+        yw, yb = system.apply(e[:N].reshape(m, n), e[N:].reshape(m, n))
+        A[:, k] = np.concatenate([yw.ravel(), yb.ravel()])
+    return A
+
+
+def array(shape, g_scale=1.0, r=1.0, seed=0, r_source=0.0, r_sense=0.0):
+    rng = np.random.default_rng(seed)
+    g = rng.uniform(1e-6, 1e-4, shape) * g_scale
+    return Crossbar(g, r_word=r, r_bit=r, r_source=r_source, r_sense=r_sense), rng.uniform(0.0, 0.5, shape[0])
+
+
+def test_coarse_operator_is_the_galerkin_product_and_independent_of_the_cells():
+    shape, h = (13, 9), 4
+    xbar, _ = array(shape, r_source=0.5, r_sense=2.0)
+    shift = np.random.default_rng(1).uniform(0.0, 1e-3, shape)
+    system = structured.LineSystem(xbar, xbar.conductances)
+    for cells, s in [(xbar.conductances, None), (xbar.conductances[::-1] * 7.0, shift)]:
+        system.set_cells(cells, shift_w=s, shift_b=None if s is None else 2 * s)
+        A = dense(system, shape)
+        cs = coarse.CoarseSpace(shape, h, system.gw, system.gb, system.g_first, system.g_last,
+                                None if s is None else 3 * s)  # fmt: skip
+        Py = coarse._interp_matrix(cs.ic, cs.wi, cs.mc).toarray()
+        Px = coarse._interp_matrix(cs.jc, cs.wj, cs.nc).toarray()
+        Pi = np.kron(Py, Px)
+        P = np.vstack([Pi, Pi])
+        L = np.zeros((cs.mc * cs.nc,) * 2)
+        for k in range(cs.factor.shape[0]):
+            idx = np.arange(cs.mc * cs.nc - k)
+            L[idx + k, idx] = cs.factor[k, : len(idx)]
+        np.testing.assert_allclose(L @ L.T, P.T @ A @ P, rtol=1e-10, atol=1e-12 * np.abs(P.T @ A @ P).max())
+
+
+def test_interpolation_is_exact_at_coarse_nodes_and_linear_between():
+    idx, w, k = coarse.interpolation(10, 4)  # coarse nodes 0, 4, 8, 9
+    assert k == 4
+    pos = np.array([0, 4, 8, 9])
+    np.testing.assert_allclose(w * pos[idx] + (1 - w) * pos[np.minimum(idx + 1, k - 1)], np.arange(10))
+    assert coarse.interpolation(1, 4)[2] == 1
+
+
+@pytest.mark.parametrize("use_coarse", [False, True])
+@pytest.mark.parametrize("shifted", [False, True])
+def test_solve_matches_a_dense_direct_solve(use_coarse, shifted):
+    shape = (17, 23)
+    xbar, v = array(shape, g_scale=300.0, r_source=0.3, r_sense=0.7)
+    system = structured.LineSystem(xbar, xbar.conductances, coarse=use_coarse)
+    shift = np.random.default_rng(2).uniform(0.0, 1e-3, shape) if shifted else None
+    system.set_cells(xbar.conductances, shift_w=shift, shift_b=shift)
+    assert (system.coarse is not None) == use_coarse
+    bw, bb = system.drive(v, np.full(shape[1], 0.01))
+    bb += np.random.default_rng(3).uniform(0, 1e-4, shape)  # a general right-hand side (transients)
+    ref = np.linalg.solve(dense(system, shape), np.concatenate([bw.ravel(), bb.ravel()]))
+    vw, vb, its = system.solve(bw, bb, tol=1e-13, i_tol=1e-12, v_foot=np.full(shape[1], 0.01))
+    got = np.concatenate([vw.ravel(), vb.ravel()])
+    assert np.max(np.abs(got - ref)) <= 1e-11 * np.max(np.abs(ref))
+    # a start at the answer ends at once
+    _, _, its0 = system.solve(bw, bb, tol=1e-10, x0=(vw, vb), v_foot=np.full(shape[1], 0.01))
+    assert its0 <= 1 < its
+
+
+def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_pivots():
+    shape = (6, 7)
+    xbar, _ = array(shape, g_scale=1e3)
+    system = structured.LineSystem(xbar, xbar.conductances, coarse=False)
+    assert system.invw.dtype == np.float32 and system.invb.dtype == np.float32
+    m, n = shape
+    N = m * n
+    M = np.empty((2 * N, 2 * N))
+    D = np.zeros((1, 2, 2))
+    for k in range(2 * N):
+        r = np.zeros(2 * N)
+        r[k] = 1.0
+        rw, rb = r[:N].reshape(m, n).copy(), r[N:].reshape(m, n).copy()
+        zw, zb = np.zeros((m, n)), np.zeros((m, n))
+        p = np.zeros((m, n), np.float32)
+        x = np.zeros((m, n))
+        structured._sweep1(0.0, p, p, zw, zb, x, x.copy(), rw, rb, system.invw, system.gw, D, False, False, 1)
+        structured._sweep2(system.invb, system.gb, rb, system.G, zw, zb, 1)
+        ic, jc = np.zeros(m, np.int64), np.zeros(n, np.int64)
+        structured._sweep3(system.invw, system.gw, rw, system.G, zb, zw, ic, np.ones(m), jc, np.ones(n), D, False, 1)
+        M[:, k] = np.concatenate([zw.ravel(), zb.ravel()])
+    assert np.max(np.abs(M - M.T)) <= 1e-12 * np.max(np.abs(M))
+    assert np.linalg.eigvalsh((M + M.T) / 2).min() > 0
+
+
+def test_coarse_correction_keeps_iterations_flat_as_the_array_grows():
+    """Cells scaled x64 put a 128-256 array where a 1024-2048 one is (leak length l ~ 12 segments):
+    the line sweep alone needs more iterations the larger the array; with the coarse space it does not."""
+    its = {}
+    for n in (128, 256):
+        xbar, v = array((n, n), g_scale=64.0)
+        for use in (False, True):
+            system = structured.LineSystem(xbar, xbar.conductances, coarse=use)
+            its[n, use] = system.solve(*system.drive(v, np.zeros(n)), i_tol=1e-10)[2]
+    assert its[256, False] >= its[128, False] + 4
+    assert its[256, True] <= its[128, True] + 1
+    assert its[256, True] <= 0.6 * its[256, False]
+
+
+def test_default_uses_the_coarse_space_only_where_slow_modes_exist():
+    big, _ = array((600, 600))  # leak length l ~ 100 segments: 6 l
+    assert 50 <= structured.LineSystem(big, big.conductances).coarse.h <= 150
+    small, _ = array((300, 300))  # 3 l: few slow modes
+    assert structured.LineSystem(small, small.conductances).coarse is None
+    dense_cells, _ = array((200, 200), g_scale=1e4)  # l ~ 1: the line sweep alone suffices
+    assert structured.LineSystem(dense_cells, dense_cells.conductances).coarse is None
+    tall, _ = array((2048, 16))  # long lines in one direction are enough
+    assert structured.LineSystem(tall, tall.conductances).coarse is not None
+
+
+def test_stored_state_is_under_ten_bytes_per_cell():
+    """Besides the caller's conductances: two float32 pivot arrays (the diagonals are not stored)."""
+    xbar, _ = array((64, 80))
+    system = structured.LineSystem(xbar, xbar.conductances)
+    stored = sum(a.nbytes for a in vars(system).values() if isinstance(a, np.ndarray) and a is not system.G)
+    assert stored <= 10 * 64 * 80
