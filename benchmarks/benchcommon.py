@@ -57,10 +57,16 @@ def add_thread_arg(ap: argparse.ArgumentParser) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Make child processes started from now on use ``threads`` threads (0: leave the defaults)."""
-    if threads and threads > 0:
-        for var in THREAD_VARS:
-            os.environ[var] = str(int(threads))
+    """Make child processes started from now on (:func:`run_isolated`) use ``threads`` threads (0: defaults).
+
+    Only the children's environment is set: changing ``NUMBA_NUM_THREADS`` in a process whose numba threads
+    already run makes numba raise, so this process (e.g. a test calling a benchmark's ``main``) is left as is.
+    """
+    global _CHILD_THREADS
+    _CHILD_THREADS = int(threads) if threads and threads > 0 else 0
+
+
+_CHILD_THREADS = 0
 
 
 def peak_bytes() -> int:
@@ -68,7 +74,10 @@ def peak_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _child(conn, module: str, func: str, args: tuple, kwargs: dict, path: list):
+def _child(conn, module: str, func: str, args: tuple, kwargs: dict, path: list, threads: int = 0):
+    if threads > 0:  # before numba, BLAS or OpenMP start in this fresh process
+        for var in THREAD_VARS:
+            os.environ[var] = str(threads)
     sys.path[:0] = [p for p in path if p not in sys.path]
     try:
         fn = getattr(importlib.import_module(module), func)
@@ -93,7 +102,7 @@ def run_isolated(fn, *args, timeout: float = 600.0, **kwargs):
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, module, fn.__name__, args, kwargs, [here]))
+    proc = ctx.Process(target=_child, args=(child, module, fn.__name__, args, kwargs, [here], _CHILD_THREADS))
     proc.start()
     if not parent.poll(timeout):
         proc.kill()
