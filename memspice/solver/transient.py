@@ -217,9 +217,9 @@ class _Nodes:
         v = self.drive(t)
         Cv, Wv = net.C @ v, net.W_drive @ v
         c_h = self.cap / h if h and np.any(self.cap > 0) else None
-        # Node equations with capacitors use NODE_THETA whatever theta the states use (see its comment);
-        # without capacitors the node equation is algebraic: R(V) = 0 at the new time.
-        th = 1.0 if c_h is None else NODE_THETA
+        # Node equations with capacitors under the trapezoidal rule use NODE_THETA (see its comment); without
+        # capacitors the node equation is algebraic: R(V) = 0 at the new time.
+        th = 1.0 if c_h is None or theta >= 1.0 else NODE_THETA  # backward Euler stays backward Euler
         v_tol = NEWTON_V_TOL * max(1.0, float(np.max(np.abs(v))) if v.size else 1.0)
         x, done = x_guess, False
         for _ in range(NEWTON_ITERS):
