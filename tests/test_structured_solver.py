@@ -78,6 +78,24 @@ def test_solve_matches_a_dense_direct_solve(use_coarse, shifted):
     # a start at the answer ends at once
     _, _, its0 = system.solve(bw, bb, tol=1e-10, x0=(vw, vb), v_foot=np.full(shape[1], 0.01))
     assert its0 <= 1 < its
+    # written into the caller's arrays (whatever they held), the same answer
+    out = (np.full(shape, np.nan), np.full(shape, 7.0))
+    ow, ob, _ = system.solve(bw, bb, tol=1e-13, i_tol=1e-12, v_foot=np.full(shape[1], 0.01), out=out)
+    assert ow is out[0] and ob is out[1]
+    np.testing.assert_array_equal(np.concatenate([ow.ravel(), ob.ravel()]), got)
+
+
+def test_solve_refuses_out_arrays_it_cannot_write_in_place():
+    xbar, v = array((6, 5))
+    system = structured.LineSystem(xbar, xbar.conductances)
+    bw, bb = system.drive(v, np.zeros(5))
+    for out in [
+        (np.zeros((5, 6)), np.zeros((6, 5))),
+        (np.zeros((6, 5), np.float32),) * 2,
+        (np.zeros((6, 10))[:, ::2],) * 2,
+    ]:
+        with pytest.raises(ValueError, match="out must be"):
+            system.solve(bw, bb, out=out)
 
 
 def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_pivots():

@@ -45,3 +45,19 @@ def test_environment_variable_sets_the_count():
         timeout=120,
     )
     assert bad.returncode != 0 and "MEMSPICE_THREADS" in bad.stderr
+
+
+def test_idle_threads_sleep_unless_the_user_chose_a_wait_policy():
+    code = "import os, memspice.solver; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "PASSIVE"
+    mine = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert mine.stdout.strip() == "ACTIVE"

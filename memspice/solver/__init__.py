@@ -4,11 +4,15 @@ Choosing between ngspice and this solver (``simulate_crossbar``, ``choose_backen
 :mod:`memspice.simulate`, which uses the netlist writer too.
 """
 
-from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc
-from .linear import LinearSolveError
-from .threads import get_threads, set_threads
-from .transfer import ReadStrategy, read_many
-from .transient import CrossbarTransient, TransientError, simulate_transient
+from .threads import configure_waiting as _configure_waiting
+
+_configure_waiting()  # before numba starts its threads (see memspice.solver.threads)
+
+from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc  # noqa: E402
+from .linear import LinearSolveError  # noqa: E402
+from .threads import get_threads, set_threads  # noqa: E402
+from .transfer import ReadStrategy, read_many  # noqa: E402
+from .transient import CrossbarTransient, TransientError, simulate_transient  # noqa: E402
 
 __all__ = [
     "simulate_transient",

@@ -257,16 +257,16 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
         system = structured.LineSystem(xbar, g)
     for k in range(p):
         vk, v_bit = v_in[:m, k], v_in[m:, k]
-        if cell.linear:
-            vw, vb, its = system.solve(*system.drive(vk, v_bit), tol=tol, i_tol=i_tol, v_foot=v_bit)
+        if cell.linear:  # straight into the results: no copies of 1024 x 1024 arrays
+            vw, vb, its = system.solve(*system.drive(vk, v_bit), tol=tol, i_tol=i_tol, v_foot=v_bit, out=(wl[k], bl[k]))
             iters.append(its)
-            i_cell = g * (vw - vb)
+            i_cell = np.multiply(g, np.subtract(vw, vb, out=dev[k]), out=dev[k])
         else:
             V, it, system = _structured_newton(xbar, vk, v_bit, tol, i_tol, max_newton, k, iters)
             vw, vb = V
             newton.append(it)
             i_cell = cell.current((vw - vb).ravel(), arrays)[0].reshape(m, n)
-        wl[k], bl[k], dev[k] = vw, vb, i_cell
+            wl[k], bl[k], dev[k] = vw, vb, i_cell
         # column current through the sense link; where the bit line is biased, that difference of two
         # nearly equal node voltages loses digits (eps |bias| / IR drop), so the cells' sum is used there
         out[k] = np.where(v_bit == 0, system.g_last * (vb[-1] - v_bit), i_cell.sum(axis=0))

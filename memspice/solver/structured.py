@@ -104,6 +104,26 @@ if AVAILABLE:
             bn += c
         return rr, bn
 
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb, zero):
+        """r = b / scale - A x (x = 0 when ``zero``: no product); returns (r . r, (b / scale) . (b / scale))."""
+        if not zero:
+            return _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb)
+        m, n = G.shape
+        rr = 0.0
+        for i in prange(m):
+            a = 0.0
+            for j in range(n):
+                u = bw[i, j] / scale
+                v = bb[i, j] / scale
+                xw[i, j] = 0.0
+                xb[i, j] = 0.0
+                rw[i, j] = u
+                rb[i, j] = v
+                a += u * u + v * v
+            rr += a
+        return rr, rr
+
     @njit(parallel=True, cache=True)
     def _factor(G, gw, gb, basew, baseb, sw, sb, shifted, invw, invb, chunks):
         """Inverse pivots (float32) of the LDL^T factors of every word line (along j) and bit line (along i)."""
@@ -326,6 +346,7 @@ if AVAILABLE:
     def _pcg(
         G, gw, gb, g_last, basew, baseb, sw, sb, shifted, invw, invb, bw, bb, scale, v_foot, xw, xb,
         rw, rb, qw, qb, pw, pb, tol, i_tol, v_tol, maxiter, use_coarse, ic, wi, jc, wj, factor, mc, nc, chunks,
+        zero_start,
     ):  # fmt: skip
         """Two-level preconditioned CG on A x = b / scale; stops when all three hold:
 
@@ -343,14 +364,15 @@ if AVAILABLE:
         so the coarse part of z adds nothing to r . z (measured: same iterations and outputs to 1e-15 with
         and without the term, 300-2048 arrays).
 
-        Work arrays (allocated by the caller, so that numpy can back them with huge pages): r, q (zero) and
+        x holds the start (any contents when ``zero_start``: it is zeroed in the first pass).  Work arrays
+        (allocated by the caller, so that numpy can back them with huge pages): r, q (zero) and
         p (zero, float32).  The search directions p are stored in float32: x and r move by alpha p and
         alpha A p of the same stored p, so r stays the residual of x (to float64 rounding) and the tests
         above stay exact; only the directions' conjugacy is rounded.  Returns iterations, or -1.
         """
         D = np.zeros((chunks, mc + 1, nc + 1))
         track = v_tol < np.inf
-        rr, bn = _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb)
+        rr, bn = _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb, zero_start)
         bnorm = np.sqrt(bn)
         if bnorm == 0.0:
             bnorm = 1.0
@@ -471,13 +493,15 @@ class LineSystem:
         bb[-1, :] = self.g_last * v_bit
         return bw, bb
 
-    def solve(self, bw, bb, tol=1e-12, maxiter=5000, x0=None, i_tol=1e-11, v_tol=None, v_foot=None):
+    def solve(self, bw, bb, tol=1e-12, maxiter=5000, x0=None, i_tol=1e-11, v_tol=None, v_foot=None, out=None):
         """Return (V_word, V_bit, iterations) for right-hand sides bw, bb (A, m x n).
 
         ``tol``: relative residual; ``i_tol``: largest relative current-balance mismatch of any bit line, the
         accuracy of the output currents (see :func:`_pcg`; ``numpy.inf`` turns that test off);
         ``v_tol``: largest last update of a node voltage (V; default: no such test);
         ``v_foot``: bit-line foot voltages (n,), V, defining the output currents (default 0).
+        ``out``: two C-contiguous float64 m x n arrays to write V_word and V_bit into (returned); they may
+        be ``x0`` itself.
         A zero right-hand side gives zero voltages at once; any other is scaled to order one first, so
         tiny inputs (1e-300 V) neither underflow nor stall.
         """
@@ -486,14 +510,22 @@ class LineSystem:
         m, n = self.G.shape
         v_foot = np.zeros(n) if v_foot is None else np.ascontiguousarray(np.broadcast_to(v_foot, (n,)), float)
         scale = max(float(np.max(np.abs(bw))), float(np.max(np.abs(bb))), self.g_last * float(np.max(np.abs(v_foot))))
-        if scale == 0.0:
-            return np.zeros_like(self.G), np.zeros_like(self.G), 0
-        # the solution scales with the right-hand side: solve for x / scale (order-one numbers)
-        if x0 is None:
-            xw, xb = np.zeros_like(self.G), np.zeros_like(self.G)
+        if out is None:
+            xw, xb = np.empty_like(self.G), np.empty_like(self.G)
         else:
-            xw = np.divide(x0[0], scale, dtype=float)
-            xb = np.divide(x0[1], scale, dtype=float)
+            xw, xb = out
+            if not all(isinstance(a, np.ndarray) and a.shape == (m, n) and a.dtype == np.float64 for a in out) or not (
+                xw.flags.c_contiguous and xb.flags.c_contiguous
+            ):
+                raise ValueError(f"out must be two C-contiguous float64 arrays of shape {(m, n)}")
+        if scale == 0.0:
+            xw[...] = 0.0
+            xb[...] = 0.0
+            return xw, xb, 0
+        # the solution scales with the right-hand side: solve for x / scale (order-one numbers)
+        if x0 is not None:
+            np.divide(x0[0], scale, out=xw)
+            np.divide(x0[1], scale, out=xb)
         v_tol = np.inf if v_tol is None else v_tol / scale
         cs = self.coarse
         if cs is None:  # a one-node "coarse grid" that stays zero
@@ -537,6 +569,7 @@ class LineSystem:
             1 if cs is None else cs.mc,
             1 if cs is None else cs.nc,
             _chunks(),
+            x0 is None,
         )
         if its < 0:
             raise RuntimeError(f"structured CG did not reach relative residual {tol:g} in {maxiter} iterations")

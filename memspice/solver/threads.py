@@ -11,6 +11,9 @@ load: a 128 x 128 read took 13 ms with 1 thread and 94-150 ms with 2), so the co
 
 ``set_threads(None)`` goes back to numba's default (``NUMBA_NUM_THREADS``, normally the number of cores).
 The environment variable ``MEMSPICE_THREADS`` sets the count for every process at import.
+
+Idle threads sleep rather than spin: importing :mod:`memspice.solver` sets ``OMP_WAIT_POLICY=PASSIVE``
+for numba's OpenMP layer unless the variable is already set (:func:`configure_waiting`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import numbers
 import os
 
 ENV = "MEMSPICE_THREADS"
+#: OpenMP's choice between spinning and sleeping threads between parallel loops
+WAIT_POLICY = "OMP_WAIT_POLICY"
 
 
 def _numba():
@@ -72,3 +77,16 @@ def configure_from_environment() -> int | None:
     except ValueError:
         raise ValueError(f"{ENV} must be a whole number of threads, got {value!r}") from None
     return set_threads(count)
+
+
+def configure_waiting() -> str:
+    """Let idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user set the policy; returns it.
+
+    libgomp's default lets a thread spin for a while after each parallel loop.  When another process holds
+    a core, the spinning threads and the one doing the work take turns, and every loop ends late.
+    Measured on a 2-core machine with one other busy process, reads with 2 threads took 199 ms (32 x 32),
+    353 ms (128 x 128) and 998 ms (1024 x 1024) spinning, and 0.91 ms, 2.7 ms and 294 ms sleeping
+    (``benchmarks/thread_wait.py``).  The variable is read when numba first starts its threads, so this
+    runs at the import of :mod:`memspice.solver`, before any kernel.
+    """
+    return os.environ.setdefault(WAIT_POLICY, "PASSIVE")
