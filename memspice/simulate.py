@@ -7,10 +7,9 @@ and the solver (:mod:`memspice.solver`), so neither of them imports the other.
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 
+from .choices import Choice
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
 from .solver.dc import CrossbarSolution, solve_dc
@@ -24,25 +23,19 @@ SPARSE_OPTIONS = {"method", "tol", "max_newton", "max_devices", "network", "max_
 SPICE_READ_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
 
 
-class Backend(str, Enum):
+class Backend(Choice):
     """Where a crossbar read runs (a ``str`` enum: "auto", "ngspice", "sparse" work too)."""
 
     AUTO = "auto"
     NGSPICE = "ngspice"
     SPARSE = "sparse"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 BACKENDS = tuple(b.value for b in Backend)
 
 
 def _backend(value) -> Backend:
-    try:
-        return Backend(str(value).strip().lower())
-    except ValueError:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {value!r}") from None
+    return Backend.parse(value)
 
 
 def choose_backend(xbar: Crossbar, backend: Backend | str = Backend.AUTO) -> tuple[str, str]:

@@ -23,19 +23,21 @@ import re
 #: significant digits of every number written into a netlist (see the module docstring)
 SIGNIFICANT_DIGITS = 10
 
-# ngspice scale suffixes (case-insensitive in SPICE; "meg" because "m" is milli)
-_SUFFIXES = [
-    (1e12, "T"),
-    (1e9, "G"),
-    (1e6, "Meg"),
-    (1e3, "k"),
-    (1.0, ""),
-    (1e-3, "m"),
-    (1e-6, "u"),
-    (1e-9, "n"),
-    (1e-12, "p"),
-    (1e-15, "f"),
-]
+#: SI prefixes tera to femto, largest first: (scale, symbol on plots and in text, SPICE scale suffix).  SPICE
+#: reads suffixes case-insensitively, so mega is "Meg" there ("m" is milli); micro is "u" in both.
+SI_PREFIXES = (
+    (1e12, "T", "T"),
+    (1e9, "G", "G"),
+    (1e6, "M", "Meg"),
+    (1e3, "k", "k"),
+    (1.0, "", ""),
+    (1e-3, "m", "m"),
+    (1e-6, "u", "u"),
+    (1e-9, "n", "n"),
+    (1e-12, "p", "p"),
+    (1e-15, "f", "f"),
+)
+_SUFFIXES = [(scale, suffix) for scale, _, suffix in SI_PREFIXES]
 _PARSE_SUFFIX = {
     "t": 1e12,
     "g": 1e9,

@@ -49,8 +49,8 @@ drive: use the behavioural face) and any ``?`` left outside comments.
 from __future__ import annotations
 
 import re
-from enum import Enum
 
+from ..choices import Choice
 from ..faces import Face
 
 __all__ = [
@@ -65,29 +65,15 @@ __all__ = [
 ]
 
 
-class Dialect(str, Enum):
+class Dialect(Choice):
     """The simulator a netlist is written for (``str`` enum: ``Dialect.LTSPICE == "ltspice"``)."""
 
     NGSPICE = "ngspice"
     LTSPICE = "ltspice"
     XYCE = "xyce"
 
-    @classmethod
-    def parse(cls, value) -> Dialect:
-        """A :class:`Dialect` from itself or its name (case-insensitive)."""
-        if isinstance(value, cls):
-            return value
-        key = str(value).strip().lower()
-        for d in cls:
-            if d.value == key:
-                return d
-        raise ValueError(f"dialect must be one of {[d.value for d in cls]}, got {value!r}")
 
-    def __str__(self) -> str:
-        return self.value
-
-
-class Save(str, Enum):
+class Save(Choice):
     """Which vectors a netlist asks the simulator to keep.
 
     ``ALL``: every node voltage and source current (the simulator's default);
@@ -99,24 +85,11 @@ class Save(str, Enum):
     OUTPUTS = "outputs"
     AUTO = "auto"
 
-    @classmethod
-    def parse(cls, value) -> Save:
-        if isinstance(value, cls):
-            return value
-        key = str(value).strip().lower()
-        for s in cls:
-            if s.value == key:
-                return s
-        raise ValueError(f"save must be one of {[s.value for s in cls]}, got {value!r}")
-
     def resolve(self, cells: int) -> Save:
         """``ALL`` or ``OUTPUTS`` for an array of ``cells`` cells."""
         if self is Save.AUTO:
             return Save.OUTPUTS if cells > SAVE_OUTPUTS_ABOVE else Save.ALL
         return self
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: cells above which ``Save.AUTO`` keeps only the output vectors.  Assumed: a 64x64 read keeps

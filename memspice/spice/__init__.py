@@ -1,7 +1,6 @@
 """Drive ngspice: batch (child process, raw file) or shared (PySpice libngspice)."""
 
-from enum import Enum
-
+from ..choices import Choice
 from .batch import run_batch
 from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
@@ -23,7 +22,7 @@ from .result import SimulationResult
 from .waveforms import Waveforms
 
 
-class Mode(str, Enum):
+class Mode(Choice):
     """How ngspice runs: ``BATCH`` (child ``ngspice -b`` process, raw file) or ``SHARED`` (libngspice).
 
     A ``str`` enum: ``Mode.BATCH == "batch"``, so string arguments keep working.
@@ -113,10 +112,7 @@ def run(
         :class:`SpiceOutputError` (also an ``OSError``: results could not be
         written), :class:`UnsafeNetlistError`, :class:`SharedModeBootstrapError`.
     """
-    try:
-        mode = mode if isinstance(mode, Mode) else Mode(str(mode).lower())
-    except ValueError:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}") from None
+    mode = Mode.parse(mode)
     if mode is Mode.BATCH:
         return run_batch(
             netlist,

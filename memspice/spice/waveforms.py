@@ -22,19 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..units import SI_PREFIXES
 from .files import write_atomic
 
-_PREFIXES = [
-    (1e9, "G"),
-    (1e6, "M"),
-    (1e3, "k"),
-    (1.0, ""),
-    (1e-3, "m"),
-    (1e-6, "u"),
-    (1e-9, "n"),
-    (1e-12, "p"),
-    (1e-15, "f"),
-]
+#: plot axes go up to giga, as they did before the prefix tables were merged
+_PREFIXES = [(scale, symbol) for scale, symbol, _ in SI_PREFIXES if scale <= 1e9]
 #: with ``signals=None``, :meth:`Waveforms.plot` draws at most this many signals (assumed: a legend stays readable)
 MAX_PLOTTED = 12
 
