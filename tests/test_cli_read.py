@@ -27,6 +27,11 @@ def _read(path):
     return pd.read_csv(path, index_col="vector")
 
 
+def _read_command(files, out, *options):
+    """``memspice read`` of the fixture's weights and inputs into ``out``; returns the exit code."""
+    return main(["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "x.npy"), "-o", str(out), *options])
+
+
 def test_version_comes_from_the_package_metadata(capsys):
     from importlib.metadata import version
 
@@ -42,26 +47,7 @@ def test_cell_names_are_case_insensitive(capsys):
 
 def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, capsys):
     out = files / "out.csv"
-    assert (
-        main(
-            [
-                "read",
-                "--weights",
-                str(files / "w.csv"),
-                "--inputs",
-                str(files / "x.npy"),
-                "-o",
-                str(out),
-                "--backend",
-                "sparse",
-                "--r-word",
-                "2",
-                "--r-bit",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert _read_command(files, out, "--backend", "sparse", "--r-word", "2", "--r-bit", "2") == 0
     text = capsys.readouterr().out
     assert "column pairs" in text and "on sparse" in text
     df = _read(out)
@@ -70,61 +56,14 @@ def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, cap
     sol = solve_dc(Crossbar(g, r_word=2.0, r_bit=2.0), X)
     assert np.allclose(df.to_numpy(), sol.output_currents[:, 0::2] - sol.output_currents[:, 1::2], rtol=1e-12)
     # without wires the differential outputs are exactly s W^T v
-    assert (
-        main(
-            [
-                "read",
-                "--weights",
-                str(files / "w.csv"),
-                "--inputs",
-                str(files / "x.npy"),
-                "-o",
-                str(out),
-                "--backend",
-                "sparse",
-                "--r-word",
-                "0",
-                "--r-bit",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert _read_command(files, out, "--backend", "sparse", "--r-word", "0", "--r-bit", "0") == 0
     assert np.allclose(_read(out).to_numpy(), mapping.scale * X @ W, rtol=1e-9, atol=1e-15)
 
 
 def test_read_with_dac_tia_and_adc(files, capsys):
     out = files / "p.csv"
-    assert (
-        main(
-            [
-                "read",
-                "--weights",
-                str(files / "w.csv"),
-                "--inputs",
-                str(files / "x.npy"),
-                "-o",
-                str(out),
-                "--backend",
-                "sparse",
-                "--r-word",
-                "0",
-                "--r-bit",
-                "0",
-                "--dac-bits",
-                "1",
-                "--v-max",
-                "0.2",
-                "--tia",
-                "ideal",
-                "--r-f",
-                "1000",
-                "--adc-bits",
-                "4",
-            ]
-        )
-        == 0
-    )
+    options = ["--backend", "sparse", "--r-word", "0", "--r-bit", "0", "--dac-bits", "1", "--v-max", "0.2"]
+    assert _read_command(files, out, *options, "--tia", "ideal", "--r-f", "1000", "--adc-bits", "4") == 0
     df = _read(out)
     _, mapping = map_weights(W)
     x_dac = np.where(X >= 0.1, 0.2, 0.0)  # 1-bit DAC: 0 or v_max

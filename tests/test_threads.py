@@ -31,33 +31,25 @@ def test_bad_thread_counts_are_named(bad):
         set_threads(bad)
 
 
+def _python(code, env):
+    """Run ``code`` in a fresh interpreter with environment ``env``."""
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
 def test_environment_variable_sets_the_count():
     code = "import memspice.solver.structured; from memspice.solver import get_threads; print(get_threads())"
     env = {**os.environ, "MEMSPICE_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = _python(code, env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1"
-    bad = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "MEMSPICE_THREADS": "many"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = _python(code, {**env, "MEMSPICE_THREADS": "many"})
     assert bad.returncode != 0 and "MEMSPICE_THREADS" in bad.stderr
 
 
 def test_idle_threads_sleep_unless_the_user_chose_a_wait_policy():
     code = "import os, memspice.solver; print(os.environ.get('OMP_WAIT_POLICY'))"
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = _python(code, env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "PASSIVE"
-    mine = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert mine.stdout.strip() == "ACTIVE"
+    assert _python(code, {**env, "OMP_WAIT_POLICY": "ACTIVE"}).stdout.strip() == "ACTIVE"
