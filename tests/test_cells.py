@@ -158,3 +158,16 @@ def test_1t1r_with_an_undersized_transistor_warns_and_sized_for_fixes_it():
         TransistorResistor.sized_for(1e-4, 0.2)
     with pytest.raises(ValueError, match="max_loss"):
         TransistorResistor.sized_for(1e-4, 1.5, max_loss=0)
+
+
+def test_crossbars_compare_by_value_arrays_included():
+    g = np.full((2, 3), 1e-5)
+    a = Crossbar(g, r_word=1.0)
+    assert a == Crossbar(g.copy(), r_word=1.0)
+    assert a != Crossbar(g * 2, r_word=1.0)
+    assert a != Crossbar(g, r_word=2.0)
+    assert a != Crossbar(g, r_word=1.0, cell="1S1R")
+    assert a != Crossbar(g, r_word=1.0, bit_bias=np.array([0.0, 0.0, 0.1]))
+    assert a != "crossbar"
+    with pytest.raises(TypeError):
+        hash(a)

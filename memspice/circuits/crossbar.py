@@ -19,7 +19,7 @@ default cell of each kind) or any user-defined cell.  Kinds whose ``data`` is
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, overload
 
 import numpy as np
@@ -77,7 +77,7 @@ class _CellField:
         setattr(obj, self.private, make_cell(value))
 
 
-@dataclass
+@dataclass(eq=False)  # the generated __eq__ compares arrays with ==, which raises: see __eq__ below
 class Crossbar:
     """An m x n crossbar with line resistance and one kind of cell."""
 
@@ -92,6 +92,21 @@ class Crossbar:
     c_word: float = 0.0  # F from every word-line node to ground (transients only)
     c_bit: float = 0.0  # F from every bit-line node to ground (transients only)
     v_gate: Any = 1.5  # V, scalar or one per row; the 1T1R hardware gate of Shi et al. (2025), DDK paper
+
+    def __eq__(self, other) -> bool:
+        """Same geometry, cell, wires, biases and per-cell arrays (compared element by element)."""
+        if not isinstance(other, Crossbar):
+            return NotImplemented
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: not hashable
 
     def __post_init__(self):
         for name in ("r_word", "r_bit", "r_source", "r_sense"):
