@@ -7,9 +7,9 @@ import pytest
 
 from memspice.circuits.periphery import OpAmpTIA
 from memspice.models import TiOx
+from memspice.solver.tiox_lines import TiOxLaw, solve_lines
 from memspice.systems.rpca.algorithm import FloatBasis, RPCAConfig, run_online_rpca
 from memspice.systems.rpca.array import ArrayConfig, NonIdealities, TiOxArray, TiOxRate, integrate_state
-from memspice.systems.rpca.lines import TiOxLaw, solve_lines
 from memspice.systems.rpca.pcp import principal_component_pursuit
 from memspice.systems.rpca.video import clip_from_array, from_tiles, load_frames, surveillance_clip, to_tiles
 

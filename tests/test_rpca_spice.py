@@ -51,7 +51,7 @@ def test_forward_read_of_learned_array_ngspice_matches_sparse(learned):
         err = np.max(np.abs(spice - sparse)) / np.max(np.abs(spice))
         assert err < 1e-6, (face, err)
     # and the array's own batched line solver is the same network
-    from memspice.systems.rpca.lines import solve_lines
+    from memspice.solver.tiox_lines import solve_lines
 
     _, i = solve_lines(
         array.law, array.state[0], v, np.zeros((v.shape[0], 32)), xbar.r_word, xbar.r_bit, 0.0, xbar.r_sense

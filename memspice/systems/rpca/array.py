@@ -56,7 +56,7 @@ import numpy as np
 
 from ...circuits.periphery import OpAmpTIA, adc_quantize
 from ...models import TiOx
-from .lines import TiOxLaw, solve_lines
+from ...solver.tiox_lines import TiOxLaw, solve_lines
 
 SCHEMES = ("V/2", "V/3")
 #: bit planes standing in for an ideal DAC (quantisation 0.4 %, well below the clip's 2 % sensor noise)
@@ -229,7 +229,7 @@ class TiOxRate:
         a, b = self.drives(vv)
         err = np.max(np.abs(self.rate(xx, a, b) - ref)) / np.max(np.abs(ref))
         if not err < 1e-9:
-            from .lines import ModelMismatch
+            from ...solver.tiox_lines import ModelMismatch
 
             raise ModelMismatch(f"closed-form TiOx rate differs from TiOx.rate by {err:.2e} (relative)")
 

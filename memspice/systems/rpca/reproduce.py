@@ -57,7 +57,7 @@ def solver_check(array: TiOxArray, column, planes: int = 6) -> float:
     """Max relative difference of one forward read (every bit plane of ``column``) between the
     array's batched line solver and :func:`memspice.solver.solve_dc` on the same Crossbar."""
     from ...solver import solve_dc
-    from .lines import solve_lines
+    from ...solver.tiox_lines import solve_lines
 
     ni, c = array.nonideal, array.config
     xbar = array.crossbar(0)

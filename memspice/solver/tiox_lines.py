@@ -21,7 +21,7 @@ many input vectors at once, exploiting its structure:
   reads converge in 3-4 sweeps.
 
 It agrees with :func:`memspice.solver.solve_dc` to ~1e-12 relative (checked
-in ``tests/test_rpca_array.py``); the circuit-level check against ngspice
+in ``tests/test_rpca.py``); the circuit-level check against ngspice
 goes through ``solve_dc`` and the netlist writer.
 
 The TiOx current law is evaluated in closed form (``i = I_s(x) (E(v/V_c) - 1)``,
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...models import TiOx
+from ..models import TiOx
 
 
 class ModelMismatch(RuntimeError):
