@@ -53,3 +53,28 @@ def test_idle_threads_sleep_unless_the_user_chose_a_wait_policy():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "PASSIVE"
     assert _python(code, {**env, "OMP_WAIT_POLICY": "ACTIVE"}).stdout.strip() == "ACTIVE"
+
+
+def test_using_threads_sets_the_count_for_a_block_and_restores_it():
+    from memspice.solver.threads import using_threads
+
+    before = get_threads()
+    with using_threads(1) as count:
+        assert count == get_threads() == 1
+    assert get_threads() == before
+    with using_threads(None) as count:
+        assert count == before
+    with pytest.raises(ValueError, match="threads"), using_threads(0):
+        pass
+    assert get_threads() == before
+
+
+def test_tile_tasks_run_on_one_solver_thread_and_give_the_same_currents():
+    from memspice.solver.tiles import read_tile
+
+    g = np.random.default_rng(0).uniform(1e-6, 1e-4, (16, 12))
+    v = np.random.default_rng(1).uniform(0, 0.3, (3, 16))
+    before = get_threads()
+    one = read_tile(g, v, {"r_word": 1.0, "r_bit": 1.0}, threads=1)
+    assert get_threads() == before
+    np.testing.assert_allclose(one, read_tile(g, v, {"r_word": 1.0, "r_bit": 1.0}), rtol=1e-12)

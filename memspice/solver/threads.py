@@ -18,6 +18,7 @@ for numba's OpenMP layer unless the variable is already set (:func:`configure_wa
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 
@@ -65,6 +66,23 @@ def set_threads(count: int | None) -> int:
     if numba is not None:
         numba.set_num_threads(int(count))
     return int(count)
+
+
+@contextlib.contextmanager
+def using_threads(count: int | None):
+    """Run the block with ``count`` solver threads (None: leave the count alone), then restore it.
+
+    numba keeps the count per calling thread, so a Dask worker thread setting it does not change its
+    neighbours'.
+    """
+    if count is None:
+        yield get_threads()
+        return
+    before = get_threads()
+    try:
+        yield set_threads(count)
+    finally:
+        set_threads(before)
 
 
 def configure_from_environment() -> int | None:

@@ -33,7 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .threads import using_threads
 from .transfer import ReadStrategy, read_many
+
+#: solver threads per Dask task on ``dask.distributed`` (one task per worker thread)
+TASK_THREADS = 1
 
 __all__ = ["Scheduler", "TileGrid", "tile_grid", "read_tile", "read_tiled"]
 
@@ -72,12 +76,20 @@ def tile_grid(shape: tuple[int, int], tile) -> TileGrid:
 
 
 def read_tile(
-    conductances: np.ndarray, voltages: np.ndarray, xbar_kw: dict, strategy: ReadStrategy = ReadStrategy.AUTO
+    conductances: np.ndarray,
+    voltages: np.ndarray,
+    xbar_kw: dict,
+    strategy: ReadStrategy = ReadStrategy.AUTO,
+    threads: int | None = None,
 ) -> np.ndarray:
-    """Output currents (p, cols), A, of one tile: its own crossbar (drivers, wires, sense) for all vectors."""
+    """Output currents (p, cols), A, of one tile: its own crossbar (drivers, wires, sense) for all vectors.
+
+    ``threads``: solver threads for this task (None: the process's count).
+    """
     from ..circuits.crossbar import Crossbar
 
-    return read_many(Crossbar(conductances, **xbar_kw), voltages, strategy=strategy)
+    with using_threads(threads):
+        return read_many(Crossbar(conductances, **xbar_kw), voltages, strategy=strategy)
 
 
 def _sum(parts) -> np.ndarray:
@@ -169,6 +181,11 @@ def _run_distributed(client, G, v, grid: TileGrid, xbar_kw: dict, strategy: Read
     columns = []
     for cs in grid.cols:
         tiles = client.scatter([np.ascontiguousarray(G[rs, cs]) for rs in grid.rows])
-        parts = [client.submit(read_tile, g, vb, xbar_kw, strategy, pure=False) for g, vb in zip(tiles, v_blocks)]
+        # one solver thread per task: each worker thread is one task, and the workers fill the cores (numba's
+        # default, every core per process, oversubscribes them: measured no gain from a second worker)
+        parts = [
+            client.submit(read_tile, g, vb, xbar_kw, strategy, TASK_THREADS, pure=False)
+            for g, vb in zip(tiles, v_blocks)
+        ]
         columns.append(client.submit(_sum, parts, pure=False))
     return np.hstack(client.gather(columns))
