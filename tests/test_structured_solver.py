@@ -111,10 +111,15 @@ def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_p
         r = np.zeros(2 * N)
         r[k] = 1.0
         rw, rb = r[:N].reshape(m, n).copy(), r[N:].reshape(m, n).copy()
+        # z in float64 here, to see the operator's own symmetry (the solver stores z in float32: the sweep's
+        # output is rounded to 6e-8 relative, as the directions p are)
         zw, zb = np.zeros((m, n)), np.zeros((m, n))
         p = np.zeros((m, n), np.float32)
         x = np.zeros((m, n))
-        structured._sweep1(0.0, p, p, zw, zb, x, x.copy(), rw, rb, system.invw, system.gw, D, False, False, 1)
+        structured._sweep1(
+            0.0, system.G, system.gb, system.basew, system.baseb, system.sw, system.sb, False, p, p, zw, x, x.copy(),
+            rw, rb, system.invw, system.gw, D, False, False, 1,
+        )  # fmt: skip
         structured._sweep2(system.invb, system.gb, rb, system.G, zw, zb, 1)
         ic, jc = np.zeros(m, np.int64), np.zeros(n, np.int64)
         structured._sweep3(system.invw, system.gw, rw, system.G, zb, zw, ic, np.ones(m), jc, np.ones(n), D, False, 1)

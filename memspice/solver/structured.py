@@ -18,13 +18,13 @@ The solver is CG preconditioned in two levels:
   39, 340 (2009)): z = y + Q (r - A y), y the sweep's answer, Q = P (P^T A P)^-1 P^T, starting from an x0
   with P^T r0 = 0, where it equals the symmetric two-level method and CG keeps its guarantees.
 
-Memory: the cell conductances (float64, 8 bytes per cell), two float32 pivot arrays (8) and the CG
-vectors x, r and q (A p, then the preconditioned residual) in float64 (48) and p in float32 (8): 72 bytes
-per cell besides the caller's right-hand side (measured through :func:`memspice.solver.solve_dc`, outputs
-included: ~98 bytes per cell at 4096 x 4096 and 8192 x 8192).  The diagonals are not stored: they follow
-from G, the wire and link conductances and the optional shifts.  Per iteration the kernels stream each
-array about once: the CG update is fused with the first word-line sweep, and the coarse restriction with
-the last (benchmarks/crossbar_dc.py).
+Memory: the cell conductances (float64, 8 bytes per cell), two float32 pivot arrays (8), the CG vectors x
+and r in float64 (32), the preconditioned residual z and the direction p in float32 (16): 64 bytes per
+cell besides the caller's right-hand side.  The diagonals are not stored: they follow from G, the wire and
+link conductances and the optional shifts, and A p is never stored either: the CG update recomputes it row
+by row (reading G and p again costs less memory traffic than writing and reading A p), after a pass that
+only sums p . A p.  Per iteration the kernels stream each array about once: the CG update is fused with the
+first word-line sweep, and the coarse restriction with the last (benchmarks/crossbar_dc.py).
 """
 
 from __future__ import annotations
@@ -53,35 +53,55 @@ _REDUCE = {"reassoc", "contract"}
 
 if AVAILABLE:
 
+    @njit(cache=True, fastmath=_REDUCE)
+    def _row_product(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, i, yw, yb):
+        """Row i of y = A x into yw, yb (n,); returns that row's part of x . y.  The one place of the stencil."""
+        m, n = G.shape
+        acc = 0.0
+        for j in range(n):
+            g = G[i, j]
+            dw = g + basew[j]
+            db = g + baseb[i]
+            if shifted:
+                dw += sw[i, j]
+                db += sb[i, j]
+            s = dw * xw[i, j] - g * xb[i, j]
+            if j > 0:
+                s -= gw * xw[i, j - 1]
+            if j < n - 1:
+                s -= gw * xw[i, j + 1]
+            yw[j] = s
+            t = db * xb[i, j] - g * xw[i, j]
+            if i > 0:
+                t -= gb * xb[i - 1, j]
+            if i < m - 1:
+                t -= gb * xb[i + 1, j]
+            yb[j] = t
+            acc += s * xw[i, j] + t * xb[i, j]
+        return acc
+
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
     def _apply(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, yw, yb):
         """y = A x; returns x . y."""
-        m, n = G.shape
+        m = G.shape[0]
         acc = 0.0
         for i in prange(m):
-            row = 0.0
-            for j in range(n):
-                g = G[i, j]
-                dw = g + basew[j]
-                db = g + baseb[i]
-                if shifted:
-                    dw += sw[i, j]
-                    db += sb[i, j]
-                s = dw * xw[i, j] - g * xb[i, j]
-                if j > 0:
-                    s -= gw * xw[i, j - 1]
-                if j < n - 1:
-                    s -= gw * xw[i, j + 1]
-                yw[i, j] = s
-                t = db * xb[i, j] - g * xw[i, j]
-                if i > 0:
-                    t -= gb * xb[i - 1, j]
-                if i < m - 1:
-                    t -= gb * xb[i + 1, j]
-                yb[i, j] = t
-                row += s * xw[i, j] + t * xb[i, j]
-            acc += row
+            acc += _row_product(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, i, yw[i], yb[i])
         return acc
+
+    @njit(parallel=True, cache=True, fastmath=_REDUCE)
+    def _curvature(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, chunks):
+        """x . A x without storing A x (row buffers stay in cache)."""
+        m, n = G.shape
+        rows = -(-m // chunks)
+        acc = np.zeros(chunks)
+        for c in prange(chunks):
+            yw, yb = np.empty(n), np.empty(n)
+            s = 0.0
+            for i in range(c * rows, min(m, (c + 1) * rows)):
+                s += _row_product(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, i, yw, yb)
+            acc[c] = s
+        return acc.sum()
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
     def _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb):
@@ -205,11 +225,12 @@ if AVAILABLE:
                 zw[r, j] = u
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
-    def _sweep1(alpha, pw, pb, qw, qb, xw, xb, rw, rb, invw, gw, D, coarse, track, chunks):
+    def _sweep1(alpha, G, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, xw, xb, rw, rb, invw, gw, D, coarse, track,
+                chunks):  # fmt: skip
         """CG update and the sweep's first half, row block by row block (each block cache-hot):
 
-        x += alpha p, r -= alpha q; zw = T_w^-1 r_w (into qw: q is spent once r is updated); with ``coarse``,
-        D[c] = 0.  Returns (r . r, max |alpha p| if ``track``)."""
+        x += alpha p, r -= alpha A p (A p recomputed row by row: cheaper than storing and reading it back);
+        zw = T_w^-1 r_w into qw; with ``coarse``, D[c] = 0.  Returns (r . r, max |alpha p| if ``track``)."""
         m, n = xw.shape
         rows = -(-m // (4 * chunks)) * 4
         rr = np.zeros(chunks)
@@ -217,16 +238,18 @@ if AVAILABLE:
         for c in prange(chunks):
             if coarse:
                 D[c] = 0.0
+            yw, yb = np.empty(n), np.empty(n)
             s = 0.0
             pm = 0.0
             for i0 in range(c * rows, min(m, (c + 1) * rows), 4):
                 k = min(4, m - i0)
                 for i in range(i0, i0 + k):
+                    _row_product(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, i, yw, yb)
                     for j in range(n):
                         xw[i, j] += alpha * pw[i, j]
                         xb[i, j] += alpha * pb[i, j]
-                        a = rw[i, j] - alpha * qw[i, j]
-                        b = rb[i, j] - alpha * qb[i, j]
+                        a = rw[i, j] - alpha * yw[j]
+                        b = rb[i, j] - alpha * yb[j]
                         rw[i, j] = a
                         rb[i, j] = b
                         s += a * a + b * b
@@ -365,10 +388,11 @@ if AVAILABLE:
         and without the term, 300-2048 arrays).
 
         x holds the start (any contents when ``zero_start``: it is zeroed in the first pass).  Work arrays
-        (allocated by the caller, so that numpy can back them with huge pages): r, q (zero) and
-        p (zero, float32).  The search directions p are stored in float32: x and r move by alpha p and
-        alpha A p of the same stored p, so r stays the residual of x (to float64 rounding) and the tests
-        above stay exact; only the directions' conjugacy is rounded.  Returns iterations, or -1.
+        (allocated by the caller, so that numpy can back them with huge pages): r, z (q here; zero, float32)
+        and p (zero, float32).  The search directions p and preconditioned residuals z are stored in float32:
+        x and r move by alpha p and alpha A p of the same stored p, so r stays the residual of x (to float64
+        rounding) and the tests above stay exact; only the directions' conjugacy is rounded (measured: the
+        same iteration counts as float64 z at 1024 x 1024, outputs within 2e-13).  Returns iterations, or -1.
         """
         D = np.zeros((chunks, mc + 1, nc + 1))
         track = v_tol < np.inf
@@ -383,17 +407,19 @@ if AVAILABLE:
             d = _restrict(rw, rb, ic, wi, jc, wj, D, chunks)
             c = _coarse_solve(factor, d, mc, nc)
             _coarse.prolong_update(qw, qb, c, ic, wi, jc, wj, 0.0, pw, pb)
-            _apply(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, qb)
             alpha = 1.0
         rz = 0.0
         for it in range(0, maxiter + 1):
             if it > 0:
-                pq = _apply(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, qb)
+                pq = _curvature(G, gw, gb, basew, baseb, sw, sb, shifted, pw, pb, chunks)
                 if pq <= 0.0:
                     # exact solution reached (p = 0) or loss of positivity
                     return it if rz == 0.0 else -1
                 alpha = rz / pq
-            rr, step = _sweep1(alpha, pw, pb, qw, qb, xw, xb, rw, rb, invw, gw, D, use_coarse, track, chunks)
+            rr, step = _sweep1(
+                alpha, G, gb, basew, baseb, sw, sb, shifted, pw, pb, qw, xw, xb, rw, rb, invw, gw, D, use_coarse, track,
+                chunks,
+            )  # fmt: skip
             if (
                 it > 0
                 and np.sqrt(rr) <= tol * bnorm
@@ -552,8 +578,8 @@ class LineSystem:
             xb,
             np.empty((m, n)),
             np.empty((m, n)),
-            np.zeros((m, n)),
-            np.zeros((m, n)),
+            np.zeros((m, n), np.float32),
+            np.zeros((m, n), np.float32),
             np.zeros((m, n), np.float32),
             np.zeros((m, n), np.float32),
             tol,
