@@ -468,7 +468,6 @@ class LineSystem:
         self.baseb = np.full(m, 2.0 * self.gb)
         self.baseb[0] -= self.gb
         self.baseb[-1] += self.g_last - self.gb
-        self._coarse_cache: dict[int, _coarse.CoarseSpace] = {}
         self._no_coarse = (np.zeros(m, np.int64), np.ones(m), np.zeros(n, np.int64), np.ones(n))
         self._no_factor = np.ones((1, 1))
         self.set_cells(np.asarray(cell_g, float).reshape(m, n))
@@ -508,9 +507,8 @@ class LineSystem:
             return None
         if self.shifted:  # the Galerkin operator holds the shifts: rebuilt with them (small)
             return _coarse.CoarseSpace(shape, h, self.gw, self.gb, self.g_first, self.g_last, self.sw + self.sb)
-        if h not in self._coarse_cache:  # independent of the cells: Newton steps reuse it
-            self._coarse_cache = {h: _coarse.CoarseSpace(shape, h, self.gw, self.gb, self.g_first, self.g_last)}
-        return self._coarse_cache[h]
+        # independent of the cells: Newton steps and new crossbars of the same geometry reuse it
+        return _coarse.cached_space(shape, h, self.gw, self.gb, self.g_first, self.g_last)
 
     def drive(self, v_word: np.ndarray, v_bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Right-hand sides (A) for word-line inputs (m,) and bit-line foot voltages (n,), V."""
