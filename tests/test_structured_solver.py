@@ -159,3 +159,12 @@ def test_stored_state_is_under_ten_bytes_per_cell():
     system = structured.LineSystem(xbar, xbar.conductances)
     stored = sum(a.nbytes for a in vars(system).values() if isinstance(a, np.ndarray) and a is not system.G)
     assert stored <= 10 * 64 * 80
+
+
+def test_coarse_spaces_are_shared_per_geometry_and_the_cache_is_bounded():
+    xbar, _ = array((40, 40), g_scale=1e-2)
+    one, two = (structured.LineSystem(xbar, xbar.conductances, coarse=True) for _ in range(2))
+    assert one.coarse is two.coarse  # a new crossbar of the same geometry builds no new space
+    for k in range(coarse.CACHE_SIZE + 3):
+        coarse.cached_space((40, 40), 3 + k, 1.0, 1.0, 1.0, 1.0)
+    assert len(coarse._CACHE) == coarse.CACHE_SIZE

@@ -21,6 +21,8 @@ The two-level method built on it (deflation, "A-DEF2": Tang, Nabben, Vuik and Er
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -152,6 +154,7 @@ def prolong_update(yw, yb, c, ic, wi, jc, wj, beta, pw, pb):
 #: session alternates between
 CACHE_SIZE = 8
 _CACHE: dict[tuple, CoarseSpace] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def cached_space(shape, h, gw, gb, g_first, g_last) -> CoarseSpace:
@@ -161,9 +164,10 @@ def cached_space(shape, h, gw, gb, g_first, g_last) -> CoarseSpace:
     space = _CACHE.get(key)
     if space is None:
         space = CoarseSpace(shape, h, gw, gb, g_first, g_last)
-        while len(_CACHE) >= CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = space
+        with _CACHE_LOCK:  # Dask's threaded scheduler may build spaces side by side
+            while len(_CACHE) >= CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = space
     return space
 
 
