@@ -78,3 +78,10 @@ def test_tile_tasks_run_on_one_solver_thread_and_give_the_same_currents():
     one = read_tile(g, v, {"r_word": 1.0, "r_bit": 1.0}, threads=1)
     assert get_threads() == before
     np.testing.assert_allclose(one, read_tile(g, v, {"r_word": 1.0, "r_bit": 1.0}), rtol=1e-12)
+
+
+def test_small_arrays_run_on_one_thread_large_ones_on_the_set_count():
+    from memspice.solver.threads import SERIAL_BELOW, threads_for
+
+    assert threads_for(32 * 32) == 1 and threads_for(SERIAL_BELOW - 1) == 1
+    assert threads_for(SERIAL_BELOW) is None and threads_for(1024 * 1024) is None

@@ -33,6 +33,7 @@ import numpy as np
 
 from .numba_cache import configure as _configure_numba_cache
 from .threads import configure_from_environment as _configure_threads
+from .threads import threads_for, using_threads
 
 _configure_numba_cache()
 
@@ -490,9 +491,11 @@ class LineSystem:
             self.sw = self.sb = np.zeros((1, 1))
         self.invw = np.empty((m, n), np.float32)
         self.invb = np.empty((m, n), np.float32)
-        _factor(
-            G, self.gw, self.gb, self.basew, self.baseb, self.sw, self.sb, self.shifted, self.invw, self.invb, _chunks()
-        )
+        with using_threads(threads_for(m * n)):
+            _factor(
+                G, self.gw, self.gb, self.basew, self.baseb, self.sw, self.sb, self.shifted, self.invw, self.invb,
+                _chunks(),
+            )  # fmt: skip
         self.coarse = self._coarse_space()
 
     def _coarse_space(self):
@@ -556,45 +559,46 @@ class LineSystem:
             ic, wi, jc, wj = self._no_coarse
         else:
             ic, wi, jc, wj = cs.ic, cs.wi, cs.jc, cs.wj
-        its = _pcg(
-            self.G,
-            self.gw,
-            self.gb,
-            self.g_last,
-            self.basew,
-            self.baseb,
-            self.sw,
-            self.sb,
-            self.shifted,
-            self.invw,
-            self.invb,
-            bw,
-            bb,
-            scale,
-            v_foot / scale,
-            xw,
-            xb,
-            np.empty((m, n)),
-            np.empty((m, n)),
-            np.zeros((m, n), np.float32),
-            np.zeros((m, n), np.float32),
-            np.zeros((m, n), np.float32),
-            np.zeros((m, n), np.float32),
-            tol,
-            i_tol,
-            v_tol,
-            maxiter,
-            cs is not None,
-            ic,
-            wi,
-            jc,
-            wj,
-            self._no_factor if cs is None else cs.factor,
-            1 if cs is None else cs.mc,
-            1 if cs is None else cs.nc,
-            _chunks(),
-            x0 is None,
-        )
+        with using_threads(threads_for(m * n)):
+            its = _pcg(
+                self.G,
+                self.gw,
+                self.gb,
+                self.g_last,
+                self.basew,
+                self.baseb,
+                self.sw,
+                self.sb,
+                self.shifted,
+                self.invw,
+                self.invb,
+                bw,
+                bb,
+                scale,
+                v_foot / scale,
+                xw,
+                xb,
+                np.empty((m, n)),
+                np.empty((m, n)),
+                np.zeros((m, n), np.float32),
+                np.zeros((m, n), np.float32),
+                np.zeros((m, n), np.float32),
+                np.zeros((m, n), np.float32),
+                tol,
+                i_tol,
+                v_tol,
+                maxiter,
+                cs is not None,
+                ic,
+                wi,
+                jc,
+                wj,
+                self._no_factor if cs is None else cs.factor,
+                1 if cs is None else cs.mc,
+                1 if cs is None else cs.nc,
+                _chunks(),
+                x0 is None,
+            )
         if its < 0:
             raise RuntimeError(f"structured CG did not reach relative residual {tol:g} in {maxiter} iterations")
         xw *= scale

@@ -37,6 +37,7 @@ from . import structured
 from .linear import solve_spd
 from .network import build_network
 from .state_kernels import cell_stepper
+from .threads import threads_for, using_threads
 
 
 class TransientError(RuntimeError):
@@ -212,7 +213,12 @@ class _Nodes:
         """Node voltages and states at time ``t`` after a step ``h`` from (V0, x_old); h = 0: DC at x_old.
 
         Returns (V, x, u, i, f, R) or None when the Newton iteration fails (the caller shortens the step).
+        Small arrays run their state and line kernels on one thread (:func:`memspice.solver.threads.threads_for`).
         """
+        with using_threads(threads_for(self.xbar.m * self.xbar.n)):
+            return self._solve(V, t, h, theta, x_old, f_old, x_guess, V0, R0)
+
+    def _solve(self, V, t, h, theta, x_old, f_old, x_guess, V0, R0):
         net, cells = self.net, self.cells
         v = self.drive(t)
         Cv, Wv = net.C @ v, net.W_drive @ v
