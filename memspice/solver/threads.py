@@ -117,19 +117,20 @@ def configure_waiting() -> str:
     libgomp's default lets a thread spin for a while after each parallel loop.  When another process holds
     a core, the spinning threads and the one doing the work take turns, and every loop ends late.  The cost
     of sleeping is the wake-up at the start of each loop.  Measured on this project's 2-core machine
-    (``benchmarks/thread_wait.py``, ms per read of 32 x 32, 128 x 128 and 1024 x 1024 arrays):
+    (``benchmarks/thread_wait.py``, ms per read of 512 x 512 and 1024 x 1024 arrays; smaller arrays run on
+    one thread, :data:`SERIAL_BELOW`, and do not depend on the policy):
 
-    ==========================================  ====================  ===================
-    machine                                     libgomp default       sleeping (PASSIVE)
-    ==========================================  ====================  ===================
-    quiet                                       0.42, 1.6, 175        1.2, 3.0, 212
-    one other busy Python process               0.97, 4.6, 404        1.0, 3.7, 276
-    an ngspice run on the other core            199, 353, 998         0.91, 2.7, 294
-    ==========================================  ====================  ===================
+    ==========================================  ====================  ===================  ==============
+    machine                                     libgomp default       sleeping (PASSIVE)   spinning
+    ==========================================  ====================  ===================  ==============
+    quiet                                       33, 184               36, 185              33, 159
+    one other busy Python process               109, 375              55, 283              74, 320
+    an ngspice run on the other core            -, 998                -, 294               -, 956
+    ==========================================  ====================  ===================  ==============
 
-    Sleeping costs up to 2.8x on tiny arrays and 20% at 1024 x 1024 on a dedicated machine, and saves up
-    to 200x where the machine is shared: the default guards against the worse case.  On a dedicated machine,
-    set ``OMP_WAIT_POLICY=ACTIVE`` before starting Python for the faster numbers.  The variable is read when
+    Sleeping costs up to 15% on a dedicated machine and saved 1.3-3.4x on a shared one, so it is the
+    default.  On a dedicated machine, set ``OMP_WAIT_POLICY=ACTIVE`` before starting Python for the faster
+    numbers.  The variable is read when
     numba first starts its threads, so this runs at the import of :mod:`memspice.solver`, before any kernel.
     """
     return os.environ.setdefault(WAIT_POLICY, "PASSIVE")
