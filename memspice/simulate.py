@@ -34,13 +34,9 @@ class Backend(Choice):
 BACKENDS = tuple(b.value for b in Backend)
 
 
-def _backend(value) -> Backend:
-    return Backend.parse(value)
-
-
 def choose_backend(xbar: Crossbar, backend: Backend | str = Backend.AUTO) -> tuple[str, str]:
     """Return (backend, reason): ngspice for small arrays when installed, else the sparse solver."""
-    backend = _backend(backend)
+    backend = Backend.parse(backend)
     cells = xbar.m * xbar.n
     if backend is not Backend.AUTO:
         return backend.value, "requested"
@@ -62,7 +58,7 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
     Options of the other backend are ignored under ``backend="auto"`` (and named in the reason) and
     refused otherwise.
     """
-    requested = _backend(backend)
+    requested = Backend.parse(backend)
     chosen, reason = choose_backend(xbar, requested)
     other = SPICE_OPTIONS if chosen == Backend.SPARSE else SPARSE_OPTIONS
     ignored = sorted(set(kwargs) & other)

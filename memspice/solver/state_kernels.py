@@ -40,6 +40,7 @@ import numpy as np
 from ..circuits.cells import CellArrays, ModelCell
 from ..models.base import CompactModel
 from . import numba_cache
+from .threads import threads_for, using_threads
 
 #: the state is clipped to this range where the cell current is evaluated (guards Newton iterates far off
 #: the physical 0..1 range; assumed, as in the previous coupled iteration: 5 % beyond either end)
@@ -326,14 +327,16 @@ class CompiledCells:
         """(i, di/du) at cell voltages ``u`` (V) and states ``x`` (flat arrays)."""
         u, x = np.ascontiguousarray(u, float), np.ascontiguousarray(x, float)
         i, g = self._buffers(u.size)
-        self.module.current(u, x, self.p, X_CLIP[0], X_CLIP[1], i, g)
+        with using_threads(threads_for(u.size)):
+            self.module.current(u, x, self.p, X_CLIP[0], X_CLIP[1], i, g)
         return i, g
 
     def rate(self, x, u):
         """dx/dt (1/s)."""
         u, x = np.ascontiguousarray(u, float), np.ascontiguousarray(x, float)
         f = np.empty(u.size)
-        self.module.rate(u, x, self.p, f)
+        with using_threads(threads_for(u.size)):
+            self.module.rate(u, x, self.p, f)
         return f
 
     def implicit(self, u, x_old, f_old, x_guess, h, theta):
@@ -342,22 +345,23 @@ class CompiledCells:
         x1 = np.array(x_guess, float)
         i, g = self._buffers(u.size)
         f1 = np.empty(u.size)
-        bad = self.module.implicit(
-            u,
-            np.ascontiguousarray(x_old, float),
-            np.ascontiguousarray(f_old, float),
-            x1,
-            float(h),
-            float(theta),
-            self.p,
-            X_CLIP[0],
-            X_CLIP[1],
-            STATE_ITERS,
-            STATE_TOL,
-            i,
-            g,
-            f1,
-        )
+        with using_threads(threads_for(u.size)):  # small arrays: one thread (see memspice.solver.threads)
+            bad = self.module.implicit(
+                u,
+                np.ascontiguousarray(x_old, float),
+                np.ascontiguousarray(f_old, float),
+                x1,
+                float(h),
+                float(theta),
+                self.p,
+                X_CLIP[0],
+                X_CLIP[1],
+                STATE_ITERS,
+                STATE_TOL,
+                i,
+                g,
+                f1,
+            )
         return x1, i, g, f1, int(bad)
 
 

@@ -37,7 +37,6 @@ from . import structured
 from .linear import solve_spd
 from .network import build_network
 from .state_kernels import cell_stepper
-from .threads import threads_for, using_threads
 
 
 class TransientError(RuntimeError):
@@ -213,12 +212,7 @@ class _Nodes:
         """Node voltages and states at time ``t`` after a step ``h`` from (V0, x_old); h = 0: DC at x_old.
 
         Returns (V, x, u, i, f, R) or None when the Newton iteration fails (the caller shortens the step).
-        Small arrays run their state and line kernels on one thread (:func:`memspice.solver.threads.threads_for`).
         """
-        with using_threads(threads_for(self.xbar.m * self.xbar.n)):
-            return self._solve(V, t, h, theta, x_old, f_old, x_guess, V0, R0)
-
-    def _solve(self, V, t, h, theta, x_old, f_old, x_guess, V0, R0):
         net, cells = self.net, self.cells
         v = self.drive(t)
         Cv, Wv = net.C @ v, net.W_drive @ v
@@ -234,9 +228,7 @@ class _Nodes:
             if bad:
                 return None
             R = net.A_wire @ V - Wv + self.BT @ i
-            if done:
-                return V, x, u, i, f, R
-            if not V.size:
+            if done or not V.size:
                 return V, x, u, i, f, R
             F = R if c_h is None else c_h * (V - V0) + th * R + (1 - th) * R0
             dV = self._correction(g, c_h, th, F)
