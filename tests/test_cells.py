@@ -93,6 +93,28 @@ def test_a_user_defined_cell_runs_in_the_solver_on_every_path():
     assert np.all(ref.output_currents > linear.output_currents)  # the cubic term conducts extra current
 
 
+class ScaledResistor(CubicCell):
+    """A user-defined linear kind without a ``linear_conductance`` of its own: i = 2 g u (netlist face
+    borrowed, unused here)."""
+
+    name = "scaled"
+    linear = True
+
+    def current(self, u, arrays):
+        return 2.0 * arrays.g * u, np.broadcast_to(2.0 * arrays.g, np.shape(u))
+
+
+def test_a_user_defined_linear_cell_is_read_with_its_slope_on_both_paths():
+    rng = np.random.default_rng(5)
+    g = rng.uniform(1e-6, 1e-4, (120, 90))
+    xbar = Crossbar(g, cell=ScaledResistor(), r_word=2.0, r_bit=2.0)
+    np.testing.assert_array_equal(xbar.cell.linear_conductance(xbar.cell_arrays(), g.size), 2.0 * g.ravel())
+    v = rng.uniform(0, 1, (1, 120))
+    ref = solve_dc(Crossbar(2.0 * g, r_word=2.0, r_bit=2.0), v, method="direct").output_currents
+    for method in ("direct", "structured"):
+        np.testing.assert_allclose(solve_dc(xbar, v, method=method).output_currents, ref, rtol=1e-9)
+
+
 @needs_ngspice
 def test_a_user_defined_cell_matches_ngspice_and_registers_a_name():
     from memspice.simulate import simulate_crossbar

@@ -98,6 +98,50 @@ def test_solve_refuses_out_arrays_it_cannot_write_in_place():
             system.solve(bw, bb, out=out)
 
 
+@pytest.mark.parametrize("shape", [(9, 7), (6, 11), (1, 5), (7, 1)])
+def test_read_equals_a_solve_of_the_formed_drive(shape):
+    """``read`` (the right-hand side kept on the driven edges) gives the same node voltages as ``solve``
+    of :meth:`drive`'s m x n arrays; row counts not a multiple of four exercise the factor's remainder."""
+    xbar, v = array(shape, g_scale=300.0, r_source=0.3, r_sense=0.7)
+    system = structured.LineSystem(xbar, xbar.conductances)
+    v_bit = np.linspace(0.0, 0.02, shape[1])
+    formed = system.solve(*system.drive(v, v_bit), tol=1e-13, i_tol=1e-12, v_foot=v_bit)
+    ref = np.linalg.solve(dense(system, shape), np.concatenate([a.ravel() for a in system.drive(v, v_bit)]))
+    edge = system.read(v, v_bit, tol=1e-13, i_tol=1e-12)
+    got = np.concatenate([edge[0].ravel(), edge[1].ravel()])
+    assert np.max(np.abs(got - ref)) <= 1e-11 * np.max(np.abs(ref))
+    np.testing.assert_allclose(got, np.concatenate([formed[0].ravel(), formed[1].ravel()]), rtol=0, atol=1e-13)
+    zero = system.read(np.zeros(shape[0]), np.zeros(shape[1]))
+    assert zero[2] == 0 and not zero[0].any() and not zero[1].any()
+
+
+def test_read_and_solve_name_wrong_shapes():
+    xbar, v = array((6, 5))
+    system = structured.LineSystem(xbar, xbar.conductances)
+    with pytest.raises(ValueError, match="v_word needs shape"):
+        system.read(v[:5], np.zeros(5))
+    with pytest.raises(ValueError, match="v_word needs shape"):
+        system.read(v, np.zeros(6))
+    with pytest.raises(ValueError, match="bw and bb must have the array's shape"):
+        system.solve(np.zeros((6, 1)), np.zeros((1, 5)))
+
+
+def test_word_line_pivots_match_a_scalar_ldlt_for_every_row():
+    """The word-line factor runs four lines at a time plus a remainder: every row against numpy."""
+    shape = (7, 6)
+    xbar, _ = array(shape, g_scale=50.0, r_source=0.2)
+    system = structured.LineSystem(xbar, xbar.conductances)
+    shift = np.random.default_rng(4).uniform(0.0, 1e-3, shape)
+    for s in (None, shift):
+        system.set_cells(xbar.conductances, shift_w=s, shift_b=s)
+        for i in range(shape[0]):
+            d = xbar.conductances[i] + system.basew + (0.0 if s is None else s[i])
+            inv = np.empty(shape[1])
+            for j in range(shape[1]):
+                inv[j] = 1.0 / (d[j] - (system.gw**2 * inv[j - 1] if j else 0.0))
+            np.testing.assert_allclose(system.invw[i], inv.astype(np.float32), rtol=1e-6)
+
+
 def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_pivots():
     shape = (6, 7)
     xbar, _ = array(shape, g_scale=1e3)

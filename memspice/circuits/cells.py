@@ -98,6 +98,10 @@ class Cell(abc.ABC):
     def current(self, u: np.ndarray, arrays: CellArrays) -> tuple[np.ndarray, np.ndarray]:
         """Cell current (A, word line -> bit line) and di/du (S) at cell voltages ``u`` (V, flat)."""
 
+    def linear_conductance(self, arrays: CellArrays, size: int) -> np.ndarray:
+        """Conductance (S, flat, ``size`` cells) of a ``linear`` cell: di/du at 1 V, which it has everywhere."""
+        return np.broadcast_to(self.current(np.ones(size), arrays)[1], (size,))
+
     def check(self, xbar) -> None:  # noqa: B027 - an optional hook, not abstract
         """Warn (:class:`DesignWarning`) about a crossbar of this cell that runs but misleads; nothing here."""
 
@@ -183,6 +187,9 @@ class Resistor(Cell):
 
     def current(self, u, arrays):
         return arrays.g * u, np.broadcast_to(arrays.g, np.shape(u))
+
+    def linear_conductance(self, arrays, size):
+        return arrays.g
 
     def library(self, face, transient):
         return ".subckt cell_1r wl bl params: g=1e-6\nR1 wl bl {1/g}\n.ends cell_1r\n"

@@ -149,7 +149,8 @@ class Crossbar:
         m, n = self.shape
         g = None if self.conductances is None else self.conductances.ravel()
         x = None if self.state is None else self.state.ravel()
-        return CellArrays(g=g, x=x, v_gate=np.repeat(self.v_gate, n))
+        v_gate = np.repeat(self.v_gate, n) if self.cell.three_terminal else None  # (only gated cells read it)
+        return CellArrays(g=g, x=x, v_gate=v_gate)
 
     @property
     def selector(self):

@@ -164,7 +164,7 @@ def solve_dc(
     cell, arrays = xbar.cell, xbar.cell_arrays()
     info = {"unknowns": net.n_unknown}
     if cell.linear:
-        g = cell.current(np.ones(m * n), arrays)[1]
+        g = cell.linear_conductance(arrays, m * n)
         A = _stiffness(net, g)
         rhs = net.W_drive @ v_in - net.B.T @ (g[:, None] * (net.C @ v_in))
         if net.n_unknown:
@@ -253,12 +253,12 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
     dev, out = np.empty((p, m, n)), np.empty((p, n))
     iters, newton = [], []
     if cell.linear:
-        g = cell.current(np.ones(m * n), arrays)[1].reshape(m, n)
+        g = cell.linear_conductance(arrays, m * n).reshape(m, n)
         system = structured.LineSystem(xbar, g)
     for k in range(p):
         vk, v_bit = v_in[:m, k], v_in[m:, k]
         if cell.linear:  # straight into the results: no copies of 1024 x 1024 arrays
-            vw, vb, its = system.solve(*system.drive(vk, v_bit), tol=tol, i_tol=i_tol, v_foot=v_bit, out=(wl[k], bl[k]))
+            vw, vb, its = system.read(vk, v_bit, tol=tol, i_tol=i_tol, out=(wl[k], bl[k]))
             iters.append(its)
             i_cell = np.multiply(g, np.subtract(vw, vb, out=dev[k]), out=dev[k])
         else:

@@ -104,8 +104,16 @@ if AVAILABLE:
             acc[c] = s
         return acc.sum()
 
+    @njit(cache=True)
+    def _rhs(bw, bb, edge, i, j, m):
+        """(word, bit) right-hand side at node (i, j): bw, bb are m x n, or with ``edge`` the driven edges
+        alone, bw[i, 0] into word-line node (i, 0) and bb[0, j] into bit-line node (m - 1, j)."""
+        if not edge:
+            return bw[i, j], bb[i, j]
+        return (bw[i, 0] if j == 0 else 0.0), (bb[0, j] if i == m - 1 else 0.0)
+
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
-    def _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb):
+    def _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb):
         """r = b / scale - A x; returns (r . r, (b / scale) . (b / scale))."""
         _apply(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, rw, rb)
         m, n = G.shape
@@ -115,8 +123,9 @@ if AVAILABLE:
             a = 0.0
             c = 0.0
             for j in range(n):
-                u = bw[i, j] / scale
-                v = bb[i, j] / scale
+                u, v = _rhs(bw, bb, edge, i, j, m)
+                u /= scale
+                v /= scale
                 rw[i, j] = u - rw[i, j]
                 rb[i, j] = v - rb[i, j]
                 a += rw[i, j] * rw[i, j] + rb[i, j] * rb[i, j]
@@ -126,17 +135,20 @@ if AVAILABLE:
         return rr, bn
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
-    def _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb, zero):
-        """r = b / scale - A x (x = 0 when ``zero``: no product); returns (r . r, (b / scale) . (b / scale))."""
+    def _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb, zero):
+        """r = b / scale - A x (x = 0 when ``zero``: no product); returns (r . r, (b / scale) . (b / scale)).
+
+        b: see :func:`_rhs`."""
         if not zero:
-            return _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb)
+            return _residual(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb)
         m, n = G.shape
         rr = 0.0
         for i in prange(m):
             a = 0.0
             for j in range(n):
-                u = bw[i, j] / scale
-                v = bb[i, j] / scale
+                u, v = _rhs(bw, bb, edge, i, j, m)
+                u /= scale
+                v /= scale
                 xw[i, j] = 0.0
                 xb[i, j] = 0.0
                 rw[i, j] = u
@@ -149,14 +161,26 @@ if AVAILABLE:
     def _factor(G, gw, gb, basew, baseb, sw, sb, shifted, invw, invb, chunks):
         """Inverse pivots (float32) of the LDL^T factors of every word line (along j) and bit line (along i)."""
         m, n = G.shape
-        for i in prange(m):
-            inv = 0.0
-            for j in range(n):
-                d = G[i, j] + basew[j] + (sw[i, j] if shifted else 0.0)
-                if j > 0:
-                    d -= gw * gw * inv
-                inv = 1.0 / d
-                invw[i, j] = inv
+        g2 = gw * gw
+        for q in prange(-(-m // 4)):  # four word lines at a time: each pivot recursion is a chain of divisions
+            i = 4 * q
+            if i + 4 <= m:
+                u0 = u1 = u2 = u3 = 0.0
+                for j in range(n):
+                    u0 = 1.0 / (G[i, j] + basew[j] + (sw[i, j] if shifted else 0.0) - g2 * u0)
+                    u1 = 1.0 / (G[i + 1, j] + basew[j] + (sw[i + 1, j] if shifted else 0.0) - g2 * u1)
+                    u2 = 1.0 / (G[i + 2, j] + basew[j] + (sw[i + 2, j] if shifted else 0.0) - g2 * u2)
+                    u3 = 1.0 / (G[i + 3, j] + basew[j] + (sw[i + 3, j] if shifted else 0.0) - g2 * u3)
+                    invw[i, j] = u0
+                    invw[i + 1, j] = u1
+                    invw[i + 2, j] = u2
+                    invw[i + 3, j] = u3
+                continue
+            for r in range(i, m):
+                u = 0.0
+                for j in range(n):
+                    u = 1.0 / (G[r, j] + basew[j] + (sw[r, j] if shifted else 0.0) - g2 * u)
+                    invw[r, j] = u
         step = (n + chunks - 1) // chunks
         for c in prange(chunks):
             j0, j1 = c * step, min(n, (c + 1) * step)
@@ -368,7 +392,7 @@ if AVAILABLE:
 
     @njit(cache=True)
     def _pcg(
-        G, gw, gb, g_last, basew, baseb, sw, sb, shifted, invw, invb, bw, bb, scale, v_foot, xw, xb,
+        G, gw, gb, g_last, basew, baseb, sw, sb, shifted, invw, invb, bw, bb, edge, scale, v_foot, xw, xb,
         rw, rb, qw, qb, pw, pb, tol, i_tol, v_tol, maxiter, use_coarse, ic, wi, jc, wj, factor, mc, nc, chunks,
         zero_start,
     ):  # fmt: skip
@@ -397,7 +421,7 @@ if AVAILABLE:
         """
         D = np.zeros((chunks, mc + 1, nc + 1))
         track = v_tol < np.inf
-        rr, bn = _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, scale, xw, xb, rw, rb, zero_start)
+        rr, bn = _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb, zero_start)
         bnorm = np.sqrt(bn)
         if bnorm == 0.0:
             bnorm = 1.0
@@ -532,8 +556,27 @@ class LineSystem:
         A zero right-hand side gives zero voltages at once; any other is scaled to order one first, so
         tiny inputs (1e-300 V) neither underflow nor stall.
         """
+        m, n = self.G.shape
         bw = np.ascontiguousarray(bw, float)
         bb = np.ascontiguousarray(bb, float)
+        if bw.shape != (m, n) or bb.shape != (m, n):
+            raise ValueError(f"bw and bb must have the array's shape {(m, n)}, not {bw.shape} and {bb.shape}")
+        return self._solve(bw, bb, False, tol, maxiter, x0, i_tol, v_tol, v_foot, out)
+
+    def read(self, v_word, v_bit, tol=1e-12, maxiter=5000, i_tol=1e-11, out=None):
+        """:meth:`solve` for the right-hand side :meth:`drive` (``v_word``, ``v_bit``) without forming its two
+        m x n arrays (a read: inputs on the word lines, bit-line feet at ``v_bit``, V); same returns."""
+        m, n = self.G.shape
+        v_word = np.asarray(v_word, float)
+        v_bit = np.asarray(v_bit, float)
+        if v_word.shape != (m,) or v_bit.shape != (n,):
+            raise ValueError(f"v_word needs shape {(m,)} and v_bit {(n,)}, not {v_word.shape} and {v_bit.shape}")
+        bw = (self.g_first * v_word).reshape(m, 1)
+        bb = (self.g_last * v_bit).reshape(1, n)
+        return self._solve(bw, bb, True, tol, maxiter, None, i_tol, None, v_bit, out)
+
+    def _solve(self, bw, bb, edge, tol, maxiter, x0, i_tol, v_tol, v_foot, out):
+        """:meth:`solve` with b given as by :func:`_rhs`."""
         m, n = self.G.shape
         v_foot = np.zeros(n) if v_foot is None else np.ascontiguousarray(np.broadcast_to(v_foot, (n,)), float)
         scale = max(float(np.max(np.abs(bw))), float(np.max(np.abs(bb))), self.g_last * float(np.max(np.abs(v_foot))))
@@ -574,6 +617,7 @@ class LineSystem:
                 self.invb,
                 bw,
                 bb,
+                edge,
                 scale,
                 v_foot / scale,
                 xw,
