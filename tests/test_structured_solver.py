@@ -31,25 +31,36 @@ def array(shape, g_scale=1.0, r=1.0, seed=0, r_source=0.0, r_sense=0.0):
     return Crossbar(g, r_word=r, r_bit=r, r_source=r_source, r_sense=r_sense), rng.uniform(0.0, 0.5, shape[0])
 
 
-def test_coarse_operator_is_the_galerkin_product_and_independent_of_the_cells():
-    shape, h = (13, 9), 4
+@pytest.mark.parametrize("shape, h", [((13, 9), 4), ((7, 30), 3), ((40, 33), 5)])
+def test_coarse_operator_is_the_galerkin_product_of_both_fields(shape, h):
+    """The factored coarse operator is P^T A P for P = diag(Pi, Pi) (a word- and a bit-line field), cells and
+    shifts included, and follows the cells when they change."""
     xbar, _ = array(shape, r_source=0.5, r_sense=2.0)
     shift = np.random.default_rng(1).uniform(0.0, 1e-3, shape)
     system = structured.LineSystem(xbar, xbar.conductances)
+    grid = coarse.CoarseGrid(shape, h, system.gw, system.gb, system.g_first, system.g_last)
+    Pi = np.kron(
+        coarse._interp_matrix(grid.ic, grid.wi, grid.mc).toarray(),
+        coarse._interp_matrix(grid.jc, grid.wj, grid.nc).toarray(),
+    )
+    P = np.block([[Pi, np.zeros_like(Pi)], [np.zeros_like(Pi), Pi]])
+    K = grid.mc * grid.nc
+    interleaved = np.ravel(np.column_stack([np.arange(K), K + np.arange(K)]))  # node by node, fields inside
     for cells, s in [(xbar.conductances, None), (xbar.conductances[::-1] * 7.0, shift)]:
         system.set_cells(cells, shift_w=s, shift_b=None if s is None else 2 * s)
         A = dense(system, shape)
-        cs = coarse.CoarseSpace(shape, h, system.gw, system.gb, system.g_first, system.g_last,
-                                None if s is None else 3 * s)  # fmt: skip
-        Py = coarse._interp_matrix(cs.ic, cs.wi, cs.mc).toarray()
-        Px = coarse._interp_matrix(cs.jc, cs.wj, cs.nc).toarray()
-        Pi = np.kron(Py, Px)
-        P = np.vstack([Pi, Pi])
-        L = np.zeros((cs.mc * cs.nc,) * 2)
+        cs = grid.space(cells, s, None if s is None else 2 * s, chunks=2)
+        L = np.zeros((2 * K, 2 * K))
         for k in range(cs.factor.shape[0]):
-            idx = np.arange(cs.mc * cs.nc - k)
+            idx = np.arange(2 * K - k)
             L[idx + k, idx] = cs.factor[k, : len(idx)]
-        np.testing.assert_allclose(L @ L.T, P.T @ A @ P, rtol=1e-10, atol=1e-12 * np.abs(P.T @ A @ P).max())
+        ref = (P.T @ A @ P)[np.ix_(interleaved, interleaved)]
+        np.testing.assert_allclose(L @ L.T, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+        # the coarse solve inverts it
+        d = np.random.default_rng(2).standard_normal((2, grid.mc + 1, grid.nc + 1))
+        c = cs.solve(d)
+        got = ref @ np.ravel(np.moveaxis(c[:, : grid.mc, : grid.nc], 0, -1))
+        np.testing.assert_allclose(got, np.ravel(np.moveaxis(d[:, : grid.mc, : grid.nc], 0, -1)), rtol=1e-9, atol=1e-9)
 
 
 def test_interpolation_is_exact_at_coarse_nodes_and_linear_between():
@@ -150,7 +161,7 @@ def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_p
     m, n = shape
     N = m * n
     M = np.empty((2 * N, 2 * N))
-    D = np.zeros((1, 2, 2))
+    D = np.zeros((1, 2, 2, 2))
     for k in range(2 * N):
         r = np.zeros(2 * N)
         r[k] = 1.0
@@ -166,7 +177,21 @@ def test_line_sweep_preconditioner_is_symmetric_positive_definite_with_float32_p
         )  # fmt: skip
         structured._sweep2(system.invb, system.gb, rb, system.G, zw, zb, 1)
         ic, jc = np.zeros(m, np.int64), np.zeros(n, np.int64)
-        structured._sweep3(system.invw, system.gw, rw, system.G, zb, zw, ic, np.ones(m), jc, np.ones(n), D, False, 1)
+        structured._sweep3(
+            system.invw,
+            system.gw,
+            rw,
+            system.G,
+            zb,
+            zw,
+            ic,
+            np.ones(m),
+            coarse.segment_starts(jc, 1),
+            np.ones(n),
+            D,
+            False,
+            1,
+        )
         M[:, k] = np.concatenate([zw.ravel(), zb.ravel()])
     assert np.max(np.abs(M - M.T)) <= 1e-12 * np.max(np.abs(M))
     assert np.linalg.eigvalsh((M + M.T) / 2).min() > 0
@@ -187,9 +212,9 @@ def test_coarse_correction_keeps_iterations_flat_as_the_array_grows():
 
 
 def test_default_uses_the_coarse_space_only_where_slow_modes_exist():
-    big, _ = array((600, 600))  # leak length l ~ 100 segments: 6 l
-    assert 50 <= structured.LineSystem(big, big.conductances).coarse.h <= 150
-    small, _ = array((300, 300))  # 3 l: few slow modes
+    big, _ = array((600, 600))  # leak length l ~ 100 segments: 6 l, spacing l / 2
+    assert 35 <= structured.LineSystem(big, big.conductances).coarse.h <= 65
+    small, _ = array((150, 150))  # 1.5 l: few slow modes
     assert structured.LineSystem(small, small.conductances).coarse is None
     dense_cells, _ = array((200, 200), g_scale=1e4)  # l ~ 1: the line sweep alone suffices
     assert structured.LineSystem(dense_cells, dense_cells.conductances).coarse is None
@@ -205,10 +230,11 @@ def test_stored_state_is_under_ten_bytes_per_cell():
     assert stored <= 10 * 64 * 80
 
 
-def test_coarse_spaces_are_shared_per_geometry_and_the_cache_is_bounded():
+def test_coarse_grids_are_shared_per_geometry_and_the_cache_is_bounded():
     xbar, _ = array((40, 40), g_scale=1e-2)
     one, two = (structured.LineSystem(xbar, xbar.conductances, coarse=True) for _ in range(2))
-    assert one.coarse is two.coarse  # a new crossbar of the same geometry builds no new space
+    assert one.coarse.grid is two.coarse.grid  # a new crossbar of the same geometry builds no new grid
+    assert one.coarse is not two.coarse  # (the cells enter each system's own operator)
     for k in range(coarse.CACHE_SIZE + 3):
-        coarse.cached_space((40, 40), 3 + k, 1.0, 1.0, 1.0, 1.0)
+        coarse.cached_grid((40, 40), 3 + k, 1.0, 1.0, 1.0, 1.0)
     assert len(coarse._CACHE) == coarse.CACHE_SIZE

@@ -55,30 +55,48 @@ _REDUCE = {"reassoc", "contract"}
 if AVAILABLE:
 
     @njit(cache=True, fastmath=_REDUCE)
+    def _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, j, left, right):
+        """Node j of a row of y = A x, its word-line neighbours' voltages given (0 past the line's ends);
+        returns its part of x . y.  Every term is a float64 product, also for float32 x."""
+        g = Gi[j]
+        s = (g + basew[j]) * a[j] - g * b[j] - gw * left - gw * right
+        t = (g + bi) * b[j] - g * a[j] - cu * up[j] - cd * dn[j]
+        yw[j] = s
+        yb[j] = t
+        return s * a[j] + t * b[j]
+
+    @njit(cache=True, fastmath=_REDUCE)
     def _row_product(G, gw, gb, basew, baseb, sw, sb, shifted, xw, xb, i, yw, yb):
-        """Row i of y = A x into yw, yb (n,); returns that row's part of x . y.  The one place of the stencil."""
+        """Row i of y = A x into yw, yb (n,); returns that row's part of x . y.  The one place of the stencil.
+
+        Branch-free over the row's interior (vectorised): the bit-line neighbours of the first and last
+        rows are weighted 0, the word-line ends are done apart."""
         m, n = G.shape
-        acc = 0.0
-        for j in range(n):
-            g = G[i, j]
-            dw = g + basew[j]
-            db = g + baseb[i]
-            if shifted:
-                dw += sw[i, j]
-                db += sb[i, j]
-            s = dw * xw[i, j] - g * xb[i, j]
-            if j > 0:
-                s -= gw * xw[i, j - 1]
-            if j < n - 1:
-                s -= gw * xw[i, j + 1]
+        cu = gb if i > 0 else 0.0
+        cd = gb if i < m - 1 else 0.0
+        Gi, a, b = G[i], xw[i], xb[i]
+        up, dn = xb[max(i - 1, 0)], xb[min(i + 1, m - 1)]
+        bi = baseb[i]
+        if n == 1:
+            acc = _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, 0, 0.0, 0.0)
+        else:
+            acc = _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, 0, 0.0, a[1])
+            acc += _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, n - 1, a[n - 2], 0.0)
+        for j in range(1, n - 1):
+            g = Gi[j]
+            s = (g + basew[j]) * a[j] - g * b[j] - gw * a[j - 1] - gw * a[j + 1]  # (float64 products of float32 p)
+            t = (g + bi) * b[j] - g * a[j] - cu * up[j] - cd * dn[j]
             yw[j] = s
-            t = db * xb[i, j] - g * xw[i, j]
-            if i > 0:
-                t -= gb * xb[i - 1, j]
-            if i < m - 1:
-                t -= gb * xb[i + 1, j]
             yb[j] = t
-            acc += s * xw[i, j] + t * xb[i, j]
+            acc += s * a[j] + t * b[j]
+        if shifted:
+            swi, sbi = sw[i], sb[i]
+            for j in range(n):
+                u = swi[j] * a[j]
+                v = sbi[j] * b[j]
+                yw[j] += u
+                yb[j] += v
+                acc += u * a[j] + v * b[j]
         return acc
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
@@ -192,27 +210,24 @@ if AVAILABLE:
                     invb[i, j] = 1.0 / d
 
     @njit(cache=True, fastmath=_REDUCE)
-    def _spread(acc, c, i, j0, j1, v, ic, wi, jc, wj, rowbuf):
-        """acc[c] += Pi^T of the values v[j0:j1] on row i (Pi: bilinear interpolation from the coarse grid)."""
-        rowbuf[:] = 0.0
-        b = jc[j0]
-        s0 = s1 = 0.0
-        for j in range(j0, j1):
-            if jc[j] != b:
-                rowbuf[b] += s0
-                rowbuf[b + 1] += s1
-                s0 = s1 = 0.0
-                b = jc[j]
-            s0 += wj[j] * v[j]
-            s1 += (1.0 - wj[j]) * v[j]
-        rowbuf[b] += s0
-        rowbuf[b + 1] += s1
+    def _spread(acc, c, f, i, v, ic, wi, js, wj, rowbuf):
+        """acc[c, f] += Pi^T of the values v (n,) on row i (Pi: bilinear interpolation from the coarse grid;
+        ``js``: the coarse intervals' first nodes, :func:`memspice.solver.coarse.segment_starts`)."""
+        segments = js.shape[0] - 1
+        rowbuf[: segments + 1] = 0.0
+        for b in range(segments):
+            s0 = s1 = 0.0
+            for j in range(js[b], js[b + 1]):
+                s0 += wj[j] * v[j]
+                s1 += (1.0 - wj[j]) * v[j]
+            rowbuf[b] += s0
+            rowbuf[b + 1] += s1
         a, w0 = ic[i], wi[i]
-        for k in range(jc[j0], b + 2):
-            acc[c, a, k] += w0 * rowbuf[k]
-            acc[c, a + 1, k] += (1.0 - w0) * rowbuf[k]
+        for k in range(segments + 1):
+            acc[c, f, a, k] += w0 * rowbuf[k]
+            acc[c, f, a + 1, k] += (1.0 - w0) * rowbuf[k]
 
-    @njit(cache=True)
+    @njit(cache=True, fastmath=_REDUCE)
     def _word_lines(invw, gw, t, zw, i, k):
         """Solve word lines i .. i + k - 1 (k <= 4) in place: zw holds the right-hand side t on entry.
 
@@ -221,20 +236,21 @@ if AVAILABLE:
         n = invw.shape[1]
         if k == 4:
             u0 = u1 = u2 = u3 = 0.0
-            for j in range(n):
-                u0 = (t[i, j] + gw * u0) * invw[i, j]
-                u1 = (t[i + 1, j] + gw * u1) * invw[i + 1, j]
-                u2 = (t[i + 2, j] + gw * u2) * invw[i + 2, j]
-                u3 = (t[i + 3, j] + gw * u3) * invw[i + 3, j]
+            for j in range(n):  # u = t c + (g_w c) u: one multiply-add on each chain's path (c: inverse pivot)
+                c0, c1, c2, c3 = invw[i, j], invw[i + 1, j], invw[i + 2, j], invw[i + 3, j]
+                u0 = t[i, j] * c0 + (gw * c0) * u0
+                u1 = t[i + 1, j] * c1 + (gw * c1) * u1
+                u2 = t[i + 2, j] * c2 + (gw * c2) * u2
+                u3 = t[i + 3, j] * c3 + (gw * c3) * u3
                 zw[i, j] = u0
                 zw[i + 1, j] = u1
                 zw[i + 2, j] = u2
                 zw[i + 3, j] = u3
             for j in range(n - 2, -1, -1):
-                u0 = zw[i, j] + gw * invw[i, j] * u0
-                u1 = zw[i + 1, j] + gw * invw[i + 1, j] * u1
-                u2 = zw[i + 2, j] + gw * invw[i + 2, j] * u2
-                u3 = zw[i + 3, j] + gw * invw[i + 3, j] * u3
+                u0 = zw[i, j] + (gw * invw[i, j]) * u0
+                u1 = zw[i + 1, j] + (gw * invw[i + 1, j]) * u1
+                u2 = zw[i + 2, j] + (gw * invw[i + 2, j]) * u2
+                u3 = zw[i + 3, j] + (gw * invw[i + 3, j]) * u3
                 zw[i, j] = u0
                 zw[i + 1, j] = u1
                 zw[i + 2, j] = u2
@@ -243,10 +259,11 @@ if AVAILABLE:
         for r in range(i, i + k):
             u = 0.0
             for j in range(n):
-                u = (t[r, j] + gw * u) * invw[r, j]
+                c = invw[r, j]
+                u = t[r, j] * c + (gw * c) * u
                 zw[r, j] = u
             for j in range(n - 2, -1, -1):
-                u = zw[r, j] + gw * invw[r, j] * u
+                u = zw[r, j] + (gw * invw[r, j]) * u
                 zw[r, j] = u
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
@@ -314,9 +331,9 @@ if AVAILABLE:
         return ry.sum()
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
-    def _sweep3(invw, gw, rw, G, zb, zw, ic, wi, jc, wj, D, coarse, chunks):
+    def _sweep3(invw, gw, rw, G, zb, zw, ic, wi, js, wj, D, coarse, chunks):
         """The sweep's last half: zw = T_w^-1 (r_w + G zb), over the first half's zw (zw_first); with
-        ``coarse`` D[c] = Pi^T (G (zw - zw_first)).
+        ``coarse`` D[c, 1] = Pi^T (G (zw - zw_first)) (the bit-line field; D[c, 0] stays 0).
 
         After it, r - A y = (0, G (zw - zw_first)) exactly (the last word-line solves leave no word-line
         residual), so D sums to P^T (r - A y) with no extra product.  Returns r_w . zw."""
@@ -325,7 +342,7 @@ if AVAILABLE:
         ry = np.zeros(chunks)
         for c in prange(chunks):
             v = np.empty(4 * n)
-            rowbuf = np.empty(D.shape[2])
+            rowbuf = np.empty(D.shape[3])
             s = 0.0
             for i0 in range(c * rows, min(m, (c + 1) * rows), 4):
                 k = min(4, m - i0)
@@ -343,29 +360,38 @@ if AVAILABLE:
                         e = v[(i - i0) * n : (i - i0 + 1) * n]
                         for j in range(n):
                             e[j] += G[i, j] * zw[i, j]
-                        _spread(D, c, i, 0, n, e, ic, wi, jc, wj, rowbuf)
+                        _spread(D, c, 1, i, e, ic, wi, js, wj, rowbuf)
             ry[c] = s
         return ry.sum()
 
     @njit(parallel=True, cache=True, fastmath=_REDUCE)
-    def _restrict(rw, rb, ic, wi, jc, wj, D, chunks):
-        """P^T r = Pi^T (r_w + r_b) (Pi: the bilinear interpolation from the coarse grid)."""
+    def _restrict(rw, rb, ic, wi, js, wj, D, chunks):
+        """P^T r = (Pi^T r_w, Pi^T r_b) (Pi: the bilinear interpolation from the coarse grid)."""
         m, n = rw.shape
         rows = -(-m // chunks)
         for c in prange(chunks):
             D[c] = 0.0
-            v = np.empty(n)
-            rowbuf = np.empty(D.shape[2])
+            rowbuf = np.empty(D.shape[3])
             for i in range(c * rows, min(m, (c + 1) * rows)):
-                for j in range(n):
-                    v[j] = rw[i, j] + rb[i, j]
-                _spread(D, c, i, 0, n, v, ic, wi, jc, wj, rowbuf)
+                _spread(D, c, 0, i, rw[i], ic, wi, js, wj, rowbuf)
+                _spread(D, c, 1, i, rb[i], ic, wi, js, wj, rowbuf)
         return D.sum(axis=0)
 
     @njit(cache=True)
     def _coarse_solve(factor, d, mc, nc):
-        c = np.zeros((mc + 1, nc + 1))
-        c[:mc, :nc] = _coarse.band_solve(factor, np.ascontiguousarray(d[:mc, :nc]).ravel()).reshape(mc, nc)
+        """Coarse fields c (2, mc + 1, nc + 1), padded, for restricted residuals d (same shape); the factor
+        interleaves the two fields node by node (:class:`memspice.solver.coarse.CoarseSpace`)."""
+        rhs = np.empty(2 * mc * nc)
+        for a in range(mc):
+            for e in range(nc):
+                rhs[2 * (a * nc + e)] = d[0, a, e]
+                rhs[2 * (a * nc + e) + 1] = d[1, a, e]
+        x = _coarse.band_solve(factor, rhs)
+        c = np.zeros((2, mc + 1, nc + 1))
+        for a in range(mc):
+            for e in range(nc):
+                c[0, a, e] = x[2 * (a * nc + e)]
+                c[1, a, e] = x[2 * (a * nc + e) + 1]
         return c
 
     @njit(cache=True)
@@ -419,7 +445,8 @@ if AVAILABLE:
         rounding) and the tests above stay exact; only the directions' conjugacy is rounded (measured: the
         same iteration counts as float64 z at 1024 x 1024, outputs within 2e-13).  Returns iterations, or -1.
         """
-        D = np.zeros((chunks, mc + 1, nc + 1))
+        D = np.zeros((chunks, 2, mc + 1, nc + 1))
+        js = _coarse.segment_starts(jc, nc)
         track = v_tol < np.inf
         rr, bn = _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb, zero_start)
         bnorm = np.sqrt(bn)
@@ -429,9 +456,9 @@ if AVAILABLE:
             return 0
         alpha = 0.0
         if use_coarse:  # deflated start: x0 += Q r0, so that P^T r0 = 0
-            d = _restrict(rw, rb, ic, wi, jc, wj, D, chunks)
+            d = _restrict(rw, rb, ic, wi, js, wj, D, chunks)
             c = _coarse_solve(factor, d, mc, nc)
-            _coarse.prolong_update(qw, qb, c, ic, wi, jc, wj, 0.0, pw, pb)
+            _coarse.prolong_update(qw, qb, c, ic, wi, js, wj, 0.0, pw, pb)
             alpha = 1.0
         rz = 0.0
         for it in range(0, maxiter + 1):
@@ -453,13 +480,13 @@ if AVAILABLE:
             ):
                 return it
             rz_new = _sweep2(invb, gb, rb, G, qw, qb, chunks)
-            rz_new += _sweep3(invw, gw, rw, G, qb, qw, ic, wi, jc, wj, D, use_coarse, chunks)
+            rz_new += _sweep3(invw, gw, rw, G, qb, qw, ic, wi, js, wj, D, use_coarse, chunks)
             if use_coarse:
                 c = _coarse_solve(factor, D.sum(axis=0), mc, nc)
             else:
-                c = np.zeros((mc + 1, nc + 1))
+                c = np.zeros((2, mc + 1, nc + 1))
             beta = 0.0 if it == 0 else rz_new / rz
-            _coarse.prolong_update(qw, qb, c, ic, wi, jc, wj, beta, pw, pb)
+            _coarse.prolong_update(qw, qb, c, ic, wi, js, wj, beta, pw, pb)
             rz = rz_new
         return -1
 
@@ -527,15 +554,16 @@ class LineSystem:
         if self.coarse_mode is False or (self.coarse_mode is None and max(shape) < 10):
             return None  # (no array this short has 5 leak lengths of at least 2 segments)
         shift_mean = float(self.sw.mean() + self.sb.mean()) if self.shifted else 0.0
-        h = _coarse.spacing(shape, min(self.gw, self.gb), float(self.G.mean()), shift_mean)
-        if h == 0 and self.coarse_mode:
-            h = max(2, -(-(max(shape) - 1) // (_coarse.MAX_COARSE - 1)))
+        h = _coarse.spacing(
+            shape, min(self.gw, self.gb), float(self.G.mean()), shift_mean, force=bool(self.coarse_mode)
+        )
         if h == 0:
             return None
-        if self.shifted:  # the Galerkin operator holds the shifts: rebuilt with them (small)
-            return _coarse.CoarseSpace(shape, h, self.gw, self.gb, self.g_first, self.g_last, self.sw + self.sb)
-        # independent of the cells: Newton steps and new crossbars of the same geometry reuse it
-        return _coarse.cached_space(shape, h, self.gw, self.gb, self.g_first, self.g_last)
+        # the grid and its wires depend on the geometry alone: new crossbars of the same one share them
+        grid = _coarse.cached_grid(shape, h, self.gw, self.gb, self.g_first, self.g_last)
+        shifts = (self.sw, self.sb) if self.shifted else (None, None)
+        with using_threads(threads_for(self.G.size)):
+            return grid.space(self.G, *shifts, chunks=_chunks())
 
     def drive(self, v_word: np.ndarray, v_bit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Right-hand sides (A) for word-line inputs (m,) and bit-line foot voltages (n,), V."""
