@@ -338,8 +338,8 @@ class CoarseSpace:
 
     def __init__(self, grid: CoarseGrid, band: np.ndarray):
         self.grid = grid
-        for name in ("ic", "wi", "jc", "wj", "js", "mc", "nc", "h"):
-            setattr(self, name, getattr(grid, name))
+        self.ic, self.wi, self.jc, self.wj, self.js = grid.ic, grid.wi, grid.jc, grid.wj, grid.js
+        self.mc, self.nc, self.h = grid.mc, grid.nc, grid.h
         # C order: the same compiled kernels serve every size (LAPACK hands back Fortran order)
         self.factor = np.ascontiguousarray(scipy.linalg.cholesky_banded(band, lower=True))
 
