@@ -8,8 +8,9 @@ exactly, but it is slow on errors that are smooth over many lines:
   resistor grid, which no single-line solve captures;
 * bit-line voltages smooth across the columns with the word lines following only in part (or the other way
   round).  A word-line solve hands a bit-line error varying over k columns back to the bit lines damped by
-  only G / (G + g_w / k^2), about 1/4 at k ~ 1.4 l; such errors carried 3-4x more of the error than the
-  word lines after 3-5 iterations at 1024 x 1024 (measured), and a coarse space with V_w = V_b misses them.
+  only G / (G + g_w / k^2), about 1/4 at k ~ 0.8 l; after 3-5 iterations at 1024 x 1024 the bit lines
+  carried 3-4x more of the error than the word lines (measured), and a coarse space with V_w = V_b misses
+  such errors.
 
 Their count grows with the array (about (n / l)^2 for the length l = sqrt(g_wire / (2 G_mean)) segments
 over which a cell leaks as much as the wire conducts), and with it the CG iterations.
@@ -24,8 +25,8 @@ and the Galerkin operator P^T A P:
 T_w, T_b: the wires with the driver and sense links (geometry alone: :class:`CoarseGrid`, built once per
 geometry and shared); G: the cells, S_w, S_b: any shifts to ground (C/h in transients), each a 9-point
 coarse stencil summed in one pass over the cells.  With one shared field (V_w = V_b, the earlier space) the
-cells cancelled; with two they do not, so the operator is rebuilt when the cells change (about a
-millisecond at 1024 x 1024).  Measured on arrays scaled to 1024 x 1024's leak length (256 and 512 with
+cells cancelled; with two they do not, so the operator is rebuilt when the cells change (about 2 ms at
+1024 x 1024).  Measured on arrays scaled to 1024 x 1024's leak length (256 and 512 with
 cells x16 and x4, residual 1e-10): 7 CG iterations with the shared field, 4 with two.  The operator is small
 (at most ``MAX_COARSE`` nodes per direction) and factored as a banded Cholesky, the two fields interleaved
 node by node.  The two-level method built on it (deflation, "A-DEF2": Tang, Nabben, Vuik and Erlangga,
@@ -224,6 +225,24 @@ def band_solve(cb, b):
 
 
 @njit(cache=True)
+def coarse_solve(factor, d, mc, nc):
+    """Coarse fields c (2, mc + 1, nc + 1), padded by one (zero-weight corners), for restricted residuals d
+    (same shape): the two fields interleaved node by node (unknown 2 k + f), as ``factor`` has them."""
+    rhs = np.empty(2 * mc * nc)
+    for a in range(mc):
+        for e in range(nc):
+            rhs[2 * (a * nc + e)] = d[0, a, e]
+            rhs[2 * (a * nc + e) + 1] = d[1, a, e]
+    x = band_solve(factor, rhs)
+    c = np.zeros((2, mc + 1, nc + 1))
+    for a in range(mc):
+        for e in range(nc):
+            c[0, a, e] = x[2 * (a * nc + e)]
+            c[1, a, e] = x[2 * (a * nc + e) + 1]
+    return c
+
+
+@njit(cache=True)
 def segment_starts(jc: np.ndarray, k: int) -> np.ndarray:
     """First fine node of each coarse interval (the nodes with ``jc == b``, b = 0, 1, ...), then n.
 
@@ -265,6 +284,8 @@ def prolong_update(yw, yb, c, ic, wi, js, wj, beta, pw, pb):
         prolong_row(yw, yb, c, ic, wi, js, wj, beta, pw, pb, i)
 
 
+#: coarse grids kept by :func:`cached_grid` (each well under a MB); assumed: enough for the geometries a
+#: session alternates between
 CACHE_SIZE = 8
 _CACHE: dict[tuple, CoarseGrid] = {}
 _CACHE_LOCK = threading.Lock()
@@ -345,9 +366,4 @@ class CoarseSpace:
 
     def solve(self, d: np.ndarray) -> np.ndarray:
         """Coarse values c (2, mc + 1, nc + 1), padded, for a restricted residual d of the same shape."""
-        mc, nc = self.mc, self.nc
-        rhs = np.ascontiguousarray(np.moveaxis(d[:, :mc, :nc], 0, -1)).ravel()  # node by node, fields inside
-        x = band_solve(self.factor, rhs)
-        c = np.zeros((2, mc + 1, nc + 1))  # padded by one (zero-weight corners)
-        c[:, :mc, :nc] = np.moveaxis(x.reshape(mc, nc, 2), -1, 0)
-        return c
+        return coarse_solve(self.factor, np.ascontiguousarray(d, float), self.mc, self.nc)

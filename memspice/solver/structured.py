@@ -13,14 +13,17 @@ The solver is CG preconditioned in two levels:
 * a symmetric block Gauss-Seidel sweep over the two line families (word lines, bit lines, word lines
   again), each line solved exactly by its LDL^T factor (inverse pivots stored in float32: the
   preconditioner only has to be SPD, the accuracy comes from CG's residual tests in float64);
-* a coarse correction on the errors that sweep leaves: word- and bit-line voltages equal and smooth over
-  many lines (:mod:`memspice.solver.coarse`), applied by deflation (A-DEF2, Tang et al., J. Sci. Comput.
-  39, 340 (2009)): z = y + Q (r - A y), y the sweep's answer, Q = P (P^T A P)^-1 P^T, starting from an x0
-  with P^T r0 = 0, where it equals the symmetric two-level method and CG keeps its guarantees.
+* a coarse correction on the errors that sweep leaves: word- and bit-line voltages smooth over many lines,
+  one coarse field for each family (:mod:`memspice.solver.coarse`), applied by deflation (A-DEF2, Tang et
+  al., J. Sci. Comput. 39, 340 (2009)): z = y + Q (r - A y), y the sweep's answer,
+  Q = P (P^T A P)^-1 P^T, starting from an x0 with P^T r0 = 0, where it equals the symmetric two-level
+  method and CG keeps its guarantees.  At 1024 x 1024 (1 Ohm wires, cells 1e-6..1e-4 S) a read to 1e-10
+  takes 4 iterations (9 with one field shared by both families; measured, benchmarks/crossbar_dc.py).
 
 Memory: the cell conductances (float64, 8 bytes per cell), two float32 pivot arrays (8), the CG vectors x
 and r in float64 (32), the preconditioned residual z and the direction p in float32 (16): 64 bytes per
-cell besides the caller's right-hand side.  The diagonals are not stored: they follow from G, the wire and
+cell besides the caller's right-hand side (a read, :meth:`LineSystem.read`, keeps that on the driven
+edges).  The diagonals are not stored: they follow from G, the wire and
 link conductances and the optional shifts, and A p is never stored either: the CG update recomputes it row
 by row (reading G and p again costs less memory traffic than writing and reading A p), after a pass that
 only sums p . A p.  Per iteration the kernels stream each array about once: the CG update is fused with the
@@ -378,23 +381,6 @@ if AVAILABLE:
         return D.sum(axis=0)
 
     @njit(cache=True)
-    def _coarse_solve(factor, d, mc, nc):
-        """Coarse fields c (2, mc + 1, nc + 1), padded, for restricted residuals d (same shape); the factor
-        interleaves the two fields node by node (:class:`memspice.solver.coarse.CoarseSpace`)."""
-        rhs = np.empty(2 * mc * nc)
-        for a in range(mc):
-            for e in range(nc):
-                rhs[2 * (a * nc + e)] = d[0, a, e]
-                rhs[2 * (a * nc + e) + 1] = d[1, a, e]
-        x = _coarse.band_solve(factor, rhs)
-        c = np.zeros((2, mc + 1, nc + 1))
-        for a in range(mc):
-            for e in range(nc):
-                c[0, a, e] = x[2 * (a * nc + e)]
-                c[1, a, e] = x[2 * (a * nc + e) + 1]
-        return c
-
-    @njit(cache=True)
     def _column_mismatch_ok(G, g_last, xw, xb, rb, v_foot, i_tol, floor):
         """True when every column's current balance (KCL) closes to ``i_tol`` of its output current.
 
@@ -457,7 +443,7 @@ if AVAILABLE:
         alpha = 0.0
         if use_coarse:  # deflated start: x0 += Q r0, so that P^T r0 = 0
             d = _restrict(rw, rb, ic, wi, js, wj, D, chunks)
-            c = _coarse_solve(factor, d, mc, nc)
+            c = _coarse.coarse_solve(factor, d, mc, nc)
             _coarse.prolong_update(qw, qb, c, ic, wi, js, wj, 0.0, pw, pb)
             alpha = 1.0
         rz = 0.0
@@ -482,7 +468,7 @@ if AVAILABLE:
             rz_new = _sweep2(invb, gb, rb, G, qw, qb, chunks)
             rz_new += _sweep3(invw, gw, rw, G, qb, qw, ic, wi, js, wj, D, use_coarse, chunks)
             if use_coarse:
-                c = _coarse_solve(factor, D.sum(axis=0), mc, nc)
+                c = _coarse.coarse_solve(factor, D.sum(axis=0), mc, nc)
             else:
                 c = np.zeros((2, mc + 1, nc + 1))
             beta = 0.0 if it == 0 else rz_new / rz
@@ -552,7 +538,7 @@ class LineSystem:
     def _coarse_space(self):
         shape = self.G.shape
         if self.coarse_mode is False or (self.coarse_mode is None and max(shape) < 10):
-            return None  # (no array this short has 5 leak lengths of at least 2 segments)
+            return None  # (too short for slow modes worth a coarse space)
         shift_mean = float(self.sw.mean() + self.sb.mean()) if self.shifted else 0.0
         h = _coarse.spacing(
             shape, min(self.gw, self.gb), float(self.G.mean()), shift_mean, force=bool(self.coarse_mode)
