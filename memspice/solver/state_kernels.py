@@ -206,14 +206,26 @@ def _printer():
     return Printer({"standard": "python3"})
 
 
-def _print_block(exprs, names) -> str:
-    """Python source (indented function body) computing ``exprs`` with shared subexpressions; returns a tuple."""
+def _shared(exprs):
+    """(printer, shared subexpressions [(symbol, expr)], reduced exprs): sympy's CSE of ``exprs``."""
     import sympy as sp
 
-    printer = _printer()
     temps, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_t"))
-    lines = [f"    {printer.doprint(s)} = {printer.doprint(e)}" for s, e in temps]
-    lines += [f"    {name} = {printer.doprint(e)}" for name, e in zip(names, reduced)]
+    return _printer(), temps, reduced
+
+
+def _assign(printer, pairs) -> list[str]:
+    """Indented ``target = expression`` lines; a target is a name or a sympy symbol."""
+    return [
+        f"    {target if isinstance(target, str) else printer.doprint(target)} = {printer.doprint(e)}"
+        for target, e in pairs
+    ]
+
+
+def _print_block(exprs, names) -> str:
+    """Python source (indented function body) computing ``exprs`` with shared subexpressions; returns a tuple."""
+    printer, temps, reduced = _shared(exprs)
+    lines = _assign(printer, temps) + _assign(printer, zip(names, reduced))
     lines.append(f"    return {', '.join(names)}")
     return "\n".join(lines)
 
@@ -221,27 +233,28 @@ def _print_block(exprs, names) -> str:
 def _print_split_block(exprs, names, x) -> tuple[str, str]:
     """Like :func:`_print_block`, split in two bodies: the shared subexpressions free of ``x`` (returned as a
     tuple ``_pre``), and the rest computed from ``_pre`` (a per-cell Newton on x evaluates only the second)."""
-    import sympy as sp
-
-    printer = _printer()
-    temps, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_t"))
+    printer, temps, reduced = _shared(exprs)
     depends = {x}
     for sym, e in temps:
         if e.free_symbols & depends:
             depends.add(sym)
     pre = [(sym, e) for sym, e in temps if sym not in depends]
     names_pre = [printer.doprint(sym) for sym, _ in pre] + ["_none"]
-    body_pre = [f"    {printer.doprint(sym)} = {printer.doprint(e)}" for sym, e in pre]
-    body_pre += ["    _none = 0.0", f"    return ({', '.join(names_pre)},)"]
+    body_pre = _assign(printer, pre) + ["    _none = 0.0", f"    return ({', '.join(names_pre)},)"]
     body_post = [f"    {', '.join(names_pre)}, = _pre"]
-    body_post += [f"    {printer.doprint(sym)} = {printer.doprint(e)}" for sym, e in temps if sym in depends]
-    body_post += [f"    {name} = {printer.doprint(e)}" for name, e in zip(names, reduced)]
+    body_post += _assign(printer, [(sym, e) for sym, e in temps if sym in depends])
+    body_post += _assign(printer, zip(names, reduced))
     body_post.append(f"    return {', '.join(names)}")
     return "\n".join(body_pre), "\n".join(body_post)
 
 
 def kernel_source(model_cls: type[CompactModel]) -> str:
     """Source text of the numba module for ``model_cls`` (printed from its sympy equations)."""
+    return _kernel_text(model_cls)[0]
+
+
+def _kernel_text(model_cls: type[CompactModel]) -> tuple[str, str]:
+    """(:func:`kernel_source`'s text, the digest of it that names the module)."""
     import sympy as sp
 
     from ..models import symbolic
@@ -265,7 +278,7 @@ def kernel_source(model_cls: type[CompactModel]) -> str:
     ):
         text = text.replace(key, value)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return text.replace("{digest}", digest, 1)
+    return text.replace("{digest}", digest, 1), digest
 
 
 def _param_names(model_cls) -> list[str]:
@@ -294,8 +307,7 @@ def _load_module(model_cls):
     with _LOCK:
         if model_cls in _MODULES:
             return _MODULES[model_cls]
-        text = kernel_source(model_cls)
-        digest = text.split("(hash ", 1)[1][:16]
+        text, digest = _kernel_text(model_cls)
         name = f"memspice_cellkernel_{model_cls.__name__.lower()}_{digest}"
         path = _source_folder() / f"{name}.py"
         if not path.exists() or path.read_text() != text:
