@@ -56,9 +56,7 @@ MIN_LENGTHS = 2.0
 SPACING = 0.5
 
 
-def spacing(
-    shape: tuple[int, int], g_wire: float, g_mean: float, shift_mean: float = 0.0, force: bool = False
-) -> int:
+def spacing(shape: tuple[int, int], g_wire: float, g_mean: float, shift_mean: float = 0.0, force: bool = False) -> int:
     """Coarse-grid spacing (nodes) for a ``shape`` array; 0 when no coarse space is worth building (with
     ``force``: only when none can be built).
 
