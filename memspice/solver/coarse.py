@@ -321,7 +321,6 @@ class CoarseGrid:
 
     def __init__(self, shape, h, gw, gb, g_first, g_last):
         m, n = shape
-        self.shape = (m, n)
         self.h = h
         self.ic, self.wi, self.mc = interpolation(m, h)
         self.jc, self.wj, self.nc = interpolation(n, h)

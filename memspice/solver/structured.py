@@ -86,12 +86,7 @@ if AVAILABLE:
             acc = _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, 0, 0.0, a[1])
             acc += _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, n - 1, a[n - 2], 0.0)
         for j in range(1, n - 1):
-            g = Gi[j]
-            s = (g + basew[j]) * a[j] - g * b[j] - gw * a[j - 1] - gw * a[j + 1]  # (float64 products of float32 p)
-            t = (g + bi) * b[j] - g * a[j] - cu * up[j] - cd * dn[j]
-            yw[j] = s
-            yb[j] = t
-            acc += s * a[j] + t * b[j]
+            acc += _node_product(Gi, basew, bi, gw, cu, cd, a, b, up, dn, yw, yb, j, a[j - 1], a[j + 1])
         if shifted:
             swi, sbi = sw[i], sb[i]
             for j in range(n):
