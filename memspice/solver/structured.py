@@ -400,7 +400,7 @@ if AVAILABLE:
     @njit(cache=True)
     def _pcg(
         G, gw, gb, g_last, basew, baseb, sw, sb, shifted, invw, invb, bw, bb, edge, scale, v_foot, xw, xb,
-        rw, rb, qw, qb, pw, pb, tol, i_tol, v_tol, maxiter, use_coarse, ic, wi, jc, wj, factor, mc, nc, chunks,
+        rw, rb, qw, qb, pw, pb, tol, i_tol, v_tol, maxiter, use_coarse, ic, wi, js, wj, factor, mc, nc, chunks,
         zero_start,
     ):  # fmt: skip
         """Two-level preconditioned CG on A x = b / scale; stops when all three hold:
@@ -427,7 +427,6 @@ if AVAILABLE:
         same iteration counts as float64 z at 1024 x 1024, outputs within 2e-13).  Returns iterations, or -1.
         """
         D = np.zeros((chunks, 2, mc + 1, nc + 1))
-        js = _coarse.segment_starts(jc, nc)
         track = v_tol < np.inf
         rr, bn = _start(G, gw, gb, basew, baseb, sw, sb, shifted, bw, bb, edge, scale, xw, xb, rw, rb, zero_start)
         bnorm = np.sqrt(bn)
@@ -501,7 +500,7 @@ class LineSystem:
         self.baseb = np.full(m, 2.0 * self.gb)
         self.baseb[0] -= self.gb
         self.baseb[-1] += self.g_last - self.gb
-        self._no_coarse = (np.zeros(m, np.int64), np.ones(m), np.zeros(n, np.int64), np.ones(n))
+        self._no_coarse = (np.zeros(m, np.int64), np.ones(m), np.array([0, n], np.int64), np.ones(n))
         self._no_factor = np.ones((1, 1))
         self.set_cells(np.asarray(cell_g, float).reshape(m, n))
 
@@ -608,9 +607,9 @@ class LineSystem:
         v_tol = np.inf if v_tol is None else v_tol / scale
         cs = self.coarse
         if cs is None:  # a one-node "coarse grid" that stays zero
-            ic, wi, jc, wj = self._no_coarse
+            ic, wi, js, wj = self._no_coarse
         else:
-            ic, wi, jc, wj = cs.ic, cs.wi, cs.jc, cs.wj
+            ic, wi, js, wj = cs.ic, cs.wi, cs.js, cs.wj
         with using_threads(threads_for(m * n)):
             its = _pcg(
                 self.G,
@@ -644,7 +643,7 @@ class LineSystem:
                 cs is not None,
                 ic,
                 wi,
-                jc,
+                js,
                 wj,
                 self._no_factor if cs is None else cs.factor,
                 1 if cs is None else cs.mc,
