@@ -125,12 +125,15 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .reproduce import available, reproduce
+    from .reproduce import available, parse_options, reproduce
 
     out = Path(args.output)
+    if args.name == "all" and args.options:
+        raise ValueError("options such as " + args.options[0] + " need one reproduction name, not all")
     names = available() if args.name == "all" else [args.name]
     for name in names:
-        result = reproduce(name, quick=args.quick, seed=args.seed)
+        opts = parse_options(name, args.options)
+        result = reproduce(name, quick=args.quick, seed=args.seed, **opts)
         paths = result.save(name, out)
         print(f"{name}: wrote " + ", ".join(str(p) for p in paths))
         for key, value in result.headline.items():
@@ -982,7 +985,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce",
         help="reproduce a source-paper figure or system (png, csv, json)",
         description="Writes NAME.png, NAME.csv where a table fits and NAME.json with the headline "
-        "numbers, all computed by running the simulation. Names: " + ", ".join(REGISTRY) + ", or all.",
+        "numbers, all computed by running the simulation. Names: " + ", ".join(REGISTRY) + ", or all. "
+        "Options after the name (--frames FILE, --dataset NAME ...) are the reproduction's own; an unknown one "
+        "is an error that lists them.",
     )
     s.add_argument("name", choices=[*REGISTRY, "all"])
     s.add_argument("-o", "--output", default="reproductions", help="folder for figures and tables")
@@ -1005,7 +1010,12 @@ def _stdout_closed() -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "reproduce":
+        args.options = extra
+    elif extra:
+        parser.error("unrecognized arguments: " + " ".join(extra))
     try:
         _apply_threads(getattr(args, "threads", None))
         return args.func(args)

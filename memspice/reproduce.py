@@ -2,7 +2,10 @@
 
 Each entry names ``module:function``; the function takes ``quick`` (bool: a
 smaller, faster run for tests) and ``seed`` (int) and returns a
-:class:`~memspice.analysis.reproduction.Reproduction`.  Modules are imported
+:class:`~memspice.analysis.reproduction.Reproduction`.  Its other keyword
+parameters are the reproduction's options (``memspice reproduce rpca --frames
+clip.npy``): :func:`options` lists them and :func:`parse_options` converts
+command-line text to each parameter's annotated type.  Modules are imported
 only when their reproduction runs, so ``memspice reproduce lif`` does not load
 the video or speech data sets.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import typing
+from pathlib import Path
 
 from .analysis.reproduction import Reproduction
 
@@ -58,12 +63,77 @@ def reproduction_function(name: str):
     return getattr(importlib.import_module(module), func)
 
 
-def reproduce(name: str, quick: bool = False, seed: int = 0) -> Reproduction:
-    """Run the reproduction ``name`` and return its :class:`Reproduction`."""
+#: parameters every reproduction may take; they have their own command-line flags
+COMMON = ("quick", "seed")
+
+
+def options(name: str) -> dict[str, inspect.Parameter]:
+    """The keyword options of reproduction ``name`` beyond ``quick`` and ``seed``, by parameter name."""
+    params = inspect.signature(reproduction_function(name)).parameters
+    return {k: p for k, p in params.items() if k not in COMMON and p.kind is not p.VAR_KEYWORD}
+
+
+def _converter(param: inspect.Parameter):
+    """The type to build an option's value with, from its annotation (``Path | None`` -> Path); str if none."""
+    table = {"int": int, "float": float, "str": str, "Path": Path, "bool": _boolean}
+    note = param.annotation
+    if isinstance(note, str):  # ``from __future__ import annotations``
+        names = [t.strip() for t in note.split("|")]
+    else:
+        names = [getattr(t, "__name__", "") for t in (typing.get_args(note) or (note,))]
+    kinds = [table[n] for n in names if n in table]
+    return kinds[0] if len(kinds) == 1 else str
+
+
+def _boolean(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def parse_options(name: str, words: list[str]) -> dict[str, object]:
+    """Command-line words ``["--frames", "clip.npy", "--truth=bg.npy"]`` -> keyword options of ``name``.
+
+    Dashes in flag names stand for underscores.  An unknown flag, a flag without a value or a value of the
+    wrong type raises ``ValueError`` naming the reproduction's options.
+    """
+    known = options(name)
+    listing = ", ".join("--" + k.replace("_", "-") for k in known) or "none"
+    out: dict[str, object] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("--"):
+            raise ValueError(f"reproduce {name}: unexpected argument {word!r}; options of {name}: {listing}")
+        flag, eq, value = word[2:].partition("=")
+        key = flag.replace("-", "_")
+        if key not in known:
+            raise ValueError(f"reproduce {name}: unknown option --{flag}; options of {name}: {listing}")
+        if not eq:
+            if i + 1 >= len(words) or words[i + 1].startswith("--"):
+                raise ValueError(f"reproduce {name}: --{flag} needs a value")
+            i += 1
+            value = words[i]
+        try:
+            out[key] = _converter(known[key])(value)
+        except ValueError as exc:
+            raise ValueError(f"reproduce {name}: --{flag}: {exc}") from None
+        i += 1
+    return out
+
+
+def reproduce(name: str, quick: bool = False, seed: int = 0, **opts) -> Reproduction:
+    """Run the reproduction ``name`` with its keyword ``opts`` and return its :class:`Reproduction`."""
     func = reproduction_function(name)
     params = inspect.signature(func).parameters
+    unknown = set(opts) - set(options(name))
+    if unknown:
+        raise ValueError(f"reproduction {name!r} has no option(s) {sorted(unknown)}; it takes {sorted(options(name))}")
     kwargs = {k: v for k, v in (("quick", quick), ("seed", seed)) if k in params}
-    result = func(**kwargs)
+    result = func(**kwargs, **opts)
     if not isinstance(result, Reproduction):
         raise TypeError(f"reproduction {name!r} returned {type(result).__name__}, not Reproduction")
     return result

@@ -80,3 +80,41 @@ def test_reproduction_save_is_atomic_and_json_is_plain(tmp_path):
     assert json.loads((tmp_path / "demo.json").read_text()) == {"x": 1.5, "n": 3, "bad": None, "v": [0, 1]}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
     plt.close(fig)
+
+
+def test_reproduction_options_come_from_the_function_signature(monkeypatch, tmp_path):
+    """``memspice reproduce NAME --opt value``: options are the function's keywords, typed by annotation."""
+    from pathlib import Path
+
+    import pytest
+
+    from memspice import reproduce as registry
+    from memspice.analysis.reproduction import Reproduction
+    from memspice.cli import main
+
+    seen = {}
+
+    def fake(quick: bool = False, seed: int = 0, data: Path | None = None, count: int = 3, scale: float = 1.0):
+        import matplotlib.pyplot as plt
+
+        seen.update(quick=quick, seed=seed, data=data, count=count, scale=scale)
+        return Reproduction(figure=plt.figure(), headline={"count": count})
+
+    monkeypatch.setitem(registry.REGISTRY, "fake", "fake_module:fake")
+    monkeypatch.setattr(registry, "reproduction_function", lambda name: fake)
+    assert set(registry.options("fake")) == {"data", "count", "scale"}
+    opts = registry.parse_options("fake", ["--data", "clip.npy", "--count=5", "--scale", "2.5"])
+    assert opts == {"data": Path("clip.npy"), "count": 5, "scale": 2.5}
+    for words, message in (
+        (["--colour", "red"], "unknown option --colour; options of fake: --data, --count, --scale"),
+        (["--count"], "--count needs a value"),
+        (["--count", "many"], "--count: invalid literal"),
+        (["stray"], "unexpected argument 'stray'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            registry.parse_options("fake", words)
+    with pytest.raises(ValueError, match="has no option"):
+        registry.reproduce("fake", bogus=1)
+    assert main(["reproduce", "fake", "--count", "7", "--quick", "-o", str(tmp_path)]) == 0
+    assert seen["count"] == 7 and seen["quick"] is True
+    assert main(["reproduce", "fake", "--colour", "red"]) == 2  # a clear error, not a traceback
