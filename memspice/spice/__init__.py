@@ -6,6 +6,7 @@ from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
     NgspiceNotFound,
     OsdiUnavailable,
+    SandboxViolation,
     SharedModeBootstrapError,
     SpiceConvergenceError,
     SpiceCrashError,
@@ -162,5 +163,6 @@ __all__ = [
     "OsdiUnavailable",
     "SpiceOutputError",
     "UnsafeNetlistError",
+    "SandboxViolation",
     "SharedModeBootstrapError",
 ]
