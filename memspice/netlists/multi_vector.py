@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces import Face
-from ..units import sci_number
+from ..core.faces import Face
+from ..core.units import sci_number
 from .crossbar import crossbar_netlist
 from .dialects import Dialect
 

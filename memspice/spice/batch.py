@@ -26,14 +26,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.progress import enabled as progress_enabled
 from . import sandbox
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError, UnsafeNetlistError, killed_message
 from .job import check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
-from .progress import Bar, analysis_span
-from .progress import enabled as progress_enabled
+from .progress import SpiceBar, analysis_span
 from .raw import read_raw_plots
 from .result import SimulationResult
 from .rundir import run_folder
@@ -66,7 +66,7 @@ def run_batch(
     keep = keep_files or workdir is not None
     with run_folder("memspice-run-", workdir, keep) as work:
         (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
-        bar = Bar(progress_enabled(progress), analysis_span(job.text))
+        bar = SpiceBar(progress_enabled(progress), analysis_span(job.text))
         try:
             log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar, job.confine)
         finally:
@@ -82,7 +82,7 @@ def run_batch(
         return finish(job, plots, log, "batch", str(work) if keep else None)
 
 
-def _read_output(stream, chunks: list, bar: Bar) -> None:
+def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
     """Collect the child's output as it comes, feeding ngspice's progress lines to ``bar``."""
     tail = b""
     while True:
@@ -106,9 +106,9 @@ class _Confinement:
     pass_fds: tuple = field(default_factory=tuple)
 
 
-def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None, confine: bool = False) -> str:
+def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine: bool = False) -> str:
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
-    bar = bar or Bar(False, None)
+    bar = bar or SpiceBar(False, None)
     c = _Confinement()
     if confine:
         c.sock, child = socket.socketpair()

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.waveforms import Waveforms
 from .elf import NotElf, dynamic_symbols, read_header
 from .errors import OsdiUnavailable, SandboxViolation, SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
@@ -29,7 +30,6 @@ from .netlist_text import (
 from .progress import warn_if_slow
 from .result import SimulationResult
 from .safety import check_netlist, run_policy
-from .waveforms import Waveforms
 
 #: names every OSDI library exports (OSDI 0.3, the interface OpenVAF compiles to)
 OSDI_SYMBOLS = ("OSDI_DESCRIPTORS", "OSDI_NUM_DESCRIPTORS")

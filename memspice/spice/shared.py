@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.progress import enabled as progress_enabled
+from ..core.waveforms import Waveforms
 from . import sandbox
 from .capabilities import ngspice_info, require_ngspice
 from .errors import (
@@ -51,11 +53,9 @@ from .errors import (
 from .job import Job, check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import is_informational
 from .netlist_text import control_commands, netlist_files, split_control
-from .progress import Bar
-from .progress import enabled as progress_enabled
+from .progress import SpiceBar
 from .result import SimulationResult
 from .rundir import run_folder
-from .waveforms import Waveforms
 
 _LOCK = threading.Lock()
 _INSTANCE = None
@@ -270,7 +270,7 @@ def run_shared(
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
     job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
     _refuse_run_to_file(job)
-    bar = Bar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
+    bar = SpiceBar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
         if not isolate:
             with _LOCK:
@@ -292,7 +292,7 @@ def _worker_path() -> list[str]:
     return [here] + [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
 
 
-def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: Bar | None = None, library: str | None = None):
+def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | None = None, library: str | None = None):
     """Run in a :class:`~memspice.spice.sandbox.Worker` in ``work``; returns its (status, payload)."""
     try:
         worker = sandbox.Worker(work, __name__, confine=job.confine, path=_worker_path())

@@ -2,10 +2,11 @@
 
 A full disk or an interrupted run leaves the previous good file in place
 instead of a truncated one that a reader would take silently.  Lives in
-``spice/`` (the bottom layer) so that :mod:`memspice.spice.waveforms` needs
-nothing from higher layers.  The file gets the permissions ``open()`` would
-give it (``0o666`` less the umask), or keeps those of the file it replaces;
-``mkstemp``'s private ``0o600`` is only for the moment it is being written.
+the bottom layer (``memspice.core``) so that :mod:`memspice.core.waveforms`
+needs nothing from higher layers.  The file gets the permissions ``open()``
+would give it (``0o666`` less the umask), or keeps those of the file it
+replaces; ``mkstemp``'s private ``0o600`` is only for the moment it is being
+written.
 """
 
 from __future__ import annotations
