@@ -817,10 +817,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a netlist as 'ngspice -b' would (batch: child process and raw file; shared: libngspice): "
         "relative .include/.lib paths resolve against the netlist's folder, .control blocks and .meas "
         "work, every plot is kept. Prints each signal's final value and the measurements; saves the "
-        "last plot (or --plot NAME) as CSV/NPZ. Netlists are untrusted: control commands that run "
-        "programs (shell, backquotes, gnuplot ...), load libraries or write outside the run's private "
-        "folder are refused unless --allow-shell; libraries load only when named with --osdi (or "
-        "memspice's own compiled models named in '* memspice-osdi:' header lines).",
+        "last plot (or --plot NAME) as CSV/NPZ. Netlists are untrusted: ngspice runs in a kernel sandbox "
+        "(Linux Landlock + seccomp) where it can run no program and write only in its private run folder; "
+        "control commands known to try are refused up front, and where the kernel has no sandbox only plain "
+        "circuit netlists run. --allow-shell trusts the netlist and lifts all of it. Libraries load only "
+        "when named with --osdi (or memspice's own compiled models named in '* memspice-osdi:' header lines).",
     )
     s.add_argument("netlist", help="netlist file with an analysis line (.op, .dc, .tran, .ac ...) or a .control block")
     s.add_argument("--mode", choices=["batch", "shared"], default="batch")
@@ -840,8 +841,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--allow-shell",
         action="store_true",
-        help="trust the netlist: allow control commands that run programs, load libraries or write "
-        "files outside the run's folder",
+        help="trust the netlist: no sandbox, no refused commands (it may run programs, load libraries and "
+        "write files anywhere your user can)",
     )
     s.add_argument(
         "--solver",

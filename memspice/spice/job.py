@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.elf import NotElf, dynamic_symbols, read_header
 from ..core.waveforms import Waveforms
-from .elf import NotElf, dynamic_symbols, read_header
 from .errors import OsdiUnavailable, SandboxViolation, SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
 from .netlist_text import (

@@ -145,6 +145,8 @@ SETUP_FAILED = 125
 _SETUP_TAG = "memspice-sandbox: cannot confine ngspice:"
 #: folder inside the run's folder that batch ngspice sees as /tmp
 PRIVATE_TMP = ".tmp"
+#: pattern of the private /tmp's read-only view of the real /tmp (paths through it are shown as /tmp/...)
+_HOST_VIEW = r"^/tmp/\.memspice-host-tmp-[0-9a-f]+/"
 
 
 class SandboxError(OSError):
@@ -675,6 +677,8 @@ def refused_writes(writes, run_dir, private_tmp: bool) -> list[str]:
     links, as the kernel does), ``/dev/null``, and with ``private_tmp`` new
     entries of the private ``/tmp`` (its links into the real ``/tmp`` are read-only).
     """
+    import re
+
     run = os.path.realpath(run_dir)
     out: list[str] = []
     for path, in_namespace in writes:
@@ -683,8 +687,9 @@ def refused_writes(writes, run_dir, private_tmp: bool) -> list[str]:
             p = os.path.join(run, PRIVATE_TMP, os.path.relpath(p, "/tmp"))
         real = os.path.realpath(p)
         inside = real == run or real.startswith(run + os.sep) or real == os.devnull
-        if not inside and path not in out:
-            out.append(path)
+        shown = re.sub(_HOST_VIEW, "/tmp/", path)  # the private /tmp's read-only view of the real /tmp
+        if not inside and shown not in out:
+            out.append(shown)
     return out
 
 
@@ -694,7 +699,7 @@ def executables_for(program) -> list[str]:
     Raises :class:`SandboxError` when ``program`` is not an ELF executable
     (a shell script would need its interpreter and every command it runs).
     """
-    from .elf import NotElf, interpreter
+    from ..core.elf import NotElf, interpreter
 
     path = os.path.realpath(program)
     try:

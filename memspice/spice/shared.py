@@ -169,9 +169,9 @@ def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None =
         lib.ngSpice_Command(f"osdi {path}".encode())
     circuit, control = split_control(job.text)
     if job.user_control.strip():
-        ng.load_circuit(job.text)  # libngspice runs the control block now, in the foreground
+        _load(ng, job.text)  # libngspice runs the control block now, in the foreground
     else:
-        ng.load_circuit(circuit)
+        _load(ng, circuit)
         # wait for the background thread to say it has finished: ngSpice_running() is still False between
         # bg_run and the thread's first instruction, which on a busy machine lasts long enough to read the
         # plots before the analysis ran (no results) or while it runs (cut-short vectors)
@@ -197,6 +197,15 @@ def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None =
             plots[name] = ng.vectors(name)
     _cleanup(lib)
     return plots, log
+
+
+def _load(ng, text: str) -> None:
+    """``ng.load_circuit(text)``; PySpice's bare NameError for a refused circuit becomes a SpiceNetlistError."""
+    try:
+        ng.load_circuit(text)
+    except NameError as exc:  # PySpice: "ngSpice_Circ returned 1"
+        log = "\n".join(ng.memspice_log)
+        raise SpiceNetlistError(f"libngspice refused the circuit ({exc})", log) from None
 
 
 def _cleanup(lib):
