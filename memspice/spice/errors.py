@@ -106,8 +106,9 @@ EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP
 
 def killed_message(what: str, signum: int) -> str:
     """Why ``what`` (a process) ended by signal ``signum``, in words: killed from outside, or a crash."""
+    sig: signal.Signals | None
     try:
-        sig: signal.Signals | None = signal.Signals(signum)
+        sig = signal.Signals(signum)
         name = sig.name
     except ValueError:
         sig, name = None, f"signal {signum}"

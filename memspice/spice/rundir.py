@@ -41,7 +41,7 @@ _CAUGHT = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (sig
 def sweep_stale(folder=None) -> list[Path]:
     """Remove run folders in ``folder`` (default: the temporary directory) left by runs that died; returns them."""
     root = Path(folder or tempfile.gettempdir())
-    removed = []
+    removed: list[Path] = []
     try:
         entries = [p for p in root.iterdir() if p.name.startswith(PREFIXES)]
     except OSError:

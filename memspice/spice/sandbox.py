@@ -468,7 +468,8 @@ def _bpf(exec_fd: int | None, notify: bool) -> list[tuple[int, int, int, int]]:
     label("kill")
     ret(_RET_KILL_PROCESS)
 
-    where, out = {}, []
+    where: dict[str, int] = {}
+    out: list = []
     for item in prog:
         if item[0] == "label":
             where[item[1]] = len(out)
@@ -859,7 +860,7 @@ class Worker:
     def _read(self) -> None:
         stream = self.proc.stdout
         while stream is not None:
-            data = stream.read1(65536)
+            data = stream.read1(65536)  # type: ignore[attr-defined]  # a BufferedReader
             if not data:
                 return
             self._chunks.append(data)
