@@ -71,6 +71,8 @@ def run_batch(
             log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar, job.confine)
         finally:
             bar.close()
+            if keep and job.confine:
+                sandbox.tidy(work)
         raw = work / RESULTS_FILE
         plots = {}
         if raw.exists():

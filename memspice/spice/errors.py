@@ -93,10 +93,13 @@ class SpiceOutputError(SpiceError, OSError):
 
 
 class SharedModeBootstrapError(SpiceError):
-    """Shared mode was started while a spawned worker re-imported the caller's script.
+    """Kept for compatibility; no longer raised.
 
-    A script that calls ``run(..., mode="shared")`` at top level needs an
-    ``if __name__ == "__main__":`` guard (or ``isolate=False``, or ``mode="batch"``).
+    The shared-mode worker used to be a ``multiprocessing`` spawn that re-imported
+    the caller's script, so an unguarded script started its run again inside it.
+    The worker is now a fresh ``python -I`` (:class:`memspice.spice.sandbox.Worker`)
+    that never imports the caller's script: no ``if __name__ == "__main__":`` guard
+    is needed.
     """
 
 

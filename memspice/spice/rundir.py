@@ -21,7 +21,6 @@ never removed by that sweep.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import signal
@@ -30,6 +29,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so no sweep
+    fcntl = None  # type: ignore[assignment]
 
 PREFIXES = ("memspice-run-", "memspice-shared-")
 LOCK_NAME = ".memspice-lock"
@@ -42,6 +46,8 @@ def sweep_stale(folder=None) -> list[Path]:
     """Remove run folders in ``folder`` (default: the temporary directory) left by runs that died; returns them."""
     root = Path(folder or tempfile.gettempdir())
     removed: list[Path] = []
+    if fcntl is None:
+        return removed
     try:
         entries = [p for p in root.iterdir() if p.name.startswith(PREFIXES)]
     except OSError:
@@ -112,9 +118,10 @@ def run_folder(prefix: str, parent=None, keep: bool = False) -> Iterator[Path]:
     else:
         Path(parent).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    lock = os.open(work / LOCK_NAME, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    lock = os.open(work / LOCK_NAME, os.O_CREAT | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         with _signals_end_the_run():
             yield work
     finally:

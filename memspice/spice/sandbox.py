@@ -718,6 +718,28 @@ def launcher_command(run_dir, argv, notify_fd: int | None) -> list[str]:
     return head + exe + ["--", *argv]
 
 
+def tidy(run_dir) -> None:
+    """Remove the private /tmp's links into the real /tmp from a run folder that is kept (they dangle now)."""
+    priv = os.path.join(os.fspath(run_dir), PRIVATE_TMP)
+    try:
+        names = os.listdir(priv)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(priv, name)
+        try:
+            if os.path.islink(path) and os.readlink(path).startswith("/tmp/.memspice-host-tmp-"):
+                os.unlink(path)
+            elif name.startswith(".memspice-host-tmp-"):
+                os.rmdir(path)
+        except OSError:
+            pass
+    try:
+        os.rmdir(priv)  # only if ngspice left nothing of its own there
+    except OSError:
+        pass
+
+
 def setup_failure(output: str) -> str | None:
     """The launcher's reason when it exited with :data:`SETUP_FAILED`, else None."""
     for line in output.splitlines():
