@@ -12,48 +12,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..circuits.cells import Face, make_cell
+from ..circuits.array_options import ArrayOptions
+from ..circuits.cells import Face
 from ..circuits.crossbar import Crossbar
 from ..circuits.lif import LIFNeuron
 from ..circuits.linear_solver import solver_netlist
 from ..circuits.periphery import IdealTIA, OpAmpTIA
-from ..circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map, differential_pair
+from ..circuits.weights import G_MAX, G_MIN
 from ..circuits.write_schemes import write_crossbar
-from ..core.osdi import header_name
 from .crossbar import crossbar_netlist, osdi_libraries
 from .dialects import Dialect, Save, to_dialect
+from .headers import OSDI_HELP, OSDI_TAG, osdi_tags, with_osdi, with_outputs  # noqa: F401 (re-exported)
 
 TIAS: dict[str, type[IdealTIA] | type[OpAmpTIA] | None] = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
-#: header tag naming a compiled Verilog-A library; ``memspice run`` loads every one it finds
-OSDI_TAG = "* memspice-osdi: "
-#: comment written under the header lines: how to load the libraries without ``memspice run``
-OSDI_HELP = (
-    "* The Verilog-A models above are compiled OSDI files named by file name only. 'memspice run' finds them\n"
-    "* in memspice's OSDI cache (python -c 'import memspice.core.osdi as o; print(o.cache_dir())': on Linux\n"
-    "* $MEMSPICE_CACHE/osdi, else $XDG_CACHE_HOME/memspice/osdi, default ~/.cache/memspice/osdi) and compiles\n"
-    "* them again if missing. Plain ngspice:\n"
-    "* put 'pre_osdi <cache folder>/<file>' for each file in a .spiceinit next to this netlist, or\n"
-    "* 'osdi <cache folder>/<file>' in a .control block before the analysis.\n"
-)
-
-
-def with_osdi(text: str, libraries) -> str:
-    """Name the Verilog-A libraries a netlist needs in ``* memspice-osdi:`` header lines (after the title).
-
-    memspice's own compiled models are named by bare file name (``<module>-<sha16>.osdi``, see
-    :func:`memspice.core.osdi.header_name`), so a netlist carries no home-directory path; a comment
-    says how to load them by hand.  Other libraries keep the path given.
-    """
-    if not libraries:
-        return text
-    title, _, rest = text.partition("\n")
-    names = [header_name(p) for p in libraries]
-    return "\n".join([title] + [f"{OSDI_TAG}{p}" for p in names]) + "\n" + OSDI_HELP + rest
-
-
-def osdi_tags(text: str) -> list[str]:
-    """The libraries named by :data:`OSDI_TAG` lines of a netlist."""
-    return [ln[len(OSDI_TAG) :].strip() for ln in text.splitlines() if ln.startswith(OSDI_TAG)]
 
 
 def build_crossbar(
@@ -85,26 +56,10 @@ def build_crossbar(
     :data:`~memspice.netlists.dialects.SAVE_OUTPUTS_ABOVE` cells; ``dialect``: the simulator.
     """
     rng = np.random.default_rng(seed)
-    cell = make_cell(cell)
-    if cell.data == "state":
-        xbar = Crossbar(
-            state=rng.uniform(0, 1, (rows, cols)),
-            cell=cell,
-            r_word=r_word,
-            r_bit=r_bit,
-            r_source=r_source,
-            r_sense=r_sense,
-        )
-    else:
-        if signed:
-            g, _ = differential_pair(rng.uniform(-1, 1, (rows, cols)), g_min, g_max)
-        else:
-            g = conductance_map(rng.uniform(0, 1, (rows, cols)), g_min, g_max)
-        if variation:
-            g = apply_variation(g, variation, seed=seed + 1)
-        if stuck_off or stuck_on:
-            g = apply_stuck_faults(g, stuck_off, stuck_on, g_min, g_max, seed=seed + 2)
-        xbar = Crossbar(g, cell=cell, r_word=r_word, r_bit=r_bit, r_source=r_source, r_sense=r_sense)
+    options = ArrayOptions(cell, g_min, g_max, r_word, r_bit, r_source, r_sense, variation, stuck_off, stuck_on, seed)
+    weights = rng.uniform(-1, 1, (rows, cols)) if signed else rng.uniform(0, 1, (rows, cols))
+    xbar, _ = options.crossbar(weights)
+    cell = xbar.cell.name
     if tia not in TIAS:
         raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
     tia_cls = TIAS[tia]
@@ -130,7 +85,7 @@ def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face=Face.BEHAVIOURAL, dia
     face, dialect = Face.parse(face), Dialect.parse(dialect)
     _check_face(face, dialect)
     neuron = LIFNeuron()
-    text = neuron.netlist(current, t_stop, step, face=face)
+    text = with_outputs(neuron.netlist(current, t_stop, step, face=face), ["v(mem0)", "v(spk0)"])
     if face is Face.VERILOG_A:
         return with_osdi(text, neuron.osdi_libraries())
     return to_dialect(text, dialect)
@@ -142,7 +97,8 @@ def build_solver(size=3, seed=0, gain=1e6, dialect=Dialect.NGSPICE) -> str:
     a = rng.uniform(0.1, 1.0, (size, size))
     a += np.diag(a.sum(axis=1))
     b = rng.uniform(-1, 1, size)
-    return to_dialect(solver_netlist(a, b, gain=gain), dialect)
+    outputs = [f"v(c{k})" for k in range(size)]  # the op-amp outputs hold the solution x
+    return to_dialect(with_outputs(solver_netlist(a, b, gain=gain), outputs), dialect)
 
 
 def build_write(
