@@ -17,14 +17,12 @@ from ..circuits.cells import Face
 from ..circuits.crossbar import Crossbar
 from ..circuits.lif import LIFNeuron
 from ..circuits.linear_solver import solver_netlist
-from ..circuits.periphery import IdealTIA, OpAmpTIA
+from ..circuits.periphery import R_F, make_tia
 from ..circuits.weights import G_MAX, G_MIN
 from ..circuits.write_schemes import write_crossbar
 from .crossbar import crossbar_netlist, osdi_libraries
 from .dialects import Dialect, Save, to_dialect
 from .headers import OSDI_HELP, OSDI_TAG, osdi_tags, with_osdi, with_outputs  # noqa: F401 (re-exported)
-
-TIAS: dict[str, type[IdealTIA] | type[OpAmpTIA] | None] = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
 
 
 def build_crossbar(
@@ -44,7 +42,7 @@ def build_crossbar(
     stuck_on=0.0,
     signed=False,
     tia="none",
-    r_f=10e3,
+    r_f=R_F,
     analysis=".op",
     face=Face.BEHAVIOURAL,
     save=Save.AUTO,
@@ -60,15 +58,98 @@ def build_crossbar(
     weights = rng.uniform(-1, 1, (rows, cols)) if signed else rng.uniform(0, 1, (rows, cols))
     xbar, _ = options.crossbar(weights)
     cell = xbar.cell.name
-    if tia not in TIAS:
-        raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
-    tia_cls = TIAS[tia]
-    sense = tia_cls(r_f=r_f) if tia_cls is not None else None
+    sense = make_tia(tia, r_f)
     v = rng.uniform(0, v_read, rows)
     title = f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, seed {seed}"
     face = Face.parse(face)
     text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face, save=save, dialect=dialect)
     return with_osdi(text, osdi_libraries(xbar, sense=sense) if face is Face.VERILOG_A else [])
+
+
+#: header line of a netlist with one operating point per input vector: how vectors map to ngspice's plots
+VECTORS_TAG = "* memspice-vectors: "
+
+
+def vector_plot(k: int) -> str:
+    """ngspice's name of the plot of input vector ``k``: vectors are numbered from 0 (rows of the inputs
+    file, the ``vector`` column of ``memspice read``), ngspice numbers plots from 1, so vector k is ``op{k+1}``."""
+    return f"op{int(k) + 1}"
+
+
+def vector_sweep_control(vectors, analysis: str = ".op") -> str:
+    """A .control block running one operating point per input vector (vector k -> plot :func:`vector_plot`)."""
+    from ..core.units import spice_number
+
+    if analysis.strip().lower() != ".op":
+        raise ValueError(
+            f"{len(vectors)} input vectors write one .op per vector; the analysis {analysis!r} needs a single "
+            "vector (pick one with --vector K)"
+        )
+    lines = [".control", "op"]
+    previous = vectors[0]
+    for v in vectors[1:]:
+        lines += [f"alter vin{i} dc = {spice_number(x)}" for i, x in enumerate(v) if x != previous[i]]
+        lines.append("op")
+        previous = v
+    return "\n".join(lines + [".endc"])
+
+
+def build_crossbar_from(
+    xbar: Crossbar,
+    vectors,
+    mapping=None,
+    sense=None,
+    face=Face.BEHAVIOURAL,
+    analysis: str = ".op",
+    save=Save.AUTO,
+    dialect=Dialect.NGSPICE,
+    source: str = "",
+) -> str:
+    """Netlist of your own array ``xbar`` read with input ``vectors`` (p, m) V: one ``.op`` per vector.
+
+    Several vectors run in one ngspice ``.control`` loop (``alter`` the word-line sources, then ``op``):
+    vector k is plot ``op{k+1}`` (:func:`vector_plot`; a ``* memspice-vectors:`` header line says so,
+    and ``memspice run --vector k`` picks it).  Header lines state the weight ``mapping`` and, for
+    signed weights, how column pairs combine.  ``source``: the file the array came from (for the title).
+    """
+    from .dialects import add_saves, output_vectors
+
+    vectors = np.atleast_2d(np.asarray(vectors, float))
+    face, dialect = Face.parse(face), Dialect.parse(dialect)
+    _check_face(face, dialect)
+    p = len(vectors)
+    if p > 1:
+        analysis = vector_sweep_control(vectors, analysis)
+    title = f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name}" + (f" from {source}" if source else "")
+    if p > 1:
+        title += f", {p} input vectors 0..{p - 1} (plots {vector_plot(0)}..{vector_plot(p - 1)})"
+    text = crossbar_netlist(xbar, vectors[0], analysis=analysis, title=title, sense=sense, face=face)
+    header = [f"* {mapping.describe()}"] if mapping else ["* conductances as given (S)"]
+    if mapping and mapping.signed:
+        header.append("* output of weight column j: i(vsense<2j>) - i(vsense<2j+1>)")
+    if p > 1:
+        header.append(f"{VECTORS_TAG}{p} (vector k is plot op<k+1>; 'memspice run --vector k')")
+    if face is Face.VERILOG_A:
+        # bare cache names, no home-directory path: 'memspice run' finds (or compiles) them by name
+        text = with_osdi(text, osdi_libraries(xbar, sense=sense))
+    first, _, rest = text.partition("\n")
+    text = "\n".join([first, *header]) + "\n" + rest
+    outputs = output_vectors(text)
+    if Save.parse(save).resolve(xbar.m * xbar.n) is Save.OUTPUTS:
+        text = add_saves(text, outputs)
+    try:
+        return to_dialect(text, dialect)
+    except ValueError as exc:
+        raise ValueError(f"--dialect {dialect.value}: {exc}") from None
+
+
+def vector_count(text: str) -> int | None:
+    """The number of input vectors a :func:`build_crossbar_from` netlist reads (None: not such a netlist)."""
+    for line in text.split("\n", 400)[:400]:
+        if line.startswith(VECTORS_TAG):
+            word = line[len(VECTORS_TAG) :].split()[:1]
+            return int(word[0]) if word and word[0].isdigit() else None
+    return None
 
 
 def _check_face(face: Face, dialect: Dialect) -> None:

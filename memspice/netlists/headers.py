@@ -158,9 +158,7 @@ def cached_osdi(path, tag: str) -> Path:
 def with_outputs(text: str, names) -> str:
     """Name the circuit's outputs (ngspice vector names) in ``* memspice-outputs:`` lines after the title."""
     names = [str(n).lower() for n in names]
-    lines = [
-        OUTPUTS_TAG + " ".join(names[k : k + OUTPUTS_PER_LINE]) for k in range(0, len(names), OUTPUTS_PER_LINE)
-    ]
+    lines = [OUTPUTS_TAG + " ".join(names[k : k + OUTPUTS_PER_LINE]) for k in range(0, len(names), OUTPUTS_PER_LINE)]
     return _after_title(text, lines)
 
 
