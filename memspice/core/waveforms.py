@@ -240,7 +240,7 @@ class Waveforms:
         header = [
             f"Title: {self.title or 'memspice waveforms'}",
             f"Date: {_time.strftime('%a %b %d %H:%M:%S %Y')}",
-            "Command: memspice Waveforms.to_raw",
+            "Command: ngspice raw format, written by memspice Waveforms.to_raw",
             f"Plotname: {plotname}",
             f"Flags: {'complex' if complex_ else 'real'}",
             f"No. Variables: {len(variables)}",
