@@ -200,8 +200,8 @@ def test_cli_threads(tmp_path, capsys, monkeypatch):
 
 
 def test_verilog_a_header_names_the_library_by_file_name(monkeypatch, tmp_path):
-    from memspice.netlists.builders import OSDI_TAG, osdi_tags, with_osdi
     from memspice.core import osdi
+    from memspice.netlists.builders import OSDI_TAG, osdi_tags, with_osdi
 
     monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))
     cached = osdi.cache_dir() / "ms_selector_va-0123456789abcdef.osdi"

@@ -156,6 +156,8 @@ def sweep_summary(table, metric: str = "mvm_max_rel_error", ax=None):
     over the Monte Carlo samples.  ``table`` is what :func:`memspice.analysis.sweeps.sweep_crossbar`
     returns (column names with units, :func:`memspice.core.units.column_name`).
     """
+    import pandas as pd
+
     from ..core.units import split_column
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.2, 3.6))
@@ -166,7 +168,7 @@ def sweep_summary(table, metric: str = "mvm_max_rel_error", ax=None):
         ax.set_xticks([0], ["all points"])
     else:
         x, hue = varied[0], varied[1:]
-        numeric = np.issubdtype(table[x].dtype, np.number)
+        numeric = pd.api.types.is_numeric_dtype(table[x])
         groups = table.groupby(hue) if hue else [((), table)]
         for key, sub in groups:
             stats = sub.groupby(x)[metric].agg(["mean", "std"]).reset_index()
