@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from .conftest import needs_ngspice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,5 +63,15 @@ def test_readme_examples_run(tmp_path):
         cmd = ["bash", "-e", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
         proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"README block {k} ({lang}) failed:\n{code}\n--- stderr ---\n{proc.stderr[-3000:]}"
-    for made in ("xbar.cir", "out.csv", "out.raw", "out.png", "read.png", "sweep.csv", "own.csv", "bode.png", "vector2.png"):
+    for made in (
+        "xbar.cir",
+        "out.csv",
+        "out.raw",
+        "out.png",
+        "read.png",
+        "sweep.csv",
+        "own.csv",
+        "bode.png",
+        "vector2.png",
+    ):
         assert (work / made).stat().st_size > 0, made

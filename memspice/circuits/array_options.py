@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .cells import make_cell
+from .cells import Cell, make_cell
 from .crossbar import Crossbar
 from .datafiles import WeightMapping, map_weights
 from .weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation
@@ -32,8 +33,9 @@ class ArrayOptions:
 
     Attributes
     ----------
-    cell : str
-        Cell kind (``1R``, ``1S1R``, ``1T1R``, ``tiox``, ``memristor``; any case).
+    cell : str or Cell
+        Cell kind (``1R``, ``1S1R``, ``1T1R``, ``tiox``, ``memristor``; any case), or a cell object
+        (e.g. ``TransistorResistor.sized_for(g_max, v_gate)``).
     g_min, g_max : float
         Conductance range weights map onto, S (default 6.1 µS / 202.1 µS: Shi et al. 2025's pulsed
         TaOx/HfOx 1T1R range, :data:`memspice.circuits.weights.G_MIN`).
@@ -50,7 +52,7 @@ class ArrayOptions:
         Seed of the variation (``seed + 1``) and fault (``seed + 2``) draws.
     """
 
-    cell: str = "1R"
+    cell: str | Cell = "1R"
     g_min: float = G_MIN
     g_max: float = G_MAX
     r_word: float = 1.0
@@ -72,7 +74,7 @@ class ArrayOptions:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @property
-    def wires(self) -> dict[str, float]:
+    def wires(self) -> dict[str, Any]:
         """``r_word``, ``r_bit``, ``r_source``, ``r_sense`` as :class:`Crossbar` keyword arguments."""
         return {"r_word": self.r_word, "r_bit": self.r_bit, "r_source": self.r_source, "r_sense": self.r_sense}
 

@@ -46,7 +46,8 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
             names = ", ".join(f"`{s}`" for s in a.option_strings) or f"`{a.dest}`"
             meta = ""
             if a.option_strings and a.nargs != 0:
-                meta = " " + ("{" + ",".join(map(str, a.choices)) + "}" if a.choices else (a.metavar or a.dest.upper()))
+                label = a.metavar if isinstance(a.metavar, str) else a.dest.upper()
+                meta = " " + ("{" + ",".join(map(str, a.choices)) + "}" if a.choices else label)
                 if a.nargs in ("+", "*"):
                     meta += " ..."
             text = (a.help or "").replace("%(default)s", str(a.default))
