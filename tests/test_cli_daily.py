@@ -293,3 +293,13 @@ def test_1t1r_warning_prints_as_one_line(tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if "1T1R" in ln]
     assert lines and all(ln.startswith("memspice read: warning: 1T1R:") for ln in lines)
     assert ".py:" not in err and "warnings.warn" not in err
+
+
+def test_sweep_warnings_from_workers_print_once_per_kind(tmp_path, capsys):
+    w, x = tmp_path / "w.csv", tmp_path / "x.csv"
+    w.write_text("1,2\n3,4\n")
+    x.write_text("0.1,0.2\n")
+    argv = ["sweep", "--weights", str(w), "--inputs", str(x), "--cell", "1T1R", "--samples", "3"]
+    assert main([*argv, "--scheduler", "threads", "-o", str(tmp_path / "s.csv")]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "1T1R" in ln]
+    assert len(lines) == 1 and lines[0].startswith("memspice sweep: warning: 1T1R:") and "similar warning" in lines[0]

@@ -229,6 +229,7 @@ def sweep_crossbar(
     ]
     data = {"weights": weights, "conductances": conductances, "inputs": inputs} if own else {}
     table = run_sweep(_read_point, [p | data for p in points], seed=seed, **dask_options)
+    _warn_once(table.pop(_WARNINGS))  # raised in worker processes: shown here, once per kind
     table = table.drop(columns=[c for c in data if c in table.columns])
     order = [k for k in SWEEP_PARAMETERS if k in table.columns] + ["sample", "seed", *SWEEP_METRICS]
     table = table[order]
@@ -236,8 +237,31 @@ def sweep_crossbar(
     return table.rename(columns={k: column_name(k, units.get(k, "")) for k in table.columns})
 
 
+#: column of :func:`_read_point`'s rows holding the warnings a point raised (removed from the table)
+_WARNINGS = "_warnings"
+
+
 def _read_point(sample: int, **kwargs) -> dict:
-    return crossbar_read_point(**kwargs)
+    """One point, with the warnings it raised collected (a worker process's own would print unformatted)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = crossbar_read_point(**kwargs)
+    return row | {_WARNINGS: [(w.category, str(w.message)) for w in caught]}
+
+
+def _warn_once(per_point) -> None:
+    """Re-issue the points' warnings in this process, one per kind (category and first words), with a count."""
+    import warnings
+
+    kinds: dict[tuple, list[str]] = {}
+    for found in per_point:
+        for category, message in found:
+            kinds.setdefault((category, " ".join(message.split()[:4])), []).append(message)
+    for (category, _), messages in kinds.items():
+        more = f" (and {len(messages) - 1} similar warning(s) at other sweep points)" if len(messages) > 1 else ""
+        warnings.warn(messages[0] + more, category, stacklevel=3)
 
 
 def crossbar_mvm_point(
