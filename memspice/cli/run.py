@@ -194,8 +194,12 @@ def run(args) -> int:
     try:
         try:
             res = _simulate(args, path, src.text, parent if args.mode == "batch" else None)
-        finally:
-            kept = _keep(parent, args.keep)
+        except Exception:
+            kept = _keep(parent, args.keep)  # a failed run's files are what one needs to see
+            if kept:
+                print(f"memspice run: kept {len(kept)} file(s) of the failed run in {args.keep}", file=sys.stderr)
+            raise
+        kept = _keep(parent, args.keep)
         w = _choose_plot(args, res, src.text)
         chosen = w.select(args.signals) if args.signals else w  # unknown names: close matches suggested
         shown = chosen.names if args.signals else default_signals(w.names, src.text)
