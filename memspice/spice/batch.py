@@ -30,7 +30,7 @@ from ..core.progress import enabled as progress_enabled
 from . import sandbox
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError, UnsafeNetlistError, killed_message
-from .job import check_timeout, finish, prepare_job, raise_for_sandbox
+from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
 from .progress import SpiceBar, analysis_span
@@ -41,7 +41,7 @@ from .rundir import run_folder
 
 def run_batch(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     workdir=None,
     klu: bool | None = None,

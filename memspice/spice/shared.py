@@ -50,7 +50,7 @@ from .errors import (
     UnsafeNetlistError,
     killed_message,
 )
-from .job import Job, check_timeout, finish, prepare_job, raise_for_sandbox
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import is_informational
 from .netlist_text import control_commands, netlist_files, split_control
 from .progress import SpiceBar
@@ -261,7 +261,7 @@ def _refuse_run_to_file(job: Job) -> None:
 
 def run_shared(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     klu: bool | None = None,
     isolate: bool = True,
