@@ -311,6 +311,8 @@ def _included_analysis(text: str, base_dir: Path, depth: int = 0, title: bool = 
     if depth > 20:
         return False
     for inc in included_files(text, base_dir, title=title):
+        if not inc.is_file():  # missing (ngspice says so) or not a regular file (check_includes says so)
+            continue
         try:
             sub = inc.read_bytes().decode("latin-1")
         except OSError:
