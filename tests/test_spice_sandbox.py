@@ -179,8 +179,9 @@ def test_harmless_netlists_run_in_every_mode(tmp_path, mode, monkeypatch):
     text = CIRCUIT.join(["ok\n", ".op\n.control\nrun\nprint v(b)\nlet x = v(b) * 2\necho done\n.endc\n.end\n"])
     res = run(text, mode="shared" if mode == "in-process" else mode, isolate=mode != "in-process")
     assert res.waveforms["v(b)"][0] == pytest.approx(0.5)
-    if mode == "batch":
-        res = run(text.replace("echo done", "write out.raw\nwrdata table.txt v(b)\necho x > note.txt"), mode="batch")
+    if mode != "in-process":  # bare names in the run's folder: fine sandboxed, and plain where no sandbox is
+        more = "set filetype=ascii\nwrite out.raw\nwrdata table.txt v(b)\necho x > note.txt"
+        res = run(text.replace("echo done", more), mode=mode)
         assert res.waveforms["v(b)"][0] == pytest.approx(0.5)
 
 
@@ -241,6 +242,10 @@ def test_without_kernel_support_only_plain_netlists_run(tmp_path, mode, monkeypa
         + ".op\n.control\nlet k = 0\nwhile k < 2\nalter v1 dc = 2\nop\nlet k = k + 1\nend\n.endc\n.end\n"
     )
     assert len(run(compute, mode=mode).plots) == 2
+    writes = "t\n" + CIRCUIT + ".op\n.control\nrun\nwrdata t.txt v(b)\necho x > note.txt\n.endc\n.end\n"
+    assert run(writes, mode=mode).waveforms["v(b)"][0] == pytest.approx(0.5)
+    with pytest.raises(UnsafeNetlistError, match="no private folder"):
+        run(writes, mode="shared", isolate=False)
     marker = tmp_path / "ran"
     for text in (  # beyond plain circuits, though the deny-list has nothing against them
         "t\n" + CIRCUIT + ".op\n.control\nrun\nset x = 1\n.endc\n.end\n",

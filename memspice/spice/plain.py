@@ -16,6 +16,7 @@ a route nobody thought of is not let through.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .netlist_text import netlist_files
@@ -51,6 +52,15 @@ PLAIN_COMMANDS = frozenset(
     listing status version rusage save
     """.split()
 )
+#: commands that write a file named by their first argument: plain when it is a bare name in the run's folder
+PLAIN_WRITERS = frozenset({"write", "wrdata", "wrs2p"})
+#: variables ``set`` may change in a plain control block (output formats only)
+PLAIN_VARIABLES = frozenset(
+    "filetype appendwrite wr_vecnames wr_singlescale numdgt width height nobreak nomoremode noaskquit".split()
+)
+#: a file name with no folder, no ``..``, nothing ngspice expands: it can only land in the run's own folder
+#: (fresh, private, and ngspice cannot make links there)
+_BARE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 #: commands whose arguments may hold comparisons (``<``, ``>``): conditions and expressions, never redirected
 _COMPARES = frozenset({"if", "while", "dowhile", "let"})
 #: characters that ngspice's command parser expands or acts on
@@ -63,7 +73,7 @@ _ACTIVE = {
 }
 
 
-def plain_problem(text: str, base_dir, origin: str = "netlist") -> str | None:
+def plain_problem(text: str, base_dir, origin: str = "netlist", writes: bool = False) -> str | None:
     """What makes ``text`` (or a file it includes) more than a plain circuit description, or None.
 
     Parameters
@@ -74,6 +84,11 @@ def plain_problem(text: str, base_dir, origin: str = "netlist") -> str | None:
         Folder relative includes resolve against.
     origin : str
         Name used in the answer.
+    writes : bool
+        Whether commands may write files with bare names (``write out.raw``,
+        ``echo x > note.txt``): True where ngspice works in a fresh private run
+        folder (an unconfined batch run or worker), False in-process (the
+        caller's own working folder).
 
     Returns
     -------
@@ -82,7 +97,7 @@ def plain_problem(text: str, base_dir, origin: str = "netlist") -> str | None:
         allow-list, or None when the netlist is plain.
     """
     for name, body, _, is_netlist in netlist_files(text, Path(base_dir), origin):
-        problem = _file_problem(body, is_netlist)
+        problem = _file_problem(body, is_netlist, writes)
         if problem:
             return f"{name} {problem}"
     return None
@@ -105,7 +120,7 @@ def _logical_lines(body: str, is_netlist: bool):
         yield card
 
 
-def _file_problem(body: str, is_netlist: bool) -> str | None:
+def _file_problem(body: str, is_netlist: bool, writes: bool) -> str | None:
     lines = body.splitlines()
     if is_netlist and lines and lines[0].strip().lower().startswith("*ng_script"):
         return "line 1: '*ng_script' makes the whole file control commands"
@@ -117,7 +132,7 @@ def _file_problem(body: str, is_netlist: bool) -> str | None:
             if word.startswith(".endc"):
                 in_control = False
             elif word and not word.startswith("*"):
-                problem = _command_problem(line)
+                problem = _command_problem(line, writes)
                 if problem:
                     return f"line {k}: '{_short(line)}' {problem}"
             continue
@@ -151,19 +166,43 @@ def _dot_problem(word: str, low: str) -> str | None:
     return None
 
 
-def _command_problem(command: str) -> str | None:
+def _command_problem(command: str, writes: bool = True) -> str | None:
     for part in command.split(";"):
         words = part.split()
         if not words:
             continue
         name = words[0].lower()
-        if name not in PLAIN_COMMANDS:
-            return f"is a control command ({words[0]}) outside the ones that only simulate, compute and print"
         for char, why in _ACTIVE.items():
             if char in part:
                 return f"holds {why}"
-        if name not in _COMPARES and ("<" in part or ">" in part):
-            return "redirects input or output"
+        if name == "set":
+            variable = part.split(None, 1)[1].split("=", 1)[0].strip().lower() if len(words) > 1 else ""
+            if variable not in PLAIN_VARIABLES:
+                return f"sets variable {variable!r}, not one of the output formats a plain netlist may change"
+            continue
+        if name in PLAIN_WRITERS:
+            if not writes:
+                return "writes a file, and this run has no private folder of its own"
+            if len(words) < 2 or not _BARE_NAME.match(words[1]):
+                return "writes a file that is not a bare name in the run's own folder"
+        elif name not in PLAIN_COMMANDS:
+            return f"is a control command ({words[0]}) outside the ones that only simulate, compute and print"
+        if name not in _COMPARES:
+            problem = _redirection_problem(part, writes)
+            if problem:
+                return problem
+    return None
+
+
+def _redirection_problem(part: str, writes: bool) -> str | None:
+    """Redirections of a command: output to a bare name in the run's folder only, no input."""
+    if "<" in part:
+        return "redirects its input"
+    if ">" in part and not writes:
+        return "redirects output to a file, and this run has no private folder of its own"
+    for target in re.findall(r">>?\s*(\S*)", part):
+        if not _BARE_NAME.match(target):
+            return "redirects output to something that is not a bare name in the run's own folder"
     return None
 
 

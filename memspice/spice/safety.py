@@ -232,7 +232,7 @@ def run_policy(
     s = support()
     if (s.batch if where == "batch" else s.worker) and not obstacle:
         return True
-    problem = plain_problem(text, base_dir, origin)
+    problem = plain_problem(text, base_dir, origin, writes=True)
     if problem:
         raise UnsafeNetlistError(
             f"{problem}. memspice runs such netlists only inside its kernel sandbox, which this system cannot "
