@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from .errors import LINE_LIMIT, cut
 from .netlist_text import netlist_files, read_netlist, split_control
 
 #: the prepared copy's file name in the run folder (batch mode)
@@ -107,6 +108,7 @@ def cite_origin(exc: Exception, netlist, base_dir=None) -> Exception:
         return exc
     first, sep, rest = str(exc.args[0]).partition("\n")
     rest = _LINE_NO.sub(lambda m: f"line no. {m.group(1)} of memspice's prepared copy", rest)
+    where = [cut(w, LINE_LIMIT) for w in where]  # a cited line can be megabytes long
     exc.args = (first + "".join(f"\n  at {w}" for w in where) + sep + rest, *exc.args[1:])
     return exc
 
