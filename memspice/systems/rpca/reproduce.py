@@ -489,9 +489,9 @@ def rpca_levels(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, label in (("none", "TiOx array, ideal periphery"), ("all", "TiOx array, all non-idealities")):
+    for name, legend in (("none", "TiOx array, ideal periphery"), ("all", "TiOx array, all non-idealities")):
         sub = table[table["nonideality"] == name]
-        ax.semilogx(sub["levels"], sub["psnr_db"], "o-", label=label, base=2)
+        ax.semilogx(sub["levels"], sub["psnr_db"], "o-", label=legend, base=2)
     ax.axhline(p_float, color="k", ls=":", label="ideal floating point")
     ax.axvline(levels0, color="0.6", lw=0.8, label=f"default pulse ({levels0:.0f} levels)")
     ax.set_xlabel("conductance levels (1 / state change of one pulse at mid-range)")
