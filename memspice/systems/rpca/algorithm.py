@@ -44,7 +44,7 @@ Each frame (after the start-up):
    estimate per tile), at least ``persist_min``, so slow objects raise it;
 6. a cell that cannot learn (stuck, or out of its window) is found by
    write-verify (the next read did not move by a quarter of a relearn
-   request, twice) and latched as a defect: its background is the mean of its
+   request, capped at what one frame can program, twice) and latched as a defect: its background is the mean of its
    non-defective neighbours (the defective-pixel correction of image
    sensors).
 
@@ -254,6 +254,7 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
     confirmed = np.zeros(shape, bool)  # pixels that matched the model at least once since the start-up
     prev_sign = np.zeros(shape)
     requested = np.zeros(shape)  # relearn steps awaiting write-verify
+    max_step = float(getattr(store, "max_step", np.inf))  # largest change the store makes in one frame
     misses = np.zeros(shape, int)
     defect = np.zeros(shape, bool)
     u_prev = np.zeros(shape)  # last frame's read, for write-verify
@@ -340,7 +341,8 @@ def run_online_rpca(frames, store, config: RPCAConfig | None = None, progress=No
             prev_sign = np.where(inl, sgn, 0.0)
             delta = np.where(inl, eta[:, None, None] * e, 0.0)
             delta = np.where(relearn, e, delta)
-            requested = np.where(relearn, e, 0.0)
+            # what one frame can program (the controller caps pulses per frame): verify against that
+            requested = np.where(relearn, np.clip(e, -max_step, max_step), 0.0)
             fg = out & ~defect
             bg = np.where(relearn, y, pred)
             if defect.any():

@@ -353,6 +353,8 @@ class TiOxArray:
         self.step_set = float(integrate_state(dev, 0.5, c.v_write, c.pulse_width, rate=self.rate) - 0.5)
         self.step_reset = float(0.5 - integrate_state(dev, 0.5, -c.v_write, c.pulse_width, rate=self.rate))
         self.pulses_applied = 0
+        #: the largest state change one update can make (max_pulses of the smaller nominal step)
+        self.max_step = self.config.max_pulses * min(self.step_set, self.step_reset)
         self.write_rng = np.random.default_rng([seed, 2])  # the controller's rounding stream
         self.residue = np.zeros(self.shape)  # un-programmed part of past updates, in pulses (rounding="accumulate")
         self.use_solve_dc = bool(use_solve_dc)
