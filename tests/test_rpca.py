@@ -446,6 +446,20 @@ def test_strong_read_noise_costs_psnr(clip):
     assert _scores(clip, noisy, 4) < _scores(clip, clean, 4) - 2
 
 
+def test_a_large_scene_change_is_relearned_without_latching_good_cells_as_defects():
+    """Regression: a relearn larger than one frame's pulses (max_pulses) used to fail write-verify."""
+    rng = np.random.default_rng(4)
+    scene = rng.uniform(0.5, 0.8, (32, 32))
+    frames = np.repeat(scene[None], 50, axis=0)
+    frames[20:, 8:24, 8:24] -= 0.5  # a lasting change of the scene, far above one frame's 32 pulses
+    frames = np.clip(frames + 0.01 * rng.standard_normal(frames.shape), 0, 1)
+    array = TiOxArray(1, nonideal=NonIdealities.ideal(), seed=0)
+    assert 0.5 > array.max_step
+    res = run_online_rpca(frames, array)
+    assert res.defects == 0
+    assert np.abs(res.background[-1] - np.clip(frames[20:].mean(axis=0), 0, 1)).mean() < 0.03
+
+
 def test_store_and_frames_must_agree(clip):
     with pytest.raises(ValueError, match="tile"):
         run_online_rpca(clip.frames, FloatBasis(2))
