@@ -9,6 +9,8 @@ cluster.  Results come back as a pandas DataFrame, one row per point.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 
@@ -241,11 +243,19 @@ def sweep_crossbar(
 _WARNINGS = "_warnings"
 
 
+#: ``warnings.catch_warnings`` swaps process-wide state: points running on threads of one process (the
+#: "threads" scheduler, a Dask worker's thread pool) would lose or steal each other's warnings without it
+_CAPTURE = threading.Lock()
+
+
 def _read_point(sample: int, **kwargs) -> dict:
-    """One point, with the warnings it raised collected (a worker process's own would print unformatted)."""
+    """One point, with the warnings it raised collected (a worker process's own would print unformatted).
+
+    Points on threads of one process run one at a time, since the warnings machinery is process-wide.
+    """
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
+    with _CAPTURE, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = crossbar_read_point(**kwargs)
     return row | {_WARNINGS: [(w.category, str(w.message)) for w in caught]}
