@@ -488,13 +488,6 @@ def _netlist_from_files(args) -> str:
 
 
 # --- memspice read -------------------------------------------------------------------------------------
-def _simulate():
-    """(simulate_crossbar, choose_backend) from :mod:`memspice.simulate`, imported when a read runs."""
-    from .simulate import choose_backend, simulate_crossbar
-
-    return simulate_crossbar, choose_backend
-
-
 def _dac(inputs, bits, v_max):
     """Sign-magnitude DAC: |v| quantised to 2^bits - 1 steps of v_max (V), sign kept."""
     from .circuits.periphery import dac_levels
@@ -505,21 +498,10 @@ def _dac(inputs, bits, v_max):
 
 
 def read_outputs(xbar, inputs, backend="auto", mode="batch", timeout=600.0):
-    """Column currents (p, n) A of ``xbar`` for ``inputs`` (p, m) V, the backend used and why.
+    """Column currents (p, n) A, backend and reason: :func:`memspice.simulate.read_outputs`."""
+    from .simulate import read_outputs as library_read_outputs
 
-    The sparse solver reads every vector at once; on ngspice every vector is one operating point of a
-    single run (:func:`memspice.netlists.multi_vector.read_many_ngspice`).
-    """
-    simulate, choose = _simulate()
-    v = np.atleast_2d(np.asarray(inputs, float))  # (p, m), vectors first like the solver API
-    chosen, reason = choose(xbar, backend)
-    if chosen != "ngspice":
-        return simulate(xbar, v, backend="sparse").output_currents, chosen, reason
-    if len(v) == 1:
-        return simulate(xbar, v[0], backend="ngspice", mode=mode, timeout=timeout).output_currents, chosen, reason
-    from .netlists.multi_vector import read_many_ngspice
-
-    return read_many_ngspice(xbar, v, timeout=timeout, mode=mode), chosen, reason + "; all vectors in one ngspice run"
+    return library_read_outputs(xbar, inputs, backend, mode, timeout)
 
 
 def _cmd_read(args) -> int:
@@ -527,8 +509,7 @@ def _cmd_read(args) -> int:
     from .circuits.periphery import adc_quantize
 
     xbar, mapping = _crossbar_from_files(args)
-    inputs = load_inputs(args.inputs, xbar.m)
-    check_memory(f"--inputs {inputs.shape[0]} vectors", xbar.m * xbar.n, inputs.shape[0], bytes_per_cell=400)
+    inputs = load_inputs(args.inputs, xbar.m)  # outputs only: any batch whose outputs fit (read_outputs)
     applied = inputs
     if args.dac_bits:
         applied, v_max = _dac(inputs, args.dac_bits, args.v_max)

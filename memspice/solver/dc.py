@@ -24,16 +24,17 @@ last update), which does not change the converged answer.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-
 import numpy as np
 import scipy.sparse as sp
 
 from ..circuits.crossbar import Crossbar
 from . import structured
 from .linear import DIRECT_LIMIT, solve_direct, solve_spd
+from .memory import BYTES_PER_CELL_VECTOR, available_memory, memory_limit
 from .network import CrossbarNetwork, build_network, end_incidences
+from .solution import CrossbarSolution, SolveInfo
+
+__all__ = ["CrossbarSolution", "NewtonError", "SolveInfo", "available_memory", "memory_estimate", "solve_dc"]
 
 METHODS = ("auto", "structured", "cg", "direct")
 
@@ -42,45 +43,12 @@ MAX_SPARSE_DEVICES = 16384 * 16384
 #: solver work memory per cell (bytes), measured: structured path (~98 at 4096 x 4096 and 8192 x 8192,
 #: outputs included; benchmarks/crossbar_dc.py) and the scipy-sparse path (matrices, factorisation fill-in)
 BYTES_PER_CELL = {"structured": 100, "sparse": 1500}
-#: result memory per cell and input vector: device currents, word- and bit-line voltages (float64)
-BYTES_PER_CELL_VECTOR = 24
 #: Newton stops when an undamped update is at most this times the largest input voltage (V)
 NEWTON_TOL = 1e-9
 
 
 class NewtonError(RuntimeError):
     """Newton's method did not converge for a nonlinear crossbar."""
-
-
-@dataclass
-class CrossbarSolution:
-    """DC solution for p input vectors of an m x n crossbar, vectors first like the inputs.
-
-    ``output_currents`` (p, n) A into each bit line's sense node;
-    ``device_currents`` (A), ``word_line_voltages``, ``bit_line_voltages`` (V): (p, m, n).
-    """
-
-    output_currents: np.ndarray
-    device_currents: np.ndarray
-    word_line_voltages: np.ndarray
-    bit_line_voltages: np.ndarray
-    backend: str = "sparse"
-    info: dict = field(default_factory=dict)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux ``MemAvailable``, else physical pages), None if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def memory_estimate(xbar: Crossbar, vectors: int = 1, path: str = "structured") -> int:
@@ -91,14 +59,14 @@ def memory_estimate(xbar: Crossbar, vectors: int = 1, path: str = "structured") 
 
 def _check_memory(xbar: Crossbar, vectors: int, path: str, max_memory: float | None) -> None:
     need = memory_estimate(xbar, vectors, path)
-    limit = available_memory() if max_memory is None else float(max_memory)
+    limit, what = memory_limit(max_memory)
     if limit is not None and need > limit:
         raise ValueError(
             f"{xbar.m}x{xbar.n} crossbar with {vectors} input vector(s) needs about {need / 1e9:.3g} GB "
-            f"on the {path} path, above the {limit / 1e9:.3g} GB "
-            f"{'allowed by max_memory' if max_memory is not None else 'available'}; "
+            f"on the {path} path, above the {limit / 1e9:.3g} GB {what}; "
             "pass fewer vectors per call (results grow with cells x vectors), raise max_memory, or read only "
-            "the output currents with memspice.solver.read_many (a transfer matrix for linear cells)"
+            "the output currents with memspice.simulate_crossbar (per-cell arrays on demand) or "
+            "memspice.solver.read_many"
         )
 
 
@@ -179,7 +147,7 @@ def solve_dc(
         info.update(newton_info)
     wl, bl = _node_voltages(net, V, v_in)
     dev = np.moveaxis(i_cell.reshape(m, n, -1), -1, 0)
-    return CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info)
+    return CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info, xbar=xbar, voltages=v_in[:m].T)
 
 
 def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
@@ -278,7 +246,7 @@ def _solve_structured(xbar: Crossbar, v_in: np.ndarray, tol: float, max_newton: 
     if newton:
         info["newton_iterations"] = newton
         info["cg_iterations_total"] = int(sum(iters))
-    return CrossbarSolution(out, dev, wl, bl, "sparse", info)
+    return CrossbarSolution(out, dev, wl, bl, "sparse", info, xbar=xbar, voltages=v_in[:m].T)
 
 
 def _structured_newton(
