@@ -84,9 +84,7 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
         sol = read_dc(xbar, v, **kwargs)
     else:
         sol = read_spice(xbar, v, **kwargs)
-    sol.info.backend_reason = reason + (
-        f" (ignored options for the other backend: {ignored})" if ignored else ""
-    )
+    sol.info.backend_reason = reason + (f" (ignored options for the other backend: {ignored})" if ignored else "")
     return sol
 
 

@@ -69,12 +69,19 @@ def run_sweep(
 
 
 def crossbar_mvm_point(
-    n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cell: str = "1R", v_read: float = 0.2, seed: int = 0
+    n: int = 64,
+    sigma: float = 0.0,
+    r_wire: float = 1.0,
+    cell: str = "1R",
+    v_read: float | None = None,
+    seed: int = 0,
 ) -> dict:
-    """One Monte Carlo sample: an n x n array with log-normal variation ``sigma``, random weights/inputs.
+    """One Monte Carlo sample: an n x n array with log-normal variation ``sigma``, random weights/inputs
+    up to ``v_read`` (V; default the cell kind's :attr:`~memspice.circuits.cells.Cell.read_voltage`).
 
     Returns the MVM error against the ideal (variation-free, wire-free) G^T v.
     """
+    from ..circuits.cells import make_cell
     from ..circuits.crossbar import Crossbar
     from ..circuits.weights import apply_variation, conductance_map
     from ..solver import solve_dc
@@ -82,7 +89,7 @@ def crossbar_mvm_point(
 
     rng = np.random.default_rng(seed)
     g_nominal = conductance_map(rng.uniform(0, 1, (n, n)))
-    v = rng.uniform(0, v_read, n)
+    v = rng.uniform(0, make_cell(cell).read_voltage if v_read is None else v_read, n)
     g = apply_variation(g_nominal, sigma, seed=int(rng.integers(2**31)))
     sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), v)
     ideal = (g_nominal.T @ v)[None, :]

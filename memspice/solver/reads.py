@@ -7,8 +7,9 @@
   is estimated cheaper than one solve per vector (:func:`~memspice.solver.transfer.choose_strategy`:
   many vectors), then one matrix product;
 * otherwise per-vector solves (:func:`memspice.solver.solve_dc`: structured CG, Newton for nonlinear
-  cells): all at once, per-cell arrays kept, when those arrays fit in one block of
-  :data:`~memspice.solver.transfer.BLOCK_BYTES`; else block by block, keeping only the output currents.
+  cells): all at once, per-cell arrays kept, when those arrays fit in one block
+  (:data:`~memspice.solver.transfer.BLOCK_BYTES`, or half the memory available when that is less); else
+  block by block, keeping only the output currents.
 
 Per-cell arrays that were not kept are computed on first access by ``solve_dc`` (after a memory check),
 or one vector at a time by :meth:`~memspice.solver.solution.CrossbarSolution.vector`.  Both paths give
@@ -70,27 +71,41 @@ def read_dc(xbar: Crossbar, voltages, max_memory: float | None = None, **solve_k
             f"{gigabytes(limit)} {what}; read fewer vectors per call"
         )
     per_cell = functools.partial(solve_dc, xbar, max_memory=max_memory, **solve_kw)
-    lazy = dict(xbar=xbar, voltages=v.T, per_cell=per_cell, work_bytes=_work_bytes(xbar), max_memory=max_memory)
+
+    def lazy(out: np.ndarray, info: SolveInfo) -> CrossbarSolution:
+        return CrossbarSolution(
+            out,
+            backend="sparse",
+            info=info,
+            xbar=xbar,
+            voltages=v.T,
+            per_cell=per_cell,
+            work_bytes=_work_bytes(xbar),
+            max_memory=max_memory,
+        )
+
     method = solve_kw.get("method", "auto")
     if method == "auto" and is_linear(xbar) and choose_strategy(m, n, p) is ReadStrategy.TRANSFER:
         info = SolveInfo(outputs="exact transfer matrix, one matrix product (per-cell arrays on first access)")
-        return CrossbarSolution(transfer(xbar)(v.T), backend="sparse", info=info, **lazy)
-    if BYTES_PER_CELL_VECTOR * m * n * p <= BLOCK_BYTES:
+        return lazy(transfer(xbar)(v.T), info)
+    # one block's results and solver work: BLOCK_BYTES, or half the memory left when that is less
+    block_bytes = BLOCK_BYTES if limit is None else max(min(BLOCK_BYTES, (limit - need) / 2), 0)
+    if BYTES_PER_CELL_VECTOR * m * n * p <= block_bytes:
         sol = solve_dc(xbar, v.T, max_memory=max_memory, **solve_kw)
         sol.info.outputs = "one solve per vector (per-cell arrays kept)"
         return sol
     out = np.empty((p, n))
     info = SolveInfo()
     blocks = 0
-    for start, sol in solve_blocks(xbar, v.T, max_memory=max_memory, **solve_kw):
+    for start, sol in solve_blocks(xbar, v.T, max_bytes=block_bytes, max_memory=max_memory, **solve_kw):
         out[start : start + sol.vectors] = sol.output_currents
         _accumulate(info, sol.info)
         blocks += 1
     info.outputs = (
-        f"one solve per vector in {blocks} block(s) of at most {gigabytes(BLOCK_BYTES)}, keeping the output "
+        f"one solve per vector in {blocks} block(s) of at most {gigabytes(block_bytes)}, keeping the output "
         "currents only (per-cell arrays on first access)"
     )
-    return CrossbarSolution(out, backend="sparse", info=info, **lazy)
+    return lazy(out, info)
 
 
 def _work_bytes(xbar: Crossbar) -> int:

@@ -212,7 +212,7 @@ class CrossbarSolution:
 
     def _all_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._cells is None:
-            solve = self._solver()
+            solve, voltages = self._solver()
             p, m, n = self.shape
             need = self.per_cell_bytes + self._work_bytes
             limit, what = memory_limit(self._max_memory)
@@ -225,15 +225,15 @@ class CrossbarSolution:
                     f"solution.cell_voltages_of(k) ({gigabytes(BYTES_PER_CELL_VECTOR * m * n)} each), or solve "
                     "fewer vectors per call; the output currents are already here"
                 )
-            full = solve(self.voltages)
+            full = solve(voltages)
             self._cells = (full.device_currents, full.word_line_voltages, full.bit_line_voltages)
             self._merge_info(full.info)
         return self._cells
 
-    def _solver(self) -> PerCellSolve:
+    def _solver(self) -> tuple[PerCellSolve, np.ndarray]:
         if self._per_cell is None or self.voltages is None:
             raise ValueError("this solution holds output currents only and cannot compute per-cell arrays")
-        return self._per_cell
+        return self._per_cell, self.voltages
 
     def _merge_info(self, other: SolveInfo) -> None:
         keep = {"backend_reason": self.info.backend_reason, "outputs": self.info.outputs}
@@ -249,8 +249,8 @@ class CrossbarSolution:
         elif self._last is not None and self._last[0] == k:
             return self._last[1]
         else:
-            assert self.voltages is not None  # _solver() checked
-            one = self._solver()(self.voltages[k : k + 1])
+            solve, voltages = self._solver()
+            one = solve(voltages[k : k + 1])
             dev, wl, bl, info = one.device_currents, one.word_line_voltages, one.bit_line_voltages, one.info
         sol = CrossbarSolution(
             self.output_currents[k : k + 1],
