@@ -16,6 +16,7 @@ from .circuits.crossbar import Crossbar
 from .core.choices import Choice
 from .solver.reads import read_dc
 from .solver.solution import CrossbarSolution, SolveInfo
+from .spice.job import DEFAULT_TIMEOUT
 
 #: up to this many cells, "auto" uses ngspice (the reference) when it is installed
 AUTO_SPICE_LIMIT = 64 * 64
@@ -89,7 +90,11 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
 
 
 def read_outputs(
-    xbar: Crossbar, inputs, backend: Backend | str = Backend.AUTO, mode: str = "batch", timeout: float = 600.0
+    xbar: Crossbar,
+    inputs,
+    backend: Backend | str = Backend.AUTO,
+    mode: str = "batch",
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> tuple[np.ndarray, str, str]:
     """Column output currents (p, n), A, of ``xbar`` for ``inputs`` ((m,) or (p, m), V), the backend used
     and why: what ``memspice read`` writes.
@@ -106,7 +111,7 @@ def read_outputs(
 
 
 def read_spice(
-    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0, face: Face | str = Face.BEHAVIOURAL
+    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = DEFAULT_TIMEOUT, face: Face | str = Face.BEHAVIOURAL
 ) -> CrossbarSolution:
     """ngspice read of ``xbar`` for ``voltages`` ((m,) or (p, m), V): output currents from one run, per-cell
     arrays from a second run (:func:`solve_spice`) on first access.
@@ -132,7 +137,7 @@ def read_spice(
 
 
 def solve_spice(
-    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0, face: Face | str = Face.BEHAVIOURAL
+    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = DEFAULT_TIMEOUT, face: Face | str = Face.BEHAVIOURAL
 ) -> CrossbarSolution:
     """ngspice ``.op`` reads of ``xbar`` for ``voltages`` ((m,) or (p, m), V), every per-cell array saved.
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..spice.job import DEFAULT_TIMEOUT
+
 #: energy of one DAC conversion (J). Assumed: ~50 fJ/conversion is typical of the 4-8 bit current-steering
 #: DACs in published IMC macros; no source paper of memspice gives a number.
 DAC_ENERGY_J = 50e-15
@@ -126,7 +128,7 @@ def read_latency(
     voltages,
     tolerance: float = 0.01,
     t_stop: float | None = None,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     backend="auto",
 ) -> dict:
     """Settling time (s) of a read: a transient of a 0 -> ``voltages`` step (10 ps edge) on every row.

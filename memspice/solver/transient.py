@@ -325,6 +325,8 @@ def simulate_transient(
         capacitances ``xbar.c_word``, ``c_bit``); then any cell kind runs, 1R, 1S1R and 1T1R included, and
         ``states`` is the frozen state (zeros for kinds without one).
 
+    Notes
+    -----
     The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     """
     if not (frozen or xbar.cell.stateful):
