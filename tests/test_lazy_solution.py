@@ -252,7 +252,7 @@ def test_1s1r_read_below_its_turn_on_warns_with_the_numbers():
 def test_1s1r_read_loss_and_read_voltage_follow_the_selector():
     cell = SelectorResistor()
     loss = cell.read_loss([0.2, 1.0, cell.read_voltage, 5.0], cell.g_ref)
-    assert np.all(np.diff(loss) < 0) and loss[0] > 0.99 and loss[2] <= cell.max_loss < loss[1]
+    assert np.all(np.diff(loss) < 0) and loss[0] > 0.99 and loss[2] <= cell.read_loss_target < cell.max_loss < loss[1]
     weaker = SelectorResistor(selector=ms.Selector(v0=0.12))
     assert weaker.read_voltage > cell.read_voltage
 
