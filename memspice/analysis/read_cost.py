@@ -47,15 +47,27 @@ class ReadCost:
         return {**asdict(self), "total_J": self.total_J}
 
 
-def read_energy(*args, **kwargs) -> ReadCost:
-    """``read_energy(solution, t_read, k=0, dac_energy_J=DAC_ENERGY_J, column_power_W=COLUMN_POWER_W)``:
-    energy of read ``k`` of ``solution`` lasting ``t_read`` s.
+def read_energy(
+    solution,
+    *args,
+    t_read: float | None = None,
+    k: int = 0,
+    dac_energy_J: float = DAC_ENERGY_J,
+    column_power_W: float = COLUMN_POWER_W,
+) -> ReadCost:
+    """Energy of read ``k`` of ``solution`` lasting ``t_read`` s: ``read_energy(sol, t_read)`` or
+    ``read_energy(sol, t_read, k)``.
+
+    The old form ``read_energy(xbar, solution, voltages, t_read, k=0, ...)`` still works, with a
+    ``FutureWarning``: the solution keeps its crossbar and inputs now.
 
     Parameters
     ----------
     solution : CrossbarSolution
         A DC solution (any backend); it keeps its crossbar and inputs.  Only vector ``k``'s per-cell
         arrays are used (and computed, where the solution is lazy).
+    *args
+        ``t_read``, ``k``, ``dac_energy_J``, ``column_power_W`` given by position, in that order.
     t_read : float
         Duration of the read (s): the array draws its DC power for this long.
     k : int
@@ -63,44 +75,42 @@ def read_energy(*args, **kwargs) -> ReadCost:
     dac_energy_J, column_power_W : float
         Per-conversion DAC energy (one per row) and static power per column sense chain (assumed defaults,
         see :data:`DAC_ENERGY_J`, :data:`COLUMN_POWER_W`).
-
-    The old form ``read_energy(xbar, solution, voltages, t_read, k=0, ...)`` still works (``FutureWarning``).
     """
     from ..circuits.crossbar import Crossbar
 
-    if (args and isinstance(args[0], Crossbar)) or "xbar" in kwargs:
+    given = {"t_read": t_read, "k": k, "dac_energy_J": dac_energy_J, "column_power_W": column_power_W}
+    defaults = {"t_read": None, "k": 0, "dac_energy_J": DAC_ENERGY_J, "column_power_W": COLUMN_POWER_W}
+    keywords = {name: value for name, value in given.items() if value is not defaults[name]}
+    if isinstance(solution, Crossbar):  # read_energy(xbar, solution, voltages, t_read, k, dac, column)
         warnings.warn(
             "read_energy(xbar, solution, voltages, t_read) is deprecated: the solution keeps its crossbar and "
             "inputs, call read_energy(solution, t_read)",
             FutureWarning,
             stacklevel=2,
         )
-        old = inspect.signature(_legacy).bind(*args, **kwargs)
-        old.apply_defaults()
-        a = old.arguments
+        bound = inspect.signature(_legacy).bind(solution, *args, **keywords)
+        bound.apply_defaults()
+        a = bound.arguments
         v = a["xbar"].check_inputs(a["voltages"]).T
         return _energy(
             a["xbar"], v[a["k"]], a["solution"].vector(a["k"]), a["t_read"], a["dac_energy_J"], a["column_power_W"]
         )
-    new = inspect.signature(_current).bind(*args, **kwargs)
-    new.apply_defaults()
-    a = new.arguments
-    solution, k = a["solution"], a["k"]
+    bound = inspect.signature(_positional).bind(*args, **keywords)
+    bound.apply_defaults()
+    a = bound.arguments
     xbar = getattr(solution, "xbar", None)
     if xbar is None:
         raise ValueError("this solution does not keep its crossbar: call read_energy(xbar, solution, voltages, ...)")
-    return _energy(xbar, solution.inputs_of(k), solution.vector(k), a["t_read"], a["dac_energy_J"], a["column_power_W"])
+    one, v = solution.vector(a["k"]), solution.inputs_of(a["k"])
+    return _energy(xbar, v, one, a["t_read"], a["dac_energy_J"], a["column_power_W"])
 
 
-def _current(solution, t_read, k=0, dac_energy_J=DAC_ENERGY_J, column_power_W=COLUMN_POWER_W):
-    """The signature of :func:`read_energy`."""
+def _positional(t_read=None, k=0, dac_energy_J=DAC_ENERGY_J, column_power_W=COLUMN_POWER_W):
+    """The arguments :func:`read_energy` takes after the solution."""
 
 
 def _legacy(xbar, solution, voltages, t_read, k=0, dac_energy_J=DAC_ENERGY_J, column_power_W=COLUMN_POWER_W):
     """The signature :func:`read_energy` had before solutions kept their crossbar and inputs."""
-
-
-read_energy.__signature__ = inspect.signature(_current)  # type: ignore[attr-defined]  # help() shows this one
 
 
 def _energy(xbar, v, one, t_read, dac_energy_J, column_power_W) -> ReadCost:
