@@ -9,6 +9,8 @@ cluster.  Results come back as a pandas DataFrame, one row per point.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 
@@ -241,11 +243,16 @@ def sweep_crossbar(
 _WARNINGS = "_warnings"
 
 
+#: warnings.catch_warnings swaps process-wide state: points on the "threads" scheduler that overlap would
+#: restore each other's handlers (warnings then vanish into a finished point's list), so one at a time
+_CATCH_LOCK = threading.Lock()
+
+
 def _read_point(sample: int, **kwargs) -> dict:
     """One point, with the warnings it raised collected (a worker process's own would print unformatted)."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
+    with _CATCH_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = crossbar_read_point(**kwargs)
     return row | {_WARNINGS: [(w.category, str(w.message)) for w in caught]}
