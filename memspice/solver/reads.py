@@ -101,6 +101,7 @@ def read_dc(xbar: Crossbar, voltages, max_memory: float | None = None, **solve_k
         out[start : start + sol.vectors] = sol.output_currents
         _accumulate(info, sol.info)
         blocks += 1
+        del sol  # before the next block is solved: one block's arrays in memory at a time
     info.outputs = (
         f"one solve per vector in {blocks} block(s) of at most {gigabytes(block_bytes)}, keeping the output "
         "currents only (per-cell arrays on first access)"

@@ -301,13 +301,14 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
     out = np.empty((v.shape[1], xbar.n))
     for start, sol in solve_blocks(xbar, v.T, block, max_bytes, **solve_kw):
         out[start : start + sol.vectors] = sol.output_currents
+        del sol  # before the next block is solved: one block's arrays in memory at a time
     return out
 
 
 def solve_blocks(xbar, voltages, block: int | None = None, max_bytes: float = BLOCK_BYTES, **solve_kw):
     """Yield (first vector, :class:`~memspice.solver.CrossbarSolution`) for blocks of input ``voltages``
-    (p, m), V, each solved by :func:`memspice.solver.solve_dc` (options as :func:`read_blocked`); a block is
-    dropped once the caller takes the next, so memory stays that of one block."""
+    (p, m), V, each solved by :func:`memspice.solver.solve_dc` (options as :func:`read_blocked`).  Memory
+    stays that of one block when the caller drops each block's solution before asking for the next."""
     from .dc import solve_dc
 
     v = xbar.check_inputs(voltages)
