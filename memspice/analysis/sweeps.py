@@ -243,16 +243,19 @@ def sweep_crossbar(
 _WARNINGS = "_warnings"
 
 
-#: warnings.catch_warnings swaps process-wide state: points on the "threads" scheduler that overlap would
-#: restore each other's handlers (warnings then vanish into a finished point's list), so one at a time
-_CATCH_LOCK = threading.Lock()
+#: ``warnings.catch_warnings`` swaps process-wide state: points running on threads of one process (the
+#: "threads" scheduler, a Dask worker's thread pool) would lose or steal each other's warnings without it
+_CAPTURE = threading.Lock()
 
 
 def _read_point(sample: int, **kwargs) -> dict:
-    """One point, with the warnings it raised collected (a worker process's own would print unformatted)."""
+    """One point, with the warnings it raised collected (a worker process's own would print unformatted).
+
+    Points on threads of one process run one at a time, since the warnings machinery is process-wide.
+    """
     import warnings
 
-    with _CATCH_LOCK, warnings.catch_warnings(record=True) as caught:
+    with _CAPTURE, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = crossbar_read_point(**kwargs)
     return row | {_WARNINGS: [(w.category, str(w.message)) for w in caught]}

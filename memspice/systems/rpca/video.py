@@ -162,12 +162,16 @@ def load_frames(source, size: tuple[int, int] | None = (32, 32)) -> Clip:
         if not files:
             raise ValueError(f"source folder {path} holds no image files")
         arr = np.stack([io.imread(p) for p in files])
-    elif path.suffix == ".npy":
-        arr = np.load(path)
-    elif path.suffix == ".npz":
-        with np.load(path) as z:
-            key = "frames" if "frames" in z.files else z.files[0]
-            arr = z[key]
+    elif path.suffix in (".npy", ".npz"):
+        try:
+            if path.suffix == ".npy":
+                arr = np.load(path)
+            else:
+                with np.load(path) as z:
+                    key = "frames" if "frames" in z.files else z.files[0]
+                    arr = z[key]
+        except (OSError, EOFError, ValueError) as exc:  # missing, unreadable, cut short
+            raise ValueError(f"frames file {path}: cannot read it as a complete NumPy file: {exc}") from None
     else:
         raise ValueError(f"source must be a .npy or .npz file or a folder of images, got {source!r}")
     return clip_from_array(arr, size)
