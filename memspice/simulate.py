@@ -105,7 +105,7 @@ def solve_spice(
         plots = [run(text, mode=mode, timeout=timeout, osdi=osdi).waveforms]
     else:
         text = multi_vector_netlist(xbar, v.T, save_all=True, options=options, face=face)
-        plots = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), p)
+        plots = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), p, inputs=v)
     outs, wls, bls, devs = [], [], [], []
     for k, w in enumerate(plots):
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
@@ -113,7 +113,7 @@ def solve_spice(
         wls.append([[_node(w, fixed, wl_names[i][j]) for j in range(n)] for i in range(m)])
         bls.append([[_node(w, fixed, bl_names[i][j]) for j in range(n)] for i in range(m)])
         if probes is not None:
-            devs.append([0.0 if pr is None else pr[1] * w[f"i({pr[0]})"][0] for pr in probes])
+            devs.append([0.0 if pr is None else pr[1] * _probe(w, pr[0]) for pr in probes])
     wl, bl = np.array(wls), np.array(bls)  # (p, m, n)
     if probes is not None:
         dev = np.array(devs).reshape(-1, m, n)
@@ -125,6 +125,13 @@ def solve_spice(
     return CrossbarSolution(
         np.array(outs), dev, wl, bl, "ngspice", {"mode": mode, "face": face.value, "device_currents": source}
     )
+
+
+def _probe(waves, vector: str) -> float:
+    """Value of device current vector ``vector`` (``@r.x1.r1[i]``): batch raw files name it ``i(...)``,
+    the shared library the bare name."""
+    key = f"i({vector})"
+    return float(waves[key if key in waves else vector][0])
 
 
 def _node(waves, fixed: dict, name: str) -> float:
