@@ -12,7 +12,7 @@ import numpy as np
 from .choices import Choice
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
-from .solver.dc import CrossbarSolution, solve_dc
+from .solver.dc import CrossbarSolution, check_solution, solve_dc
 
 #: up to this many cells, "auto" uses ngspice (the reference) when it is installed
 AUTO_SPICE_LIMIT = 64 * 64
@@ -122,8 +122,10 @@ def solve_spice(
         arrays = xbar.cell_arrays()
         dev = np.array([xbar.cell.current3(w_.ravel(), b_.ravel(), arrays)[0].reshape(m, n) for w_, b_ in zip(wl, bl)])
         source = "cell law at ngspice node voltages"
-    return CrossbarSolution(
-        np.array(outs), dev, wl, bl, "ngspice", {"mode": mode, "face": face.value, "device_currents": source}
+    return check_solution(
+        CrossbarSolution(
+            np.array(outs), dev, wl, bl, "ngspice", {"mode": mode, "face": face.value, "device_currents": source}
+        )
     )
 
 

@@ -203,7 +203,7 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
     memspice.spice.SpiceError
         From the run, or when it returned fewer operating points than input vectors.
     """
-    from ..spice import run
+    from ..spice import SpiceError, run
     from .crossbar import osdi_libraries
 
     v = xbar.check_inputs(voltages)  # (m, p) columns
@@ -212,7 +212,10 @@ def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch
     if Face.parse(netlist_kw.get("face", Face.BEHAVIOURAL)) is Face.VERILOG_A:
         osdi = osdi_libraries(xbar)
     ops = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), v.shape[1], inputs=v)
-    return np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])
+    out = np.array([[_column(w, j) for j in range(xbar.n)] for w in ops])
+    if not np.all(np.isfinite(out)):
+        raise SpiceError(f"ngspice returned non-finite column currents ({np.count_nonzero(~np.isfinite(out))})", "")
+    return out
 
 
 def operating_points(result, p: int, inputs: np.ndarray | None = None) -> list:

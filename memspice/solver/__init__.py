@@ -8,7 +8,7 @@ from .threads import configure_waiting as _configure_waiting
 
 _configure_waiting()  # before numba starts its threads (see memspice.solver.threads)
 
-from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc  # noqa: E402
+from .dc import CrossbarSolution, NewtonError, NonFiniteResultError, memory_estimate, solve_dc  # noqa: E402
 from .linear import LinearSolveError  # noqa: E402
 from .threads import get_threads, set_threads  # noqa: E402
 from .transfer import ReadStrategy, read_many  # noqa: E402
@@ -21,6 +21,7 @@ __all__ = [
     "solve_dc",
     "CrossbarSolution",
     "NewtonError",
+    "NonFiniteResultError",
     "LinearSolveError",
     "memory_estimate",
     "read_many",

@@ -52,6 +52,42 @@ class NewtonError(RuntimeError):
     """Newton's method did not converge for a nonlinear crossbar."""
 
 
+class NonFiniteResultError(FloatingPointError):
+    """A solver produced NaN or inf: memspice raises this instead of returning the numbers."""
+
+
+def require_finite(where: str, **arrays) -> None:
+    """Raise :class:`NonFiniteResultError` naming ``where`` and the first bad entry of any of ``arrays``.
+
+    The one guard every result path calls before returning (DC solves on either backend, many-vector reads,
+    transients): inputs within the :class:`~memspice.circuits.crossbar.Crossbar` bounds give finite
+    results, so a NaN or inf here is a solver or device-law breakdown, never a number to pass on.
+    """
+    for name, arr in arrays.items():
+        a = np.asarray(arr)
+        bad = ~np.isfinite(a)
+        if np.any(bad):
+            k = tuple(int(q) for q in np.argwhere(bad)[0])
+            raise NonFiniteResultError(
+                f"{where} produced {float(a[k])!r} in {name} at index {k} ({int(np.count_nonzero(bad))} of {a.size} "
+                "entries not finite); the inputs are within memspice's bounds, so this is a numerical breakdown "
+                "(a device law overflowing at these voltages, or a singular network): check the device parameters "
+                "and input range, or try another backend"
+            )
+
+
+def check_solution(sol: CrossbarSolution) -> CrossbarSolution:
+    """``sol`` after :func:`require_finite` on its output currents and per-cell arrays."""
+    require_finite(
+        f"the {sol.backend} DC solve",
+        output_currents=sol.output_currents,
+        device_currents=sol.device_currents,
+        word_line_voltages=sol.word_line_voltages,
+        bit_line_voltages=sol.bit_line_voltages,
+    )
+    return sol
+
+
 @dataclass
 class CrossbarSolution:
     """DC solution for p input vectors of an m x n crossbar, vectors first like the inputs.
@@ -159,7 +195,7 @@ def solve_dc(
     _check_memory(xbar, shape[0] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
     v_in = xbar.full_inputs(voltages)
     if use_structured:
-        return _solve_structured(xbar, v_in, tol, max_newton, i_tol)
+        return check_solution(_solve_structured(xbar, v_in, tol, max_newton, i_tol))
     net = network if network is not None else build_network(xbar)
     cell, arrays = xbar.cell, xbar.cell_arrays()
     info = {"unknowns": net.n_unknown}
@@ -179,7 +215,7 @@ def solve_dc(
         info.update(newton_info)
     wl, bl = _node_voltages(net, V, v_in)
     dev = np.moveaxis(i_cell.reshape(m, n, -1), -1, 0)
-    return CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info)
+    return check_solution(CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info))
 
 
 def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):
