@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spice.files import write_atomic
+from .core.files import write_atomic
 
 
 def _number(kind, low=None, high=None, low_open=False, allow_inf=False):
@@ -143,7 +143,7 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_netlist(args) -> int:
-    from .faces import Face
+    from .core.faces import Face
     from .netlists.builders import BUILDERS
     from .netlists.dialects import Dialect
 
@@ -213,9 +213,9 @@ def _header_libraries(path: Path, text: str, trust: bool) -> list[str]:
     ``--trust-header-osdi``: a header line is part of the file, and a netlist
     from elsewhere must not load code.
     """
+    from .core.osdi import is_cache_name, is_memspice_compiled
     from .netlists.builders import osdi_tags
     from .spice.errors import UnsafeNetlistError
-    from .spice.osdi import is_cache_name, is_memspice_compiled
 
     libraries = []
     for tag in osdi_tags(text):
@@ -236,7 +236,7 @@ def _cached_osdi(path: Path, tag: str) -> Path:
     """The compiled library a bare header name means: found in memspice's OSDI cache, else compiled again
     from memspice's own model of that module (default parameters; only if the source digest matches a
     ``<module>-<digest>.osdi`` name)."""
-    from .spice.osdi import cache_dir, cache_name, compile_veriloga, find_cached
+    from .core.osdi import cache_dir, cache_name, compile_veriloga, find_cached
 
     found = find_cached(tag)
     if found is not None:
@@ -433,7 +433,7 @@ def _sense(args):
 
 def _vector_sweep_control(xbar, vectors, analysis: str) -> str:
     """A .control block running one operating point per input vector (plots op1, op2, ...)."""
-    from .units import spice_number
+    from .core.units import spice_number
 
     if analysis.strip().lower() != ".op":
         raise ValueError(
@@ -451,7 +451,7 @@ def _vector_sweep_control(xbar, vectors, analysis: str) -> str:
 
 def _netlist_from_files(args) -> str:
     from .circuits.datafiles import load_inputs
-    from .faces import Face
+    from .core.faces import Face
     from .netlists import crossbar_netlist, osdi_libraries
 
     xbar, mapping = _crossbar_from_files(args)
@@ -478,8 +478,8 @@ def _netlist_from_files(args) -> str:
     if mapping and mapping.signed:
         header.append("* output of weight column j: i(vsense<2j>) - i(vsense<2j+1>)")
     if face is Face.VERILOG_A:
+        from .core.osdi import header_name
         from .netlists.builders import with_osdi
-        from .spice.osdi import header_name
 
         # bare cache names, no home-directory path: 'memspice run' finds (or compiles) them by name
         text = with_osdi(text, [header_name(p) for p in osdi_libraries(xbar, sense=sense)])
@@ -652,7 +652,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _progress_wanted() -> bool:
-    from .spice.progress import enabled
+    from .core.progress import enabled
 
     return enabled(None)
 
@@ -714,7 +714,7 @@ def _apply_threads(count) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .faces import Face
+    from .core.faces import Face
     from .netlists.dialects import SAVE_OUTPUTS_ABOVE, Dialect, Save
 
     p = argparse.ArgumentParser(

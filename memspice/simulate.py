@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .choices import Choice
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
+from .core.choices import Choice
 from .solver.dc import CrossbarSolution, check_solution, solve_dc
 
 #: up to this many cells, "auto" uses ngspice (the reference) when it is installed

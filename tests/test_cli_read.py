@@ -254,7 +254,7 @@ def test_verilog_a_netlist_from_files_names_osdi_without_a_folder(files, capsys)
     assert tags and all("/" not in t and t.endswith(".osdi") for t in tags)
     va_npz, beh_npz = files / "va.npz", files / "beh.npz"
     assert main(["run", str(cir), "--npz", str(va_npz)]) == 0 and main(["run", str(beh), "--npz", str(beh_npz)]) == 0
-    from memspice.spice.waveforms import Waveforms
+    from memspice.core.waveforms import Waveforms
 
     a, b = Waveforms.from_npz(va_npz), Waveforms.from_npz(beh_npz)
     assert all(np.isclose(a[f"i(vsense{j})"][0], b[f"i(vsense{j})"][0], rtol=1e-6) for j in range(6))

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from memspice.spice.waveforms import Waveforms, engineering_scale  # noqa: E402
+from memspice.core.waveforms import Waveforms, engineering_scale  # noqa: E402
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_plot_of_an_operating_point_draws_bars_and_of_ac_a_log_axis():
 
 
 def test_plot_limits_the_default_number_of_signals():
-    from memspice.spice.waveforms import MAX_PLOTTED
+    from memspice.core.waveforms import MAX_PLOTTED
 
     w = Waveforms(np.arange(3.0), {f"v(n{k})": np.arange(3.0) * k for k in range(MAX_PLOTTED + 5)})
     fig = w.plot()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..spice.waveforms import engineering_scale  # lives in the bottom layer (Waveforms.plot uses it too)
+from ..core.waveforms import engineering_scale  # lives in the bottom layer (Waveforms.plot uses it too)
 
 
 def _label(name: str, unit: str) -> str:

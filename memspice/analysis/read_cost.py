@@ -94,9 +94,9 @@ def read_latency(xbar, voltages, tolerance: float = 0.01, t_stop: float | None =
     ``t_stop`` defaults to 50 times the slowest RC of the lines (at least 1 ns). Cells are read at their
     frozen state; the line capacitances ``xbar.c_word``/``c_bit`` set the dynamics.
     """
+    from ..core.units import spice_number
     from ..netlists.crossbar import crossbar_netlist
     from ..spice import run
-    from ..units import spice_number
     from .metrics import settling_time
 
     v = xbar.check_inputs(voltages)[:, 0]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import Face
-from ..units import sci_number, spice_number
+from ..core.faces import Face
+from ..core.units import sci_number, spice_number
 from .sources import PWL
 
 

@@ -19,7 +19,7 @@ from ..circuits.linear_solver import solver_netlist
 from ..circuits.periphery import IdealTIA, OpAmpTIA
 from ..circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map, differential_pair
 from ..circuits.write_schemes import write_crossbar
-from ..spice.osdi import header_name
+from ..core.osdi import header_name
 from .crossbar import crossbar_netlist, osdi_libraries
 from .dialects import Dialect, Save, to_dialect
 
@@ -29,8 +29,9 @@ OSDI_TAG = "* memspice-osdi: "
 #: comment written under the header lines: how to load the libraries without ``memspice run``
 OSDI_HELP = (
     "* The Verilog-A models above are compiled OSDI files named by file name only. 'memspice run' finds them\n"
-    "* in memspice's OSDI cache (python -c 'import memspice.spice.osdi as o; print(o.cache_dir())'; default\n"
-    "* ~/.cache/memspice/osdi, or $MEMSPICE_CACHE/osdi) and compiles them again if missing. Plain ngspice:\n"
+    "* in memspice's OSDI cache (python -c 'import memspice.core.osdi as o; print(o.cache_dir())': on Linux\n"
+    "* $MEMSPICE_CACHE/osdi, else $XDG_CACHE_HOME/memspice/osdi, default ~/.cache/memspice/osdi) and compiles\n"
+    "* them again if missing. Plain ngspice:\n"
     "* put 'pre_osdi <cache folder>/<file>' for each file in a .spiceinit next to this netlist, or\n"
     "* 'osdi <cache folder>/<file>' in a .control block before the analysis.\n"
 )
@@ -40,7 +41,7 @@ def with_osdi(text: str, libraries) -> str:
     """Name the Verilog-A libraries a netlist needs in ``* memspice-osdi:`` header lines (after the title).
 
     memspice's own compiled models are named by bare file name (``<module>-<sha16>.osdi``, see
-    :func:`memspice.spice.osdi.header_name`), so a netlist carries no home-directory path; a comment
+    :func:`memspice.core.osdi.header_name`), so a netlist carries no home-directory path; a comment
     says how to load them by hand.  Other libraries keep the path given.
     """
     if not libraries:

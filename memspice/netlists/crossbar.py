@@ -19,13 +19,13 @@ import io
 
 from ..circuits.cells import Face
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
-from ..units import spice_number
+from ..core.units import spice_number
 from .dialects import Dialect, Save, add_saves, to_dialect
 
-_num = spice_number  # element values: engineering notation, memspice.units.SIGNIFICANT_DIGITS digits
+_num = spice_number  # element values: engineering notation, memspice.core.units.SIGNIFICANT_DIGITS digits
 
 
-#: the netlist faces (their names are accepted too, see :meth:`memspice.faces.Face.parse`)
+#: the netlist faces (their names are accepted too, see :meth:`memspice.core.faces.Face.parse`)
 FACES = tuple(Face)
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces import Face
+from ..core.faces import Face
 from .crossbar import crossbar_netlist
 from .dialects import Dialect
 

@@ -91,10 +91,10 @@ NODE_THETA = 0.55
 
 
 class _Progress:
-    """Simulated time over t_stop, as a tqdm bar with the time left (memspice.spice.progress) or a callback."""
+    """Simulated time over t_stop, as a tqdm bar with the time left (memspice.core.progress) or a callback."""
 
     def __init__(self, progress, t_stop: float):
-        from ..spice import progress as bars
+        from ..core import progress as bars
 
         self.t_stop, self.start = t_stop, _time.monotonic()
         self.bar: bars.Bar | None = None

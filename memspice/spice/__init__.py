@@ -1,6 +1,8 @@
 """Drive ngspice: batch (child process, raw file) or shared (PySpice libngspice)."""
 
-from ..choices import Choice
+from ..core.choices import Choice
+from ..core.osdi import compile_veriloga
+from ..core.waveforms import Waveforms
 from .batch import run_batch
 from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
@@ -15,11 +17,9 @@ from .errors import (
     SpiceTimeoutError,
     UnsafeNetlistError,
 )
-from .osdi import compile_veriloga
 from .progress import SlowSimulationWarning
 from .raw import read_raw, read_raw_plots
 from .result import SimulationResult
-from .waveforms import Waveforms
 
 
 class Mode(Choice):

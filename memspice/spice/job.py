@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.waveforms import Waveforms
 from .errors import SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
 from .netlist_text import PLOT_MARKER, RESULTS_FILE, directives, prepare_netlist, read_netlist, split_control
 from .progress import warn_if_slow
 from .result import SimulationResult
 from .safety import check_netlist
-from .waveforms import Waveforms
 
 
 @dataclass(frozen=True)

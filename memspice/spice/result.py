@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .waveforms import Waveforms
+from ..core.waveforms import Waveforms
 
 
 @dataclass

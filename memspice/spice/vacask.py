@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.waveforms import Waveforms
 from .errors import SpiceCrashError, SpiceError, SpiceTimeoutError
 from .raw import read_raw
-from .waveforms import Waveforms
 
 
 def vacask_executable() -> str | None:

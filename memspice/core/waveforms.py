@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..units import SI_PREFIXES
 from .files import write_atomic
+from .units import SI_PREFIXES
 
 #: plot axes go up to giga, as they did before the prefix tables were merged
 _PREFIXES = [(scale, symbol) for scale, symbol, _ in SI_PREFIXES if scale <= 1e9]
