@@ -2,7 +2,9 @@
 
 This top-level module uses both the netlist writer (:mod:`memspice.netlists`)
 and the solver (:mod:`memspice.solver`), so neither of them imports the other.
-``memspice.solver.simulate_crossbar`` still works (a lazy re-export).
+Import :func:`simulate_crossbar` from here (``from memspice.simulate import
+simulate_crossbar``) or from the package top level; ``memspice.solver`` has no
+``simulate_crossbar`` since the solver stopped importing upward (see CHANGELOG).
 """
 
 from __future__ import annotations
