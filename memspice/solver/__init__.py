@@ -12,12 +12,13 @@ from .dc import CrossbarSolution, NewtonError, NonFiniteResultError, memory_esti
 from .linear import LinearSolveError  # noqa: E402
 from .threads import get_threads, set_threads  # noqa: E402
 from .transfer import ReadStrategy, read_many  # noqa: E402
-from .transient import CrossbarTransient, TransientError, simulate_transient  # noqa: E402
+from .transient import CrossbarTransient, TransientError, TransientInterrupted, simulate_transient  # noqa: E402
 
 __all__ = [
     "simulate_transient",
     "CrossbarTransient",
     "TransientError",
+    "TransientInterrupted",
     "solve_dc",
     "CrossbarSolution",
     "NewtonError",
