@@ -34,6 +34,7 @@ from .strategies import (
     count,
     crossbars,
     inputs,
+    observe,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::memspice.circuits.cells.DesignWarning")
@@ -47,7 +48,7 @@ def _reference(xbar, v):
     return sol, conductance_scale(xbar, sol.word_line_voltages, sol.bit_line_voltages)
 
 
-def assert_agree(path: str, got, ref, v, g_scale, xbar, against: str = "direct") -> None:
+def assert_agree(path: str, got, ref, v, g_scale, xbar, against: str = "direct", record: str | None = None) -> None:
     """``got`` (p, n) within the bound of ``path`` plus that of the reference path ``against``."""
     got = np.asarray(got)
     assert got.shape == ref.shape, f"{path}: shape {got.shape}, reference {ref.shape}"
@@ -55,6 +56,7 @@ def assert_agree(path: str, got, ref, v, g_scale, xbar, against: str = "direct")
     tol = TOLERANCES[_tol_key(path)] + TOLERANCES[against]
     bound = allowed_error(tol, ref, v, g_scale, xbar.cell.linear, xbar.bit_voltages)
     ratio = np.abs(got - ref) / bound
+    observe(record or path, float(np.max(ratio, initial=0.0)))
     if np.max(ratio) > 1:
         k, j = np.unravel_index(np.argmax(ratio), ratio.shape)
         raise AssertionError(
@@ -125,6 +127,7 @@ def test_tiled_reads_are_the_sum_of_independent_tile_reads(spec, ispec, tile):
             ref[:, cols] += sol.output_currents
             tol = TOLERANCES["transfer"] + TOLERANCES["direct"] + TOLERANCES["cg"]  # per-tile read: either path
             bound[:, cols] += allowed_error(tol, sol.output_currents, v[:, rows], g, True, bias[cols])
+    observe("tiles", float(np.max(np.abs(got - ref) / bound, initial=0.0)))
     assert np.all(np.abs(got - ref) <= bound), np.max(np.abs(got - ref) / bound)
     if tile[0] >= spec.m and tile[1] >= spec.n:  # one tile: the monolithic read
         whole, g = _reference(xbar, v)
