@@ -232,7 +232,7 @@ BUDGETS = {
     "ngspice_large": (0, 60),
     "ngspice_faces": (6, 900),
     "netlist_round_trip": (6, 900),
-    "transient": (8, 2000),
+    "transient": (5, 2000),
 }
 
 #: cases run per property in this process (each execution of a property's body, shrinking included)
