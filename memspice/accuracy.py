@@ -40,7 +40,7 @@ path                 rtol    vtol   atol    source
 ===================  ======  =====  ======  ===========================================================
 
 ``read_many`` and ``read_blocked`` inherit the bound of the path they run (``transfer`` or the ``solve_dc``
-method); tiled reads (:func:`memspice.solver.read_tiled`) that of their per-tile read, for the tiled hardware
+method); tiled reads (:func:`memspice.solver.tiles.read_tiled`) that of their per-tile read, for the tiled hardware
 (each tile its own crossbar, see :mod:`memspice.solver.tiles`); the Verilog-A face and the shared-library mode
 of ngspice that of ``ngspice``.
 
