@@ -23,26 +23,22 @@ against the exact nodal solution I* of the same circuit, where
 The numbers and where each comes from (:data:`TOLERANCES`); ``tests/test_property_*.py`` checks every path
 against every other on generated circuits with the sum of both paths' bounds:
 
-===================  ======  =====  ======  ===========================================================
-path                 rtol    vtol   atol    source
-===================  ======  =====  ======  ===========================================================
-``direct``           1e-10   1e-9   1e-18   SuperLU on the nodal matrix (backward stable; measured
-                                            <= 1e-11 on conductance ratios up to 1e10); Newton's
-                                            stopping rule for nonlinear cells
-``cg``               1e-9    1e-9   1e-18   scipy CG to relative residual 1e-12 (``solve_dc(tol=)``)
-``structured``       1e-9    1e-9   1e-18   ``i_tol = 1e-10`` current balance of every bit line
-``transfer``         1e-10   0      1e-18   exact Schur complements (linear cells only)
-``ngspice``          1e-8    1e-12  1e-18   ``reltol=1e-9 vntol=1e-12 abstol=1e-18``
-                                            (:data:`memspice.simulate.SPICE_READ_OPTIONS`); element
-                                            values written with 10 significant digits
-                                            (:data:`memspice.core.units.SIGNIFICANT_DIGITS`), so each
-                                            conductance is off by up to 5e-10 of itself
-===================  ======  =====  ======  ===========================================================
+| path | rtol | vtol | atol (A) | source |
+| --- | --- | --- | --- | --- |
+| ``direct`` | 1e-10 | 1e-9 | 1e-18 | SuperLU (backward stable); Newton's stopping rule (nonlinear cells) |
+| ``cg`` | 1e-9 | 1e-9 | 1e-18 | CG to relative and preconditioned residual 1e-12 (``solve_dc(tol=)``) |
+| ``structured`` | 1e-9 | 1e-9 | 1e-18 | ``i_tol = 1e-10`` current balance of every bit line |
+| ``transfer`` | 1e-10 | 0 | 1e-18 | exact Schur complements (linear cells only) |
+| ``ngspice`` | 1e-8 | 1e-12 | 1e-18 | ``reltol=1e-9 vntol=1e-12 abstol=1e-18``; 10-digit element values |
+
+ngspice's options are :data:`memspice.simulate.SPICE_READ_OPTIONS`; element values are written with
+:data:`memspice.core.units.SIGNIFICANT_DIGITS` (10) digits, so each conductance is off by up to 5e-10 of
+itself, and source levels exactly (:func:`memspice.netlists.crossbar.source_level`).
 
 ``read_many`` and ``read_blocked`` inherit the bound of the path they run (``transfer`` or the ``solve_dc``
-method); tiled reads (:func:`memspice.solver.tiles.read_tiled`) that of their per-tile read, for the tiled hardware
-(each tile its own crossbar, see :mod:`memspice.solver.tiles`); the Verilog-A face and the shared-library mode
-of ngspice that of ``ngspice``.
+method); tiled reads (:func:`memspice.solver.tiles.read_tiled`) that of their per-tile read, for the
+tiled hardware (each tile its own crossbar, see :mod:`memspice.solver.tiles`); the Verilog-A face and the
+shared-library mode of ngspice that of ``ngspice``.
 
 These bounds are documented engineering promises, not proven error bounds; the property suite is what
 checks them (``benchmarks/property_long.py`` for the long run and its report).
