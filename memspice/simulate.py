@@ -2,7 +2,9 @@
 
 This top-level module uses both the netlist writer (:mod:`memspice.netlists`)
 and the solver (:mod:`memspice.solver`), so neither of them imports the other.
-``memspice.solver.simulate_crossbar`` still works (a lazy re-export).
+Import :func:`simulate_crossbar` from here (``from memspice.simulate import
+simulate_crossbar``) or from the package top level; ``memspice.solver`` has no
+``simulate_crossbar`` since the solver stopped importing upward (see CHANGELOG).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
 from .core.choices import Choice
+from .solver.guards import check_solution
 from .solver.reads import read_dc
 from .solver.solution import CrossbarSolution, SolveInfo
 from .spice.job import DEFAULT_TIMEOUT
@@ -168,7 +171,7 @@ def solve_spice(
         plots = [run(text, mode=mode, timeout=timeout, osdi=osdi).waveforms]
     else:
         text = multi_vector_netlist(xbar, v.T, save_all=True, options=options, face=face)
-        plots = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), p)
+        plots = operating_points(run(text, mode=mode, timeout=timeout, osdi=osdi), p, inputs=v)
     outs, wls, bls, devs = [], [], [], []
     for k, w in enumerate(plots):
         outs.append([w[f"i(vsense{j})"][0] for j in range(n)])
@@ -176,7 +179,7 @@ def solve_spice(
         wls.append([[_node(w, fixed, wl_names[i][j]) for j in range(n)] for i in range(m)])
         bls.append([[_node(w, fixed, bl_names[i][j]) for j in range(n)] for i in range(m)])
         if probes is not None:
-            devs.append([0.0 if pr is None else pr[1] * w[f"i({pr[0]})"][0] for pr in probes])
+            devs.append([0.0 if pr is None else pr[1] * _probe(w, pr[0]) for pr in probes])
     wl, bl = np.array(wls), np.array(bls)  # (p, m, n)
     if probes is not None:
         dev = np.array(devs).reshape(-1, m, n)
@@ -184,21 +187,30 @@ def solve_spice(
         arrays = xbar.cell_arrays()
         dev = np.array([xbar.cell.current3(w_.ravel(), b_.ravel(), arrays)[0].reshape(m, n) for w_, b_ in zip(wl, bl)])
     source = _device_current_source(probes)
-    return CrossbarSolution(
-        np.array(outs),
-        dev,
-        wl,
-        bl,
-        "ngspice",
-        SolveInfo(outputs="ngspice sense-source currents", mode=mode, face=face.value, device_currents=source),
-        xbar=xbar,
-        voltages=v.T,
+    return check_solution(
+        CrossbarSolution(
+            np.array(outs),
+            dev,
+            wl,
+            bl,
+            "ngspice",
+            SolveInfo(outputs="ngspice sense-source currents", mode=mode, face=face.value, device_currents=source),
+            xbar=xbar,
+            voltages=v.T,
+        )
     )
 
 
 def _device_current_source(probes) -> str:
     """Where an ngspice read's device currents come from (the cell kind's probes, or None)."""
     return "ngspice device currents" if probes is not None else "cell law at ngspice node voltages"
+
+
+def _probe(waves, vector: str) -> float:
+    """Value of device current vector ``vector`` (``@r.x1.r1[i]``): batch raw files name it ``i(...)``,
+    the shared library the bare name."""
+    key = f"i({vector})"
+    return float(waves[key if key in waves else vector][0])
 
 
 def _node(waves, fixed: dict, name: str) -> float:

@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from ..circuits.crossbar import Crossbar
 from . import structured
 from .dc_cells import dc_cells
+from .guards import check_solution
 from .linear import solve_direct, solve_spd
 from .memory import BYTES_PER_CELL_VECTOR, available_memory, memory_limit
 from .network import CrossbarNetwork, build_network, end_incidences
@@ -129,7 +130,7 @@ def solve_dc(
     _check_memory(xbar, shape[0] if len(shape) == 2 else 1, "structured" if use_structured else "sparse", max_memory)
     v_in = xbar.full_inputs(voltages)
     if use_structured:
-        return _solve_structured(xbar, v_in, tol, max_newton, i_tol)
+        return check_solution(_solve_structured(xbar, v_in, tol, max_newton, i_tol))
     net = network if network is not None else build_network(xbar)
     cell, arrays = xbar.cell, xbar.cell_arrays()
     info = {"unknowns": net.n_unknown}
@@ -149,7 +150,9 @@ def solve_dc(
         info.update(newton_info)
     wl, bl = _node_voltages(net, V, v_in)
     dev = np.moveaxis(i_cell.reshape(m, n, -1), -1, 0)
-    return CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info, xbar=xbar, voltages=v_in[:m].T)
+    return check_solution(
+        CrossbarSolution(dev.sum(axis=1), dev, wl, bl, "sparse", info, xbar=xbar, voltages=v_in[:m].T)
+    )
 
 
 def _node_voltages(net: CrossbarNetwork, V: np.ndarray, v_full: np.ndarray):

@@ -26,6 +26,7 @@ import numpy as np
 from ..circuits.crossbar import Crossbar
 from . import structured
 from .dc import solve_dc
+from .guards import check_solution
 from .memory import BYTES_PER_CELL_VECTOR, gigabytes, memory_limit
 from .solution import CrossbarSolution, SolveInfo
 from .transfer import BLOCK_BYTES, ReadStrategy, choose_strategy, is_linear, solve_blocks, transfer
@@ -73,15 +74,17 @@ def read_dc(xbar: Crossbar, voltages, max_memory: float | None = None, **solve_k
     per_cell = functools.partial(solve_dc, xbar, max_memory=max_memory, **solve_kw)
 
     def lazy(out: np.ndarray, info: SolveInfo) -> CrossbarSolution:
-        return CrossbarSolution(
-            out,
-            backend="sparse",
-            info=info,
-            xbar=xbar,
-            voltages=v.T,
-            per_cell=per_cell,
-            work_bytes=_work_bytes(xbar),
-            max_memory=max_memory,
+        return check_solution(
+            CrossbarSolution(
+                out,
+                backend="sparse",
+                info=info,
+                xbar=xbar,
+                voltages=v.T,
+                per_cell=per_cell,
+                work_bytes=_work_bytes(xbar),
+                max_memory=max_memory,
+            )
         )
 
     method = solve_kw.get("method", "auto")

@@ -46,9 +46,14 @@ from .threads import threads_for, using_threads
 #: the physical 0..1 range; assumed, as in the previous coupled iteration: 5 % beyond either end)
 X_CLIP = (-0.05, 1.05)
 #: per-cell state Newton: iterations and last-update tolerance (state units; assumed: far below any
-#: transient tolerance a user sets, 1e-13 as before)
+#: transient tolerance a user sets, 1e-13 as before).  A cell that has not converged after STATE_ITERS counts
+#: as failed (the step is retried shorter): before issue 20 it returned its last iterate, which for a stiff
+#: device (drift-diffusion mobility x 1e9) was a state of 1.1 outside the [0, 1] window
 STATE_ITERS = 30
 STATE_TOL = 1e-13
+#: largest per-cell Newton update (state units; assumed: a quarter of the physical range, so an iterate from a
+#: far guess walks to the root instead of jumping past the window, and 30 iterations still cross 0..1 twice)
+STATE_DX_MAX = 0.25
 
 try:
     import numba  # noqa: F401
@@ -77,18 +82,23 @@ class NumpyCells:
     def implicit(self, u, x_old, f_old, x_guess, h, theta):
         """States after a step of ``h`` (s) at cell voltages ``u``: (x1, i, g_jacobian, f1, failed cells)."""
         x1 = np.array(x_guess, float)
+        converged = True
         if h > 0:
+            converged = False
             for _ in range(STATE_ITERS):
                 g = x1 - x_old - h * theta * self.cell.rate(x1, u) - h * (1 - theta) * f_old
                 dg = 1 - h * theta * self.cell.rate_dx(x1, u)
-                dx = g / np.where(np.abs(dg) > 1e-300, dg, 1e-300)
+                dx = np.clip(g / np.where(np.abs(dg) > 1e-300, dg, 1e-300), -STATE_DX_MAX, STATE_DX_MAX)
                 x1 = x1 - dx
                 if not np.all(np.abs(dx) >= STATE_TOL):  # cheap exit test first
                     if np.max(np.abs(dx)) < STATE_TOL:
+                        converged = True
                         break
         i, g = self.current(u, x1)
         f1 = self.cell.rate(x1, u)
         bad = int(np.count_nonzero(~(np.isfinite(x1) & np.isfinite(i) & np.isfinite(g))))
+        if not converged:
+            bad = max(bad, 1)
         return x1, i, np.maximum(g, 1e-30), f1, bad
 
 
@@ -203,10 +213,11 @@ def rate(u, x, p, f_out):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def implicit(u, x_old, f_old, x_new, h, theta, p, x_lo, x_hi, iters, tol, i_out, g_out, f_out):
-    """Per cell: Newton on x1 - x0 - h theta f(x1, u) - h (1 - theta) f0 = 0 from x_new (updated in place);
-    current, total di/du (state eliminated; floored to keep the node Jacobian SPD) and f(x1, u).
-    Returns the number of cells whose result is not finite."""
+def implicit(u, x_old, f_old, x_new, h, theta, p, x_lo, x_hi, iters, tol, dx_max, i_out, g_out, f_out):
+    """Per cell: damped Newton (steps of at most dx_max) on x1 - x0 - h theta f(x1, u) - h (1 - theta) f0 = 0
+    from x_new (updated in place); current, total di/du (state eliminated; floored to keep the node Jacobian
+    SPD) and f(x1, u).  Returns the number of cells whose Newton did not converge or whose result is not
+    finite."""
     bad = 0
     ht = h * theta
     for k in prange(u.size):
@@ -216,12 +227,20 @@ def implicit(u, x_old, f_old, x_new, h, theta, p, x_lo, x_hi, iters, tol, i_out,
         pre = cell_rate_pre(v, p)
         f, fx, fu = cell_rate_post(v, x, p, pre)
         if h > 0.0:
+            converged = False
             for _ in range(iters):
                 dx = (x - rest - ht * f) / (1.0 - ht * fx)
+                if dx > dx_max:  # damped: a stiff state equation's Newton from a far guess overshoots
+                    dx = dx_max
+                elif dx < -dx_max:
+                    dx = -dx_max
                 x -= dx
                 if not abs(dx) >= tol:
+                    converged = True
                     break  # f, fx, fu stay those of x + dx: off by fx dx, below h fx tol in the state
                 f, fx, fu = cell_rate_post(v, x, p, pre)
+            if not converged:
+                bad += 1  # the caller shortens the step; never a state that does not solve its equation
         i, gi, ix = cell_current(v, min(max(x, x_lo), x_hi), p)
         g = gi
         if h > 0.0 and x_lo < x < x_hi:
@@ -426,6 +445,7 @@ class CompiledCells:
                 X_CLIP[1],
                 STATE_ITERS,
                 STATE_TOL,
+                STATE_DX_MAX,
                 i,
                 g,
                 f1,

@@ -343,6 +343,8 @@ def read_many(
     :func:`memspice.solver.solve_dc` calls when that is estimated cheaper (few vectors on a large array),
     as ``strategy`` says.  Nonlinear arrays: always :func:`read_blocked` (``strategy`` TRANSFER is refused).
     """
+    from .guards import require_finite
+
     if not isinstance(strategy, ReadStrategy):
         raise ValueError(f"strategy must be a ReadStrategy, got {strategy!r}")
     v = xbar.check_inputs(voltages)
@@ -354,5 +356,7 @@ def read_many(
     if strategy is ReadStrategy.AUTO:
         strategy = choose_strategy(m, n, v.shape[1])
     if strategy is ReadStrategy.TRANSFER:
-        return transfer(xbar)(v.T)
+        out = transfer(xbar)(v.T)
+        require_finite("the transfer-matrix read", output_currents=out)
+        return out
     return read_blocked(xbar, v.T, block=block, max_bytes=max_bytes, **solve_kw)

@@ -136,7 +136,7 @@ def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
 
 def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
     """Closed-loop solver accuracy (``.op`` in ngspice) against op-amp open-loop gain; json: the gains and
-    the max relative error at each (same keys as the former ``memspice.analysis.reproductions.reproduce_solver``)."""
+    the max relative error at each (same keys as the former ``reproduce_solver`` of memspice.analysis.reproductions)."""
     gains = (1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
     ref = np.linalg.solve(STABLE_A, STABLE_B)
     errs = [
