@@ -142,6 +142,55 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _assignments(words, flag: str) -> dict[str, str]:
+    """``["name=value", ...]`` -> {name: value}; a word without '=' is an error naming ``flag``."""
+    out = {}
+    for word in words or ():
+        name, eq, value = word.partition("=")
+        if not eq or not name.strip() or not value.strip():
+            raise ValueError(f"{flag} expects NAME=VALUE, got {word!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _cmd_fit(args) -> int:
+    """``memspice fit``: bounded least squares of a model's parameters to CSV data (memspice.analysis.fit)."""
+    from .analysis.fit import FIT_MODELS, fit, read_data, write_fit
+
+    if args.model not in FIT_MODELS:
+        raise ValueError(f"unknown model {args.model!r}; known: {', '.join(FIT_MODELS)}")
+    if not (args.sweep or args.pulses):
+        raise ValueError("give the data: --sweep FILE (I-V sweep) and/or --pulses FILE (pulse response)")
+
+    def number(flag, name, text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{flag} {name}: expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{flag} {name}: must be finite, got {text!r}")
+        return value
+
+    values = {k: number("--set", k, v) for k, v in _assignments(args.set, "--set").items()}
+    bounds = {}
+    for k, v in _assignments(args.bounds, "--bounds").items():
+        lo, colon, hi = v.partition(":")
+        if not colon:
+            raise ValueError(f"--bounds {k}: expected LOW:HIGH, got {v!r}")
+        bounds[k] = (number("--bounds", k, lo), number("--bounds", k, hi))
+    data = read_data(args.sweep or (), args.pulses or (), transistor=args.model == "access_transistor")
+    result = fit(args.model, data, args.free, values, bounds, args.starts, args.seed, args.residual)
+    paths = write_fit(result, args.output)
+    print(f"{args.model}: {result.n_points} points, {len(result.free)} parameters, {result.message}")
+    for r in result.table:
+        flag = " (at bound)" if r["at_bound"] else ("" if r["determined"] else " (not determined)")
+        print(f"  {r['name']:>14s} = {r['value']:.6g} {r['unit']}  95% CI [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}")
+    for d, rel in zip(result.data, result.relative_rms()):
+        print(f"  {d.name}: RMS error / RMS data = {rel:.3g}")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def _cmd_netlist(args) -> int:
     from .core.faces import Face
     from .netlists.builders import BUILDERS
@@ -966,6 +1015,49 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--address", help="a distributed scheduler address, e.g. tcp://host:8786")
     _add_threads(s)
     s.set_defaults(func=_cmd_sweep)
+
+    from .analysis.fit import FIT_MODELS, Residual
+
+    s = sub.add_parser(
+        "fit",
+        help="fit a device model's parameters to measured I-V sweeps and pulse responses (CSV)",
+        description="Bounded nonlinear least squares (trust-region-reflective, several random starts) of the "
+        "named parameters of a memspice model to your measurements, with 95% confidence intervals (linearised: "
+        "s^2 (J^T J)^-1 at the solution), a residual plot and the fitted model in all three faces (params.json, "
+        "behavioural .sub, Verilog-A .va) in the output folder. CSV files need a header row: a sweep has "
+        "columns t,v,i (s, V, A; t optional for memoryless models; the access transistor takes vg,vd,vs,i); a "
+        "pulse response has pulse,amplitude,width,g (1-based pulse number, V, s, S; optional gap, rise, v_read; "
+        "an optional pulse 0 row is the read before any pulse). See docs/fit.md.",
+    )
+    s.add_argument(
+        "model",
+        help="the model whose parameters are fitted: " + ", ".join(FIT_MODELS),
+    )
+    s.add_argument("--sweep", nargs="+", metavar="FILE", help="I-V sweep CSV file(s)")
+    s.add_argument("--pulses", nargs="+", metavar="FILE", help="pulse-response CSV file(s)")
+    s.add_argument("--free", nargs="+", required=True, metavar="NAME", help="parameters to fit (e.g. r_on r_off)")
+    s.add_argument(
+        "--set",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="parameter values (SI): the starting value of a free parameter, the fixed value of any other",
+    )
+    s.add_argument(
+        "--bounds",
+        nargs="+",
+        metavar="NAME=LOW:HIGH",
+        help="bounds of free parameters (default [0, 1] for fractions, 1e-3..1e3 times the start otherwise)",
+    )
+    s.add_argument("--starts", type=COUNT, default=8, help="initial guesses: the start, then random (default 8)")
+    s.add_argument("--seed", type=INDEX, default=0, help="seed of the random starts (default 0)")
+    s.add_argument(
+        "--residual",
+        choices=[r.value for r in Residual],
+        default=Residual.ABSOLUTE.value,
+        help="absolute (default; each file over the RMS of its data) or log (currents spanning decades)",
+    )
+    s.add_argument("-o", "--output", default="fit_out", help="folder for the results (default fit_out)")
+    s.set_defaults(func=_cmd_fit)
 
     s = sub.add_parser(
         "validate",
