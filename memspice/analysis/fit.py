@@ -752,7 +752,7 @@ def residual_figure(result: FitResult):
         worst = int(np.argmax(np.abs(res)))
         bottom.annotate(f"worst: {res[worst]:.3g}", (x[worst], res[worst]), fontsize=7, color="tab:red")
     fig.suptitle(
-        f"{result.model_key}: fit of {', '.join(result.free)}; RMS error / RMS data "
+        f"{result.model_key}: fit of {', '.join(result.free)}\nRMS error / RMS data: "
         + ", ".join(f"{r:.3g}" for r in result.relative_rms()),
         fontsize=9,
     )

@@ -85,7 +85,9 @@ def advance(rate, rate_dx, x, duration, v0, v1, step_limit: float = 0.2, max_sub
         k2 = f(x + h / 2 * k1, s + h / 2)
         k3 = f(x + h / 2 * k2, s + h / 2)
         k4 = f(x + h * k3, s + h)
-        x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        # the state is a fraction: a step that overshoots a window edge (whose stiffness was not seen at
+        # the start of the ramp) is held at the edge, where the window stops the motion
+        x = np.clip(x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), 0.0, 1.0)
     return x
 
 
@@ -112,8 +114,8 @@ def pulse_states(
         Stateful device(s) (``rate`` and ``rate_dx`` broadcast over arrays).
     amplitudes : array (n_devices, n_pulses)
         Pulse amplitudes (V); the sign gives the polarity.
-    width, gap, rise : float or array (n_devices,)
-        Flat-top width, 0 V gap after each pulse, rise (= fall) time (s).
+    width, gap, rise : float, array (n_devices,) or array (n_devices, n_pulses)
+        Flat-top width, 0 V gap after each pulse, rise (= fall) time (s): per device, or per device and pulse.
     x0 : float or array (n_devices,), optional
         Initial states (default the model's ``x0``).
     step_limit, max_substeps
@@ -124,19 +126,29 @@ def pulse_states(
     ndarray (n_devices, n_pulses): the state at the end of each pulse's gap.
     """
     amps = np.atleast_2d(np.asarray(amplitudes, float))
-    n = amps.shape[0]
-    width, gap, rise = (np.broadcast_to(np.asarray(a, float), (n,)) for a in (width, gap, rise))
-    for name, arr in (("width", width), ("gap", gap), ("rise", rise)):
+    n, m = amps.shape
+
+    def timing(a):
+        a = np.asarray(a, float)
+        return np.broadcast_to(a if a.ndim == 2 else a.reshape(-1, 1) if a.ndim == 1 else a, (n, m))
+
+    widths, gaps, rises = (timing(a) for a in (width, gap, rise))
+    for name, arr in (("width", widths), ("gap", gaps), ("rise", rises)):
         _check_times(name, arr)
     if x0 is None:
         x0 = model.x0 if isinstance(model, ParameterBatch) else model.params.x0
     x = np.broadcast_to(np.asarray(x0, float), (n,)).copy()
     out = np.empty(amps.shape)
     zero = np.zeros(n)
-    for k in range(amps.shape[1]):
-        a = amps[:, k]
-        # stiffness once per pulse, at the pulse's start state: at the top (rise, top, fall) and at 0 V (gap)
-        on = np.nan_to_num(np.abs(model.rate_dx(x, a)), nan=0.0, posinf=0.0)
+    for k in range(m):
+        a, width, gap, rise = amps[:, k], widths[:, k], gaps[:, k], rises[:, k]
+        # stiffness once per pulse: at the top (rise, top, fall) and at 0 V (gap), at the start state and at
+        # the state an Euler step over the whole pulse predicts (a window edge the pulse runs into)
+        ahead = np.clip(x + (width + rise) * np.nan_to_num(model.rate(x, a)), 0.0, 1.0)
+        on = np.maximum(
+            np.nan_to_num(np.abs(model.rate_dx(x, a)), nan=0.0, posinf=0.0),
+            np.nan_to_num(np.abs(model.rate_dx(ahead, a)), nan=0.0, posinf=0.0),
+        )
         off = np.nan_to_num(np.abs(model.rate_dx(x, zero)), nan=0.0, posinf=0.0)
         for dur, v0, v1, stiff in ((rise, zero, a, on), (width, a, a, on), (rise, a, zero, on), (gap, zero, zero, off)):
             sub = int(np.clip(np.ceil(np.max(dur * stiff) / step_limit), 1, max_substeps))
