@@ -5,16 +5,16 @@ and the DDK feature maps need thousands of devices (or parameter sets) driven by
 waveform, so this module integrates them together, vectorised over the first axis:
 
 * :func:`advance` - classical RK4 over one linear voltage ramp v(s) = v0 + (v1 - v0) s, s in [0, 1];
-  the number of substeps keeps ``duration * |d rate / dx|`` below ``step_limit`` (accuracy, not only
-  stability: at 0.2 the DDK pulse trains agree with an ngspice transient to a few 1e-6 of state);
+  each device's substeps keep ``duration * |d rate / dx|`` below ``step_limit`` (accuracy, not only
+  stability: at 0.2 the DDK pulse trains agree with an ngspice transient to a few 1e-6 of state), devices
+  of similar stiffness integrated together;
 * :func:`pulse_states` - the state after each trapezoidal pulse (rise, flat top, fall, 0 V gap), the
   waveform of :func:`memspice.circuits.sources.pulse_train`;
 * :func:`sweep_states` - the state at every sample of a sampled voltage sweep v(t_k), linear between
   samples (the PWL source a SPICE transient would use).
 
-``rate`` and ``rate_dx`` are callables ``(x, v) -> array`` (a model's :meth:`~CompactModel.rate` and
-:meth:`~CompactModel.rate_dx`, or :class:`ParameterBatch`'s, which evaluates one model under many
-parameter sets).
+The devices are one compact model (its :meth:`~CompactModel.rate` and :meth:`~CompactModel.rate_dx`) or a
+:class:`ParameterBatch`, which evaluates one model under many parameter sets (one per device).
 """
 
 from __future__ import annotations
@@ -49,35 +49,69 @@ class ParameterBatch:
     def current(self, v, x):
         return self.model.current_with(self._cols(np.broadcast(v, x)), v, x)
 
+    def subset(self, idx) -> "ParameterBatch":
+        """The parameter sets of devices ``idx``."""
+        return ParameterBatch(self.model, self.values[idx])
 
-def substeps(rate_dx, x, duration, voltages, step_limit: float = 0.2, max_substeps: int = 2000) -> int:
-    """RK4 substeps keeping ``duration * |d rate / dx|`` below ``step_limit`` at every voltage given."""
-    stiff = 0.0
+
+class _Same:
+    """A single model driving every device: subsets are the model itself."""
+
+    def __init__(self, model):
+        self.rate, self.rate_dx = model.rate, model.rate_dx
+
+    def subset(self, idx):
+        return self
+
+
+def _devices(model):
+    return model if isinstance(model, ParameterBatch) else _Same(model)
+
+
+def stiffness(model, x, voltages) -> np.ndarray:
+    """|d rate / dx| (1/s) per device, the largest over the ``voltages`` given (each broadcast to ``x``)."""
+    out = np.zeros(np.shape(x))
     for v in voltages:
-        d = np.nan_to_num(np.abs(rate_dx(x, v)), nan=0.0, posinf=0.0)
-        stiff = np.maximum(stiff, d)
-    return int(np.clip(np.ceil(np.max(np.asarray(duration) * stiff) / step_limit), 1, max_substeps))
+        out = np.maximum(out, np.nan_to_num(np.abs(model.rate_dx(x, v)), nan=0.0, posinf=0.0))
+    return out
 
 
-def advance(rate, rate_dx, x, duration, v0, v1, step_limit: float = 0.2, max_substeps: int = 2000, sub=None):
+def advance(model, x, duration, v0, v1, stiff=None, step_limit: float = 0.2, max_substeps: int = 2000):
     """State after a linear voltage ramp ``v0 -> v1`` (V) lasting ``duration`` (s), every device at once.
 
-    ``x``, ``duration``, ``v0``, ``v1``: arrays (n,) (or scalars broadcast to ``x``).  The substep count
-    ``sub`` is shared by all devices; by default it is set by the stiffest one at the start of the ramp,
-    evaluated at both end voltages (:func:`substeps`).
+    ``model``: a CompactModel (one for all devices) or a :class:`ParameterBatch` (one row per device).
+    ``x``, ``duration``, ``v0``, ``v1``: arrays (n,) (or scalars broadcast to ``x``).  Each device takes
+    enough classical RK4 substeps to keep ``duration * stiff`` per substep below ``step_limit``; ``stiff``
+    (n,) defaults to :func:`stiffness` at both end voltages.  Devices are integrated in groups of equal
+    substep count (rounded up to a power of two), so one stiff device does not slow the others.
     """
     x = np.asarray(x, float)
     n = x.shape
     duration, v0, v1 = (np.broadcast_to(np.asarray(a, float), n) for a in (duration, v0, v1))
     if not np.any(duration > 0):
         return x
-    if sub is None:
-        sub = substeps(rate_dx, x, duration, (v0, v1), step_limit, max_substeps)
+    devices = _devices(model)
+    if stiff is None:
+        stiff = stiffness(devices, x, (v0, v1))
+    need = np.clip(np.ceil(duration * np.broadcast_to(stiff, n) / step_limit), 1, max_substeps)
+    group = np.minimum(2 ** np.ceil(np.log2(need)), max_substeps).astype(int)
+    kinds = np.unique(group)
+    if kinds.size == 1:
+        return _rk4(devices, x, duration, v0, v1, int(kinds[0]))
+    out = x.copy()
+    for g in kinds:
+        idx = np.flatnonzero(group == g)
+        out[idx] = _rk4(devices.subset(idx), x[idx], duration[idx], v0[idx], v1[idx], int(g))
+    return out
+
+
+def _rk4(devices, x, duration, v0, v1, sub: int):
+    """``sub`` classical RK4 steps over the ramp (s in [0, 1])."""
     h = 1.0 / sub
     dv = v1 - v0
 
     def f(xx, s):
-        return duration * rate(xx, v0 + dv * s)
+        return duration * devices.rate(xx, v0 + dv * s)
 
     for j in range(sub):
         s = j * h
@@ -140,19 +174,16 @@ def pulse_states(
     x = np.broadcast_to(np.asarray(x0, float), (n,)).copy()
     out = np.empty(amps.shape)
     zero = np.zeros(n)
+    devices = _devices(model)
     for k in range(m):
         a, width, gap, rise = amps[:, k], widths[:, k], gaps[:, k], rises[:, k]
         # stiffness once per pulse: at the top (rise, top, fall) and at 0 V (gap), at the start state and at
         # the state an Euler step over the whole pulse predicts (a window edge the pulse runs into)
-        ahead = np.clip(x + (width + rise) * np.nan_to_num(model.rate(x, a)), 0.0, 1.0)
-        on = np.maximum(
-            np.nan_to_num(np.abs(model.rate_dx(x, a)), nan=0.0, posinf=0.0),
-            np.nan_to_num(np.abs(model.rate_dx(ahead, a)), nan=0.0, posinf=0.0),
-        )
-        off = np.nan_to_num(np.abs(model.rate_dx(x, zero)), nan=0.0, posinf=0.0)
+        ahead = np.clip(x + (width + rise) * np.nan_to_num(devices.rate(x, a)), 0.0, 1.0)
+        on = np.maximum(stiffness(devices, x, (a,)), stiffness(devices, ahead, (a,)))
+        off = stiffness(devices, x, (zero,))
         for dur, v0, v1, stiff in ((rise, zero, a, on), (width, a, a, on), (rise, a, zero, on), (gap, zero, zero, off)):
-            sub = int(np.clip(np.ceil(np.max(dur * stiff) / step_limit), 1, max_substeps))
-            x = advance(model.rate, model.rate_dx, x, dur, v0, v1, sub=sub)
+            x = advance(model, x, dur, v0, v1, stiff, step_limit, max_substeps)
         out[:, k] = x
     return out
 
@@ -176,6 +207,6 @@ def sweep_states(model, t, v, x0=None, step_limit: float = 0.2, max_substeps: in
     out = np.empty((n, t.size))
     out[:, 0] = x
     for k in range(1, t.size):
-        x = advance(model.rate, model.rate_dx, x, t[k] - t[k - 1], v[:, k - 1], v[:, k], step_limit, max_substeps)
+        x = advance(model, x, t[k] - t[k - 1], v[:, k - 1], v[:, k], None, step_limit, max_substeps)
         out[:, k] = x
     return out

@@ -38,9 +38,11 @@ class ArraySpec:
     Parameters
     ----------
     tile_rows, tile_cols : int
-        Largest array (cells); 128 x 128 assumed (a common 1T1R macro size; the paper does not give its own).
+        Largest array (cells); 64 x 64 assumed (the paper does not give its own): with cells up to 202 uS
+        the IR drop of 128 rows of 1 Ohm segments would cost ~14% of a dot product, of 64 rows of 0.5 Ohm ~4%.
     r_wire : float
-        Word- and bit-line resistance per cell segment (Ohm), assumed 1 Ohm.
+        Word- and bit-line resistance per cell segment (Ohm), assumed 0.5 Ohm (a 180 nm metal line over one
+        cell pitch).
     v_read : float
         Read voltage of a full-scale input (V), assumed 0.2 V: far below the paper's ~1.4 V set threshold.
     dac_bits, adc_bits : int
@@ -57,9 +59,9 @@ class ArraySpec:
         Programming pulse widths (s): 10 ns (the paper's single operation) to 10 us (assumed).
     """
 
-    tile_rows: int = 128
-    tile_cols: int = 128
-    r_wire: float = 1.0
+    tile_rows: int = 64
+    tile_cols: int = 64
+    r_wire: float = 0.5
     v_read: float = 0.2
     dac_bits: int = 8
     adc_bits: int = 8

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -14,6 +15,17 @@ from ...analysis import plots
 from ...analysis.reproduction import Reproduction
 
 AMPLITUDES_V = (2.0, 2.5, 3.0)
+
+
+def _single_thread():
+    """BLAS on one thread: the small matrices here run far slower multi-threaded on a busy machine (measured:
+    logistic regression on ACSF1, 100 x 1460, 496 s with 2 OpenBLAS threads under load, 2.2 s with 1)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except ImportError:  # pragma: no cover - a dependency of scikit-learn
+        return contextlib.nullcontext()
 
 
 def ddk_features(quick: bool = False, seed: int = 0) -> Reproduction:
@@ -105,8 +117,9 @@ def ddk_pulses(quick: bool = False, seed: int = 0, starts: int = 4) -> Reproduct
     nfev = 20 if quick else 200
     starts = 1 if quick else starts
     fits = {}
-    for law in Conduction:
-        fits[law] = calibrate(law, starts=starts, seed=seed, max_nfev=nfev)
+    with _single_thread():
+        for law in Conduction:
+            fits[law] = calibrate(law, starts=starts, seed=seed, max_nfev=nfev)
     if quick:  # the short run's parallel fit starts where the stored calibration ended
         from ...analysis.fit import fit
 
@@ -262,7 +275,8 @@ def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowe
         prep = prepare(data, Recipe())
         cfg = TrainConfig()
     imp = Imprecision()
-    runs = [run_seed(prep, seed + s, cfg, imp, logreg=(s == 0)) for s in range(seeds)]
+    with _single_thread():
+        runs = [run_seed(prep, seed + s, cfg, imp, logreg=(s == 0)) for s in range(seeds)]
     scalar = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and k != "accuracy_logreg"]
     per_seed = pd.DataFrame([{k: r[k] for k in scalar} for r in runs])
     per_seed["device_minus_software"] = per_seed.accuracy_device - per_seed.accuracy_software
