@@ -184,7 +184,9 @@ def _cmd_fit(args) -> int:
     print(f"{args.model}: {result.n_points} points, {len(result.free)} parameters, {result.message}")
     for r in result.table:
         flag = " (at bound)" if r["at_bound"] else ("" if r["determined"] else " (not determined)")
-        print(f"  {r['name']:>14s} = {r['value']:.6g} {r['unit']}  95% CI [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}")
+        print(
+            f"  {r['name']:>14s} = {r['value']:.6g} {r['unit']}  95% CI [{r['ci_low']:.4g}, {r['ci_high']:.4g}]{flag}"
+        )
     for d, rel in zip(result.data, result.relative_rms()):
         print(f"  {d.name}: RMS error / RMS data = {rel:.3g}")
     print("wrote " + ", ".join(str(p) for p in paths))

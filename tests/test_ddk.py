@@ -238,8 +238,10 @@ def test_refit_reproduces_the_stored_calibration():
 
 
 def test_quick_network_is_seeded_and_reports_every_key():
-    first = ddk_network(quick=True, dataset="ItalyPowerDemand").headline
-    second = ddk_network(quick=True, dataset="ItalyPowerDemand").headline
+    run = ddk_network(quick=True, dataset="ItalyPowerDemand", seeds=2)
+    first = run.headline
+    second = ddk_network(quick=True, dataset="ItalyPowerDemand", seeds=2).headline
+    assert first["seeds"] == [0, 1] and len(run.table) == 2 and first["accuracy_software_std"] >= 0
     for key in ("accuracy_software", "accuracy_device", "accuracy_baseline", "accuracy_logreg"):
         assert first[key] == second[key]
         assert first[key] > 0.6  # two classes: chance is 0.5

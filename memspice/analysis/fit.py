@@ -311,6 +311,7 @@ def _key(cls: type) -> str:
 
 def _target(model, values: dict[str, float] | None) -> _Target:
     values = dict(values or {})
+    cls: Any
     if isinstance(model, str):
         if model not in FIT_MODELS:
             raise ValueError(f"unknown model {model!r}; known: {', '.join(FIT_MODELS)}")
@@ -588,7 +589,8 @@ def fit(
 
     rng = np.random.default_rng(seed)
     z_start = np.array([c.z(base[k]) for c, k in zip(coords, index)], float)
-    runs, best = [], None
+    runs: list[dict[str, Any]] = []
+    best = None
     for s in range(starts):
         # the given start, then random ones; a draw the model refuses (e.g. r_on > r_off) is drawn again
         for _ in range(1 if s == 0 else 50):

@@ -32,7 +32,9 @@ class ParameterBatch:
     def __init__(self, model, values):
         values = np.atleast_2d(np.asarray(values, float))
         if values.shape[1] != len(model.param_names):
-            raise ValueError(f"values must have {len(model.param_names)} columns ({model.param_names}), got {values.shape}")
+            raise ValueError(
+                f"values must have {len(model.param_names)} columns ({model.param_names}), got {values.shape}"
+            )
         self.model, self.values = model, values
         self.x0 = values[:, model.param_names.index("x0")] if "x0" in model.param_names else np.zeros(len(values))
 

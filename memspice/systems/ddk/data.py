@@ -35,7 +35,7 @@ def data_folder() -> Path:
 
 
 def _header(path: Path) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()

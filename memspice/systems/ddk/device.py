@@ -86,7 +86,9 @@ def calibrate(law: Conduction | str = Conduction.PARALLEL, starts: int = 6, seed
 
     cls = Conduction.parse(law).model_class
     start = cls(DriftDiffusionParams(**FIXED, **START))
-    return fit(start, PulseResponse.read(POINTS), list(FREE), bounds=BOUNDS, starts=starts, seed=seed, max_nfev=max_nfev)
+    return fit(
+        start, PulseResponse.read(POINTS), list(FREE), bounds=BOUNDS, starts=starts, seed=seed, max_nfev=max_nfev
+    )
 
 
 @lru_cache(maxsize=1)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Prepared
+from .data import Prepared, Standardiser
 from .device import ddk_memristor
 from .head import ArraySpec, CrossbarMLP
-from .data import Standardiser
 from .network import (
     Z_CLIP,
     Chip,
@@ -47,9 +46,10 @@ def run_seed(
     shared = cfg.epochs - cfg.finetune_epochs
     pre = train_ddk(prep.pulses_train, prep.y_train, k, cfg, imp, seed=seed, log=log, epochs=shared)
     # software form: the remaining epochs of joint training
-    net = train_ddk(prep.pulses_train, prep.y_train, k, cfg, imp, seed=seed + 1, log=log, epochs=cfg.finetune_epochs, start=pre)
+    net = train_ddk(
+        prep.pulses_train, prep.y_train, k, cfg, imp, seed=seed + 1, log=log, epochs=cfg.finetune_epochs, start=pre
+    )
     f_sw_test = net.software_features(prep.pulses_test)
-    f_sw_train = net.software_features(prep.pulses_train)
     pred_sw = net.mlp.predict(net.inputs(f_sw_test))
 
     # device form: one chip; the remaining epochs train the head with the chip in the loop
@@ -65,7 +65,9 @@ def run_seed(
     # calibration (no chip-in-the-loop epochs); the software form under the device's noise
     pred_dev_layer = dev.mlp.predict(dev.inputs(f_dev_test))
     transfer = finetune_head(net, prep.pulses_train, prep.y_train, chip, imp, 0, cfg, seed + 3, model)
-    pred_transfer = transfer.mlp.predict(transfer.inputs(transfer.device_features(prep.pulses_test, chip, imp, rng, model)))
+    pred_transfer = transfer.mlp.predict(
+        transfer.inputs(transfer.device_features(prep.pulses_test, chip, imp, rng, model))
+    )
     pred_sw_noisy = net.mlp.predict(net.inputs(net.software_features(prep.pulses_test, imp, rng)))
 
     base = train_mlp(prep.raw_train, prep.y_train, k, cfg, seed=seed)

@@ -86,9 +86,7 @@ def _check_inputs(x, alpha, beta):
     return x, alpha, beta
 
 
-def software_forward(
-    x, alpha, beta, crange: ConductanceRange, polarity: Polarity = Polarity.RESET, pulse_factor=None
-):
+def software_forward(x, alpha, beta, crange: ConductanceRange, polarity: Polarity = Polarity.RESET, pulse_factor=None):
     """Feature maps y (batch, devices, pulses) of the DDK law for inputs ``x`` in [0, 1].
 
     ``alpha``, ``beta``: per device column (devices,) or per device (batch, devices).  ``pulse_factor``

@@ -265,14 +265,17 @@ def train_ddk(
     params = dict(net.mlp.params, alpha=net.alpha, beta=net.beta)
     opt = Adam(params, cfg.lr, weight_decay=cfg.weight_decay)
     # alpha and beta move in their own units: the learning rate is relative to the width of their box
-    scale = {"alpha": cfg.lr_kinetics * max(a_hi - a_lo, 1e-30) / cfg.lr, "beta": cfg.lr_kinetics * (b_hi - b_lo) / cfg.lr}
+    scale = {
+        "alpha": cfg.lr_kinetics * max(a_hi - a_lo, 1e-30) / cfg.lr,
+        "beta": cfg.lr_kinetics * (b_hi - b_lo) / cfg.lr,
+    }
     flat = x.reshape(n, c * u, f)
     for epoch in range(cfg.epochs if epochs is None else epochs):
         net.norm = FeatureNorm.fit(net.software_features(x))
         order = rng.permutation(n)
         total = 0.0
-        for start in range(0, n, cfg.batch):
-            idx = order[start : start + cfg.batch]
+        for first in range(0, n, cfg.batch):
+            idx = order[first : first + cfg.batch]
             xb = flat[idx]
             a, b = np.repeat(net.alpha, u), np.repeat(net.beta, u)
             y, cache = software_forward(xb, a, b, crange, polarity, _pulse_factors(imp, xb.shape, rng))
@@ -292,7 +295,12 @@ def train_ddk(
             total += loss * idx.size
         if log is not None:
             log.append(
-                {"epoch": epoch, "loss": total / n, "alpha_mean": float(net.alpha.mean()), "beta_mean": float(net.beta.mean())}
+                {
+                    "epoch": epoch,
+                    "loss": total / n,
+                    "alpha_mean": float(net.alpha.mean()),
+                    "beta_mean": float(net.beta.mean()),
+                }
             )
     net.norm = FeatureNorm.fit(net.software_features(x))
     return net

@@ -176,10 +176,26 @@ def ddk_pulses(quick: bool = False, seed: int = 0, starts: int = 4) -> Reproduct
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     ax = axes[0]
-    ax.plot(x_axis[~stated], data.observed[~stated] * 1e6, ".", ms=3, color="0.6", label="constructed (linear, range ends)")
+    ax.plot(
+        x_axis[~stated], data.observed[~stated] * 1e6, ".", ms=3, color="0.6", label="constructed (linear, range ends)"
+    )
     ax.plot(x_axis[stated], data.observed[stated] * 1e6, "k*", ms=9, label="stated (6.1, 202.1 uS)")
-    ax.plot(x_axis, par.predicted[0] * 1e6, "-", color="tab:blue", lw=1.2, label=f"parallel fit, RMS {par.rms()[0] * 1e6:.2g} uS")
-    ax.plot(x_axis, ser.predicted[0] * 1e6, "-", color="tab:red", lw=1.2, label=f"series (Eq. 1) fit, RMS {ser.rms()[0] * 1e6:.2g} uS")
+    ax.plot(
+        x_axis,
+        par.predicted[0] * 1e6,
+        "-",
+        color="tab:blue",
+        lw=1.2,
+        label=f"parallel fit, RMS {par.rms()[0] * 1e6:.2g} uS",
+    )
+    ax.plot(
+        x_axis,
+        ser.predicted[0] * 1e6,
+        "-",
+        color="tab:red",
+        lw=1.2,
+        label=f"series (Eq. 1) fit, RMS {ser.rms()[0] * 1e6:.2g} uS",
+    )
     ax.set_xlabel("pulse number (2 V, 100 ns: reset, then set)")
     ax.set_ylabel("conductance (uS)")
     ax.set_title("calibration points and fits", fontsize=9)
@@ -228,9 +244,18 @@ def ddk_pulses(quick: bool = False, seed: int = 0, starts: int = 4) -> Reproduct
         figure=fig,
         headline=headline,
         table=table,
-        tables={"amplitudes": per_amp, "fit_points": pd.DataFrame({
-            "pulse": x_axis, "g_uS": data.observed * 1e6, "note": notes,
-            "parallel_uS": par.predicted[0] * 1e6, "series_uS": ser.predicted[0] * 1e6})},  # fmt: skip
+        tables={
+            "amplitudes": per_amp,
+            "fit_points": pd.DataFrame(
+                {
+                    "pulse": x_axis,
+                    "g_uS": data.observed * 1e6,
+                    "note": notes,
+                    "parallel_uS": par.predicted[0] * 1e6,
+                    "series_uS": ser.predicted[0] * 1e6,
+                }
+            ),
+        },  # fmt: skip
     )
 
 
@@ -243,7 +268,9 @@ def _summary(per_seed: pd.DataFrame, key: str) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
-def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowels", seeds: int = 5) -> Reproduction:
+def ddk_network(
+    quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowels", seeds: int | None = None
+) -> Reproduction:
     """DDK network on an aeon-bundled classification set: software and device forms beside raw-input baselines.
 
     The paper's recipe (Shi et al. 2025, Fig. 3): the raw series of each channel, cut into utterances and
@@ -254,8 +281,8 @@ def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowe
     device model and read through memspice's solver with wire resistance.  Baselines on the raw series:
     the same MLP (``accuracy_baseline``) and logistic regression (``accuracy_logreg``); on the pooled
     input: the same MLP (``accuracy_pooled_baseline``, the DDK layer's own input).  ``seeds`` runs (seeds
-    ``seed`` .. ``seed + seeds - 1``), reported as mean and standard deviation.  ``quick``: 40 training and
-    40 test samples, 30 epochs, one seed.
+    ``seed`` .. ``seed + seeds - 1``; default 5), reported as mean and standard deviation.  ``quick``: 40
+    training and 40 test samples, 30 epochs, one seed unless ``seeds`` says otherwise.
     """
     import matplotlib.pyplot as plt
 
@@ -263,6 +290,8 @@ def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowe
     from .experiment import run_seed
     from .network import Imprecision, TrainConfig
 
+    if seeds is None:
+        seeds = 1 if quick else 5
     if not (isinstance(seeds, int) and seeds >= 1):
         raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
     t0 = time.perf_counter()
@@ -270,14 +299,13 @@ def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowe
     if quick:
         prep = prepare(data, Recipe(), subset=40, seed=seed)
         cfg = TrainConfig(epochs=30, finetune_epochs=10, hidden=32)
-        seeds = 1
     else:
         prep = prepare(data, Recipe())
         cfg = TrainConfig()
     imp = Imprecision()
     with _single_thread():
         runs = [run_seed(prep, seed + s, cfg, imp, logreg=(s == 0)) for s in range(seeds)]
-    scalar = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and k != "accuracy_logreg"]
+    scalar = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and k not in ("accuracy_logreg", "logreg_C")]
     per_seed = pd.DataFrame([{k: r[k] for k in scalar} for r in runs])
     per_seed["device_minus_software"] = per_seed.accuracy_device - per_seed.accuracy_software
     acc_logreg = runs[0]["accuracy_logreg"]
@@ -390,7 +418,9 @@ def ddk_network(quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowe
         ),
         "confusion_software": pd.DataFrame(first["confusion_software"], index=labels, columns=labels),
         "confusion_device": pd.DataFrame(first["confusion_device"], index=labels, columns=labels),
-        "kinetics": pd.DataFrame({"channel": np.arange(first["alpha"].size), "alpha": first["alpha"], "beta": first["beta"]}),
+        "kinetics": pd.DataFrame(
+            {"channel": np.arange(first["alpha"].size), "alpha": first["alpha"], "beta": first["beta"]}
+        ),
         "training": pd.DataFrame(first["training"]),
     }
     return Reproduction(figure=fig, headline=headline, table=per_seed, tables=tables)
