@@ -252,6 +252,21 @@ def test_quick_network_is_seeded_and_reports_every_key():
         ddk_network(quick=True, dataset="NoSuchSet")
     with pytest.raises(ValueError, match="seeds"):
         ddk_network(quick=True, dataset="ItalyPowerDemand", seeds=0)
+    with pytest.raises(ValueError, match="read_noise"):
+        ddk_network(quick=True, dataset="ItalyPowerDemand", read_noise=-1e-6)
+
+
+def test_reproduce_cli_takes_the_network_options(tmp_path, capsys):
+    from memspice.cli import main
+
+    argv = ["reproduce", "ddk-network", "--quick", "--dataset", "UnitTest", "--read-noise", "0", "-o", str(tmp_path)]
+    assert main(argv) == 0
+    import json
+
+    head = json.loads((tmp_path / "ddk-network.json").read_text())
+    assert head["dataset"] == "UnitTest" and head["read_noise_S"] == 0.0
+    assert main(["reproduce", "ddk-network", "--quick", "--dataset", "Covid3Month", "-o", str(tmp_path)]) == 2
+    assert "regression" in capsys.readouterr().err
 
 
 def test_imprecision_and_array_spec_reject_bad_values():

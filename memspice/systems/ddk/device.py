@@ -27,6 +27,9 @@ used everywhere (:func:`ddk_memristor`) is the parallel law with the parameters 
         r_off=2.1e5 mobility=1e-10 diffusion=1e-15 x0=0.95 window_p=10 \\
         --bounds diffusion=0:1e-12 window_p=1:100 --starts 6 --seed 0 -o memspice/systems/ddk/data/calibration
 
+(``device.BOUNDS`` adds resistance and mobility bounds for the reproduction's refits; the optimum lies
+well inside them.)
+
 (``x_eps`` = 0.03 and the starting values are assumptions; a test refits and compares.)  The fitted
 diffusion is zero within its interval: the stated points do not resolve it, and at the paper's timing it
 is negligible, so the device's DDK kinetics are drift between the range ends (see
@@ -64,8 +67,16 @@ FIG1 = {"mobility": 3.2e-14, "r_off_over_r_on": 20.0, "length": 60e-9}
 FIXED = {"length": 54e-9, "x_eps": 0.03}
 #: starting values of the calibration fit (assumed: the stated range widened, mid mobility)
 START = {"r_on": 3950.0, "r_off": 2.1e5, "mobility": 1e-10, "diffusion": 1e-15, "x0": 0.95, "window_p": 10.0}
-#: bounds: diffusion from 0 (it may vanish); the window exponent up to 100 (flat windows)
-BOUNDS = {"diffusion": (0.0, 1e-12), "window_p": (1.0, 100.0)}
+#: bounds (assumed): resistances of an oxide 1T1R cell, 100 Ohm - 10 MOhm; mobility two to three decades
+#: around the start (random starts far outside make the device needlessly stiff, hence slow, not better);
+#: diffusion from 0 (it may vanish); the window exponent up to 100 (flat windows)
+BOUNDS = {
+    "r_on": (100.0, 1e5),
+    "r_off": (1e4, 1e7),
+    "mobility": (1e-13, 1e-8),
+    "diffusion": (0.0, 1e-12),
+    "window_p": (1.0, 100.0),
+}
 FREE = tuple(START)
 
 

@@ -103,6 +103,7 @@ def ddk_pulses(quick: bool = False, seed: int = 0, starts: int = 4) -> Reproduct
 
     from ...analysis.fit import PulseResponse
     from .device import (
+        BOUNDS,
         FIG1,
         POINTS,
         Conduction,
@@ -128,7 +129,7 @@ def ddk_pulses(quick: bool = False, seed: int = 0, starts: int = 4) -> Reproduct
             stored,
             PulseResponse.read(POINTS),
             list(fits[Conduction.PARALLEL].free),
-            bounds={"diffusion": (0.0, 1e-12), "window_p": (1.0, 100.0)},
+            bounds=BOUNDS,
             starts=1,
             max_nfev=nfev,
         )
@@ -269,7 +270,11 @@ def _summary(per_seed: pd.DataFrame, key: str) -> tuple[float, float]:
 
 
 def ddk_network(
-    quick: bool = False, seed: int = 0, dataset: str = "JapaneseVowels", seeds: int | None = None
+    quick: bool = False,
+    seed: int = 0,
+    dataset: str = "JapaneseVowels",
+    seeds: int | None = None,
+    read_noise: float | None = None,
 ) -> Reproduction:
     """DDK network on an aeon-bundled classification set: software and device forms beside raw-input baselines.
 
@@ -282,7 +287,9 @@ def ddk_network(
     the same MLP (``accuracy_baseline``) and logistic regression (``accuracy_logreg``); on the pooled
     input: the same MLP (``accuracy_pooled_baseline``, the DDK layer's own input).  ``seeds`` runs (seeds
     ``seed`` .. ``seed + seeds - 1``; default 5), reported as mean and standard deviation.  ``quick``: 40
-    training and 40 test samples, 30 epochs, one seed unless ``seeds`` says otherwise.
+    training and 40 test samples, 30 epochs, one seed unless ``seeds`` says otherwise.  ``read_noise``
+    (S) replaces the assumed 1 uS read noise of the DDK read-out (training and device form alike): how the
+    device-software gap depends on it.
     """
     import matplotlib.pyplot as plt
 
@@ -302,7 +309,7 @@ def ddk_network(
     else:
         prep = prepare(data, Recipe())
         cfg = TrainConfig()
-    imp = Imprecision()
+    imp = Imprecision() if read_noise is None else Imprecision(read_noise=float(read_noise))
     with _single_thread():
         runs = [run_seed(prep, seed + s, cfg, imp, logreg=(s == 0)) for s in range(seeds)]
     scalar = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and k not in ("accuracy_logreg", "logreg_C")]
@@ -351,6 +358,7 @@ def ddk_network(
             "head_programming_error_uS": float(per_seed.head_programming_error_uS.mean()),
             "beta_mean": float(per_seed.beta_mean.mean()),
             "alpha_mean": float(per_seed.alpha_mean.mean()),
+            "read_noise_S": imp.read_noise,
             "quick": bool(quick),
             "seconds": time.perf_counter() - t0,
         }
