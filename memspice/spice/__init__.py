@@ -8,6 +8,7 @@ from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
     NgspiceNotFound,
     OsdiUnavailable,
+    SandboxViolation,
     SharedModeBootstrapError,
     SpiceConvergenceError,
     SpiceCrashError,
@@ -17,6 +18,8 @@ from .errors import (
     SpiceTimeoutError,
     UnsafeNetlistError,
 )
+from .job import DEFAULT_TIMEOUT
+from .origin import cite_origin
 from .progress import SlowSimulationWarning
 from .raw import read_raw, read_raw_plots
 from .result import SimulationResult
@@ -39,7 +42,7 @@ def run(
     netlist,
     mode: Mode | str = Mode.BATCH,
     *,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     klu: bool | None = None,
     allow_shell: bool = False,
@@ -62,9 +65,9 @@ def run(
         ``Mode.SHARED``: libngspice through PySpice, in a spawned worker process
         unless ``isolate=False``.
     timeout : float
-        Seconds before ngspice is stopped (default 300, assumed: long enough for
-        the crossbars memspice writes, short enough to notice a hang); ``inf``
-        for no limit.
+        Seconds before ngspice is stopped (default
+        :data:`~memspice.spice.job.DEFAULT_TIMEOUT`, 600 s, the one default of the
+        Python API and the command line); ``inf`` for no limit.
     osdi : sequence of path
         Compiled Verilog-A (``.osdi``) libraries to load before the circuit.
         ``pre_osdi`` / ``osdi`` commands in the netlist may load these (and
@@ -74,9 +77,15 @@ def run(
         ``.options klu`` in the netlist); ``None`` (default): KLU when this
         ngspice has it and the netlist names no solver.
     allow_shell : bool
-        Trust the netlist: allow control commands that run programs (``shell``,
-        backquotes, ``gnuplot`` ...), load libraries or write outside the run's
-        folder.  Default False: such a netlist raises :class:`UnsafeNetlistError`.
+        Trust the netlist: no sandbox, no refused commands; it may run programs
+        (``shell``, backquotes ...), load libraries and write anywhere your user
+        can.  Default False: ngspice runs in a kernel sandbox (Linux Landlock +
+        seccomp, :mod:`memspice.spice.sandbox`) where it can run no program and
+        write only in its private run folder; known escapes are refused up front
+        (:class:`UnsafeNetlistError`), anything the kernel stopped raises
+        :class:`SandboxViolation` naming it, and where no sandbox is possible
+        (``isolate=False``, kernels without Landlock) only plain circuit
+        descriptions run.  Threat model: ``docs/security.md``.
     base_dir : path, optional
         Folder that relative ``.include`` / ``.lib`` paths resolve against;
         default the netlist file's folder, or the current directory for text.
@@ -87,8 +96,9 @@ def run(
     keep_files : bool
         Batch mode: keep the private folder (``result.workdir``).
     isolate : bool
-        Shared mode: run libngspice in a spawned worker (default) so a crash
-        cannot kill Python; ``False`` runs in this process.
+        Shared mode: run libngspice in a sandboxed worker process (default) so a
+        crash cannot kill Python; ``False`` runs in this process (not sandboxed:
+        plain circuit descriptions only, unless ``allow_shell=True``).
     progress : bool or None
         Show a progress bar with the time left on stderr (tqdm) while
         ngspice runs a transient or DC sweep; ``None`` (default): only when
@@ -110,37 +120,44 @@ def run(
         :class:`SpiceNetlistError`, :class:`SpiceConvergenceError`,
         :class:`SpiceTimeoutError`, :class:`SpiceCrashError`,
         :class:`SpiceOutputError` (also an ``OSError``: results could not be
-        written), :class:`UnsafeNetlistError`, :class:`SharedModeBootstrapError`.
+        written), :class:`UnsafeNetlistError`, :class:`SandboxViolation`.
+        Errors about a line of the netlist cite the user's ``file:line`` (also in
+        included files), not memspice's prepared copy
+        (:func:`memspice.spice.origin.cite_origin`).
     """
     mode = Mode.parse(mode)
-    if mode is Mode.BATCH:
-        return run_batch(
+    try:
+        if mode is Mode.BATCH:
+            return run_batch(
+                netlist,
+                timeout=timeout,
+                osdi=osdi,
+                workdir=workdir,
+                klu=klu,
+                keep_files=keep_files,
+                allow_shell=allow_shell,
+                base_dir=base_dir,
+                progress=progress,
+            )
+        from .shared import run_shared
+
+        return run_shared(
             netlist,
             timeout=timeout,
             osdi=osdi,
-            workdir=workdir,
             klu=klu,
-            keep_files=keep_files,
+            isolate=isolate,
             allow_shell=allow_shell,
             base_dir=base_dir,
             progress=progress,
         )
-    from .shared import run_shared
-
-    return run_shared(
-        netlist,
-        timeout=timeout,
-        osdi=osdi,
-        klu=klu,
-        isolate=isolate,
-        allow_shell=allow_shell,
-        base_dir=base_dir,
-        progress=progress,
-    )
+    except SpiceError as exc:  # cite the user's file and line, not memspice's prepared copy
+        raise cite_origin(exc, netlist, base_dir) from None
 
 
 __all__ = [
     "run",
+    "DEFAULT_TIMEOUT",
     "run_batch",
     "ngspice_info",
     "require_ngspice",
@@ -162,5 +179,6 @@ __all__ = [
     "OsdiUnavailable",
     "SpiceOutputError",
     "UnsafeNetlistError",
+    "SandboxViolation",
     "SharedModeBootstrapError",
 ]
