@@ -23,7 +23,7 @@ from .analysis.reproduction import Reproduction
 REGISTRY: dict[str, str] = {
     # device and circuit figures (memspice.analysis.reproductions; the solver's accuracy in systems.linalg)
     "hysteresis": "memspice.analysis.reproductions:reproduce_hysteresis",
-    "ddk": "memspice.analysis.reproductions:reproduce_ddk_features",
+    "ddk": "memspice.systems.ddk.reproduce:ddk_features",
     "lif": "memspice.analysis.reproductions:reproduce_lif",
     "mvm": "memspice.analysis.reproductions:reproduce_mvm",
     "solver": "memspice.systems.linalg.reproduce:solver_gain",
