@@ -18,10 +18,9 @@ from matplotlib.ticker import NullFormatter
 from ...analysis.plots import engineering_scale
 from ...analysis.reproduction import Reproduction
 from .adc_rule import adc_rule_study, rule_tightness
-from .analog_mvm import AnalogArray, ArrayConfig
 from .closed_loop import eigenvector_transient, solve_with_circuit
 from .closed_loop import solver_transient as run_solver_transient
-from .refinement import gaussian_source, iterative_refinement, poisson_2d
+from .reproduce_refine import PAPER_ITERATIONS_TO_1E6, refine  # noqa: F401  (registered as memspice.systems.linalg.reproduce:refine)
 
 #: stable example: the 3 x 3 system of the repository's DC check (symmetric, eigenvalues > 0)
 STABLE_A = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
@@ -33,7 +32,6 @@ LATCH_B = np.array([1.0, 0.0])
 #: D^-1 A -0.20 +- 0.15j: the loaded row nodes make the circuit unstable
 NONSYM_A = np.array([[-1.0, 0.5], [-4.0, 1.5]])
 NONSYM_B = np.array([1.0, 0.5])
-PAPER_ITERATIONS_TO_1E6 = 24
 
 
 def _re_im(values) -> list:
@@ -196,89 +194,6 @@ def eigen(quick: bool = False, seed: int = 0) -> Reproduction:
         },
         table,
     )
-
-
-def _refine_run(a, b, cfg, seed, inner_steps, max_outer=120):
-    t0 = time.perf_counter()
-    arr = AnalogArray(a, cfg, seed=seed)
-    build = time.perf_counter() - t0
-    res = iterative_refinement(a, b, arr.matvec, tol=1e-10, max_outer=max_outer, inner_steps=inner_steps)
-    return arr, res, build
-
-
-def refine(quick: bool = False, seed: int = 0) -> Reproduction:
-    """Mixed-precision refinement of a 2-D Poisson system (72 x 72 grid, 5184 unknowns; quick: 16 x 16) with
-    30-step inner CG solves on simulated arrays (:class:`.analog_mvm.AnalogArray` defaults), against the same
-    loop with float64 inner products and, in the full run, with 5 % programming variation."""
-    t0 = time.perf_counter()
-    grid = 16 if quick else 72
-    a, b = poisson_2d(grid), gaussian_source(grid)
-    inner = 30
-    cfg = ArrayConfig(tile_rows=grid, tile_cols=grid)
-    arr, res, build = _refine_run(a, b, cfg, seed, inner)
-    exact = iterative_refinement(a, b, lambda v: a @ v, tol=1e-10, max_outer=120, inner_steps=inner)
-    sweep_rows, curves = [], {"float64 inner products": exact.residuals}
-    variations = () if quick else (0.05,)  # larger programming error: wrong ADC codes (40 outer steps at most)
-    for sigma in (cfg.variation, *variations):
-        if sigma == cfg.variation:
-            arr_s, res_s = arr, res
-        else:
-            arr_s, res_s, _ = _refine_run(
-                a, b, ArrayConfig(tile_rows=grid, tile_cols=grid, variation=sigma), seed, inner, max_outer=40
-            )
-        curves[f"analog arrays, variation {sigma:.0%}"] = res_s.residuals
-        sweep_rows.append(
-            {
-                "variation": sigma,
-                "iterations": res_s.iterations,
-                "iterations_to_1e-6": res_s.iterations_to(1e-6),
-                "final_residual": res_s.final_residual,
-                "reached_1e-10": res_s.final_residual <= 1e-10,
-                "wrong_code_fraction": arr_s.stats["wrong_codes"] / max(arr_s.stats["adc_codes"], 1),
-            }
-        )
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    for label, r in curves.items():
-        ax.semilogy(np.arange(len(r)), r, "o-" if "analog" in label else "k--", ms=3, label=label)
-    ax.axhline(1e-6, color="gray", lw=0.6)
-    ax.axhline(1e-10, color="gray", lw=0.6)
-    ax.set_xlabel("outer iteration")
-    ax.set_ylabel("relative residual ||b - A x|| / ||b||")
-    ax.set_title(
-        f"2-D Poisson, {grid * grid} unknowns, {arr.info['arrays']} arrays of "
-        f"{arr.info['array_shape'][0]}x{arr.info['array_shape'][1]}, {inner} inner CG steps",
-        fontsize=9,
-    )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    n_it = max(len(r) for r in curves.values())
-    table = pd.DataFrame(
-        {"iteration": np.arange(n_it), **{k: np.r_[v, [np.nan] * (n_it - len(v))] for k, v in curves.items()}}
-    )
-    headline = {
-        "unknowns": grid * grid,
-        "iterations": res.iterations,
-        "final_residual": res.final_residual,
-        "iterations_to_1e-6": res.iterations_to(1e-6),
-        "paper_iterations_to_1e-6": PAPER_ITERATIONS_TO_1E6,
-        "float64_inner_iterations": exact.iterations,
-        "inner_cg_steps": inner,
-        "analog_mvms": arr.stats["mvms"],
-        "wrong_code_fraction": sweep_rows[0]["wrong_code_fraction"],
-        "arrays": arr.info["arrays"],
-        "cells": arr.info["cells"],
-        "adc_bits": arr.info["adc_bits"],
-        "input_bits": cfg.input_bits,
-        "device_bits": cfg.device_bits,
-        "variation": cfg.variation,
-        "r_wire_ohm": cfg.r_wire,
-        "max_ir_error_levels": arr.info["max_ir_error_levels"],
-        "array_build_seconds": build,
-        "refinement_seconds": res.seconds,
-        "seconds": time.perf_counter() - t0,
-    }
-    return Reproduction(fig, headline, table, {"variation": pd.DataFrame(sweep_rows)})
 
 
 def adc(quick: bool = False, seed: int = 0) -> Reproduction:
