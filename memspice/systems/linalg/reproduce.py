@@ -17,9 +17,10 @@ from matplotlib.ticker import NullFormatter
 
 from ...analysis.plots import engineering_scale
 from ...analysis.reproduction import Reproduction
-from .adc_rule import adc_rule_study, rule_tightness
-from .closed_loop import eigenvector_transient, solve_with_circuit
+from .closed_loop import solve_with_circuit
 from .closed_loop import solver_transient as run_solver_transient
+from .reproduce_adc import adc  # noqa: F401  (registered here)
+from .reproduce_eigen import covariance_matrix, eigen  # noqa: F401  (registered here)
 from .reproduce_refine import PAPER_ITERATIONS_TO_1E6, refine  # noqa: F401  (registered as memspice.systems.linalg.reproduce:refine)
 
 #: stable example: the 3 x 3 system of the repository's DC check (symmetric, eigenvalues > 0)
@@ -150,84 +151,3 @@ def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return Reproduction(fig, {"gain": list(gains), "max_rel_error": errs}, table)
-
-
-def covariance_matrix(n: int, seed: int = 0, samples: int = 400) -> np.ndarray:
-    """Sample covariance of synthetic data with one dominant direction (a PCA task; generated, assumed)."""
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal(n)
-    data = np.outer(rng.standard_normal(samples) * 2.0, u / np.linalg.norm(u)) + 0.5 * rng.standard_normal((samples, n))
-    return np.cov(data, rowvar=False)
-
-
-def eigen(quick: bool = False, seed: int = 0) -> Reproduction:
-    """Eigenvector circuit (ngspice transient from a random kick) against numpy's principal eigenvector."""
-    t0 = time.perf_counter()
-    n = 4 if quick else 16
-    a = covariance_matrix(n, seed)
-    res = eigenvector_transient(a, seed=seed)
-    fig = Figure(figsize=(10, 4))
-    axs = fig.subplots(1, 2)
-    ts, tu = engineering_scale(res.time, "s")
-    for c in res.columns:
-        axs[0].plot(res.time * ts, c, lw=0.8)
-    axs[0].set_xlabel(f"time ({tu})")
-    axs[0].set_ylabel("column voltage (V)")
-    axs[0].set_title(f"{n}x{n} eigenvector circuit from a random kick", fontsize=9)
-    idx = np.arange(n)
-    axs[1].bar(idx - 0.2, res.vector, 0.4, label="circuit (normalised)")
-    axs[1].bar(idx + 0.2, res.reference, 0.4, label="numpy")
-    axs[1].set_xlabel("component")
-    axs[1].set_title(f"cosine = {res.cosine:.5f}", fontsize=9)
-    axs[1].legend(fontsize=7)
-    fig.tight_layout()
-    table = pd.DataFrame({"component": idx, "circuit": res.vector, "numpy": res.reference})
-    return Reproduction(
-        fig,
-        {
-            "cosine": res.cosine,
-            "n": n,
-            "eigenvalue": res.eigenvalue,
-            "amplitude_V": res.amplitude_V,
-            "settled": res.settled,
-            "seconds": time.perf_counter() - t0,
-        },
-        table,
-    )
-
-
-def adc(quick: bool = False, seed: int = 0) -> Reproduction:
-    """ADC resolution rule b_in + b_d + log2(N): lossless at the rule, lossy one bit below."""
-    t0 = time.perf_counter()
-    table, summary = adc_rule_study(vectors=64 if quick else 512, seed=seed)
-    tight = rule_tightness()
-    fig = Figure(figsize=(10, 4))
-    axs = fig.subplots(1, 2)
-    for placement, marker in (("step", "o-"), ("range", "s--")):
-        t = table[table.placement == placement]
-        axs[0].semilogy(
-            t.bits_minus_rule,
-            t.wrong_fraction.clip(lower=1e-4),
-            marker,
-            label={"step": "LSB = one product step (clips)", "range": "full scale = max sum (rounds)"}[placement],
-        )
-    axs[0].axvline(0, color="gray", lw=0.6)
-    axs[0].set_xlabel("ADC bits - (b_in + b_d + log2 N)")
-    axs[0].set_ylabel("fraction of wrong reads (floor 1e-4)")
-    axs[0].set_title(
-        f"b_in={summary['b_in']}, b_d={summary['b_d']}, N={summary['n']}: rule {summary['bits_rule']} bits", fontsize=9
-    )
-    axs[0].legend(fontsize=7)
-    axs[1].plot(tight.bits_rule, tight.min_lossless_bits, "o")
-    lim = [tight.bits_rule.min() - 1, tight.bits_rule.max() + 1]
-    axs[1].plot(lim, lim, "k-", lw=0.6)
-    axs[1].set_xlabel("rule bits")
-    axs[1].set_ylabel("fewest lossless bits (pigeonhole)")
-    axs[1].set_title("rule = minimum for b_in, b_d >= 2, N = 2^k", fontsize=9)
-    fig.tight_layout()
-    headline = {
-        **summary,
-        "rule_is_minimum_on_grid": bool((tight.bits_rule == tight.min_lossless_bits).all()),
-        "seconds": time.perf_counter() - t0,
-    }
-    return Reproduction(fig, headline, table, {"tightness": tight})
