@@ -124,6 +124,7 @@ def eigen_netlist(
     analysis: str = ".tran 10n 20u uic",
     cells: str | None = None,
     options: str = "",
+    bounded_opamp: bool = False,
 ) -> str:
     """ngspice netlist of the eigenvector circuit; the eigenvector is read at ``v(c<j>)`` (V).
 
@@ -153,6 +154,8 @@ def eigen_netlist(
         ``y<j>``), e.g. programmed devices; default: one resistor 1 / (|a| g_unit) per nonzero entry.
     options : str
         Extra netlist lines before the analysis (e.g. ``.options reltol=1e-6``).
+    bounded_opamp : bool
+        Op-amps limited before their pole (:func:`~memspice.circuits.periphery.opamp_subckt` ``bounded``).
     """
     A = _check_matrix(A)
     n = A.shape[0]
@@ -163,7 +166,7 @@ def eigen_netlist(
     edge = kick_width / 10
     lines = [
         f"* memspice eigenvector circuit, {n}x{n}: rest where A V = lam V, lam={spice_number(lam)}",
-        opamp_subckt(gain, gbw, v_sat).rstrip(),
+        opamp_subckt(gain, gbw, v_sat, bounded=bounded_opamp).rstrip(),
         "* noise kick into the rows",
     ]
     for i in range(n):

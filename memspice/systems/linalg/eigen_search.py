@@ -171,6 +171,7 @@ def growth_rate(
     v_sat: float = 10.0,
     kick_current: float = 1e-7,
     points: int = 1500,
+    timeout: float = 120.0,
 ) -> GrowthMeasurement:
     """ngspice transient of the eigenvector circuit at G_lambda = ``lam`` g_unit; growth rate of ||v(c)|| (1/s).
 
@@ -178,7 +179,9 @@ def growth_rate(
     decayed) while every output is below 10 % of ``v_sat`` (linear loop).  ``t_stop`` defaults to 200 /
     (2 pi gbw lam / (D_max + lam)): modes 5 % away from ``lam`` change by e^10 over the run.  Op-amp values
     as :func:`~memspice.circuits.linear_solver.eigen_netlist` (1e6, 10 MHz), ``v_sat`` 10 V (assumed, room to
-    grow), kick 0.1 uA (assumed, starts the loop far below the rails).
+    grow), kick 0.1 uA (assumed, starts the loop far below the rails).  The op-amps are limited before
+    their pole (``bounded_opamp``), so a loop far below its eigenvalue saturates without stalling ngspice;
+    ``timeout`` (s) per transient.
     """
     n = prog.target.shape[0]
     load = float(np.max(prog.loading)) + lam
@@ -197,8 +200,9 @@ def growth_rate(
         analysis=f".tran {step:.6g} {t_stop:.6g} 0 {step:.6g} uic",
         cells=prog.netlist_cells(),
         options=".options reltol=1e-5 abstol=1e-15 vntol=1e-12",
+        bounded_opamp=True,
     )
-    w = run(net).waveforms
+    w = run(net, timeout=timeout).waveforms
     t = np.asarray(w.time)
     cols = np.array([w[f"v(c{j})"] for j in range(n)])
     norm = np.linalg.norm(cols, axis=0)
