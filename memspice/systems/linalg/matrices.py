@@ -189,6 +189,10 @@ def graph_laplacian(n: int, shift: float = 0.01, degree: float = 6.0, seed: int 
 
 
 # --- files ---------------------------------------------------------------------------------------------------
+class _FileProblem(ValueError):
+    """A problem :func:`_read` names itself (as opposed to a reader library's failure)."""
+
+
 def _read(path: Path):
     suffix = path.suffix.lower()
     if suffix == ".mtx":
@@ -201,9 +205,9 @@ def _read(path: Path):
         except (ValueError, KeyError, OSError):  # not a scipy.sparse archive: one dense array
             with np.load(path, allow_pickle=False) as z:
                 if len(z.files) != 1:
-                    raise ValueError(f"holds {len(z.files)} arrays ({', '.join(z.files)}); need one matrix") from None
+                    raise _FileProblem(f"holds {len(z.files)} arrays ({', '.join(z.files)}); need one matrix") from None
                 return z[z.files[0]]
-    raise ValueError(f"unknown suffix {suffix!r}; matrix files are {', '.join(MATRIX_SUFFIXES)}")
+    raise _FileProblem(f"unknown suffix {suffix!r}; matrix files are {', '.join(MATRIX_SUFFIXES)}")
 
 
 def check_matrix(A, what: str = "matrix", spd: bool = False):
@@ -275,7 +279,7 @@ def load_matrix(path, spd: bool = False, what: str = "--matrix"):
         raise ValueError(f"{what}: no such file {str(path)!r}")
     try:
         A = _read(path)
-    except ValueError as exc:
+    except _FileProblem as exc:
         raise ValueError(f"{what} {path.name}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         raise ValueError(f"{what} {path.name}: cannot be read as {path.suffix} ({type(exc).__name__}: {exc})") from None
