@@ -216,7 +216,7 @@ def adc_bits_needed(
     for j in range(exact.shape[1]):
         gain, offset = np.polyfit(exact[:cal, j], analog[:cal, j], 1)
         fitted[:, j] = (analog[:, j] - offset) / gain
-    out = {
+    out: dict = {
         "b_in": b_in,
         "b_d": b_d,
         "n": n,
@@ -226,7 +226,8 @@ def adc_bits_needed(
     }
     for tag, reads, rows in (("", analog, slice(None)), ("_calibrated", fitted, slice(cal, None))):
         floor = float(np.sqrt(np.mean((reads[rows] - exact[rows]) ** 2)))
-        curve, needed = [], None
+        curve: list[dict] = []
+        needed: int | None = None
         for bits in range(1, max_bits + 1):
             _, volts = adc_quantize(reads[rows], bits, float(top), signed=False)
             decoded = np.round(volts)  # the integer grid of an ideal array

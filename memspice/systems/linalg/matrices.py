@@ -103,16 +103,14 @@ def diffusion_2d(n: int, contrast: float = 100.0, seed: int = 0, correlation: fl
         rows += [i, j]
         cols += [j, i]
         vals += [-face.ravel(), -face.ravel()]
-        lo = [slice(None)] * 2
-        hi = [slice(None)] * 2
-        lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
-        diag[tuple(lo)] += face
-        diag[tuple(hi)] += face
-        first = [slice(None)] * 2
-        last = [slice(None)] * 2
-        first[axis], last[axis] = 0, n - 1
-        diag[tuple(first)] += 2 * k[tuple(first)]
-        diag[tuple(last)] += 2 * k[tuple(last)]
+        lo = (slice(0, n - 1), slice(None)) if axis == 0 else (slice(None), slice(0, n - 1))
+        hi = (slice(1, n), slice(None)) if axis == 0 else (slice(None), slice(1, n))
+        diag[lo] += face
+        diag[hi] += face
+        first = (0, slice(None)) if axis == 0 else (slice(None), 0)
+        last = (n - 1, slice(None)) if axis == 0 else (slice(None), n - 1)
+        diag[first] += 2 * k[first]  # boundary faces: half a cell to the wall
+        diag[last] += 2 * k[last]
     rows.append(idx.ravel())
     cols.append(idx.ravel())
     vals.append(diag.ravel())

@@ -61,7 +61,7 @@ def direct_solve(A, b) -> np.ndarray:
 
 def summary(res: RefinementResult, solver: AnalogSolver | None = None) -> dict:
     """JSON-ready numbers of one outer loop."""
-    out = {
+    out: dict = {
         "iterations": res.iterations,
         "final_residual": res.final_residual,
         "converged": res.converged,
@@ -109,7 +109,8 @@ def fgmres_on_arrays(A, b, solver: AnalogSolver, tol: float = 1e-10) -> Run:
 
 def baselines(A, b, config: ArrayConfig, main: Run, seed: int = 0, tol: float = 1e-10, **solver_kw) -> tuple:
     """(dict of baseline summaries, dict of residual histories) for the system of ``main`` (module docstring)."""
-    out, curves = {}, {}
+    out: dict = {}
+    curves: dict = {}
     t0 = time.perf_counter()
     x_direct = direct_solve(A, b)
     out["float64_direct"] = {"final_residual": relative_residual(A, b, x_direct), "seconds": time.perf_counter() - t0}

@@ -248,9 +248,9 @@ class AnalogSolver:
             if not (isinstance(v, (int, np.integer)) and v >= lo):
                 raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
         self.scaling = jacobi_scaling(A) if equilibrate else None
-        held = scaled(A, self.scaling) if equilibrate else A
+        held = A if self.scaling is None else scaled(A, self.scaling)
         self.array = AnalogArray(held, config, seed=seed)
-        self.krylov = KrylovSolve(self.array.matvec, method, steps, tol, scaling=self.scaling)
+        self.krylov = KrylovSolve(self.array.matvec, InnerMethod.parse(method), steps, tol, scaling=self.scaling)
         self.max_slices = max(int(max_slices), config.slices)
         self.bits_per_slice = int(bits_per_slice)
         self.adc_bits_per_slice = int(adc_bits_per_slice)

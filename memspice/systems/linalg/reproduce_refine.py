@@ -190,7 +190,7 @@ def refine(
     cfg = ArrayConfig(variation=variation, r_wire=r_wire)
     solver_kw = {"method": method, "steps": inner_steps, "max_slices": max_slices}
     user = matrix is not None
-    if user:
+    if matrix is not None:
         A = load_matrix(matrix, spd=method is InnerMethod.CG)
         name = Path(matrix).name
         b = load_vector(rhs, A.shape[0]) if rhs is not None else np.random.default_rng(seed).standard_normal(A.shape[0])

@@ -161,9 +161,10 @@ class SpikingNetwork:
         v = self.config.synapse.v_read
         g = self.conductances
         exact = transfer_matrix(self.crossbar()) * v  # (m, n): row i = column currents for a pulse on input i
-        if hasattr(self, "transfer"):
-            self.staleness.append(float(np.max(np.abs(self.transfer - exact)) / np.max(np.abs(exact))))
-        self.transfer = exact
+        stale: np.ndarray | None = getattr(self, "transfer", None)
+        if stale is not None:
+            self.staleness.append(float(np.max(np.abs(stale - exact)) / np.max(np.abs(exact))))
+        self.transfer: np.ndarray = exact
         self._atten = self.transfer / (g * v)
         self.solves += 1
         self._since_refresh = 0

@@ -39,9 +39,10 @@ QUICK_SWEEPS = {"d2d": (0.3,), "c2c": (0.5,), "read_noise": (0.2,), "r_wire": (1
 
 
 def _config(quick: bool, **kw) -> NetworkConfig:
-    base = {"n_neurons": 20, "eval_steps": 60} if quick else {}
     variation = SynapseVariation(kw.pop("d2d", 0.0), kw.pop("c2c", 0.0), kw.pop("read_noise", 0.0))
-    return NetworkConfig(**base, variation=variation, **kw)
+    if quick:
+        kw.update(n_neurons=20, eval_steps=60)
+    return NetworkConfig(variation=variation, **kw)
 
 
 def _run(cfg: NetworkConfig, seed: int, data, lif, train: bool = True) -> dict:
