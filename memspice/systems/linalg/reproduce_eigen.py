@@ -125,8 +125,9 @@ def eigen(quick: bool = False, seed: int = 0, matrix: Path | None = None, variat
     ax.axhline(0, color="k", lw=0.5)
     ax.axvline(res.eigenvalue, color="C2", lw=1, label=f"circuit: {res.eigenvalue:.6g}")
     ax.axvline(lam_ref, color="C3", lw=1, ls="--", label=f"numpy, target: {lam_ref:.6g}")
+    ax.set_yscale("symlog", linthresh=1e3)
     ax.set_xlabel("G_lambda / g_unit")
-    ax.set_ylabel("measured growth rate (1/s)")
+    ax.set_ylabel("measured growth rate (1/s, symlog)")
     ax.set_title(f"{res.transients} transients to the neutral loop (variation {variation:.0%})", fontsize=9)
     ax.legend(fontsize=7)
     ax = axs[1, 0]
@@ -171,6 +172,8 @@ def eigen(quick: bool = False, seed: int = 0, matrix: Path | None = None, variat
         "baselines": {"ideal_devices": ideal, "numpy_target": {"eigenvalue": lam_ref}},
         "failure_thresholds": {"eigenvalue_error": MAX_EIGENVALUE_ERROR, "cosine": MIN_COSINE},
         "fails_at_variation": min(failing) if failing else None,
+        "fails_at_variation_rule": "smallest variation at which at least half of the seeds exceed a threshold",
+        "seeds": list(seeds),
         "variation_sweep": rows,
         "seconds": time.perf_counter() - t0,
     }
