@@ -98,6 +98,47 @@ def _grid_side(n: int) -> int | None:
     return side if side * side == n else None
 
 
+def _plot_sweep(ax, sw: pd.DataFrame) -> None:
+    for prefix, marker, label in (("adaptive", "o-", "adaptive precision"), ("fixed", "s--", "fixed: 1 array, 8 bit")):
+        ok = sw[f"{prefix}_converged"].to_numpy(bool)
+        res = sw[f"{prefix}_final_residual"].clip(lower=1e-16)
+        ax.semilogy(sw.variation * 100, res, marker, label=label)
+        ax.semilogy(sw.variation[~ok] * 100, res[~ok], "rx", ms=10)
+    for v, s_, it, r in zip(sw.variation, sw.adaptive_slices, sw.adaptive_iterations, sw.adaptive_final_residual):
+        ax.annotate(f"{s_} sl., {it} it.", (v * 100, max(r, 1e-16)), xytext=(0, -14), textcoords="offset points",
+                    fontsize=6, ha="center")  # fmt: skip
+    ax.axhline(1e-10, color="gray", lw=0.5)
+    ax.set_xlabel("programming variation sigma (%)")
+    ax.set_ylabel("final relative residual (x: did not converge)")
+    ax.set_title("variation sweep: stops where the inner relative error reaches 1", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def _plot_map(fig, ax, fm: pd.DataFrame) -> None:
+    kappas = sorted(fm.condition_number.unique())
+    sigmas = sorted(fm.variation.unique())
+
+    def cell(k, s):
+        return fm[(fm.condition_number == k) & (fm.variation == s)].iloc[0]
+
+    grid = np.array([[cell(k, s).final_residual for s in sigmas] for k in kappas])
+    im = ax.imshow(np.clip(grid, 1e-16, 1e2), origin="lower", aspect="auto", cmap="RdYlGn_r",
+                   norm=LogNorm(1e-16, 1e2))  # fmt: skip
+    fig.colorbar(im, ax=ax, label="final relative residual")
+    for i, k in enumerate(kappas):
+        for j, s in enumerate(sigmas):
+            r = cell(k, s)
+            txt = f"{r.iterations} it, {r.slices} sl." if r.converged else "fails"
+            if not r.converged:
+                txt += "\nFGMRES ok" if r.fgmres_converged else "\nFGMRES fails too"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=6)
+    ax.set_xticks(range(len(sigmas)), [f"{100 * s:g}" for s in sigmas])
+    ax.set_yticks(range(len(kappas)), [f"{k:.0e}" for k in kappas])
+    ax.set_xlabel("programming variation sigma (%)")
+    ax.set_ylabel("condition number (dense random SPD)")
+    ax.set_title("where refinement fails: condition number x variation", fontsize=9)
+
+
 def _figure(curves, main, sweep, fmap, err_single, err_refined, title):
     fig = Figure(figsize=(13, 9.5))
     axs = fig.subplots(2, 2)
@@ -116,38 +157,17 @@ def _figure(curves, main, sweep, fmap, err_single, err_refined, title):
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     ax = axs[0, 1]
-    sw = pd.DataFrame(sweep)
-    for prefix, marker, label in (("adaptive", "o-", "adaptive precision"), ("fixed", "s--", "fixed: 1 array, 8 bit")):
-        ok = sw[f"{prefix}_converged"].to_numpy(bool)
-        ax.semilogy(sw.variation * 100, sw[f"{prefix}_final_residual"].clip(lower=1e-16), marker, label=label)
-        ax.semilogy(sw.variation[~ok] * 100, sw[f"{prefix}_final_residual"][~ok].clip(lower=1e-16), "rx", ms=10)
-    for v, s_, it in zip(sw.variation, sw.adaptive_slices, sw.adaptive_iterations):
-        ax.annotate(f"{s_} sl.\n{it} it.", (v * 100, 1e-13), fontsize=6, ha="center")
-    ax.axhline(1e-10, color="gray", lw=0.5)
-    ax.set_xlabel("programming variation sigma (%)")
-    ax.set_ylabel("final relative residual (x: did not converge)")
-    ax.set_title("variation sweep: stops where the inner relative error reaches 1", fontsize=9)
-    ax.legend(fontsize=7)
+    if sweep:
+        _plot_sweep(ax, pd.DataFrame(sweep))
+    else:
+        ax.text(0.5, 0.5, "variation sweep skipped (--sweep false)", ha="center", transform=ax.transAxes)
+        ax.axis("off")
     ax = axs[1, 0]
-    fm = pd.DataFrame(fmap)
-    kappas = sorted(fm.condition_number.unique())
-    sigmas = sorted(fm.variation.unique())
-    grid = np.array([[fm[(fm.condition_number == k) & (fm.variation == s)].final_residual.iloc[0] for s in sigmas]
-                     for k in kappas])  # fmt: skip
-    im = ax.imshow(np.clip(grid, 1e-16, 1e2), origin="lower", aspect="auto", cmap="RdYlGn_r",
-                   norm=LogNorm(1e-16, 1e2))  # fmt: skip
-    fig.colorbar(im, ax=ax, label="final relative residual")
-    for i, k in enumerate(kappas):
-        for j, s in enumerate(sigmas):
-            r = fm[(fm.condition_number == k) & (fm.variation == s)].iloc[0]
-            txt = f"{r.iterations} it" if r.converged else "fails"
-            ax.text(j, i, txt + ("" if r.converged else ("\nFGMRES ok" if r.fgmres_converged else "")),
-                    ha="center", va="center", fontsize=6)  # fmt: skip
-    ax.set_xticks(range(len(sigmas)), [f"{100 * s:g}" for s in sigmas])
-    ax.set_yticks(range(len(kappas)), [f"{k:.0e}" for k in kappas])
-    ax.set_xlabel("programming variation sigma (%)")
-    ax.set_ylabel("condition number (dense random SPD)")
-    ax.set_title("where refinement fails: condition number x variation", fontsize=9)
+    if fmap:
+        _plot_map(fig, ax, pd.DataFrame(fmap))
+    else:
+        ax.text(0.5, 0.5, "failure map skipped (--sweep false)", ha="center", transform=ax.transAxes)
+        ax.axis("off")
     ax = axs[1, 1]
     side = _grid_side(err_single.size)
     if side is not None:
@@ -177,13 +197,15 @@ def refine(
     inner: str = "gmres",
     inner_steps: int = 30,
     tol: float = 1e-10,
+    sweep: bool = True,
 ) -> Reproduction:
     """Refinement on simulated arrays (module docstring); json keys in the README / docs.
 
     Options: ``matrix`` (file), ``rhs`` (file; default b ~ N(0, 1) seeded for a user's matrix, a Gaussian
     source for the Poisson system), ``variation`` (lognormal sigma of programmed conductances), ``r_wire``
     (Ohm per wire segment), ``max_slices`` (arrays per block the solver may program), ``inner`` (gmres or cg;
-    cg needs an SPD matrix), ``inner_steps`` (products per inner solve), ``tol`` (target relative residual).
+    cg needs an SPD matrix), ``inner_steps`` (products per inner solve), ``tol`` (target relative residual),
+    ``sweep`` (false: skip the variation sweep and the failure map, for large systems).
     """
     t0 = time.perf_counter()
     method = InnerMethod.parse(inner)
@@ -203,7 +225,7 @@ def refine(
     main = study.refine_on_arrays(A, b, cfg, seed, True, tol, **solver_kw)
     base, curves, x_direct, x_single = study.baselines(A, b, cfg, main, seed, tol, **solver_kw)
     levels = (0.0, 0.05, 0.10) if quick else VARIATIONS
-    sweep = study.variation_sweep(A, b, cfg, levels, seed, tol, **solver_kw)
+    sweep_rows = study.variation_sweep(A, b, cfg, levels, seed, tol, **solver_kw) if sweep else []
     scale = float(np.max(np.abs(x_direct))) or 1.0
     err_single = np.abs(x_single - x_direct) / scale
     err_refined = np.abs(main.result.x - x_direct) / scale
@@ -233,11 +255,11 @@ def refine(
             "tile": [cfg.tile_rows, cfg.tile_cols],
         },  # fmt: skip
         "baselines": base,
-        "variation_sweep": sweep,
-        "first_failing_variation_adaptive": study.first_failure(sweep, "adaptive"),
-        "first_failing_variation_fixed": study.first_failure(sweep, "fixed"),
+        "variation_sweep": sweep_rows,
+        "first_failing_variation_adaptive": study.first_failure(sweep_rows, "adaptive"),
+        "first_failing_variation_fixed": study.first_failure(sweep_rows, "fixed"),
     }
-    tables = {"variation": pd.DataFrame(sweep)}
+    tables = {"variation": pd.DataFrame(sweep_rows)}
     if not user:
         n_cov = 64 if quick else 1000
         C = sample_covariance(n_cov, seed=seed)
@@ -282,7 +304,7 @@ def refine(
         head["failure_map"] = fmap
     title = (f"{name}: {A.shape[0]} unknowns, kappa ~ {head['matrix']['condition_number']:.2g}, "
              f"variation {variation:.0%}, r_wire {r_wire:g} Ohm")  # fmt: skip
-    fig = _figure(curves, main, sweep, fmap, err_single, err_refined, title)
+    fig = _figure(curves, main, sweep_rows, fmap, err_single, err_refined, title)
     n_it = max(len(r) for r in [main.result.residuals, *curves.values()])
 
     def pad(r):
