@@ -300,6 +300,8 @@ def simulate_transient(
         Per-cell kernels: None picks the numba-compiled ones where they apply (compact-model cells), False
         forces numpy, True insists on compiled (``ValueError`` where they do not apply).
 
+    Notes
+    -----
     The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     """
     if not xbar.cell.stateful:

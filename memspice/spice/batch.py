@@ -22,7 +22,7 @@ from pathlib import Path
 from ..core.progress import enabled as progress_enabled
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError
-from .job import check_timeout, finish, prepare_job
+from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
 from .progress import SpiceBar, analysis_span
@@ -32,7 +32,7 @@ from .result import SimulationResult
 
 def run_batch(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     workdir=None,
     klu: bool | None = None,

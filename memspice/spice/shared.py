@@ -42,7 +42,7 @@ from ..core.progress import enabled as progress_enabled
 from ..core.waveforms import Waveforms
 from .capabilities import ngspice_info, require_ngspice
 from .errors import NgspiceNotFound, SharedModeBootstrapError, SpiceCrashError, SpiceError, SpiceTimeoutError
-from .job import Job, check_timeout, finish, prepare_job
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from .log import is_informational
 from .netlist_text import split_control
 from .progress import SpiceBar
@@ -234,7 +234,7 @@ def _bootstrapping() -> bool:
 
 def run_shared(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     klu: bool | None = None,
     isolate: bool = True,
