@@ -519,3 +519,34 @@ def test_full_refinement_5184_unknowns():
     solver = AnalogSolver(a)
     res = iterative_refinement(a, b, solver, escalate=solver.escalate)
     assert res.converged and res.iterations <= 60
+
+
+def test_refine_options_reach_the_run(tmp_path):
+    from memspice.reproduce import reproduce
+
+    np.save(tmp_path / "k.npy", kms_covariance(30, rho=0.7))
+    words = ["--matrix", str(tmp_path / "k.npy"), "--variation", "0", "--r-wire", "0", "--max-slices", "2",
+             "--inner", "cg", "--inner-steps", "20", "--tol", "1e-8", "--sweep", "false"]  # fmt: skip
+    h = reproduce("refine", quick=True, **parse_options("refine", words)).headline
+    assert h["inner_method"] == "cg" and h["inner_steps"] == 20 and h["final_residual"] <= 1e-8
+    assert h["array"]["variation"] == 0 and h["array"]["r_wire_ohm"] == 0 and h["array"]["max_slices"] == 2
+    assert h["slices"] <= 2 and h["variation_sweep"] == [] and "failure_map" not in h
+
+
+def test_adc_options_reach_the_run():
+    from memspice.systems.linalg import reproduce
+
+    h = reproduce.adc(quick=True, b_in=2, b_d=3).headline
+    assert h["b_in"] == 2 and h["b_d"] == 3 and h["bits_rule"] == adc_bits_rule(2, 3, 64)
+    assert all(m["b_in"] == 2 and m["b_d"] == 3 for m in h["measured"])
+
+
+@needs_ngspice
+def test_eigen_takes_a_users_symmetric_matrix(tmp_path):
+    from memspice.systems.linalg import reproduce
+
+    a = np.array([[2.0, 0.6, -0.2], [0.6, 1.0, 0.1], [-0.2, 0.1, 0.5]])
+    np.save(tmp_path / "s.npy", a)
+    h = reproduce.eigen(quick=True, matrix=tmp_path / "s.npy", variation=0.0).headline
+    assert h["matrix"] == "s.npy" and h["n"] == 3 and h["variation"] == 0.0
+    assert abs(h["eigenvalue"] / np.linalg.eigvalsh(a)[-1] - 1) < 1e-3

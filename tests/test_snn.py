@@ -168,3 +168,13 @@ def test_ngspice_crossbar_and_neurons_match_the_fast_path():
     res = spice_check.compare(net, digits(0)[0][0], steps=40)
     assert res["counts_spice"].min() >= 2
     assert np.max(np.abs(res["counts_spice"] - res["counts_fast"])) <= 1
+
+
+def test_snn_options_reach_the_run():
+    from memspice.reproduce import parse_options, reproduce
+
+    words = ["--d2d", "0.2", "--c2c", "0.3", "--read-noise", "0.05", "--r-wire", "5", "--refresh", "50"]
+    h = reproduce("snn", quick=True, **parse_options("snn", words + ["--sweeps", "false"])).headline
+    assert h["variation"] == {"d2d": 0.2, "c2c": 0.3, "read_noise": 0.05} and h["r_wire_ohm"] == 5.0
+    assert h["ir"]["refresh_images"] == 50 and h["solver_refreshes"] == 6  # construction, 4 refreshes, the end
+    assert h["sweeps"] == {} and h["ir"]["refresh_200"] is None and 0 <= h["accuracy"] <= 1

@@ -294,7 +294,7 @@ def refine(
         fmap = study.failure_map(32 if quick else 100, conditions, map_levels, seed, tol, cfg)
         tables["failure_map"] = pd.DataFrame(fmap)
         head["failure_map"] = fmap
-    else:
+    elif sweep:
         fmap = (
             study.failure_map(24, (1e1, 1e4), (0.0, 0.05), seed, tol, cfg)
             if quick
@@ -302,6 +302,8 @@ def refine(
         )
         tables["failure_map"] = pd.DataFrame(fmap)
         head["failure_map"] = fmap
+    else:
+        fmap = []
     title = (f"{name}: {A.shape[0]} unknowns, kappa ~ {head['matrix']['condition_number']:.2g}, "
              f"variation {variation:.0%}, r_wire {r_wire:g} Ohm")  # fmt: skip
     fig = _figure(curves, main, sweep_rows, fmap, err_single, err_refined, title)

@@ -133,7 +133,8 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("device variation and read noise")
-    ax.legend(fontsize=6)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
     ax = grid[1, 2]
     rows = sweeps.get("r_wire", [])
     if rows:
@@ -150,7 +151,8 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
     ax.set_xlabel("wire resistance per segment (Ohm; 0 plotted at 0.1)")
     ax.set_ylabel("test accuracy")
     ax.set_title("IR drop (linear cells, exact wires)")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
