@@ -44,16 +44,18 @@ def adc(quick: bool = False, seed: int = 0, b_in: int = 4, b_d: int = 4) -> Repr
     axs = fig.subplots(1, 3)
     ax = axs[0]
     for m in measured:
-        if m["n"] == DEFAULT["n"] and m["r_wire_ohm"] == 1.0:
+        if m["n"] == DEFAULT["n"] and (m["r_wire_ohm"] == 0.0 or (m["r_wire_ohm"] == 1.0 and m["variation"] == 0.02)):
             c = pd.DataFrame(m["curve"])
-            ax.semilogy(c.bits, c.rms_error_steps.clip(lower=1e-3), "o-", ms=3, label=f"variation {m['variation']:.1%}")
+            label = f"variation {m['variation']:.1%}, {m['r_wire_ohm']:g} Ohm"
+            style = "s-" if m["r_wire_ohm"] else "o-"
+            ax.semilogy(c.bits, c.rms_error_steps.clip(lower=1e-3), style, ms=3, label=label)
     ideal = next(m for m in measured if m["n"] == DEFAULT["n"] and m["r_wire_ohm"] == 0 and m["variation"] == 0)
     c = pd.DataFrame(ideal["curve"])
     ax.semilogy(c.bits, c.rms_error_steps.clip(lower=1e-3), "k--", lw=1, label="ideal array (floor 1e-3 = exact)")
     ax.axvline(default["bits_rule"], color="gray", lw=0.8)
     ax.set_xlabel("ADC bits (full scale = largest possible sum)")
     ax.set_ylabel("RMS error (product steps)")
-    ax.set_title(f"N = {DEFAULT['n']}, 1 Ohm wires: the error floor is the array's (rule: grey line)", fontsize=9)
+    ax.set_title(f"N = {DEFAULT['n']}: the error floor is the array's (rule: grey line)", fontsize=9)
     ax.legend(fontsize=6)
     ax = axs[1]
     for rw, marker in zip(wires, "osd"):
