@@ -219,6 +219,8 @@ class AnalogSolver:
     adc_bits_per_slice : int
         ADC bits :meth:`escalate` adds below one product step with each slice (assumed 2).
 
+    Notes
+    -----
     Why all three: an inner solve resolves the slowest modes of A, whose products are ~lambda_min ||x||
     while every read adds errors of the size of an input LSB, an ADC LSB and the representation error
     times ||A|| ||x||; so the precision the inner solve needs grows with log2 kappa(A) in all three
