@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     # seed 000: TiOx array, online RPCA video separation (memspice.systems.rpca)
     "tiox-pulses": "memspice.systems.rpca.reproduce:tiox_pulses",
     "rpca": "memspice.systems.rpca.reproduce:rpca",
+    "rpca-levels": "memspice.systems.rpca.reproduce:rpca_levels",
     # seed 003: drift-diffusion kinetics network (memspice.systems.ddk)
     "ddk-pulses": "memspice.systems.ddk.reproduce:ddk_pulses",
     "ddk-network": "memspice.systems.ddk.reproduce:ddk_network",

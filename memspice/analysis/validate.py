@@ -32,6 +32,8 @@ class Case:
     skipped: dict = field(default_factory=dict)
     #: backends that are installed but raised, with the error (counts as FAIL)
     errors: dict = field(default_factory=dict)
+    #: for each failed backend: the whole error message and the end of the simulator's log
+    details: dict = field(default_factory=dict)
 
 
 def _compare(a: Waveforms, b: Waveforms, name: str) -> float:
@@ -48,6 +50,23 @@ def _try(case: Case, backend: str, fn, *args, **kwargs):
         case.results[backend] = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - recorded in the report as a failure, never as a skip
         case.errors[backend] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+        case.details[backend] = _details(exc)
+
+
+#: lines of a failed backend's log kept in the report
+LOG_LINES = 60
+
+
+def _details(exc: Exception) -> str:
+    """The whole message of ``exc`` and, for a simulator error, the last :data:`LOG_LINES` lines of its log."""
+    from ..spice.errors import log_tail
+
+    text = f"{type(exc).__name__}: {exc}"
+    log = getattr(exc, "log", "") or ""
+    if log:
+        text = text.split("\n--- ngspice output (last lines) ---")[0]
+        text += f"\n--- simulator log (last {LOG_LINES} lines) ---\n{log_tail(log, LOG_LINES)}"
+    return text
 
 
 def device_cases(quick: bool = False) -> list[Case]:
@@ -97,7 +116,7 @@ def crossbar_cases(quick: bool = False) -> list[Case]:
     rng = np.random.default_rng(0)
     n = 8 if quick else 16
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (n, n)), cell="1S1R", r_word=2.0, r_bit=2.0, r_source=5.0)
-    v = rng.uniform(0, 1, n)
+    v = rng.uniform(0, xbar.cell.read_voltage, n)  # up to the kind's read voltage (above the selector's turn-on)
     case = Case(f"crossbar {n}x{n} 1S1R DC read", "dc", 1e-6)
 
     def as_waves(sol):
@@ -196,7 +215,10 @@ def validate(output_dir="validation", quick: bool = False) -> dict:
     for k, case in enumerate(cases):
         rows += _pair_rows(case)
         skipped += [{"circuit": case.name, "backend": b, "why": why} for b, why in case.skipped.items()]
-        errors += [{"circuit": case.name, "backend": b, "error": e} for b, e in case.errors.items()]
+        errors += [
+            {"circuit": case.name, "backend": b, "error": e, "details": case.details.get(b, "")}
+            for b, e in case.errors.items()
+        ]
         if len(case.results) > 1:
             _plot(case, out / f"case{k}.png")
         else:  # a circuit with fewer than two backends has compared nothing
@@ -222,6 +244,8 @@ def validate(output_dir="validation", quick: bool = False) -> dict:
     if errors:
         lines += ["", "## Backends that failed (FAIL)", "", "| circuit | backend | error |", "|---|---|---|"]
         lines += [f"| {e['circuit']} | {e['backend']} | {e['error']} |" for e in errors]
+        for e in errors:
+            lines += ["", f"### {e['circuit']}: {e['backend']}", "", "```", e["details"] or e["error"], "```"]
     if uncompared:
         lines += ["", "## Circuits with fewer than two backends (FAIL)", ""] + [f"* {c}" for c in uncompared]
     if skipped:

@@ -69,6 +69,10 @@ def load_matrix(path, what: str = "file") -> np.ndarray:
             raise ValueError(f"{what}: {path} has suffix {suffix!r}; use .csv, .txt, .tsv, .npy or .npz")
     except (OSError, EOFError) as exc:  # unreadable or a truncated .npy
         raise ValueError(f"{what}: cannot read {path}: {exc}") from None
+    except ValueError as exc:  # numpy's own words for a cut-short .npy/.npz ("cannot reshape array of size ...")
+        if str(exc).startswith(f"{what}: "):
+            raise
+        raise ValueError(f"{what}: {path} is not a complete NumPy file (cut short or damaged?): {exc}") from None
     if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
         raise ValueError(f"{what}: {path} must hold real numbers, got dtype {arr.dtype}")
     arr = np.asarray(arr, float)

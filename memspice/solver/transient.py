@@ -34,9 +34,9 @@ import scipy.sparse as sp
 
 from ..circuits.crossbar import Crossbar
 from . import structured
-from .linear import solve_spd
-from .network import build_network
-from .state_kernels import cell_stepper
+from .linear import solve_direct, solve_spd
+from .network import build_network, end_incidences
+from .state_kernels import FrozenCells, cell_stepper
 
 
 class TransientError(RuntimeError):
@@ -161,6 +161,10 @@ class _Nodes:
     def __init__(self, xbar: Crossbar, sources, cells):
         self.xbar, self.sources, self.cells = xbar, sources, cells
         self.net = net = build_network(xbar)
+        # three-terminal cells (1T1R, frozen): the current depends on both node voltages, the Jacobian is
+        # not symmetric and is factorised directly
+        self.three = xbar.cell.three_terminal
+        self.ends = end_incidences(net) if self.three else None
         self.BT = net.B.T.tocsr()
         cap = np.zeros(net.n_unknown)
         for index, c in ((net.wl_index, xbar.c_word), (net.bl_index, xbar.c_bit)):
@@ -170,7 +174,8 @@ class _Nodes:
         self.bottom = net.bl_index[-1, :]  # bit-line node feeding each sense link (-1: fixed)
         # resistive word and bit lines, two-terminal cells: node solves on the matrix-free line-preconditioned
         # CG (numba) instead of a sparse factorisation per Newton step
-        self.system = structured.LineSystem(xbar, np.ones(xbar.shape)) if structured.applicable(xbar) else None
+        applies = structured.applicable(xbar) and not self.three
+        self.system = structured.LineSystem(xbar, np.ones(xbar.shape)) if applies else None
         r_end = xbar.r_last
         self.g_end = 0.0 if r_end == 0 else 1.0 / r_end
         self.bit_voltages = xbar.bit_voltages
@@ -187,8 +192,17 @@ class _Nodes:
         return self._drive_v
 
     def _correction(self, g, c_h, th, F):
-        """Newton correction dV solving (diag(c_h) / th + A_w + B^T g B) dV = -F / th."""
+        """Newton correction dV solving (diag(c_h) / th + A_w + B^T g B) dV = -F / th.
+
+        ``g``: di/du per cell, or (di/dv_wl, di/dv_bl) for three-terminal cells (then B^T g B is
+        B^T diag(di/dv_wl) B_word + B^T diag(di/dv_bl) B_bit)."""
         net = self.net
+        if self.ends is not None:
+            (a, b), (Bw, Bb) = g, self.ends
+            J = net.A_wire + net.B.T @ sp.diags(a + 1e-15) @ Bw + net.B.T @ sp.diags(b - 1e-15) @ Bb
+            if c_h is not None:
+                J = J + sp.diags(c_h / th)
+            return solve_direct(J.tocsr(), -F / th)
         if self.system is not None:
             wl, bl = net.wl_index, net.bl_index
             if c_h is None:
@@ -224,7 +238,13 @@ class _Nodes:
         x, done = x_guess, False
         for _ in range(NEWTON_ITERS):
             u = net.B @ V + Cv
-            x, i, g, f, bad = cells.implicit(u, x_old, f_old, x, h, theta)
+            if self.ends is not None:  # three-terminal (frozen) cells: current from both node voltages
+                Bw, Bb = self.ends
+                i, a, b = cells.current3(Bw @ V + net.C_word @ v, Bb @ V + net.C_bit @ v)
+                g, f = (a, b), np.zeros_like(x_old)
+                bad = int(np.count_nonzero(~(np.isfinite(i) & np.isfinite(a) & np.isfinite(b))))
+            else:
+                x, i, g, f, bad = cells.implicit(u, x_old, f_old, x, h, theta)
             if bad:
                 return None
             R = net.A_wire @ V - Wv + self.BT @ i
@@ -270,6 +290,7 @@ def simulate_transient(
     coupling_iters: int | None = None,
     progress=None,
     compiled: bool | None = None,
+    frozen: bool = False,
 ) -> CrossbarTransient:
     """Integrate the cell states (and line capacitances) of ``xbar`` (any stateful cell: "tiox", "memristor").
 
@@ -299,13 +320,20 @@ def simulate_transient(
     compiled
         Per-cell kernels: None picks the numba-compiled ones where they apply (compact-model cells), False
         forces numpy, True insists on compiled (``ValueError`` where they do not apply).
+    frozen
+        Hold every cell at its state (a read's transient: only the node voltages move, through the line
+        capacitances ``xbar.c_word``, ``c_bit``); then any cell kind runs, 1R, 1S1R and 1T1R included, and
+        ``states`` is the frozen state (zeros for kinds without one).
 
     Notes
     -----
     The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     """
-    if not xbar.cell.stateful:
-        raise ValueError(f"transient needs stateful cells (e.g. 'tiox' or 'memristor'), got {xbar.cell.name!r}")
+    if not (frozen or xbar.cell.stateful):
+        raise ValueError(
+            f"transient needs stateful cells (e.g. 'tiox' or 'memristor'), got {xbar.cell.name!r}; "
+            "frozen=True runs any cell kind at its frozen state (a read)"
+        )
     if method not in ("trap", "be"):
         raise ValueError(f"method must be 'trap' or 'be', got {method!r}")
     if not (np.isfinite(t_stop) and t_stop > 0):
@@ -314,16 +342,16 @@ def simulate_transient(
         raise ValueError(f"need {xbar.m} word-line sources, got {len(sources)}")
     if not (progress is None or isinstance(progress, bool) or callable(progress)):
         raise ValueError(f"progress must be None, True, False or a callable(t, t_stop), got {progress!r}")
-    cells = cell_stepper(xbar.cell, compiled)
+    cells = FrozenCells(xbar.cell, xbar.cell_arrays()) if frozen else cell_stepper(xbar.cell, compiled)
     nodes = _Nodes(xbar, sources, cells)
     max_step = max_step or t_stop / 200
     min_step = min_step or t_stop * 1e-12
     corners = _breakpoints(sources, t_stop)
     theta = 0.5 if method == "trap" else 1.0
 
-    if xbar.state is None:  # pragma: no cover - stateful cells require a state (Crossbar checks it)
+    if xbar.state is None and not frozen:  # pragma: no cover - stateful cells require a state (Crossbar checks it)
         raise ValueError("transient needs the cells' state (m x n)")
-    x = xbar.state.ravel().astype(float)
+    x = np.zeros(xbar.m * xbar.n) if xbar.state is None else xbar.state.ravel().astype(float)
     zero = np.zeros_like(x)
     point = nodes.solve(np.zeros(nodes.net.n_unknown), 0.0, 0.0, 1.0, x, zero, x)
     if point is None:

@@ -8,6 +8,7 @@ from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
     NgspiceNotFound,
     OsdiUnavailable,
+    SandboxViolation,
     SharedModeBootstrapError,
     SpiceConvergenceError,
     SpiceCrashError,
@@ -76,9 +77,15 @@ def run(
         ``.options klu`` in the netlist); ``None`` (default): KLU when this
         ngspice has it and the netlist names no solver.
     allow_shell : bool
-        Trust the netlist: allow control commands that run programs (``shell``,
-        backquotes, ``gnuplot`` ...), load libraries or write outside the run's
-        folder.  Default False: such a netlist raises :class:`UnsafeNetlistError`.
+        Trust the netlist: no sandbox, no refused commands; it may run programs
+        (``shell``, backquotes ...), load libraries and write anywhere your user
+        can.  Default False: ngspice runs in a kernel sandbox (Linux Landlock +
+        seccomp, :mod:`memspice.spice.sandbox`) where it can run no program and
+        write only in its private run folder; known escapes are refused up front
+        (:class:`UnsafeNetlistError`), anything the kernel stopped raises
+        :class:`SandboxViolation` naming it, and where no sandbox is possible
+        (``isolate=False``, kernels without Landlock) only plain circuit
+        descriptions run.  Threat model: ``docs/security.md``.
     base_dir : path, optional
         Folder that relative ``.include`` / ``.lib`` paths resolve against;
         default the netlist file's folder, or the current directory for text.
@@ -89,8 +96,9 @@ def run(
     keep_files : bool
         Batch mode: keep the private folder (``result.workdir``).
     isolate : bool
-        Shared mode: run libngspice in a spawned worker (default) so a crash
-        cannot kill Python; ``False`` runs in this process.
+        Shared mode: run libngspice in a sandboxed worker process (default) so a
+        crash cannot kill Python; ``False`` runs in this process (not sandboxed:
+        plain circuit descriptions only, unless ``allow_shell=True``).
     progress : bool or None
         Show a progress bar with the time left on stderr (tqdm) while
         ngspice runs a transient or DC sweep; ``None`` (default): only when
@@ -112,7 +120,7 @@ def run(
         :class:`SpiceNetlistError`, :class:`SpiceConvergenceError`,
         :class:`SpiceTimeoutError`, :class:`SpiceCrashError`,
         :class:`SpiceOutputError` (also an ``OSError``: results could not be
-        written), :class:`UnsafeNetlistError`, :class:`SharedModeBootstrapError`.
+        written), :class:`UnsafeNetlistError`, :class:`SandboxViolation`.
         Errors about a line of the netlist cite the user's ``file:line`` (also in
         included files), not memspice's prepared copy
         (:func:`memspice.spice.origin.cite_origin`).
@@ -171,5 +179,6 @@ __all__ = [
     "OsdiUnavailable",
     "SpiceOutputError",
     "UnsafeNetlistError",
+    "SandboxViolation",
     "SharedModeBootstrapError",
 ]

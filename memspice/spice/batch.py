@@ -5,29 +5,38 @@ process.  The child runs in its own process group so a timeout stops
 everything it started.  Every run has its own private folder (also inside a
 given ``workdir``), which is ngspice's working directory: files the
 netlist's ``.control`` block writes land there, and ``.spiceinit`` files next
-to a netlist are never read.
+to a netlist are never read.  The folder is removed on every way out
+(:mod:`memspice.spice.rundir`).
+
+Unless the netlist is trusted (``allow_shell=True``), the child confines
+itself with the kernel sandbox before it becomes ngspice
+(:mod:`memspice.spice.sandbox`): it can run no program and write only inside
+its folder; what it tried anyway is named in a
+:class:`~memspice.spice.errors.SandboxViolation`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
+import socket
 import subprocess
-import tempfile
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.progress import enabled as progress_enabled
+from . import sandbox
 from .capabilities import require_ngspice
-from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError
-from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job
+from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError, UnsafeNetlistError, killed_message
+from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
 from .progress import SpiceBar, analysis_span
 from .raw import read_raw_plots
 from .result import SimulationResult
+from .rundir import run_folder
 
 
 def run_batch(
@@ -47,21 +56,23 @@ def run_batch(
     """
     timeout = check_timeout(timeout)
     info = require_ngspice()
-    osdi = [str(p) for p in osdi]
-    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, RESULTS_FILE)
-    root = None
-    if workdir is not None:
-        root = Path(workdir)
-        root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="memspice-run-", dir=root))
+    obstacle = None
+    if not allow_shell:
+        try:
+            sandbox.executables_for(info.executable)
+        except sandbox.SandboxError as exc:
+            obstacle = exc.strerror
+    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, RESULTS_FILE, "batch", obstacle)
     keep = keep_files or workdir is not None
-    try:
+    with run_folder("memspice-run-", workdir, keep) as work:
         (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
         bar = SpiceBar(progress_enabled(progress), analysis_span(job.text))
         try:
-            log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar)
+            log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar, job.confine)
         finally:
             bar.close()
+            if keep and job.confine:
+                sandbox.tidy(work)
         raw = work / RESULTS_FILE
         plots = {}
         if raw.exists():
@@ -71,9 +82,6 @@ def run_batch(
                 names = [f"plot{k + 1}" for k in range(len(waves))]
             plots = dict(zip(names, waves))
         return finish(job, plots, log, "batch", str(work) if keep else None)
-    finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
@@ -90,9 +98,25 @@ def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
             tail = (tail + data)[-64:]  # a progress line cut between two reads
 
 
-def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None) -> str:
+@dataclass
+class _Confinement:
+    """The parent's end of a confined child: the socket it reports on and the monitor of what it tried."""
+
+    sock: socket.socket | None = None
+    child_fd: int | None = None
+    monitor: sandbox.Monitor | None = None
+    pass_fds: tuple = field(default_factory=tuple)
+
+
+def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine: bool = False) -> str:
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
     bar = bar or SpiceBar(False, None)
+    c = _Confinement()
+    if confine:
+        c.sock, child = socket.socketpair()
+        c.child_fd = child.detach()
+        cmd = sandbox.launcher_command(cwd, cmd, c.child_fd)
+        c.pass_fds = (c.child_fd,)
     try:
         proc = subprocess.Popen(
             cmd,
@@ -102,9 +126,13 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None) -> str:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
+            pass_fds=c.pass_fds,
         )
     except OSError as exc:
         raise SpiceCrashError(f"could not start {cmd[0]}: {exc}") from exc
+    finally:
+        if c.child_fd is not None:
+            os.close(c.child_fd)
     chunks: list[bytes] = []
     reader = threading.Thread(target=_read_output, args=(proc.stdout, chunks, bar), daemon=True)
     reader.start()
@@ -116,22 +144,43 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None) -> str:
         text = b"".join(chunks).decode("utf-8", errors="replace")
         return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
 
+    timed_out = False
     try:
+        if c.sock is not None:
+            c.monitor = sandbox.Monitor(c.sock)
         proc.wait(timeout=None if timeout == float("inf") else timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", output()) from None
+        timed_out = True
+    finally:
+        if proc.poll() is None:  # timeout, Ctrl-C, SIGTERM: stop the child and everything it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if c.monitor is not None:
+            c.monitor.close()
+        if c.sock is not None:
+            c.sock.close()
     out = output()
+    if confine:
+        reason = sandbox.setup_failure(out) if proc.returncode == sandbox.SETUP_FAILED else None
+        if reason:
+            raise UnsafeNetlistError(
+                f"the kernel sandbox could not be set up for ngspice ({reason}); nothing was run. "
+                "Pass allow_shell=True only if you trust this netlist",
+                out,
+            )
+        programs = c.monitor.programs if c.monitor else []
+        writes = sandbox.refused_writes(c.monitor.writes, cwd, private_tmp=True) if c.monitor else []
+        raise_for_sandbox(programs, writes, out, cwd)
+    if timed_out:
+        raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", out)
     if proc.returncode < 0:
-        sig = signal.Signals(-proc.returncode).name
-        if sig == "SIGXFSZ":
+        if -proc.returncode == signal.SIGXFSZ:
             raise SpiceOutputError(
                 "ngspice was stopped by the file-size limit (SIGXFSZ) while writing results; "
                 "raise 'ulimit -f' or free disk space",
                 out,
             )
-        raise SpiceCrashError(f"ngspice crashed ({sig}); the netlist or a model triggered a simulator fault", out)
+        raise SpiceCrashError(killed_message("ngspice", -proc.returncode), out)
     if proc.returncode != 0:
         raise_for_log(out, produced_data=False)
         raise SpiceCrashError(f"ngspice exited with status {proc.returncode}", out)

@@ -1,24 +1,29 @@
 """One run's inputs and outputs, shared by the batch and shared drivers.
 
-:func:`prepare_job` reads the netlist (text or path), refuses unsafe control
-commands unless allowed, and builds the text ngspice runs;
-:func:`finish` turns the plots and the log into a :class:`SimulationResult`
-or the :class:`~memspice.spice.errors.SpiceError` that describes the failure.
+:func:`prepare_job` reads the netlist (text or path), checks its includes
+and libraries, refuses known escapes unless allowed, decides whether the
+run is confined by the kernel sandbox (:func:`~memspice.spice.safety.run_policy`)
+and builds the text ngspice runs; :func:`finish` turns the plots and the
+log into a :class:`SimulationResult` or the
+:class:`~memspice.spice.errors.SpiceError` that describes the failure.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.elf import NotElf, dynamic_symbols, read_header
 from ..core.waveforms import Waveforms
-from .errors import SpiceError
+from .errors import OsdiUnavailable, SandboxViolation, SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
 from .netlist_text import (
     PLOT_MARKER,
     RESULTS_FILE,
     USER_BEGIN,
     USER_END,
+    check_includes,
     directives,
     prepare_netlist,
     printed_output,
@@ -27,7 +32,10 @@ from .netlist_text import (
 )
 from .progress import warn_if_slow
 from .result import SimulationResult
-from .safety import check_netlist
+from .safety import check_netlist, run_policy
+
+#: names every OSDI library exports (OSDI 0.3, the interface OpenVAF compiles to)
+OSDI_SYMBOLS = ("OSDI_DESCRIPTORS", "OSDI_NUM_DESCRIPTORS")
 
 #: seconds before an ngspice (or VACASK) run is stopped, the one default of every caller: the Python API
 #: (:func:`memspice.spice.run`, crossbar reads, read latency) and the command line.  Assumed: 10 minutes
@@ -46,6 +54,7 @@ class Job:
     user_control: str
     measurement_names: tuple[str, ...]
     origin: str
+    confine: bool = False
 
 
 def check_timeout(timeout) -> float:
@@ -59,6 +68,37 @@ def check_timeout(timeout) -> float:
     return t
 
 
+def check_osdi_library(path) -> Path:
+    """``path`` as an absolute path if it is a compiled Verilog-A (OSDI) library, else an error naming the problem.
+
+    Raises
+    ------
+    OsdiUnavailable
+        The file is missing, not an ELF shared library, or exports no OSDI
+        descriptors (ngspice would only warn and simulate without the model).
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise OsdiUnavailable(f"OSDI library {str(path)!r}: no such file")
+    try:
+        data = p.read_bytes()
+        header = read_header(data)
+        if not header.is_shared_object:
+            raise NotElf("an ELF file but not a shared library")
+        missing = [n for n in OSDI_SYMBOLS if n not in dynamic_symbols(data)]
+    except (NotElf, OSError) as exc:
+        raise OsdiUnavailable(
+            f"OSDI library {str(path)!r} is not a compiled Verilog-A model: {exc} "
+            "(compile the .va file with memspice.spice.compile_veriloga or openvaf-r)"
+        ) from None
+    if missing:
+        raise OsdiUnavailable(
+            f"OSDI library {str(path)!r} is a shared library without OSDI descriptors (no {', '.join(missing)}); "
+            "it was not compiled by OpenVAF from Verilog-A"
+        )
+    return p.resolve()
+
+
 def prepare_job(
     netlist,
     osdi=(),
@@ -67,13 +107,22 @@ def prepare_job(
     base_dir=None,
     default_klu: bool = False,
     raw_path: str | None = None,
+    where: str = "batch",
+    obstacle: str | None = None,
 ) -> Job:
-    """Read, check and prepare ``netlist`` (text or path); see :func:`memspice.spice.run` for the arguments."""
+    """Read, check and prepare ``netlist`` (text or path); see :func:`memspice.spice.run` for the arguments.
+
+    ``where`` (``"batch"``, ``"worker"``, ``"in-process"``) and ``obstacle``
+    go to :func:`~memspice.spice.safety.run_policy`; ``Job.confine`` is its answer.
+    """
     src = read_netlist(netlist, base_dir)
+    origin = str(src.path or "netlist")
     # ngspice runs in a private folder: libraries named relative to the caller's directory must be absolute
-    osdi = [str(Path(p).expanduser().resolve()) for p in osdi]
+    osdi = [str(check_osdi_library(p)) for p in osdi]
+    check_includes(src.text, src.base_dir, origin)
     if not allow_shell:
-        check_netlist(src.text, src.base_dir, osdi, origin=str(src.path or "netlist"))
+        check_netlist(src.text, src.base_dir, osdi, origin=origin)
+    confine = run_policy(src.text, src.base_dir, allow_shell, where, origin, obstacle)
     text = prepare_netlist(
         src.text, osdi=osdi, klu=klu, raw_path=raw_path, base_dir=src.base_dir, default_klu=default_klu
     )
@@ -85,7 +134,29 @@ def prepare_job(
         src.base_dir,
         control,
         tuple(measurement_names(directives(src.text) + "\n" + control)),
-        str(src.path or "netlist"),
+        origin,
+        confine,
+    )
+
+
+def raise_for_sandbox(programs, writes, log: str, run_dir) -> None:
+    """Raise :class:`SandboxViolation` naming what the sandbox refused, if anything."""
+    if not programs and not writes:
+        return
+    parts = []
+    if programs:
+        parts.append("run a program: " + "; ".join(repr(p) for p in programs[:5]))
+    if writes:
+        parts.append("write outside its run folder: " + ", ".join(writes[:5]))
+    more = len(programs) + len(writes) - min(len(programs), 5) - min(len(writes), 5)
+    raise SandboxViolation(
+        f"memspice's sandbox stopped ngspice: the netlist tried to {' and to '.join(parts)}"
+        + (f" (and {more} more)" if more > 0 else "")
+        + f". ngspice may only write inside its run folder ({os.fspath(run_dir)}) and run no programs; "
+        "pass allow_shell=True (memspice run --allow-shell) only if you trust this netlist",
+        log,
+        programs,
+        writes,
     )
 
 

@@ -88,12 +88,17 @@ def is_informational(line: str) -> bool:
 
 
 def find(patterns, text: str) -> str | None:
+    """The first line of ``text`` (lower case, stripped) that matches any of ``patterns``, or None.
+
+    One pass over the text with the patterns joined (a log can hold a netlist line of many megabytes).
+    """
     low = text.lower()
-    for line in low.splitlines():
-        for p in patterns:
-            if re.search(p, line):
-                return line.strip()
-    return None
+    match = re.compile("|".join(f"(?:{p})" for p in patterns)).search(low)
+    if match is None:
+        return None
+    start = low.rfind("\n", 0, match.start()) + 1
+    end = low.find("\n", match.end())
+    return low[start : len(low) if end < 0 else end].strip()
 
 
 def raise_for_log(log: str, produced_data: bool) -> None:

@@ -24,13 +24,13 @@ from .errors import SpiceNetlistError
 ANALYSIS = re.compile(r"^\s*\.(op|dc|tran|ac|noise|tf|sens|pz|disto|sp|pss)\b", re.I | re.M)
 #: control-language commands that run an analysis (ngspice manual, chapter "Commands")
 ANALYSIS_COMMANDS = {"run", "op", "dc", "tran", "ac", "noise", "tf", "sens", "pz", "disto", "sp", "pss", "resume"}
-_CONTROL = re.compile(r"^[ \t]*\.control[ \t]*\r?$(.*?)^[ \t]*\.endc\b[^\n]*$\n?", re.I | re.M | re.S)
 _HAS_CONTROL = re.compile(r"\.control", re.I)
-_INC_LINE = re.compile(r"^[ \t]*\.(?:include|incl|inc|lib)\b[^\n]*", re.I | re.M)
-_INCLUDE = re.compile(
-    r"^(?P<lead>[ \t]*\.(?:include|incl|inc)[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>.*)$", re.I
+# ngspice compares dot commands by prefix: '.incfoo x' includes x, '.library' is '.lib' ('.libsave' is not)
+_INC_LINE = re.compile(r"^[ \t]*\.(?:inc\w*|lib(?!save)\w*)(?=\s|$)[^\n]*", re.I | re.M)
+_INCLUDE = re.compile(r"^(?P<lead>[ \t]*\.inc\w*[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>.*)$", re.I)
+_LIB = re.compile(
+    r"^(?P<lead>[ \t]*\.lib(?!save)\w*[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>[ \t]+(?P<section>\S+).*)$", re.I
 )
-_LIB = re.compile(r"^(?P<lead>[ \t]*\.lib[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>[ \t]+\S+.*)$", re.I)
 #: results file the collector writes inside the run's private folder
 RESULTS_FILE = "memspice-results.raw"
 #: marker the collector echoes before writing each plot, so plots keep their ngspice names
@@ -97,22 +97,66 @@ def directives(text: str) -> str:
     return "\n".join(lines[:1] + [ln for ln in lines[1:] if ln.lstrip()[:1] == "."])
 
 
-def split_control(netlist: str) -> tuple[str, str]:
-    """Split off every ``.control`` ... ``.endc`` block; returns (circuit, control bodies joined in order)."""
+def split_control(netlist: str, title: bool = True) -> tuple[str, str]:
+    """Split off every ``.control`` ... ``.endc`` block; returns (circuit, control bodies joined in order).
+
+    As ngspice reads them: a line starting ``.control`` (``.control * note``,
+    ``.controls`` too) opens a block, one starting ``.endc`` closes it, and a
+    block left open runs to the end of the netlist (a last ``.end`` stays a
+    circuit line).  ``title``: the first line is a title (a netlist, not an
+    included file).
+    """
     if not _HAS_CONTROL.search(directives(netlist)):  # fast path for large generated netlists
         return netlist, ""
-    bodies = [m.group(1).strip("\r\n") for m in _CONTROL.finditer(netlist)]
-    return _CONTROL.sub("", netlist), "\n".join(b for b in bodies if b.strip())
+    circuit: list[str] = []
+    bodies: list[str] = []
+    body: list[str] | None = None
+    lines = netlist.splitlines(keepends=True)
+    last = max((k for k, ln in enumerate(lines) if ln.strip()), default=-1)
+    for k, line in enumerate(lines):
+        word = line.strip().lower()
+        if body is None:
+            if (k > 0 or not title) and word.startswith(".control"):
+                body = []
+            else:
+                circuit.append(line)
+        elif word.startswith(".endc"):
+            bodies.append("".join(body).strip("\r\n"))
+            body = None
+        elif word.startswith(".control"):
+            continue  # ngspice: "redundant .control card"
+        elif k == last and word == ".end":
+            circuit.append(line)
+        else:
+            body.append(line)
+    if body is not None:
+        bodies.append("".join(body).strip("\r\n"))
+    return "".join(circuit), "\n".join(b for b in bodies if b.strip())
+
+
+_COMMAND_SEPARATOR = re.compile(r"""("[^"]*"|'[^']*'|[^;"']+)|;""")
+
+
+def _split_commands(line: str) -> list[str]:
+    """``line`` split at the ``;`` that separate commands (not those inside quotes)."""
+    parts, current = [], ""
+    for m in _COMMAND_SEPARATOR.finditer(line):
+        if m.group(1) is None:
+            parts.append(current)
+            current = ""
+        else:
+            current += m.group(1)
+    return parts + [current]
 
 
 def control_commands(control: str) -> list[tuple[str, str]]:
-    """(command word, whole command) of every command in a control body; ``;`` separates commands."""
+    """(command word, whole command) of every command in a control body; ``;`` outside quotes separates commands."""
     out = []
     for line in control.splitlines():
         stripped = line.strip()
         if not stripped or stripped[0] == "*":
             continue
-        for cmd in stripped.split(";"):
+        for cmd in _split_commands(stripped):
             cmd = cmd.strip()
             if cmd:
                 out.append((cmd.split()[0].strip("\"'").lower(), cmd))
@@ -172,11 +216,103 @@ def included_files(text: str, base_dir, title: bool = True) -> list[Path]:
     return found
 
 
+def read_text(path) -> str:
+    """A netlist or include file as text: UTF-8, else Latin-1 (ngspice reads bytes)."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _targets(text: str, base_dir: Path, title: bool) -> list[tuple[Path, str | None]]:
+    """(file, ``.lib`` section or None) of every include line, resolved as ngspice does."""
+    out = []
+    for _, m in _include_lines(directives(text), title):
+        p = Path(_unquote(m.group("path"))).expanduser()
+        section = m.groupdict().get("section")
+        out.append((p if p.is_absolute() else (base_dir / p).resolve(), section.lower() if section else None))
+    return out
+
+
+def _lib_section(text: str, section: str) -> str:
+    """The lines of ``.lib SECTION`` ... ``.endl`` in a library file (empty if absent)."""
+    out: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        words = line.strip().lower().split()
+        if not inside and len(words) == 2 and words[0] == ".lib" and words[1] == section:
+            inside = True
+        elif inside and words and words[0] == ".endl":
+            break
+        elif inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+_MAX_INCLUDE_DEPTH = 50
+
+
+def check_includes(text: str, base_dir, origin: str = "netlist") -> None:
+    """Refuse includes ngspice cannot survive, before it runs.
+
+    Raises :class:`SpiceNetlistError` for a recursive include (ngspice
+    recurses until it crashes), naming the chain, and for an include of
+    something that is not a regular file (a FIFO or ``/dev/stdin`` would wait
+    forever).  ``.lib FILE SECTION`` follows only that section, as ngspice does.
+    """
+
+    def visit(body: str, folder: Path, chain: list[tuple[str, str | None]], title: bool) -> None:
+        if len(chain) > _MAX_INCLUDE_DEPTH:
+            raise SpiceNetlistError(f"includes nested more than {_MAX_INCLUDE_DEPTH} deep: {_chain(chain)}")
+        for path, section in _targets(body, folder, title):
+            key = (str(path), section)
+            if key in chain:
+                raise SpiceNetlistError(f"recursive include: {_chain([*chain, key])}")
+            if not path.exists():
+                continue  # ngspice reports a missing file itself
+            if not path.is_file():
+                raise SpiceNetlistError(
+                    f"{_chain([*chain, key])}: {path} is not a regular file (a folder, FIFO or device); "
+                    "ngspice would wait on it or fail"
+                )
+            sub = read_text(path)
+            visit(_lib_section(sub, section) if section else sub, path.parent, [*chain, key], False)
+
+    visit(text, Path(base_dir), [(origin, None)], True)
+
+
+def _chain(chain) -> str:
+    return " -> ".join(f"{p} (section {s})" if s else p for p, s in chain)
+
+
+def netlist_files(text: str, base_dir, origin: str = "netlist"):
+    """Yield ``(name, text, folder, is_netlist)`` for the netlist and every file it reaches through includes.
+
+    Whole files, each once, following every include line in them (also those
+    outside the ``.lib`` section ngspice would use): the conservative view a
+    safety check needs.  Missing and non-regular files are skipped
+    (:func:`check_includes` reports the latter).
+    """
+    seen: set[Path] = set()
+    todo: list[tuple[str, str, Path, bool]] = [(origin, text, Path(base_dir), True)]
+    while todo:
+        name, body, folder, is_netlist = todo.pop(0)
+        yield name, body, folder, is_netlist
+        for path, _ in _targets(body, folder, is_netlist):
+            if path in seen or not path.is_file():
+                continue
+            seen.add(path)
+            todo.append((str(path), read_text(path), path.parent, False))
+
+
 def _included_analysis(text: str, base_dir: Path, depth: int = 0, title: bool = True) -> bool:
     """Whether a file the netlist includes (recursively) holds an analysis line."""
     if depth > 20:
         return False
     for inc in included_files(text, base_dir, title=title):
+        if not inc.is_file():  # missing (ngspice says so) or not a regular file (check_includes says so)
+            continue
         try:
             sub = inc.read_bytes().decode("latin-1")
         except OSError:

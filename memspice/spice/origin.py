@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from .netlist_text import included_files, read_netlist, split_control
+from .errors import LINE_LIMIT, cut
+from .netlist_text import netlist_files, read_netlist, split_control
 
 #: the prepared copy's file name in the run folder (batch mode)
 PREPARED_NAME = "circuit.cir"
@@ -29,8 +30,6 @@ _QUOTING = re.compile(
 #: messages that name a word (a parameter) but not the line: the first line using it is cited
 _WORD = re.compile(r"undefined parameter \[(?P<word>[^\]\s]+)\]", re.I)
 _NEXT_LINE = re.compile(r"(?:or its substitute:|from line)\s*\n\s*(?P<line>[^\n]+)", re.I)
-#: how deep includes are followed (as :mod:`memspice.spice.netlist_text` does)
-MAX_DEPTH = 20
 
 
 def _norm(line: str) -> str:
@@ -38,23 +37,14 @@ def _norm(line: str) -> str:
 
 
 def _sources(netlist, base_dir=None) -> list[tuple[str, list[str]]]:
-    """(name, lines) of the netlist and every file it includes, the netlist first."""
+    """(name, lines) of the netlist and every file it includes, the netlist first.
+
+    The walk of :func:`~memspice.spice.netlist_text.netlist_files`: each regular file once (a FIFO
+    include would block the reader).
+    """
     src = read_netlist(netlist, base_dir)
-    out = [(str(src.path) if src.path else "netlist", src.text.splitlines())]
-    todo = [(p, 0) for p in included_files(src.text, src.base_dir)]
-    seen = set()
-    while todo:
-        path, depth = todo.pop(0)
-        if path in seen or depth > MAX_DEPTH:
-            continue
-        seen.add(path)
-        try:
-            text = path.read_bytes().decode("latin-1")
-        except OSError:
-            continue
-        out.append((str(path), text.splitlines()))
-        todo += [(p, depth + 1) for p in included_files(text, path.parent, title=False)]
-    return out
+    name = str(src.path) if src.path else "netlist"
+    return [(where, body.splitlines()) for where, body, _, _ in netlist_files(src.text, src.base_dir, name)]
 
 
 def _find(sources, text: str) -> str | None:
@@ -118,6 +108,7 @@ def cite_origin(exc: Exception, netlist, base_dir=None) -> Exception:
         return exc
     first, sep, rest = str(exc.args[0]).partition("\n")
     rest = _LINE_NO.sub(lambda m: f"line no. {m.group(1)} of memspice's prepared copy", rest)
+    where = [cut(w, LINE_LIMIT) for w in where]  # a cited line can be megabytes long
     exc.args = (first + "".join(f"\n  at {w}" for w in where) + sep + rest, *exc.args[1:])
     return exc
 

@@ -5,33 +5,32 @@ informational lines there ("Using SPARSE 1.3 as Direct Linear Solver",
 "Using KLU ...").  :class:`_MemspiceNgSpice` replaces that callback: it
 keeps every line and leaves the verdict to :mod:`memspice.spice.log`.
 
-``isolate=True`` (default) runs the shared library in a spawned child
-process, so a segfault or ``controlled_exit`` inside libngspice can never
-kill the caller's Python process.  ``isolate=False`` runs truly in-process
-(fastest, for notebooks) with a timeout through ``bg_run``/``bg_halt``.
+``isolate=True`` (default) runs the shared library in a worker process (a
+fresh ``python -I`` started with :func:`memspice.spice.sandbox.worker_command`,
+which never re-imports the caller's script), so a segfault or
+``controlled_exit`` inside libngspice can never kill the caller's Python
+process.  The worker works in a private folder and, unless the netlist is
+trusted (``allow_shell=True``), confines itself with the kernel sandbox
+before it loads libngspice: no programs, writes only in that folder.
+``isolate=False`` runs truly in-process (fastest, for notebooks) with a
+timeout through ``bg_run``/``bg_halt``; the caller's own process cannot be
+sandboxed, so it accepts only plain circuit descriptions
+(:mod:`memspice.spice.plain`) unless the netlist is trusted.
 
 A netlist's ``.control`` blocks run as in batch mode (libngspice executes
 them when the circuit is loaded, in the foreground: with ``isolate=False``
-the timeout cannot stop them; the isolated worker is killed instead).  The
-isolated worker runs in a private folder, where files the block writes go;
-with ``isolate=False`` they go to the current directory.
+the timeout cannot stop them; the isolated worker is killed instead).
 Every plot is read from memory, complex AC results stay complex.
-
-The spawned worker re-imports the caller's main script.  A script that calls
-``run(..., mode="shared")`` at top level, without an ``if __name__ ==
-"__main__":`` guard, would start the run again inside the worker; memspice
-detects this and raises :class:`SharedModeBootstrapError` saying what to do.
+``run FILE`` (results to a raw file) is refused: libngspice 46 crashes on it
+(its shared-mode plot is missing while it writes the file).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing as mp
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -40,13 +39,23 @@ import numpy as np
 
 from ..core.progress import enabled as progress_enabled
 from ..core.waveforms import Waveforms
+from . import sandbox
 from .capabilities import ngspice_info, require_ngspice
-from .errors import NgspiceNotFound, SharedModeBootstrapError, SpiceCrashError, SpiceError, SpiceTimeoutError
-from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
+from .errors import (
+    NgspiceNotFound,
+    SpiceCrashError,
+    SpiceError,
+    SpiceNetlistError,
+    SpiceTimeoutError,
+    UnsafeNetlistError,
+    killed_message,
+)
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job, raise_for_sandbox
 from .log import is_informational
-from .netlist_text import split_control
+from .netlist_text import control_commands, netlist_files, split_control
 from .progress import SpiceBar
 from .result import SimulationResult
+from .rundir import run_folder
 
 _LOCK = threading.Lock()
 _INSTANCE = None
@@ -77,8 +86,13 @@ def _ngspice_class():
             return 0
 
         @staticmethod
-        def _background_thread_running(is_running, ngspice_id, user_data):
-            ffi.from_handle(user_data)._is_running = bool(is_running)
+        def _background_thread_running(exited, ngspice_id, user_data):
+            # ngspice calls this from its background thread with fl_exited: False when the thread starts,
+            # True when it has finished (PySpice names the flag the other way round)
+            self = ffi.from_handle(user_data)
+            self._is_running = bool(exited)
+            if exited:
+                self.__dict__["memspice_bg_exits"] = self.__dict__.get("memspice_bg_exits", 0) + 1
             return 0
 
         def vectors(self, plot_name: str) -> dict[str, np.ndarray]:
@@ -120,17 +134,18 @@ def _spice_name(name: str, v_type: int) -> str:
     return low
 
 
-def _instance():
+def _instance(library: str | None = None):
+    """The process's libngspice (loaded once); ``library``: its path (default: found by :func:`ngspice_info`)."""
     global _INSTANCE
     if _INSTANCE is None:
-        info = ngspice_info()
-        if not info.shared_library:
+        library = library or ngspice_info().shared_library
+        if not library:
             raise NgspiceNotFound(
                 "libngspice shared library not found (install libngspice0, or set MEMSPICE_LIBNGSPICE)"
             )
-        os.environ.setdefault("NGSPICE_LIBRARY_PATH", info.shared_library)
+        os.environ.setdefault("NGSPICE_LIBRARY_PATH", library)
         cls = _ngspice_class()
-        cls.LIBRARY_PATH = info.shared_library
+        cls.LIBRARY_PATH = library
         inst = cls(ngspice_id=0, send_data=False)
         inst.__dict__.setdefault("memspice_log", [])
         inst.__dict__.setdefault("memspice_stderr_errors", [])
@@ -138,12 +153,13 @@ def _instance():
     return _INSTANCE
 
 
-def _run_here(job: Job, osdi, timeout: float, report=None):
+def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None = None):
     """Run in this process; returns ({plot name: vectors}, log).
 
-    ``report(message)`` receives libngspice's status messages (``tran: 45.3%``) while a run goes on.
+    ``report(message)`` receives libngspice's status messages (``tran: 45.3%``) while a run goes on;
+    ``library``: the libngspice to load (the worker gets it from its parent: it may not run ``ngspice -v``).
     """
-    ng = _instance()
+    ng = _instance(library)
     lib = ng._ngspice_shared
     _cleanup(lib)  # a previous run that raised may have left its circuit
     ng.memspice_log.clear()
@@ -153,14 +169,17 @@ def _run_here(job: Job, osdi, timeout: float, report=None):
         lib.ngSpice_Command(f"osdi {path}".encode())
     circuit, control = split_control(job.text)
     if job.user_control.strip():
-        ng.load_circuit(job.text)  # libngspice runs the control block now, in the foreground
+        _load(ng, job.text)  # libngspice runs the control block now, in the foreground
     else:
-        ng.load_circuit(circuit)
+        _load(ng, circuit)
+        # wait for the background thread to say it has finished: ngSpice_running() is still False between
+        # bg_run and the thread's first instruction, which on a busy machine lasts long enough to read the
+        # plots before the analysis ran (no results) or while it runs (cut-short vectors)
+        exits = ng.__dict__.get("memspice_bg_exits", 0)
+        ng.__dict__["memspice_status"] = ""
         lib.ngSpice_Command(b"bg_run")
         t0 = last = time.monotonic()
-        ng.__dict__["memspice_status"] = ""
-        time.sleep(0.005)
-        while lib.ngSpice_running():
+        while ng.__dict__.get("memspice_bg_exits", 0) == exits:
             if report is not None and time.monotonic() - last > 0.2:
                 last = time.monotonic()
                 report(ng.__dict__.get("memspice_status", ""))
@@ -178,6 +197,15 @@ def _run_here(job: Job, osdi, timeout: float, report=None):
             plots[name] = ng.vectors(name)
     _cleanup(lib)
     return plots, log
+
+
+def _load(ng, text: str) -> None:
+    """``ng.load_circuit(text)``; PySpice's bare NameError for a refused circuit becomes a SpiceNetlistError."""
+    try:
+        ng.load_circuit(text)
+    except NameError as exc:  # PySpice: "ngSpice_Circ returned 1"
+        log = "\n".join(ng.memspice_log)
+        raise SpiceNetlistError(f"libngspice refused the circuit ({exc})", log) from None
 
 
 def _cleanup(lib):
@@ -208,28 +236,27 @@ def _waves(plots: dict) -> dict:
     return {name: _to_waveforms(name, vectors) for name, vectors in plots.items()}
 
 
-def _child(conn, job, osdi, timeout, work, progress=False):
+def serve(conn) -> None:
+    """The worker's side (see :func:`memspice.spice.sandbox.worker_command`): run one job received on ``conn``."""
     try:
-        os.chdir(work)  # a private folder (the parent removes it): files the control block writes land there
+        job, osdi, timeout, progress, library = conn.recv()
         report = (lambda message: conn.send(("progress", message))) if progress else None
-        conn.send(("ok", _run_here(job, osdi, timeout, report)))
+        conn.send(("ok", _run_here(job, osdi, timeout, report, library)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("error", exc))
     finally:
         conn.close()
 
 
-_GUARD_HINT = (
-    "the calling script runs memspice.spice.run(..., mode='shared') at top level. The isolated "
-    "libngspice worker is a spawned process that re-imports the main script, so the run would start "
-    "again inside it. Put the script's work under 'if __name__ == \"__main__\":', or pass "
-    "isolate=False (in-process), or use mode='batch'."
-)
-
-
-def _bootstrapping() -> bool:
-    """Whether this process is a spawned worker still importing the parent's main script."""
-    return bool(getattr(mp.current_process(), "_inheriting", False))
+def _refuse_run_to_file(job: Job) -> None:
+    """``run FILE`` crashes libngspice 46 (module docstring): say so instead of dying."""
+    for where, body, _, is_netlist in netlist_files(job.text, job.base_dir, job.origin):
+        for word, cmd in control_commands(split_control(body, title=is_netlist)[1]):
+            if word.removeprefix("pre_") == "run" and len(cmd.split()) > 1:
+                raise SpiceNetlistError(
+                    f"{where}: '{cmd}': 'run FILE' (results to a raw file) crashes libngspice in shared mode; "
+                    "use 'run' and then 'write FILE', or mode='batch'"
+                )
 
 
 def run_shared(
@@ -244,23 +271,22 @@ def run_shared(
 ) -> SimulationResult:
     """Run ``netlist`` with libngspice (PySpice); see :func:`memspice.spice.run` and the module docstring."""
     timeout = check_timeout(timeout)
-    if _bootstrapping():
-        raise SharedModeBootstrapError("memspice shared mode started inside its own worker process: " + _GUARD_HINT)
     info = require_ngspice()
+    if not info.shared_library:
+        raise NgspiceNotFound("libngspice shared library not found (install libngspice0, or set MEMSPICE_LIBNGSPICE)")
+    where = "worker" if isolate else "in-process"
+    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None, where=where)
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
-    job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None)
     job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
+    _refuse_run_to_file(job)
     bar = SpiceBar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
         if not isolate:
             with _LOCK:
                 plots, log = _run_here(job, osdi, timeout, bar.status if bar.active else None)
             return finish(job, _waves(plots), log, "shared")
-        work = tempfile.mkdtemp(prefix="memspice-shared-")
-        try:
-            status, payload = _run_isolated(job, osdi, timeout, work, bar)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        with run_folder("memspice-shared-") as work:
+            status, payload = _run_isolated(job, osdi, timeout, work, bar, info.shared_library)
     finally:
         bar.close()
     if status == "error":
@@ -269,43 +295,58 @@ def run_shared(
     return finish(job, _waves(plots), log, "shared")
 
 
-def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: SpiceBar | None = None):
-    """Run in a spawned worker whose working directory is ``work``; returns its (status, payload)."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    show = bar is not None and bar.active
-    proc = ctx.Process(target=_child, args=(child, job, osdi, timeout, work, show), daemon=True)
-    proc.start()
-    child.close()
-    # start-up of the child and the library
-    deadline = None if timeout == float("inf") else time.monotonic() + timeout + 30.0
+def _worker_path() -> list[str]:
+    """``sys.path`` for the worker: this memspice first, the caller's entries made absolute."""
+    here = str(Path(__file__).resolve().parents[2])
+    return [here] + [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+
+
+def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | None = None, library: str | None = None):
+    """Run in a :class:`~memspice.spice.sandbox.Worker` in ``work``; returns its (status, payload)."""
     try:
+        worker = sandbox.Worker(work, __name__, confine=job.confine, path=_worker_path())
+    except OSError as exc:
+        raise SpiceCrashError(f"could not start the libngspice worker: {exc}") from exc
+    show = bar is not None and bar.active
+    # start-up of the interpreter and the library, then the run
+    deadline = None if timeout == float("inf") else time.monotonic() + timeout + 30.0
+    result, timed_out = None, False
+    try:
+        worker.conn.send((job, osdi, timeout, show, library))
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if not parent.poll(left):
-                proc.kill()
-                proc.join()
-                if proc.exitcode is not None and proc.exitcode < 0 and proc.exitcode != -9:
-                    raise SpiceCrashError(f"libngspice worker crashed (exit code {proc.exitcode})")
-                raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped")
-            result = parent.recv()
-            if result[0] != "progress":
+            if not worker.conn.poll(left):
+                timed_out = True
+                break
+            message = worker.conn.recv()
+            if message[0] != "progress":
+                result = message
                 break
             if bar is not None:
-                bar.status(result[1])
-    except EOFError:
-        proc.join()
-        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-        if proc.exitcode == 1 and main_file and os.path.isfile(main_file):
-            raise SharedModeBootstrapError(
-                f"the libngspice worker exited (status 1) before running ngspice; most likely {_GUARD_HINT} "
-                f"(script: {main_file}; the worker's own error is printed above)"
-            ) from None
-        raise SpiceCrashError(
-            f"libngspice worker crashed (exit code {proc.exitcode}); the Python process is safe"
-        ) from None
-    proc.join(5)
-    return result
+                bar.status(message[1])
+    except (EOFError, OSError):
+        pass  # the worker ended without a result: its exit status says why
+    finally:
+        if result is None:  # timeout, a crash, Ctrl-C, SIGTERM: stop the worker
+            worker.kill()
+        programs, writes = worker.close()
+    out = worker.output
+    if job.confine:
+        reason = worker.setup_failure()
+        if reason:
+            raise UnsafeNetlistError(
+                f"the kernel sandbox could not be set up for the libngspice worker ({reason}); nothing was run", out
+            )
+        log = result[1][1] if result is not None and result[0] == "ok" else out
+        raise_for_sandbox(programs, writes, log, work)
+    if result is not None:
+        return result
+    if timed_out:
+        raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped", out)
+    code = worker.proc.returncode
+    if code is not None and code < 0:
+        raise SpiceCrashError(killed_message("the libngspice worker", -code) + "; memspice is safe", out)
+    raise SpiceCrashError(f"the libngspice worker ended (exit status {code}) without a result", out)
 
 
 def _without_pre_osdi(text: str) -> str:
