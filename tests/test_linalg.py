@@ -296,7 +296,7 @@ def test_each_array_is_read_through_the_exact_wire_solve():
     g[:, 0::2], g[:, 1::2] = gp, gn
     cur = solve_dc(Crossbar(g, r_word=5.0, r_bit=5.0), np.eye(6) * cfg.v_read).output_currents / cfg.v_read
     exact = (cur[:, 0::2] - cur[:, 1::2]).T / (cfg.g_step * 3)
-    assert np.allclose(arr.effective_matrix().toarray(), exact, rtol=1e-9, atol=1e-12)
+    assert np.allclose(arr.effective_matrix().toarray(), exact, rtol=1e-7, atol=1e-9)  # solve_dc tolerance
 
 
 def test_slices_cancel_the_measured_error():
