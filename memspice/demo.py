@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .circuits.sources import Sine, pulse_train
+from .core.faces import Face
 from .crossbar_demo import crossbar_demo
-from .faces import Face
 from .models import DriftDiffusion, Selector, ThresholdSwitch, TiOx
 from .spice.capabilities import ngspice_info
 from .spice.device_bench import FACES, compare_faces

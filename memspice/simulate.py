@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .choices import Choice
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
+from .core.choices import Choice
 from .solver.dc import CrossbarSolution, solve_dc
+from .spice.job import DEFAULT_TIMEOUT
 
 #: up to this many cells, "auto" uses ngspice (the reference) when it is installed
 AUTO_SPICE_LIMIT = 64 * 64
@@ -74,7 +75,7 @@ def simulate_crossbar(xbar: Crossbar, voltages, backend: Backend | str = Backend
 
 
 def solve_spice(
-    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = 600.0, face: Face | str = Face.BEHAVIOURAL
+    xbar: Crossbar, voltages, mode: str = "batch", timeout: float = DEFAULT_TIMEOUT, face: Face | str = Face.BEHAVIOURAL
 ) -> CrossbarSolution:
     """ngspice ``.op`` reads of ``xbar`` for ``voltages`` ((m,) or (p, m), V), as a :class:`CrossbarSolution`.
 

@@ -1,16 +1,10 @@
-"""Regenerate notebooks/rpca_video.ipynb: python notebooks/build_rpca_notebook.py (run from the repository root)."""
+"""Regenerate notebooks/rpca_video.ipynb, executed: python notebooks/build_rpca_notebook.py (from the repository root)."""
 
+import sys
 from pathlib import Path
 
-import nbformat as nbf
-
-
-def nb(cells):
-    n = nbf.v4.new_notebook()
-    n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    n.cells = [nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1]) for c in cells]
-    return n
-
+sys.path.insert(0, str(Path(__file__).parent))
+from notebook_tools import nb, save_executed  # noqa: E402
 
 rpca = nb(
     [
@@ -110,4 +104,5 @@ rpca = nb(
     ]
 )
 
-nbf.write(rpca, Path("notebooks") / "rpca_video.ipynb")
+if __name__ == "__main__":
+    save_executed(rpca, Path(__file__).parent / "rpca_video.ipynb")

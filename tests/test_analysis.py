@@ -53,3 +53,40 @@ def test_monte_carlo_64x64_100_points_through_dask_is_reproducible():
     assert len(a) == 100
     assert a.equals(b)
     assert a["mvm_rms_rel_error"].std() > 0  # the samples really differ
+
+
+def test_every_plot_helper_returns_the_figure_and_accepts_ax():
+    """One convention (issue 21): a plot helper returns the Figure; with ``ax=`` it draws there and returns
+    ``ax.figure``."""
+    import inspect
+
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from memspice.core.waveforms import Waveforms
+
+    t = np.linspace(0, 1e-6, 11)
+    dev = Waveforms(t, {"v": np.sin(t * 1e6), "i": 1e-5 * np.sin(t * 1e6), "x": t * 1e5})
+    sweep = pd.DataFrame({"r_word_ohm": [0.0, 1.0, 0.0, 1.0], "sample": [0, 0, 1, 1], "seed": [1, 2, 3, 4]})
+    sweep["mvm_max_rel_error"] = [1e-3, 2e-2, 1.1e-3, 2.1e-2]
+    calls = {
+        "iv_loop": lambda ax: plots.iv_loop(dev, ax=ax),
+        "state_vs_time": lambda ax: plots.state_vs_time(dev, ax=ax),
+        "crossbar_heatmap": lambda ax: plots.crossbar_heatmap(np.eye(3), "G", "S", ax=ax),
+        "raster": lambda ax: plots.raster([[1e-7], [2e-7]], ax=ax),
+        "xy": lambda ax: plots.xy([1, 2], {"a": [1, 2]}, "x", "y", ax=ax),
+        "read_outputs": lambda ax: plots.read_outputs(np.ones((2, 3)) * 1e-5, np.ones((2, 3)) * 1.1e-5, ax=ax),
+        "sweep_summary": lambda ax: plots.sweep_summary(sweep, ax=ax),
+        "Waveforms.plot": lambda ax: dev.plot(["v"], ax=ax),
+    }
+    public = {
+        n for n, f in inspect.getmembers(plots, inspect.isfunction) if f.__module__ == plots.__name__ and n[0] != "_"
+    }
+    assert public - {"engineering_scale"} <= set(calls), "a new plot helper needs a line here"
+    for name, call in calls.items():
+        alone = call(None)
+        assert isinstance(alone, matplotlib.figure.Figure), name
+        fig, ax = plt.subplots()
+        assert call(ax) is fig and ax.has_data(), name
+        plt.close("all")

@@ -1,12 +1,12 @@
-"""One parsing rule for every option enum (memspice.choices.Choice)."""
+"""One parsing rule for every option enum (memspice.core.choices.Choice)."""
 
 import pytest
 
-from memspice.faces import Face
+from memspice.core.faces import Face
+from memspice.core.units import SI_PREFIXES, parse_spice_number, spice_number
 from memspice.netlists.dialects import Dialect, Save
 from memspice.simulate import Backend
 from memspice.spice import Mode
-from memspice.units import SI_PREFIXES, parse_spice_number, spice_number
 
 
 @pytest.mark.parametrize("enum", [Face, Dialect, Save, Backend, Mode])
@@ -25,7 +25,7 @@ def test_face_aliases():
 
 
 def test_one_prefix_table_serves_netlists_and_plots():
-    from memspice.spice.waveforms import engineering_scale
+    from memspice.core.waveforms import engineering_scale
 
     for scale, symbol, suffix in SI_PREFIXES:
         assert spice_number(2.5 * scale) == "2.5" + suffix

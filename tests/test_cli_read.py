@@ -51,7 +51,7 @@ def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, cap
     text = capsys.readouterr().out
     assert "column pairs" in text and "on sparse" in text
     df = _read(out)
-    assert list(df.columns) == ["i0 [A]", "i1 [A]", "i2 [A]"] and df.shape == (4, 3)
+    assert list(df.columns) == ["i0_A", "i1_A", "i2_A"] and df.shape == (4, 3)
     g, mapping = map_weights(W)
     sol = solve_dc(Crossbar(g, r_word=2.0, r_bit=2.0), X)
     assert np.allclose(df.to_numpy(), sol.output_currents[:, 0::2] - sol.output_currents[:, 1::2], rtol=1e-12)
@@ -62,19 +62,19 @@ def test_read_sparse_gives_vectors_by_outputs_with_the_stated_mapping(files, cap
 
 def test_read_with_dac_tia_and_adc(files, capsys):
     out = files / "p.csv"
-    options = ["--backend", "sparse", "--r-word", "0", "--r-bit", "0", "--dac-bits", "1", "--v-max", "0.2"]
+    options = ["--backend", "sparse", "--r-word", "0", "--r-bit", "0", "--dac-bits", "1", "--dac-full-scale", "0.2"]
     assert _read_command(files, out, *options, "--tia", "ideal", "--r-f", "1000", "--adc-bits", "4") == 0
     df = _read(out)
     _, mapping = map_weights(W)
     x_dac = np.where(X >= 0.1, 0.2, 0.0)  # 1-bit DAC: 0 or v_max
     i = mapping.scale * x_dac @ W
-    assert np.allclose(df[[f"i{j} [A]" for j in range(3)]].to_numpy(), i, atol=1e-15)
-    v = df[[f"v_out{j} [V]" for j in range(3)]].to_numpy()
+    assert np.allclose(df[[f"i{j}_A" for j in range(3)]].to_numpy(), i, atol=1e-15)
+    v = df[[f"v_out{j}_V" for j in range(3)]].to_numpy()
     assert np.allclose(v, -1000 * i, atol=1e-12)
     codes = df[[f"code{j}" for j in range(3)]].to_numpy()
     assert codes.dtype.kind == "i" and np.abs(codes).max() == 7  # signed 4 bits, full scale = largest |v|
     lsb = np.abs(v).max() / 7
-    assert np.allclose(df[[f"adc{j} [V]" for j in range(3)]].to_numpy(), codes * lsb)
+    assert np.allclose(df[[f"adc{j}_V" for j in range(3)]].to_numpy(), codes * lsb)
     assert np.all(np.abs(codes * lsb - v) <= lsb / 2 + 1e-12)
 
 
@@ -152,12 +152,14 @@ def test_sweep_grid_times_samples_and_seeded(tmp_path, capsys):
         "sweep",
         "--n",
         "6",
-        "--sigma",
+        "--variation",
         "0",
         "0.2",
-        "--r-wire",
+        "--r-word",
         "0",
         "1",
+        "--r-bit",
+        "0",
         "--samples",
         "2",
         "--scheduler",
@@ -168,9 +170,9 @@ def test_sweep_grid_times_samples_and_seeded(tmp_path, capsys):
     assert main(argv + ["-o", str(a)]) == 0 and main(argv + ["-o", str(b)]) == 0
     ta, tb = pd.read_csv(a), pd.read_csv(b)
     assert len(ta) == 2 * 2 * 2 and ta.equals(tb)
-    ideal = ta[(ta.sigma == 0) & (ta.r_wire == 0)]
+    ideal = ta[(ta.variation == 0) & (ta.r_word_ohm == 0)]
     assert np.all(ideal.mvm_max_rel_error < 1e-12)  # no variation, no wires: exact
-    assert np.all(ta[ta.sigma == 0.2].mvm_max_rel_error > 1e-3)
+    assert np.all(ta[ta.variation == 0.2].mvm_max_rel_error > 1e-3)
     assert "mvm" in capsys.readouterr().out.lower()
 
 
@@ -186,10 +188,12 @@ def test_sweep_on_own_data(files, capsys):
                 str(pos),
                 "--inputs",
                 str(files / "x.npy"),
-                "--sigma",
+                "--variation",
                 "0",
                 "0.1",
-                "--r-wire",
+                "--r-word",
+                "0",
+                "--r-bit",
                 "0",
                 "--samples",
                 "3",
@@ -203,8 +207,8 @@ def test_sweep_on_own_data(files, capsys):
     )
     table = pd.read_csv(out)
     assert len(table) == 6 and "conductances" not in table.columns
-    assert np.all(table[table.sigma == 0].mvm_max_rel_error < 1e-12)
-    assert table[table.sigma == 0.1].mvm_max_rel_error.nunique() == 3  # each sample its own seed
+    assert np.all(table[table.variation == 0].mvm_max_rel_error < 1e-12)
+    assert table[table.variation == 0.1].mvm_max_rel_error.nunique() == 3  # each sample its own seed
     assert main(["sweep", "--weights", str(pos), "-o", str(out)]) == 2
     assert "--inputs" in capsys.readouterr().err
 
@@ -241,7 +245,7 @@ def test_verilog_a_netlist_from_files_names_osdi_without_a_folder(files, capsys)
     assert tags and all("/" not in t and t.endswith(".osdi") for t in tags)
     va_npz, beh_npz = files / "va.npz", files / "beh.npz"
     assert main(["run", str(cir), "--npz", str(va_npz)]) == 0 and main(["run", str(beh), "--npz", str(beh_npz)]) == 0
-    from memspice.spice.waveforms import Waveforms
+    from memspice.core.waveforms import Waveforms
 
     a, b = Waveforms.from_npz(va_npz), Waveforms.from_npz(beh_npz)
     assert all(np.isclose(a[f"i(vsense{j})"][0], b[f"i(vsense{j})"][0], rtol=1e-6) for j in range(6))

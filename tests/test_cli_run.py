@@ -73,7 +73,7 @@ def test_broken_pipe_does_not_lose_the_csv(netlist, tmp_path, monkeypatch):
     monkeypatch.setattr("sys.stdout", ClosedPipe())
     assert main(["run", str(netlist), "--csv", str(csv), "--npz", str(npz)]) == 141
     monkeypatch.undo()
-    assert "v(b) [V]" in csv.read_text() and Waveforms.from_npz(npz)["v(b)"][0] == pytest.approx(0.5)
+    assert "v(b)_V" in csv.read_text() and Waveforms.from_npz(npz)["v(b)"][0] == pytest.approx(0.5)
 
 
 @needs_ngspice
@@ -129,9 +129,9 @@ def test_latin1_netlist_and_ac_csv(tmp_path, capsys):
     csv = tmp_path / "ac.csv"
     assert main(["run", str(net), "--csv", str(csv), "--solver", "sparse"]) == 0
     header = csv.read_text().splitlines()[0]
-    assert header.startswith("frequency [Hz]") and "re(v(out)) [V]" in header and "im(v(out)) [V]" in header
+    assert header.startswith("frequency_Hz") and "re(v(out))_V" in header and "im(v(out))_V" in header
     data = np.loadtxt(csv, delimiter=",", skiprows=1)
     cols = header.split(",")
-    h = data[:, cols.index("re(v(out)) [V]")] + 1j * data[:, cols.index("im(v(out)) [V]")]
+    h = data[:, cols.index("re(v(out))_V")] + 1j * data[:, cols.index("im(v(out))_V")]
     f = data[:, 0]
     np.testing.assert_allclose(np.abs(h), 1 / np.abs(1 + 2j * np.pi * f * 1e-3), rtol=1e-6)

@@ -14,7 +14,7 @@ import pytest
 
 from memspice.circuits.crossbar import Crossbar
 from memspice.circuits.periphery import IdealTIA, OpAmpTIA
-from memspice.faces import Face
+from memspice.core.faces import Face
 from memspice.netlists import crossbar_netlist
 from memspice.netlists.builders import build_crossbar, build_lif, build_solver, build_write
 from memspice.netlists.compare import netlist_differences

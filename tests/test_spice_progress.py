@@ -7,7 +7,7 @@ import pytest
 
 from memspice.spice import SlowSimulationWarning, run
 from memspice.spice.job import prepare_job
-from memspice.spice.progress import Bar, analysis_span, element_count, slow_hint
+from memspice.spice.progress import SpiceBar, analysis_span, element_count, slow_hint
 
 from .conftest import needs_ngspice, needs_osdi, needs_shared
 
@@ -31,7 +31,7 @@ def test_analysis_span_reads_tran_and_dc_lines():
 
 
 def test_bar_follows_ngspice_reference_values(capsys):
-    bar = Bar(True, (0.0, 1e-3))
+    bar = SpiceBar(True, (0.0, 1e-3))
     bar.feed("Initial Transient Solution\n Reference value :  2.50000e-04\r Reference value :  5.00000e-04\r")
     assert bar._done == pytest.approx(50.0)
     bar.feed("garbage without numbers")
@@ -40,13 +40,13 @@ def test_bar_follows_ngspice_reference_values(capsys):
     assert bar._done == pytest.approx(80.0)
     bar.close()
     assert "ngspice" in capsys.readouterr().err
-    quiet = Bar(False, (0.0, 1.0))
+    quiet = SpiceBar(False, (0.0, 1.0))
     quiet.feed(" Reference value :  0.5")
     assert not quiet.active and quiet._done == 0.0
 
 
 def test_progress_is_quiet_off_a_terminal_and_can_be_switched_off(monkeypatch):
-    from memspice.spice.progress import enabled
+    from memspice.core.progress import enabled
 
     assert enabled(None) is False  # pytest's stderr is not a terminal
     assert enabled(True) is True
@@ -99,10 +99,10 @@ def test_model_repr_names_key_parameters_with_units():
 
 
 def test_osdi_header_names_resolve_in_the_cache(tmp_path, monkeypatch):
-    from memspice.spice.osdi import cache_name, find_cached, header_name, is_cache_name
+    from memspice.core.osdi import cache_name, find_cached, header_name, is_cache_name
 
     monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path))
-    from memspice.spice.osdi import cache_dir
+    from memspice.core.osdi import cache_dir
 
     name = cache_name("module m_va(p, n); endmodule", "m_va")
     assert is_cache_name(name) and is_cache_name("m_va") and not is_cache_name("/abs/m_va.osdi")

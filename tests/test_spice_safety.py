@@ -102,8 +102,8 @@ def test_control_writes_land_in_the_private_run_folder(tmp_path, monkeypatch):
 
 # --- '* memspice-osdi:' header lines naming libraries by bare file name (issue 14) ------------------
 def test_bare_header_names_load_only_from_memspice_cache(tmp_path, monkeypatch):
-    from memspice.cli import _header_libraries
-    from memspice.spice import osdi
+    from memspice.core import osdi
+    from memspice.netlists.headers import header_libraries as _header_libraries
 
     monkeypatch.setenv("MEMSPICE_CACHE", str(tmp_path / "cache"))
     cached = osdi.cache_dir() / "ms_selector_va-0123456789abcdef.osdi"

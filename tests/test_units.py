@@ -2,7 +2,7 @@
 
 import pytest
 
-from memspice.units import SIGNIFICANT_DIGITS, parse_spice_number, sci_number, spice_number
+from memspice.core.units import SIGNIFICANT_DIGITS, parse_spice_number, sci_number, spice_number
 
 
 @pytest.mark.parametrize(

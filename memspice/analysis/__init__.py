@@ -1,5 +1,5 @@
 """Waveform containers, measurements and plots."""
 
-from ..spice.waveforms import Waveforms
+from ..core.waveforms import Waveforms
 
 __all__ = ["Waveforms"]

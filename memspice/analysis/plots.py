@@ -1,8 +1,10 @@
-"""Matplotlib figures; every function returns the Figure (no global state).
+"""Matplotlib figures.  One convention for every plot helper in memspice (these, ``Waveforms.plot`` and the
+reproductions' figures): it returns the :class:`~matplotlib.figure.Figure`, and accepts ``ax=`` to draw
+into axes of your own figure (then it returns ``ax.figure``).  No global state.
 
 No backend is forced: figures show inline in Jupyter and save from scripts
 (matplotlib picks a non-interactive backend by itself where there is no display).
-Axes carry engineering units (us, uA, mV, ...) chosen from the data.
+Axes carry engineering units (µs, µA, mV, ...) chosen from the data.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..spice.waveforms import engineering_scale  # lives in the bottom layer (Waveforms.plot uses it too)
+from ..core.waveforms import engineering_scale  # lives in the bottom layer (Waveforms.plot uses it too)
 
 
 def _label(name: str, unit: str) -> str:
@@ -95,5 +97,95 @@ def xy(x, ys: dict, xlabel: str, ylabel: str, logx: bool = False, logy: bool = F
         ax.set_title(title)
     if len(ys) > 1:
         ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+#: a read figure draws at most this many input vectors as lines (assumed: more make a legend unreadable)
+MAX_VECTORS = 12
+
+
+def read_outputs(currents, ideal=None, ax=None):
+    """A crossbar read: output currents (A) per output, and against the ideal ones where given.
+
+    Parameters
+    ----------
+    currents : array_like (p, k)
+        Outputs of ``p`` input vectors, A.
+    ideal : array_like (p, k), optional
+        The ideal outputs (no wires, linear cells); adds a panel of simulated against ideal with
+        the ``y = x`` line.
+    ax : matplotlib.axes.Axes, optional
+        Draw only the first panel (outputs per output) into it.
+    """
+    i = np.atleast_2d(np.asarray(currents, float))
+    panels = 2 if ideal is not None and ax is None else 1
+    if ax is not None:
+        fig, axes = ax.figure, [ax]
+    else:
+        fig, grid = plt.subplots(1, panels, figsize=(4.8 * panels, 3.6), squeeze=False)
+        axes = list(grid[0])
+    k_i, iu = engineering_scale(i, "A")
+    shown = i[:MAX_VECTORS]
+    for k, row in enumerate(shown):
+        axes[0].plot(np.arange(i.shape[1]), row * k_i, "o-", ms=3, lw=1.0, label=f"vector {k}")
+    axes[0].set_xlabel("output (column)")
+    axes[0].set_ylabel(_label("output current", iu))
+    note = f" (first {MAX_VECTORS} of {len(i)} vectors)" if len(i) > MAX_VECTORS else ""
+    axes[0].set_title(f"outputs per vector{note}", fontsize=10)
+    if 1 < len(shown) <= 6:
+        axes[0].legend(fontsize=8, frameon=False)
+    if panels == 2:
+        ref = np.atleast_2d(np.asarray(ideal, float))
+        k_r, ru = engineering_scale(np.concatenate([ref.ravel(), i.ravel()]), "A")
+        axes[1].plot(ref.ravel() * k_r, i.ravel() * k_r, ".", ms=4)
+        lo, hi = float(min(ref.min(), i.min())) * k_r, float(max(ref.max(), i.max())) * k_r
+        axes[1].plot([lo, hi], [lo, hi], color="0.5", lw=0.8, label="ideal")
+        axes[1].set_xlabel(_label("ideal output", ru))
+        axes[1].set_ylabel(_label("simulated output", ru))
+        axes[1].set_title("against the ideal (no wires, linear cells)", fontsize=10)
+        axes[1].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_summary(table, metric: str = "mvm_max_rel_error", ax=None):
+    """A sweep's ``metric`` (mean and spread over samples) against its first varied parameter.
+
+    One line per combination of the other varied parameters; error bars are the standard deviation
+    over the Monte Carlo samples.  ``table`` is what :func:`memspice.analysis.sweeps.sweep_crossbar`
+    returns (column names with units, :func:`memspice.core.units.column_name`).
+    """
+    import pandas as pd
+
+    from ..core.units import split_column
+
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5.2, 3.6))
+    skip = {"sample", "seed", metric, "mvm_max_rel_error", "mvm_rms_rel_error", "mean_output_A"}
+    varied = [c for c in table.columns if c not in skip and table[c].nunique() > 1]
+    if not varied:
+        ax.bar([0], [table[metric].mean()], yerr=[table[metric].std() if len(table) > 1 else 0.0])
+        ax.set_xticks([0], ["all points"])
+    else:
+        x, hue = varied[0], varied[1:]
+        numeric = pd.api.types.is_numeric_dtype(table[x])
+        groups = table.groupby(hue) if hue else [((), table)]
+        for key, sub in groups:
+            stats = sub.groupby(x)[metric].agg(["mean", "std"]).reset_index()
+            key = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(f"{split_column(h)[0]}={v}" for h, v in zip(hue, key)) or None
+            xs = stats[x] if numeric else np.arange(len(stats))
+            ax.errorbar(
+                xs, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", ms=3, lw=1.2, capsize=2, label=label
+            )
+            if not numeric:
+                ax.set_xticks(range(len(stats)), [str(v) for v in stats[x]])
+        name, unit = split_column(x)
+        ax.set_xlabel(_label(name, unit))
+        if hue and len(groups) <= 8:
+            ax.legend(fontsize=7, frameon=False)
+    ax.set_ylabel(metric.replace("_", " "))
+    positive = bool(np.all(table[metric] > 0))
+    ax.set_yscale("log" if positive and table[metric].max() > 10 * table[metric].min() else "linear")
     fig.tight_layout()
     return fig

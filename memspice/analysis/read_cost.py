@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..spice.job import DEFAULT_TIMEOUT
+
 #: energy of one DAC conversion (J). Assumed: ~50 fJ/conversion is typical of the 4-8 bit current-steering
 #: DACs in published IMC macros; no source paper of memspice gives a number.
 DAC_ENERGY_J = 50e-15
@@ -87,16 +89,18 @@ def read_energy(
     )
 
 
-def read_latency(xbar, voltages, tolerance: float = 0.01, t_stop: float | None = None, timeout: float = 300.0) -> dict:
+def read_latency(
+    xbar, voltages, tolerance: float = 0.01, t_stop: float | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> dict:
     """Settling time (s) of a read: ngspice transient of a 0 -> ``voltages`` step (10 ps edge) on every row.
 
     Returns ``{"latency_s": max over columns, "per_column_s": array, "t_stop_s": float}``. The window
     ``t_stop`` defaults to 50 times the slowest RC of the lines (at least 1 ns). Cells are read at their
     frozen state; the line capacitances ``xbar.c_word``/``c_bit`` set the dynamics.
     """
+    from ..core.units import spice_number
     from ..netlists.crossbar import crossbar_netlist
     from ..spice import run
-    from ..units import spice_number
     from .metrics import settling_time
 
     v = xbar.check_inputs(voltages)[:, 0]

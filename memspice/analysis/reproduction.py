@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spice.files import save_figure_atomic, write_atomic
+from ..core.files import save_figure_atomic, write_atomic
 
 
 def _jsonable(value):

@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..circuits.periphery import R_F
+from ..circuits.weights import G_MAX, G_MIN
+
 
 def point_seeds(seed: int, count: int) -> list[int]:
     """``count`` independent 32-bit seeds derived from ``seed``."""
@@ -68,39 +71,215 @@ def run_sweep(
     return pd.DataFrame(list(rows))
 
 
-def crossbar_mvm_point(
-    n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cell: str = "1R", v_read: float = 0.2, seed: int = 0
-) -> dict:
-    """One Monte Carlo sample: an n x n array with log-normal variation ``sigma``, random weights/inputs.
+#: every parameter a crossbar sweep varies: name -> (unit, default, meaning).  One table for the library,
+#: the command line (``memspice sweep --NAME v1 v2 ...``) and the column names of the result.
+SWEEP_PARAMETERS: dict[str, tuple[str, object, str]] = {
+    "n": ("", 32, "array size n (n x n; random arrays only)"),
+    "cell": ("", "1R", "cell kind (conductance cells: 1R, 1S1R, 1T1R)"),
+    "variation": ("", 0.0, "log-normal device-to-device sigma"),
+    "r_word": ("Ohm", 1.0, "word-line resistance per segment"),
+    "r_bit": ("Ohm", 1.0, "bit-line resistance per segment"),
+    "r_source": ("Ohm", 0.0, "driver (DAC) output resistance"),
+    "r_sense": ("Ohm", 0.0, "sense resistance before each TIA"),
+    "g_min": ("S", G_MIN, "lowest conductance weights map to"),
+    "g_max": ("S", G_MAX, "highest conductance weights map to"),
+    "stuck_off": ("", 0.0, "fraction of cells stuck at g_min"),
+    "stuck_on": ("", 0.0, "fraction of cells stuck at g_max"),
+    "v_read": ("V", 0.2, "largest random input (random inputs only)"),
+    "dac_bits": ("", 0, "DAC bits on the inputs (0: no DAC)"),
+    "tia": ("", "none", "column read-out: none, ideal or opamp TIA"),
+    "r_f": ("Ohm", R_F, "TIA feedback resistance"),
+    "adc_bits": ("", 0, "ADC bits on the outputs (0: no ADC)"),
+}
+#: what each sweep point reports (name -> unit)
+SWEEP_METRICS = {"mvm_max_rel_error": "", "mvm_rms_rel_error": "", "mean_output": "A"}
 
-    Returns the MVM error against the ideal (variation-free, wire-free) G^T v.
+
+def crossbar_read_point(
+    n: int = 32,
+    cell: str = "1R",
+    variation: float = 0.0,
+    r_word: float = 1.0,
+    r_bit: float = 1.0,
+    r_source: float = 0.0,
+    r_sense: float = 0.0,
+    g_min: float = G_MIN,
+    g_max: float = G_MAX,
+    stuck_off: float = 0.0,
+    stuck_on: float = 0.0,
+    v_read: float = 0.2,
+    dac_bits: int = 0,
+    tia: str = "none",
+    r_f: float = R_F,
+    adc_bits: int = 0,
+    seed: int = 0,
+    weights=None,
+    conductances=None,
+    inputs=None,
+) -> dict:
+    """One sweep / Monte Carlo point: the MVM error of a whole read (DAC, array, TIA, ADC) against the ideal.
+
+    The ideal is the nominal array's ``G^T v``: the unquantised inputs, no wire resistance, linear cells,
+    no variation or faults.  The read's output is referred back to a current with the nominal TIA gain
+    (``-r_f``; an op-amp TIA's finite gain counts as error) and compared:
+    ``mvm_max_rel_error = max |I - I_ideal| / max |I_ideal|`` (rms likewise).
+
+    Random arrays (default): an n x n array of uniform random weights and one random input vector up to
+    ``v_read``, both from ``seed``.  Your own array: ``weights`` (m, k; mapped onto ``g_min..g_max``)
+    or ``conductances`` (m, n) S, with ``inputs`` (p, m) V.  Variation and faults are drawn from
+    ``seed`` (:class:`memspice.circuits.array_options.ArrayOptions`).  Module level, so Dask can
+    pickle it; parameters as :data:`SWEEP_PARAMETERS`.
     """
-    from ..circuits.crossbar import Crossbar
-    from ..circuits.weights import apply_variation, conductance_map
-    from ..solver import solve_dc
+    from ..circuits.array_options import ArrayOptions
+    from ..circuits.periphery import make_tia
     from .metrics import mvm_error
+    from .readout import ReadChain, read_crossbar
 
     rng = np.random.default_rng(seed)
-    g_nominal = conductance_map(rng.uniform(0, 1, (n, n)))
-    v = rng.uniform(0, v_read, n)
-    g = apply_variation(g_nominal, sigma, seed=int(rng.integers(2**31)))
-    sol = solve_dc(Crossbar(g, cell=cell, r_word=r_wire, r_bit=r_wire), v)
-    ideal = (g_nominal.T @ v)[None, :]
-    err = mvm_error(sol.output_currents, ideal)
+    if weights is None and conductances is None:
+        weights = rng.uniform(0, 1, (int(n), int(n)))
+        inputs = rng.uniform(0, v_read, (1, int(n)))
+    elif inputs is None:
+        raise ValueError("a sweep of your own array needs its input vectors (inputs, (p, m) V)")
+    kind, values = ("weights", weights) if weights is not None else ("conductances", conductances)
+    inputs = np.atleast_2d(np.asarray(inputs, float))
+    nominal = ArrayOptions(cell="1R", g_min=g_min, g_max=g_max, r_word=0.0, r_bit=0.0)
+    ideal_xbar, mapping = nominal.crossbar(values, kind)
+    ideal = ideal_xbar.ideal_outputs(inputs)
+    ideal = mapping.outputs(ideal) if mapping else ideal
+    options = ArrayOptions(
+        cell, g_min, g_max, r_word, r_bit, r_source, r_sense, variation, stuck_off, stuck_on, int(rng.integers(2**31))
+    )
+    xbar, _ = options.crossbar(values, kind)
+    chain = ReadChain(dac_bits=int(dac_bits) or None, tia=tia, r_f=r_f, adc_bits=int(adc_bits) or None)
+    result = read_crossbar(xbar, inputs, mapping, chain, backend="sparse")
+    sense = make_tia(tia, r_f)
+    if result.levels is not None:
+        final = result.levels
+    else:
+        final = result.v_out if result.v_out is not None else result.currents
+    estimate = final if sense is None else final / -r_f  # referred back with the nominal gain
+    err = mvm_error(estimate, ideal)
     return {
         "mvm_max_rel_error": err["max_rel"],
         "mvm_rms_rel_error": err["rms_rel"],
-        "mean_output_A": float(np.mean(sol.output_currents)),
+        "mean_output": float(np.mean(result.currents)),
     }
+
+
+def sweep_crossbar(
+    grid: dict | None = None,
+    samples: int = 1,
+    seed: int = 0,
+    weights=None,
+    conductances=None,
+    inputs=None,
+    **dask_options,
+) -> pd.DataFrame:
+    """Every combination of ``grid``'s values, ``samples`` seeded draws each: a tidy table of read errors.
+
+    Parameters
+    ----------
+    grid : dict of str to sequence
+        Parameter name (a key of :data:`SWEEP_PARAMETERS`) -> the values to try; parameters left out
+        keep their defaults.
+    samples : int
+        Monte Carlo draws per combination (each its own seed, spawned from ``seed``).
+    seed : int
+        Master seed: the same seed gives the same table (:func:`run_sweep`).
+    weights, conductances, inputs : array_like, optional
+        Your own array (weights (m, k) or conductances (m, n) S) and input vectors (p, m) V, instead
+        of random n x n arrays; ``n`` and ``v_read`` do not apply then.
+    **dask_options
+        ``address``, ``scheduler``, ``num_workers``, ``progress`` (:func:`run_sweep`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point and sample: every parameter of :data:`SWEEP_PARAMETERS` (varied or not), then
+        ``sample``, ``seed`` and the metrics, with units in the column names (``r_word_ohm``,
+        ``g_min_S``, ``mean_output_A``; :func:`memspice.core.units.column_name`).
+    """
+    import itertools
+
+    from ..core.units import column_name
+
+    grid = {k: list(v) for k, v in (grid or {}).items()}
+    unknown = sorted(set(grid) - set(SWEEP_PARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown sweep parameter(s) {unknown}; choose from {sorted(SWEEP_PARAMETERS)}")
+    empty = [k for k, v in grid.items() if not v]
+    if empty:
+        raise ValueError(f"no values given for {empty}")
+    own = weights is not None or conductances is not None
+    if own:
+        if inputs is None:
+            raise ValueError("inputs (p, m) V are needed with your own weights or conductances")
+        for name in ("n", "v_read"):
+            if name in grid:
+                raise ValueError(f"{name!r} applies to random arrays, not to your own weights/conductances")
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    fixed = {k: d for k, (_, d, _) in SWEEP_PARAMETERS.items() if k not in grid and not (own and k in ("n", "v_read"))}
+    keys = list(grid)
+    points = [
+        {**fixed, **dict(zip(keys, combo)), "sample": k}
+        for combo in itertools.product(*(grid[k] for k in keys))
+        for k in range(samples)
+    ]
+    data = {"weights": weights, "conductances": conductances, "inputs": inputs} if own else {}
+    table = run_sweep(_read_point, [p | data for p in points], seed=seed, **dask_options)
+    _warn_once(table.pop(_WARNINGS))  # raised in worker processes: shown here, once per kind
+    table = table.drop(columns=[c for c in data if c in table.columns])
+    order = [k for k in SWEEP_PARAMETERS if k in table.columns] + ["sample", "seed", *SWEEP_METRICS]
+    table = table[order]
+    units = {k: u for k, (u, _, _) in SWEEP_PARAMETERS.items()} | SWEEP_METRICS
+    return table.rename(columns={k: column_name(k, units.get(k, "")) for k in table.columns})
+
+
+#: column of :func:`_read_point`'s rows holding the warnings a point raised (removed from the table)
+_WARNINGS = "_warnings"
+
+
+def _read_point(sample: int, **kwargs) -> dict:
+    """One point, with the warnings it raised collected (a worker process's own would print unformatted)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = crossbar_read_point(**kwargs)
+    return row | {_WARNINGS: [(w.category, str(w.message)) for w in caught]}
+
+
+def _warn_once(per_point) -> None:
+    """Re-issue the points' warnings in this process, one per kind (category and first words), with a count."""
+    import warnings
+
+    kinds: dict[tuple, list[str]] = {}
+    for found in per_point:
+        for category, message in found:
+            kinds.setdefault((category, " ".join(message.split()[:4])), []).append(message)
+    for (category, _), messages in kinds.items():
+        more = f" (and {len(messages) - 1} similar warning(s) at other sweep points)" if len(messages) > 1 else ""
+        warnings.warn(messages[0] + more, category, stacklevel=3)
+
+
+def crossbar_mvm_point(
+    n: int = 64, sigma: float = 0.0, r_wire: float = 1.0, cell: str = "1R", v_read: float = 0.2, seed: int = 0
+) -> dict:
+    """One Monte Carlo sample of an n x n read with variation ``sigma`` and wires ``r_wire`` (Ohm) on both lines.
+
+    The short form of :func:`crossbar_read_point` (``variation=sigma``, ``r_word=r_bit=r_wire``).
+    """
+    return crossbar_read_point(n=n, variation=sigma, r_word=r_wire, r_bit=r_wire, cell=cell, v_read=v_read, seed=seed)
 
 
 def monte_carlo_crossbar(
     samples: int = 100, n: int = 64, sigma: float = 0.1, r_wire: float = 1.0, seed: int = 0, **kwargs
 ) -> pd.DataFrame:
-    """Monte Carlo of device variation on an n x n crossbar read (see :func:`crossbar_mvm_point`)."""
-    points = [{"n": n, "sigma": sigma, "r_wire": r_wire, "sample": k} for k in range(samples)]
-    return run_sweep(_mc_point, points, seed=seed, **kwargs)
+    """Monte Carlo of device variation on an n x n crossbar read (:func:`sweep_crossbar`, one grid point).
 
-
-def _mc_point(sample: int, **kwargs) -> dict:
-    return crossbar_mvm_point(**kwargs)
+    Columns as :func:`sweep_crossbar` returns them (``variation``, ``r_word_ohm``, ... ``mvm_rms_rel_error``).
+    """
+    grid = {"n": [n], "variation": [sigma], "r_word": [r_wire], "r_bit": [r_wire]}
+    return sweep_crossbar(grid, samples=samples, seed=seed, **kwargs)

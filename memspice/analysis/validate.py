@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces import Face
-from ..spice.waveforms import Waveforms
+from ..core.faces import Face
+from ..core.waveforms import Waveforms
 
 
 @dataclass

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..faces import Face
+from ..core.faces import Face
+from ..core.units import sci_number, spice_number
 from ..models import DriftDiffusion, Selector, TiOx
 from ..models.access_transistor import AccessTransistor
 from ..models.base import CompactModel
-from ..units import sci_number, spice_number
 
 __all__ = [
     "Cell",
@@ -405,7 +405,7 @@ class ModelCell(Cell):
 
 
 def _compile(model: CompactModel, frozen: bool):
-    from ..spice.osdi import compile_veriloga
+    from ..core.osdi import compile_veriloga
 
     return compile_veriloga(model.verilog_a(frozen), model.va_frozen_module if frozen else model.va_module)
 

@@ -48,11 +48,11 @@ from functools import cached_property
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..faces import Face
+from ..core.faces import Face
+from ..core.units import spice_number
+from ..core.waveforms import Waveforms
 from ..models import ThresholdSwitch
 from ..models.symbolic import to_numpy
-from ..spice.waveforms import Waveforms
-from ..units import spice_number
 from .spikes import firing_rate, spike_times  # noqa: F401  (re-exported for neuron users)
 
 _TAU_ARM = 0.5e-9  # s; assumed: the timer arms within the few ns the spike lasts

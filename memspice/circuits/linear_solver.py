@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import spice_number
+from ..core.units import spice_number
 from .periphery import opamp_subckt
 
 

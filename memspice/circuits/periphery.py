@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import Face
-from ..units import sci_number, spice_number
+from ..core.choices import Choice
+from ..core.faces import Face
+from ..core.units import sci_number, spice_number
 from .sources import PWL
 
 
@@ -135,6 +136,27 @@ class OpAmpTIA:
         """Small-signal DC output (V) for input current (A), inside the swing."""
         a = self.gain
         return bias - self.r_f * np.asarray(current) * a / (1 + a)
+
+
+class TIAKind(Choice):
+    """Column read-out: ``NONE`` (0 V sense source, the current is the output), ``IDEAL`` or ``OPAMP`` TIA."""
+
+    NONE = "none"
+    IDEAL = "ideal"
+    OPAMP = "opamp"
+
+
+#: TIA feedback resistance, Ohm (assumed: 10 kOhm turns the 10-100 µA column currents of the default
+#: conductance range into 0.1-1 V)
+R_F = 10e3
+
+
+def make_tia(kind: TIAKind | str, r_f: float = R_F) -> IdealTIA | OpAmpTIA | None:
+    """The TIA of ``kind`` with feedback resistance ``r_f`` (Ohm), or None for ``TIAKind.NONE``."""
+    kind = TIAKind.parse(kind)
+    if kind is TIAKind.NONE:
+        return None
+    return IdealTIA(r_f=r_f) if kind is TIAKind.IDEAL else OpAmpTIA(r_f=r_f)
 
 
 # --- ADC -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..units import parse_spice_number, spice_number
+from ..core.units import parse_spice_number, spice_number
 
 
 def _finite(name: str, **values: float) -> None:

@@ -3,7 +3,7 @@
 A designer marks crossbars in an ngspice netlist (:mod:`memspice.cosim.syntax`); :func:`cosimulate` runs
 the periphery in ngspice and each marked crossbar in memspice's array solver, coupled at the ports by
 Newton's method inside ngspice (:mod:`memspice.cosim.coupling`), and returns one
-:class:`~memspice.spice.waveforms.Waveforms` with every signal.  :func:`monolithic_netlist` writes the same
+:class:`~memspice.core.waveforms.Waveforms` with every signal.  :func:`monolithic_netlist` writes the same
 design for ngspice alone (every array expanded), the reference co-simulation is checked against.
 """
 

@@ -30,6 +30,7 @@ import numpy as np
 from ..circuits.crossbar import Crossbar
 from ..solver.state_kernels import cell_stepper
 from ..solver.transient import NODE_THETA, _Nodes  # the transient's node equations, reused as they are
+from .ladder import ladders
 
 #: the step bound grows at most by this factor per accepted step (as the transient's step control)
 GROWTH = 2.0
@@ -108,13 +109,8 @@ class Point:
     R: np.ndarray
     I: np.ndarray  # noqa: E741 - the port currents
     G: np.ndarray
-    Gs: np.ndarray  # the static part of G (the ladders without the line capacitance)
+    g: np.ndarray  # the cells' small-signal conductances (S) G was made from
     solved: bool = True  # False: reused from the last solved point (see ArrayPorts.step)
-
-
-def _series(r: float, y: np.ndarray) -> np.ndarray:
-    """Admittance (S) of a resistance ``r`` (Ohm) in series with admittances ``y`` (S)."""
-    return y if r == 0 else y / (1.0 + r * y)
 
 
 class ArrayPorts:
@@ -173,6 +169,7 @@ class ArrayPorts:
         self.port_cap = np.concatenate([np.full(self.m, self.n * xbar.c_word), np.full(self.n, self.m * xbar.c_bit)])
         self.reused = 0
         self.updated = 0
+        self._reused_G: tuple[float, np.ndarray] | None = None
         self.committed: Point | None = None
         self.pending: Point | None = None
         self.history: list[tuple[float, np.ndarray]] = []  # (t, line-capacitor charges) of accepted points
@@ -183,35 +180,16 @@ class ArrayPorts:
     def _port_currents(self, v, V, i) -> np.ndarray:
         return self.wsum * v - self.Wt @ V + self.Ct @ i
 
-    def _cap_admittance(self, h: float) -> np.ndarray:
-        """The line capacitance's part of the Norton conductances (S): ``C_k / (h theta)`` with ``C_k`` the
-        line's whole capacitance, as if it sat at the port (an upper bound), so that a reused point
-        (:meth:`step`) gets the same conductance as a solved one at the same step without a new ladder."""
-        if h <= 0 or not np.any(self.port_cap):
-            return np.zeros(self.m + self.n)
+    def _norton(self, g: np.ndarray, h: float) -> np.ndarray:
+        """Port self-admittances (S) at cell conductances ``g`` and step ``h`` (0: DC): each line a ladder of its
+        cells and line capacitors (:mod:`memspice.cosim.ladder`), the lines it crosses held fixed."""
+        xbar = self.xbar
         th = NODE_THETA if self.theta < 1.0 else 1.0  # the node equations' theta with capacitors (transient)
-        return self.port_cap / (h * th)
-
-    def _ladder(self) -> np.ndarray:
-        """Static port self-admittances (S): each line a ladder of its cells' small-signal conductances, the
-        lines it crosses held fixed (see module docstring)."""
-        xbar, m, n = self.xbar, self.m, self.n
-        y = self.cells.g.reshape(m, n) if self.cells.g is not None else np.zeros((m, n))
-        if xbar.r_word == 0:
-            Yw = y.sum(axis=1)
-        else:
-            Yw = y[:, -1].copy()
-            for j in range(n - 2, -1, -1):
-                Yw = y[:, j] + _series(xbar.r_word, Yw)
-        if xbar.r_bit == 0:
-            Yb = y.sum(axis=0)
-        else:
-            Yb = y[0, :].copy()
-            for i in range(1, m):
-                Yb = y[i, :] + _series(xbar.r_bit, Yb)
+        s_w = xbar.c_word / (h * th) if h > 0 else 0.0
+        s_b = xbar.c_bit / (h * th) if h > 0 else 0.0
         r_first = xbar.r_first if xbar.r_word > 0 else xbar.r_source
         r_last = xbar.r_last if xbar.r_bit > 0 else xbar.r_sense
-        return np.concatenate([_series(r_first, Yw), _series(r_last, Yb)])
+        return ladders(g.reshape(self.m, self.n), xbar.r_word, r_first, xbar.r_bit, r_last, s_w, s_b)
 
     # -- analysis --------------------------------------------------------------------------------------
     def _solve(self, t, v, h, guess_V, guess_x, base: Point | None) -> Point | None:
@@ -228,9 +206,9 @@ class ArrayPorts:
         V, x, u, i, f, R = point
         if base is None and self.stateful:
             f = np.asarray(self.cells.rate(x, u), float)
-        static = self._ladder()
+        g = self.cells.g if self.cells.g is not None else np.zeros(self.m * self.n)
         I = self._port_currents(nodes.ports, V, i)  # noqa: E741
-        return Point(t, nodes.ports.copy(), V, x, u, i, f, R, I, static + self._cap_admittance(h), static)
+        return Point(t, nodes.ports.copy(), V, x, u, i, f, R, I, self._norton(g, h), g)
 
     def dc(self, v) -> Point | None:
         """Operating point at port voltages ``v`` (V) with the states at their initial values; it becomes the
@@ -241,7 +219,7 @@ class ArrayPorts:
         point = self._solve(0.0, v, 0.0, guess, self.x_init, None)
         if point is not None:
             self.pending = self.committed = self.reference = point
-            self._drift = self._settling = None
+            self._drift = self._settling = self._reused_G = None
             self.history = []
             self._remember(point)
         return point
@@ -252,7 +230,7 @@ class ArrayPorts:
         if point is None:  # pragma: no cover - all-zero drive: V = 0 is the solution
             raise RuntimeError("array operating point at 0 V did not converge")
         self.pending = self.committed = self.reference = point
-        self._drift = self._settling = None
+        self._drift = self._settling = self._reused_G = None
         self.history = []
         self._remember(point)
 
@@ -350,8 +328,10 @@ class ArrayPorts:
         assert ref is not None
         self.reused += 1
         x = ref.x + (t - ref.t) * ref.f if self.stateful else ref.x
-        G = ref.Gs + self._cap_admittance(h)
-        return Point(t, v.copy(), ref.V, x, ref.u, ref.i, ref.f, ref.R, ref.I + ref.Gs * (v - ref.v), G, ref.Gs, False)
+        if self._reused_G is None or self._reused_G[0] != h:
+            self._reused_G = (h, self._norton(ref.g, h))
+        G = self._reused_G[1]
+        return Point(t, v.copy(), ref.V, x, ref.u, ref.i, ref.f, ref.R, ref.I + G * (v - ref.v), G, ref.g, False)
 
     def error(self, point: Point) -> float:
         """Local error estimate of the states over the step from the committed point to ``point`` (``tol``)."""
@@ -430,7 +410,7 @@ class ArrayPorts:
         self.committed = p
         self._remember(p)
         if p.solved:
-            self.reference, self._drift, self._settling = p, None, None
+            self.reference, self._drift, self._settling, self._reused_G = p, None, None, None
         return p
 
     def _remember(self, point: Point) -> None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..circuits.cells import CellArrays, make_cell
 from ..circuits.lif import LIFNeuron
-from ..units import spice_number
+from ..core.units import spice_number
 
 _n = spice_number
 EDGE = 50e-9  # s, DAC edges (assumed)

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..spice.osdi import cache_dir
+from ..core.cache import cache_dir
 
 #: name of the OSDI device with ``n`` terminals (the model line says ``.model <name> <device>``)
 DEVICE_PREFIX = "memspice_port"
@@ -274,7 +274,7 @@ def build(port_counts, timeout: float = 120.0) -> Path:
     """
     text = source(port_counts)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    out = cache_dir() / f"memspice_cosim-{digest}.osdi"
+    out = cache_dir("cosim") / f"memspice_cosim-{digest}.osdi"
     if out.is_file():
         return out
     cc = compiler()

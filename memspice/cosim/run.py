@@ -23,14 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.progress import Bar
+from ..core.progress import enabled as progress_enabled
+from ..core.units import parse_spice_number
+from ..core.waveforms import Waveforms
 from ..spice.capabilities import require_ngspice
 from ..spice.errors import SpiceCrashError, SpiceTimeoutError, UnsafeNetlistError
 from ..spice.job import Job, check_timeout, finish, prepare_job
 from ..spice.netlist_text import read_netlist
-from ..spice.progress import Bar, analysis_span
-from ..spice.progress import enabled as progress_enabled
-from ..spice.waveforms import Waveforms
-from ..units import parse_spice_number
+from ..spice.progress import analysis_span
 from . import device
 from .array import ArrayPorts
 from .coupling import ArraySpec, CouplingError

@@ -38,7 +38,7 @@ from pathlib import Path
 from ..circuits.cells import make_cell
 from ..circuits.crossbar import Crossbar
 from ..circuits.datafiles import load_matrix
-from ..units import parse_spice_number
+from ..core.units import parse_spice_number
 
 #: the reserved subcircuit name that marks a crossbar for memspice
 MARKER = "memspice_crossbar"

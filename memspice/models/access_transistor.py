@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..units import sci_number
+from ..core.units import sci_number
 from .params import param, validate_fields
 
 _SRC = "assumed: generic 180 nm NMOS access device (gate 1.5 V as in the 1T1R hardware of Shi et al. 2025), level-1 fit"

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from ..units import sci_number
+from ..core.units import sci_number
 from . import symbolic
 from .params import describe, validate_fields
 
@@ -36,7 +36,7 @@ def symbols_for(params_cls) -> dict[str, sp.Symbol]:
     return {f.name: sp.Symbol(f.name, real=True) for f in dataclasses.fields(params_cls)}
 
 
-_fmt = sci_number  # fixed significant digits (memspice.units)
+_fmt = sci_number  # fixed significant digits (memspice.core.units)
 
 
 class CompactModel:
@@ -92,7 +92,7 @@ class CompactModel:
 
     def __repr__(self) -> str:
         """Class name, the first :attr:`REPR_PARAMS` parameters, ``x0`` and every changed parameter, with units."""
-        from ..spice.waveforms import engineering_scale
+        from ..core.waveforms import engineering_scale
 
         fields = dataclasses.fields(self.Params)
         defaults = self.Params()
@@ -278,7 +278,7 @@ class CompactModel:
 
     def compile_osdi(self, frozen: bool = False):
         """Compile this model's Verilog-A face (cached); returns the .osdi path."""
-        from ..spice.osdi import compile_veriloga
+        from ..core.osdi import compile_veriloga
 
         return compile_veriloga(self.verilog_a(frozen), self.va_frozen_module if frozen else self.va_module)
 

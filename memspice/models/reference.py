@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..spice.waveforms import Waveforms
+from ..core.waveforms import Waveforms
 
 
 def simulate_device(

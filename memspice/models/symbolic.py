@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
-from ..units import sci_number
+from ..core.units import sci_number
 
 V = sp.Symbol("v", real=True)
 X = sp.Symbol("x", real=True)

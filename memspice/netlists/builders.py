@@ -12,47 +12,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..circuits.cells import Face, make_cell
+from ..circuits.array_options import ArrayOptions
+from ..circuits.cells import Face
 from ..circuits.crossbar import Crossbar
 from ..circuits.lif import LIFNeuron
 from ..circuits.linear_solver import solver_netlist
-from ..circuits.periphery import IdealTIA, OpAmpTIA
-from ..circuits.weights import G_MAX, G_MIN, apply_stuck_faults, apply_variation, conductance_map, differential_pair
+from ..circuits.periphery import R_F, make_tia
+from ..circuits.weights import G_MAX, G_MIN
 from ..circuits.write_schemes import write_crossbar
-from ..spice.osdi import header_name
 from .crossbar import crossbar_netlist, osdi_libraries
 from .dialects import Dialect, Save, to_dialect
-
-TIAS: dict[str, type[IdealTIA] | type[OpAmpTIA] | None] = {"none": None, "ideal": IdealTIA, "opamp": OpAmpTIA}
-#: header tag naming a compiled Verilog-A library; ``memspice run`` loads every one it finds
-OSDI_TAG = "* memspice-osdi: "
-#: comment written under the header lines: how to load the libraries without ``memspice run``
-OSDI_HELP = (
-    "* The Verilog-A models above are compiled OSDI files named by file name only. 'memspice run' finds them\n"
-    "* in memspice's OSDI cache (python -c 'import memspice.spice.osdi as o; print(o.cache_dir())'; default\n"
-    "* ~/.cache/memspice/osdi, or $MEMSPICE_CACHE/osdi) and compiles them again if missing. Plain ngspice:\n"
-    "* put 'pre_osdi <cache folder>/<file>' for each file in a .spiceinit next to this netlist, or\n"
-    "* 'osdi <cache folder>/<file>' in a .control block before the analysis.\n"
-)
-
-
-def with_osdi(text: str, libraries) -> str:
-    """Name the Verilog-A libraries a netlist needs in ``* memspice-osdi:`` header lines (after the title).
-
-    memspice's own compiled models are named by bare file name (``<module>-<sha16>.osdi``, see
-    :func:`memspice.spice.osdi.header_name`), so a netlist carries no home-directory path; a comment
-    says how to load them by hand.  Other libraries keep the path given.
-    """
-    if not libraries:
-        return text
-    title, _, rest = text.partition("\n")
-    names = [header_name(p) for p in libraries]
-    return "\n".join([title] + [f"{OSDI_TAG}{p}" for p in names]) + "\n" + OSDI_HELP + rest
-
-
-def osdi_tags(text: str) -> list[str]:
-    """The libraries named by :data:`OSDI_TAG` lines of a netlist."""
-    return [ln[len(OSDI_TAG) :].strip() for ln in text.splitlines() if ln.startswith(OSDI_TAG)]
+from .headers import OSDI_HELP, OSDI_TAG, osdi_tags, with_osdi, with_outputs  # noqa: F401 (re-exported)
 
 
 def build_crossbar(
@@ -72,7 +42,7 @@ def build_crossbar(
     stuck_on=0.0,
     signed=False,
     tia="none",
-    r_f=10e3,
+    r_f=R_F,
     analysis=".op",
     face=Face.BEHAVIOURAL,
     save=Save.AUTO,
@@ -84,35 +54,102 @@ def build_crossbar(
     :data:`~memspice.netlists.dialects.SAVE_OUTPUTS_ABOVE` cells; ``dialect``: the simulator.
     """
     rng = np.random.default_rng(seed)
-    cell = make_cell(cell)
-    if cell.data == "state":
-        xbar = Crossbar(
-            state=rng.uniform(0, 1, (rows, cols)),
-            cell=cell,
-            r_word=r_word,
-            r_bit=r_bit,
-            r_source=r_source,
-            r_sense=r_sense,
-        )
-    else:
-        if signed:
-            g, _ = differential_pair(rng.uniform(-1, 1, (rows, cols)), g_min, g_max)
-        else:
-            g = conductance_map(rng.uniform(0, 1, (rows, cols)), g_min, g_max)
-        if variation:
-            g = apply_variation(g, variation, seed=seed + 1)
-        if stuck_off or stuck_on:
-            g = apply_stuck_faults(g, stuck_off, stuck_on, g_min, g_max, seed=seed + 2)
-        xbar = Crossbar(g, cell=cell, r_word=r_word, r_bit=r_bit, r_source=r_source, r_sense=r_sense)
-    if tia not in TIAS:
-        raise ValueError(f"tia must be one of {sorted(TIAS)}, got {tia!r}")
-    tia_cls = TIAS[tia]
-    sense = tia_cls(r_f=r_f) if tia_cls is not None else None
+    options = ArrayOptions(cell, g_min, g_max, r_word, r_bit, r_source, r_sense, variation, stuck_off, stuck_on, seed)
+    weights = rng.uniform(-1, 1, (rows, cols)) if signed else rng.uniform(0, 1, (rows, cols))
+    xbar, _ = options.crossbar(weights)
+    cell = xbar.cell.name
+    sense = make_tia(tia, r_f)
     v = rng.uniform(0, v_read, rows)
     title = f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, seed {seed}"
     face = Face.parse(face)
     text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face, save=save, dialect=dialect)
     return with_osdi(text, osdi_libraries(xbar, sense=sense) if face is Face.VERILOG_A else [])
+
+
+#: header line of a netlist with one operating point per input vector: how vectors map to ngspice's plots
+VECTORS_TAG = "* memspice-vectors: "
+
+
+def vector_plot(k: int) -> str:
+    """ngspice's name of the plot of input vector ``k``: vectors are numbered from 0 (rows of the inputs
+    file, the ``vector`` column of ``memspice read``), ngspice numbers plots from 1, so vector k is ``op{k+1}``."""
+    return f"op{int(k) + 1}"
+
+
+def vector_sweep_control(vectors, analysis: str = ".op") -> str:
+    """A .control block running one operating point per input vector (vector k -> plot :func:`vector_plot`)."""
+    from ..core.units import spice_number
+
+    if analysis.strip().lower() != ".op":
+        raise ValueError(
+            f"{len(vectors)} input vectors write one .op per vector; the analysis {analysis!r} needs a single "
+            "vector (pick one with --vector K)"
+        )
+    lines = [".control", "op"]
+    previous = vectors[0]
+    for v in vectors[1:]:
+        lines += [f"alter vin{i} dc = {spice_number(x)}" for i, x in enumerate(v) if x != previous[i]]
+        lines.append("op")
+        previous = v
+    return "\n".join(lines + [".endc"])
+
+
+def build_crossbar_from(
+    xbar: Crossbar,
+    vectors,
+    mapping=None,
+    sense=None,
+    face=Face.BEHAVIOURAL,
+    analysis: str = ".op",
+    save=Save.AUTO,
+    dialect=Dialect.NGSPICE,
+    source: str = "",
+) -> str:
+    """Netlist of your own array ``xbar`` read with input ``vectors`` (p, m) V: one ``.op`` per vector.
+
+    Several vectors run in one ngspice ``.control`` loop (``alter`` the word-line sources, then ``op``):
+    vector k is plot ``op{k+1}`` (:func:`vector_plot`; a ``* memspice-vectors:`` header line says so,
+    and ``memspice run --vector k`` picks it).  Header lines state the weight ``mapping`` and, for
+    signed weights, how column pairs combine.  ``source``: the file the array came from (for the title).
+    """
+    from .dialects import add_saves, output_vectors
+
+    vectors = np.atleast_2d(np.asarray(vectors, float))
+    face, dialect = Face.parse(face), Dialect.parse(dialect)
+    _check_face(face, dialect)
+    p = len(vectors)
+    if p > 1:
+        analysis = vector_sweep_control(vectors, analysis)
+    title = f"memspice crossbar {xbar.m}x{xbar.n} {xbar.cell.name}" + (f" from {source}" if source else "")
+    if p > 1:
+        title += f", {p} input vectors 0..{p - 1} (plots {vector_plot(0)}..{vector_plot(p - 1)})"
+    text = crossbar_netlist(xbar, vectors[0], analysis=analysis, title=title, sense=sense, face=face)
+    header = [f"* {mapping.describe()}"] if mapping else ["* conductances as given (S)"]
+    if mapping and mapping.signed:
+        header.append("* output of weight column j: i(vsense<2j>) - i(vsense<2j+1>)")
+    if p > 1:
+        header.append(f"{VECTORS_TAG}{p} (vector k is plot op<k+1>; 'memspice run --vector k')")
+    if face is Face.VERILOG_A:
+        # bare cache names, no home-directory path: 'memspice run' finds (or compiles) them by name
+        text = with_osdi(text, osdi_libraries(xbar, sense=sense))
+    first, _, rest = text.partition("\n")
+    text = "\n".join([first, *header]) + "\n" + rest
+    outputs = output_vectors(text)
+    if Save.parse(save).resolve(xbar.m * xbar.n) is Save.OUTPUTS:
+        text = add_saves(text, outputs)
+    try:
+        return to_dialect(text, dialect)
+    except ValueError as exc:
+        raise ValueError(f"--dialect {dialect.value}: {exc}") from None
+
+
+def vector_count(text: str) -> int | None:
+    """The number of input vectors a :func:`build_crossbar_from` netlist reads (None: not such a netlist)."""
+    for line in text.split("\n", 400)[:400]:
+        if line.startswith(VECTORS_TAG):
+            word = line[len(VECTORS_TAG) :].split()[:1]
+            return int(word[0]) if word and word[0].isdigit() else None
+    return None
 
 
 def _check_face(face: Face, dialect: Dialect) -> None:
@@ -129,7 +166,7 @@ def build_lif(current=20e-6, t_stop=20e-6, step=5e-9, face=Face.BEHAVIOURAL, dia
     face, dialect = Face.parse(face), Dialect.parse(dialect)
     _check_face(face, dialect)
     neuron = LIFNeuron()
-    text = neuron.netlist(current, t_stop, step, face=face)
+    text = with_outputs(neuron.netlist(current, t_stop, step, face=face), ["v(mem0)", "v(spk0)"])
     if face is Face.VERILOG_A:
         return with_osdi(text, neuron.osdi_libraries())
     return to_dialect(text, dialect)
@@ -141,7 +178,8 @@ def build_solver(size=3, seed=0, gain=1e6, dialect=Dialect.NGSPICE) -> str:
     a = rng.uniform(0.1, 1.0, (size, size))
     a += np.diag(a.sum(axis=1))
     b = rng.uniform(-1, 1, size)
-    return to_dialect(solver_netlist(a, b, gain=gain), dialect)
+    outputs = [f"v(c{k})" for k in range(size)]  # the op-amp outputs hold the solution x
+    return to_dialect(with_outputs(solver_netlist(a, b, gain=gain), outputs), dialect)
 
 
 def build_write(

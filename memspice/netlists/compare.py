@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..units import parse_spice_number
+from ..core.units import parse_spice_number
 
 #: split on whitespace and on the punctuation of SPICE expressions, keeping numbers whole
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[A-Za-z]*|\S")

@@ -16,16 +16,18 @@ for LTspice or Xyce (:mod:`memspice.netlists.dialects`).
 from __future__ import annotations
 
 import io
+import re
 
 from ..circuits.cells import Face
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
-from ..units import spice_number
+from ..core.units import spice_number
 from .dialects import Dialect, Save, add_saves, to_dialect
+from .headers import with_outputs
 
-_num = spice_number  # element values: engineering notation, memspice.units.SIGNIFICANT_DIGITS digits
+_num = spice_number  # element values: engineering notation, memspice.core.units.SIGNIFICANT_DIGITS digits
 
 
-#: the netlist faces (their names are accepted too, see :meth:`memspice.faces.Face.parse`)
+#: the netlist faces (their names are accepted too, see :meth:`memspice.core.faces.Face.parse`)
 FACES = tuple(Face)
 
 
@@ -43,6 +45,12 @@ def crossbar_outputs(m: int, n: int, sense=None) -> list[str]:
         if token in tokens:
             names += [name.format(j) for j in range(n)]
     return names
+
+
+def column_outputs(m: int, n: int, sense=None) -> list[str]:
+    """The circuit's outputs among :func:`crossbar_outputs`: per column what the read-out writes
+    (``i(vsense<j>)``, ``v(out<j>)``, ``v(spk<j>)``), not the word-line drivers and bit-line feet."""
+    return [name for name in crossbar_outputs(m, n, sense) if not re.match(r"v\((in|s)\d+\)$", name)]
 
 
 def node_names(xbar: Crossbar) -> tuple[list[list[str]], list[list[str]]]:
@@ -170,6 +178,7 @@ def crossbar_netlist(
     text = out.getvalue()
     if Save.parse(save).resolve(m * n) is Save.OUTPUTS:
         text = add_saves(text, crossbar_outputs(m, n, sense))
+    text = with_outputs(text, column_outputs(m, n, sense))  # what 'memspice run' shows by default
     return to_dialect(text, dialect)
 
 

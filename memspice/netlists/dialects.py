@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import re
 
-from ..choices import Choice
-from ..faces import Face
+from ..core.choices import Choice
+from ..core.faces import Face
 
 __all__ = [
     "Dialect",

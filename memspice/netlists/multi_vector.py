@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces import Face
-from ..units import sci_number
+from ..core.faces import Face
+from ..core.units import sci_number
+from ..spice.job import DEFAULT_TIMEOUT
 from .crossbar import crossbar_netlist
 from .dialects import Dialect
 
@@ -137,7 +138,9 @@ def _column(wave, j: int) -> float:
     raise KeyError(f"column current of vsense{j} missing from plot {wave.title!r}")
 
 
-def read_many_ngspice(xbar, voltages, timeout: float = 600.0, mode: str = "batch", **netlist_kw) -> np.ndarray:
+def read_many_ngspice(
+    xbar, voltages, timeout: float = DEFAULT_TIMEOUT, mode: str = "batch", **netlist_kw
+) -> np.ndarray:
     """Column output currents (p, n), A, of ``xbar`` for input ``voltages`` (p, m), V, from one ngspice run.
 
     Parameters

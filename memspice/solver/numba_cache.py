@@ -3,9 +3,10 @@
 numba caches next to the source (``memspice/solver/__pycache__``).  Where
 that folder is not writable (a system-wide or read-only install) every
 process would recompile the kernels (~20 s), so :func:`configure` points
-numba at a user cache folder instead: ``platformdirs.user_cache_dir("memspice")/numba``
-(``$XDG_CACHE_HOME/memspice/numba`` or ``~/.cache/memspice/numba`` without
-platformdirs).  A ``NUMBA_CACHE_DIR`` set by the user always wins.
+numba at memspice's cache folder instead: ``numba/`` in
+:func:`memspice.core.cache.cache_root` (``$MEMSPICE_CACHE``, else the platform's
+user cache folder, ``$XDG_CACHE_HOME/memspice`` on Linux).  A ``NUMBA_CACHE_DIR``
+set by the user always wins.
 Call it before numba compiles (``memspice.solver.structured`` does, at import).
 """
 
@@ -30,14 +31,10 @@ def writable(folder: Path) -> bool:
 
 
 def user_cache_dir() -> Path:
-    """The user's cache folder for memspice's numba kernels."""
-    try:
-        from platformdirs import user_cache_dir as _ucd
+    """The user's cache folder for memspice's numba kernels (not created)."""
+    from ..core.cache import cache_dir
 
-        base = Path(_ucd("memspice"))
-    except ImportError:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "memspice"
-    return base / "numba"
+    return cache_dir("numba", create=False)
 
 
 def configure(package_cache: Path = PACKAGE_CACHE) -> Path | None:

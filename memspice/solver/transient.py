@@ -91,10 +91,10 @@ NODE_THETA = 0.55
 
 
 class _Progress:
-    """Simulated time over t_stop, as a tqdm bar with the time left (memspice.spice.progress) or a callback."""
+    """Simulated time over t_stop, as a tqdm bar with the time left (memspice.core.progress) or a callback."""
 
     def __init__(self, progress, t_stop: float):
-        from ..spice import progress as bars
+        from ..core import progress as bars
 
         self.t_stop, self.start = t_stop, _time.monotonic()
         self.bar: bars.Bar | None = None
@@ -300,6 +300,8 @@ def simulate_transient(
         Per-cell kernels: None picks the numba-compiled ones where they apply (compact-model cells), False
         forces numpy, True insists on compiled (``ValueError`` where they do not apply).
 
+    Notes
+    -----
     The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     """
     if not xbar.cell.stateful:

@@ -1,6 +1,8 @@
 """Drive ngspice: batch (child process, raw file) or shared (PySpice libngspice)."""
 
-from ..choices import Choice
+from ..core.choices import Choice
+from ..core.osdi import compile_veriloga
+from ..core.waveforms import Waveforms
 from .batch import run_batch
 from .capabilities import NgspiceInfo, ngspice_info, require_ngspice
 from .errors import (
@@ -15,11 +17,11 @@ from .errors import (
     SpiceTimeoutError,
     UnsafeNetlistError,
 )
-from .osdi import compile_veriloga
+from .job import DEFAULT_TIMEOUT
+from .origin import cite_origin
 from .progress import SlowSimulationWarning
 from .raw import read_raw, read_raw_plots
 from .result import SimulationResult
-from .waveforms import Waveforms
 
 
 class Mode(Choice):
@@ -39,7 +41,7 @@ def run(
     netlist,
     mode: Mode | str = Mode.BATCH,
     *,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     klu: bool | None = None,
     allow_shell: bool = False,
@@ -62,9 +64,9 @@ def run(
         ``Mode.SHARED``: libngspice through PySpice, in a spawned worker process
         unless ``isolate=False``.
     timeout : float
-        Seconds before ngspice is stopped (default 300, assumed: long enough for
-        the crossbars memspice writes, short enough to notice a hang); ``inf``
-        for no limit.
+        Seconds before ngspice is stopped (default
+        :data:`~memspice.spice.job.DEFAULT_TIMEOUT`, 600 s, the one default of the
+        Python API and the command line); ``inf`` for no limit.
     osdi : sequence of path
         Compiled Verilog-A (``.osdi``) libraries to load before the circuit.
         ``pre_osdi`` / ``osdi`` commands in the netlist may load these (and
@@ -111,36 +113,43 @@ def run(
         :class:`SpiceTimeoutError`, :class:`SpiceCrashError`,
         :class:`SpiceOutputError` (also an ``OSError``: results could not be
         written), :class:`UnsafeNetlistError`, :class:`SharedModeBootstrapError`.
+        Errors about a line of the netlist cite the user's ``file:line`` (also in
+        included files), not memspice's prepared copy
+        (:func:`memspice.spice.origin.cite_origin`).
     """
     mode = Mode.parse(mode)
-    if mode is Mode.BATCH:
-        return run_batch(
+    try:
+        if mode is Mode.BATCH:
+            return run_batch(
+                netlist,
+                timeout=timeout,
+                osdi=osdi,
+                workdir=workdir,
+                klu=klu,
+                keep_files=keep_files,
+                allow_shell=allow_shell,
+                base_dir=base_dir,
+                progress=progress,
+            )
+        from .shared import run_shared
+
+        return run_shared(
             netlist,
             timeout=timeout,
             osdi=osdi,
-            workdir=workdir,
             klu=klu,
-            keep_files=keep_files,
+            isolate=isolate,
             allow_shell=allow_shell,
             base_dir=base_dir,
             progress=progress,
         )
-    from .shared import run_shared
-
-    return run_shared(
-        netlist,
-        timeout=timeout,
-        osdi=osdi,
-        klu=klu,
-        isolate=isolate,
-        allow_shell=allow_shell,
-        base_dir=base_dir,
-        progress=progress,
-    )
+    except SpiceError as exc:  # cite the user's file and line, not memspice's prepared copy
+        raise cite_origin(exc, netlist, base_dir) from None
 
 
 __all__ = [
     "run",
+    "DEFAULT_TIMEOUT",
     "run_batch",
     "ngspice_info",
     "require_ngspice",

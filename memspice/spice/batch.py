@@ -19,20 +19,20 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..core.progress import enabled as progress_enabled
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError
-from .job import check_timeout, finish, prepare_job
+from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job
 from .log import raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
-from .progress import Bar, analysis_span
-from .progress import enabled as progress_enabled
+from .progress import SpiceBar, analysis_span
 from .raw import read_raw_plots
 from .result import SimulationResult
 
 
 def run_batch(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     workdir=None,
     klu: bool | None = None,
@@ -57,7 +57,7 @@ def run_batch(
     keep = keep_files or workdir is not None
     try:
         (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
-        bar = Bar(progress_enabled(progress), analysis_span(job.text))
+        bar = SpiceBar(progress_enabled(progress), analysis_span(job.text))
         try:
             log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar)
         finally:
@@ -76,7 +76,7 @@ def run_batch(
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _read_output(stream, chunks: list, bar: Bar) -> None:
+def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
     """Collect the child's output as it comes, feeding ngspice's progress lines to ``bar``."""
     tail = b""
     while True:
@@ -90,9 +90,9 @@ def _read_output(stream, chunks: list, bar: Bar) -> None:
             tail = (tail + data)[-64:]  # a progress line cut between two reads
 
 
-def _spawn(cmd, cwd: Path, timeout: float, bar: Bar | None = None) -> str:
+def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None) -> str:
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
-    bar = bar or Bar(False, None)
+    bar = bar or SpiceBar(False, None)
     try:
         proc = subprocess.Popen(
             cmd,

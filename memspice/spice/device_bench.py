@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..faces import Face
+from ..core.faces import Face
+from ..core.waveforms import Waveforms
 from . import run
-from .osdi import require_osdi
-from .waveforms import Waveforms
+from .capabilities import require_osdi
 
 FACES = tuple(f.value for f in Face)
 #: tight tolerances so the SPICE faces are compared to the ODE, not to ngspice's defaults

@@ -1,4 +1,10 @@
-"""Exceptions raised by the ngspice drivers; each names what went wrong."""
+"""Exceptions raised by the ngspice drivers; each names what went wrong.
+
+:class:`~memspice.core.osdi.OsdiUnavailable` (Verilog-A cannot be compiled or loaded) lives with the
+compiler in :mod:`memspice.core.osdi` and is re-exported here.
+"""
+
+from ..core.osdi import OsdiUnavailable  # noqa: F401  (re-export: the drivers raise it too)
 
 
 class SpiceError(RuntimeError):
@@ -31,10 +37,6 @@ class SpiceCrashError(SpiceError):
 
 class SpiceTimeoutError(SpiceError):
     """ngspice ran past its time limit and was stopped."""
-
-
-class OsdiUnavailable(SpiceError):
-    """Verilog-A via OSDI cannot be used here (old ngspice or no openvaf-r)."""
 
 
 class UnsafeNetlistError(SpiceError):

@@ -11,13 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.waveforms import Waveforms
 from .errors import SpiceError
 from .log import measurement_names, measurements, raise_for_log, warning_lines
-from .netlist_text import PLOT_MARKER, RESULTS_FILE, directives, prepare_netlist, read_netlist, split_control
+from .netlist_text import (
+    PLOT_MARKER,
+    RESULTS_FILE,
+    USER_BEGIN,
+    USER_END,
+    directives,
+    prepare_netlist,
+    printed_output,
+    read_netlist,
+    split_control,
+)
 from .progress import warn_if_slow
 from .result import SimulationResult
 from .safety import check_netlist
-from .waveforms import Waveforms
+
+#: seconds before an ngspice (or VACASK) run is stopped, the one default of every caller: the Python API
+#: (:func:`memspice.spice.run`, crossbar reads, read latency) and the command line.  Assumed: 10 minutes
+#: covers the largest netlists memspice writes for ngspice (a 64x64 1S1R array with a few hundred
+#: input vectors in one run) on a slow machine, and is short enough to notice a hung simulator.
+DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -76,8 +92,10 @@ def prepare_job(
 def finish(job: Job, plots: dict[str, Waveforms], log: str, mode: str, workdir=None) -> SimulationResult:
     """Result of a run that made ``plots`` (ngspice plot name -> waveforms), or the matching error."""
     plots = {k: v for k, v in plots.items() if k != "const" and v.title.lower() != "constants"}
+    printed = printed_output(log)
+    own = (PLOT_MARKER, USER_BEGIN, USER_END)
     log = "\n".join(
-        ln for ln in log.splitlines() if not ln.startswith(PLOT_MARKER) and RESULTS_FILE not in ln
+        ln for ln in log.splitlines() if not ln.strip().startswith(own) and RESULTS_FILE not in ln
     )  # the collector's own lines
     produced = bool(plots)
     raise_for_log(log, produced)
@@ -86,5 +104,5 @@ def finish(job: Job, plots: dict[str, Waveforms], log: str, mode: str, workdir=N
         raise SpiceError(f"ngspice finished without results: {why}", log)
     last = list(plots.values())[-1]
     return SimulationResult(
-        last, log, job.text, mode, workdir, plots, measurements(log, job.measurement_names), warning_lines(log)
+        last, log, job.text, mode, workdir, plots, measurements(log, job.measurement_names), warning_lines(log), printed
     )

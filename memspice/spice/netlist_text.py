@@ -35,6 +35,9 @@ _LIB = re.compile(r"^(?P<lead>[ \t]*\.lib[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)
 RESULTS_FILE = "memspice-results.raw"
 #: marker the collector echoes before writing each plot, so plots keep their ngspice names
 PLOT_MARKER = "memspice-plot:"
+#: markers echoed around the netlist's own control block, so what it prints (``print``, ``echo``) is found
+#: in ngspice's output (:attr:`memspice.spice.SimulationResult.printed`)
+USER_BEGIN, USER_END = "memspice-user-output-begin", "memspice-user-output-end"
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ def prepare_netlist(
     control += [f"pre_osdi {_quote(p)}" for p in osdi]
     body = _strip_quit(user_control)
     if body.strip():
-        control.append(body)
+        control += [f"echo {USER_BEGIN}", body, f"echo {USER_END}"]
     if not runs_analysis(user_control):
         control.append("run")
     if raw_path:
@@ -276,6 +279,26 @@ def prepare_netlist(
         control.append("quit")
     control.append(".endc")
     return "\n".join(lines + control + [".end"]) + "\n"
+
+
+def printed_output(log: str) -> str:
+    """What the netlist's own control block printed (``print``, ``echo``, ``meas`` ...), from ngspice's output.
+
+    The text between :data:`USER_BEGIN` and :data:`USER_END`, without ngspice's informational lines
+    (analysis banners, solver notes; :func:`memspice.spice.log.is_informational`).
+    """
+    from .log import is_informational
+
+    lines, inside = [], False
+    for line in log.splitlines():
+        marker = line.strip()
+        if marker == USER_BEGIN:
+            inside = True
+        elif marker == USER_END:
+            inside = False
+        elif inside and (line.strip() and not is_informational(line)) and not marker.startswith(PLOT_MARKER):
+            lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def _quote(path) -> str:

@@ -6,19 +6,17 @@
   control command).  Without a known span the bar shows elapsed time only.
 * Shared mode: libngspice's status callback sends ``tran: 45.3%`` messages.
 
-The bar (tqdm, on stderr) shows the time left once a fraction is known.  It is
-shown only when stderr is a terminal (quiet in logs and CI) unless forced with
-``progress=True``; ``MEMSPICE_PROGRESS=0`` turns it off everywhere.
+The bar (:class:`SpiceBar`, a :class:`memspice.core.progress.Bar`) shows the time left once a
+fraction is known; :func:`memspice.core.progress.enabled` decides whether it is shown.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import warnings
 
-from ..units import parse_spice_number
+from ..core.progress import Bar
+from ..core.units import parse_spice_number
 
 #: ngspice -b progress messages (printed while a transient or DC sweep runs)
 REFERENCE = re.compile(r"Reference value\s*:\s*([-+0-9.eE]+)")
@@ -39,19 +37,6 @@ SLOW_ANY_ELEMENTS = 200_000
 
 class SlowSimulationWarning(UserWarning):
     """ngspice is likely to be slow on this netlist (see :func:`slow_hint`)."""
-
-
-def enabled(progress: bool | None) -> bool:
-    """Whether to show a bar: ``progress`` if given, else when stderr is a terminal; never with
-    ``MEMSPICE_PROGRESS=0``."""
-    if os.environ.get("MEMSPICE_PROGRESS", "").strip() == "0":
-        return False
-    if progress is not None:
-        return bool(progress)
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def analysis_span(text: str) -> tuple[float, float] | None:
@@ -106,53 +91,8 @@ def warn_if_slow(text: str) -> str | None:
     return hint
 
 
-class Bar:
-    """A tqdm bar over 0..100 % (or an elapsed-time counter when the span is unknown); no-op when disabled."""
-
-    def __init__(
-        self, show: bool, span: tuple[float, float] | None, desc: str = "ngspice", percent: bool | None = None
-    ):
-        self.span = span
-        self._bar = None
-        self._done = 0.0
-        known = span is not None if percent is None else percent
-        if show:
-            from tqdm import tqdm
-
-            fmt = (
-                "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} left" if known else "{desc}: {elapsed} elapsed"
-            )
-            self._bar = tqdm(
-                total=100.0 if known else None,
-                desc=desc,
-                bar_format=fmt,
-                file=sys.stderr,
-                leave=False,
-                dynamic_ncols=True,
-            )
-
-    @property
-    def active(self) -> bool:
-        return self._bar is not None
-
-    def fraction(self, value: float) -> None:
-        """Set the fraction done (0..1)."""
-        if self._bar is None:
-            return
-        value = min(max(float(value), 0.0), 1.0) * 100.0
-        if value > self._done:
-            self._bar.update(value - self._done)
-            self._done = value
-        else:
-            self._bar.refresh()
-
-    def reference(self, value: float) -> None:
-        """ngspice's ``Reference value`` (the transient's time or the DC sweep's value)."""
-        if self.span:
-            start, stop = self.span
-            self.fraction((value - start) / (stop - start))
-        elif self._bar is not None:
-            self._bar.refresh()
+class SpiceBar(Bar):
+    """A :class:`~memspice.core.progress.Bar` fed from ngspice's messages."""
 
     def feed(self, text: str) -> None:
         """Batch mode: parse the newest ``Reference value`` in a chunk of ngspice output."""
@@ -170,8 +110,3 @@ class Bar:
         match = STATUS.search(message or "")
         if match:
             self.fraction(float(match.group(2)) / 100.0)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None

@@ -16,8 +16,8 @@ import re
 
 import numpy as np
 
+from ..core.waveforms import Waveforms
 from .errors import SpiceOutputError
-from .waveforms import Waveforms
 
 _HEADER_END = re.compile(rb"^(Binary|Values):[ \t]*\r?\n", re.M)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .waveforms import Waveforms
+from ..core.waveforms import Waveforms
 
 
 @dataclass
@@ -34,6 +34,10 @@ class SimulationResult:
     warnings : list of str
         ngspice's warnings and non-fatal error lines (a failed measurement,
         a ``print`` of a missing vector), which did not stop the run.
+    printed : str
+        What the netlist's own ``.control`` block printed (``print``,
+        ``echo``, ``meas`` ...), without ngspice's banners; empty when it
+        printed nothing or has no control block.
     """
 
     waveforms: Waveforms
@@ -44,6 +48,7 @@ class SimulationResult:
     plots: dict[str, Waveforms] = field(default_factory=dict)
     measurements: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    printed: str = ""
 
     def __getitem__(self, name):
         return self.waveforms[name]

@@ -18,9 +18,9 @@ import os
 import re
 from pathlib import Path
 
+from ..core.osdi import is_memspice_compiled
 from .errors import UnsafeNetlistError
 from .netlist_text import control_commands, included_files, split_control
-from .osdi import is_memspice_compiled
 
 #: commands that run another program, load code or change where files go (ngspice manual, "Commands")
 RUNS_PROGRAMS = {

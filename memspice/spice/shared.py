@@ -38,15 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.progress import enabled as progress_enabled
+from ..core.waveforms import Waveforms
 from .capabilities import ngspice_info, require_ngspice
 from .errors import NgspiceNotFound, SharedModeBootstrapError, SpiceCrashError, SpiceError, SpiceTimeoutError
-from .job import Job, check_timeout, finish, prepare_job
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from .log import is_informational
 from .netlist_text import split_control
-from .progress import Bar
-from .progress import enabled as progress_enabled
+from .progress import SpiceBar
 from .result import SimulationResult
-from .waveforms import Waveforms
 
 _LOCK = threading.Lock()
 _INSTANCE = None
@@ -234,7 +234,7 @@ def _bootstrapping() -> bool:
 
 def run_shared(
     netlist,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     osdi=(),
     klu: bool | None = None,
     isolate: bool = True,
@@ -250,7 +250,7 @@ def run_shared(
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
     job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None)
     job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
-    bar = Bar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
+    bar = SpiceBar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
         if not isolate:
             with _LOCK:
@@ -269,7 +269,7 @@ def run_shared(
     return finish(job, _waves(plots), log, "shared")
 
 
-def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: Bar | None = None):
+def _run_isolated(job: Job, osdi, timeout: float, work: str, bar: SpiceBar | None = None):
     """Run in a spawned worker whose working directory is ``work``; returns its (status, payload)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)

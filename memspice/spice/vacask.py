@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.waveforms import Waveforms
 from .errors import SpiceCrashError, SpiceError, SpiceTimeoutError
+from .job import DEFAULT_TIMEOUT
 from .raw import read_raw
-from .waveforms import Waveforms
 
 
 def vacask_executable() -> str | None:
@@ -33,7 +34,7 @@ def vacask_executable() -> str | None:
         return shutil.which("vacask")
 
 
-def run_vacask(text: str, analysis: str = "tran1", timeout: float = 300.0) -> Waveforms:
+def run_vacask(text: str, analysis: str = "tran1", timeout: float = DEFAULT_TIMEOUT) -> Waveforms:
     """Run a VACASK netlist; return the waveforms of ``analysis`` (its raw file)."""
     exe = vacask_executable()
     if not exe:

@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 
 from ...analysis.metrics import spike_times
+from ...core.units import spice_number
 from ...netlists import crossbar_netlist
-from ...units import spice_number
 from .network import SpikingNetwork
 
 EDGE = 2e-9  # s; PWL rise/fall time, centred on the step boundary so every pulse keeps its area (assumed)

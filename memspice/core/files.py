@@ -2,7 +2,7 @@
 
 A full disk or an interrupted run leaves the previous good file in place
 instead of a truncated one that a reader would take silently.  Lives in
-``spice/`` (the bottom layer) so that :mod:`memspice.spice.waveforms` needs
+``spice/`` (the bottom layer) so that :mod:`memspice.core.waveforms` needs
 nothing from higher layers; :mod:`memspice.analysis.files` has the same function.
 """
 

