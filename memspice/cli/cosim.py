@@ -110,7 +110,7 @@ def run(args) -> int:
         w.to_npz(args.npz)
     if args.states:
         buf = io.BytesIO()
-        np.savez(buf, **{k.replace(".", "_"): v for k, v in res.states.items()})
+        np.savez(buf, **{k.replace(".", "_"): v for k, v in res.states.items()})  # type: ignore[arg-type]
         write_atomic(args.states, buf.getvalue())
     if args.figure:
         save_figure(lambda: w.plot(wanted), args.figure)

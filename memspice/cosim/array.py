@@ -161,7 +161,7 @@ class ArrayPorts:
         self.theta = 0.5 if method == "trap" else 1.0
         self.capacitive = self.nodes.cap > 0
         self.cap_safe = np.where(self.capacitive, self.nodes.cap, 1.0)
-        self.x_init = xbar.state.ravel().astype(float) if self.stateful else np.zeros(0)
+        self.x_init = np.asarray(xbar.state, float).ravel() if self.stateful else np.zeros(0)
         self.reuse = bool(reuse)
         self.reference: Point | None = None  # the last solved point that ngspice accepted
         self._drift: np.ndarray | None = None  # per port: how fast the states move its current (A/s)
@@ -262,23 +262,23 @@ class ArrayPorts:
         if not h > 0:
             raise RuntimeError(f"trial time {t!r} s is not after the committed time {base.t!r} s")
         v = np.asarray(v, float)
-        p = self.pending
-        same = p is not None and p.t == t and p.solved  # a later Newton iterate of a solved time point
-        if same and self._close(p, v, h):
-            self.pending = point = replace(p, v=v.copy(), I=p.I + p.G * (v - p.v))
+        p = self.pending if self.pending is not None and self.pending.t == t and self.pending.solved else None
+        same = p is not None  # a later Newton iterate of a solved time point
+        if p is not None and self._close(p, v, h):
+            self.pending = replace(p, v=v.copy(), I=p.I + p.G * (v - p.v))
             self.updated += 1
-            return point
+            return self.pending
         if not same and self._reusable(t, v, h):
-            self.pending = point = self._reused(t, v, h)
-            return point
-        if same:
+            self.pending = self._reused(t, v, h)
+            return self.pending
+        if p is not None:
             guess_V, guess_x = p.V, p.x
         else:
             guess_V, guess_x = base.V, base.x + h * base.f if self.stateful else base.x
-        point = self._solve(t, v, h, guess_V, guess_x, base)
-        if point is not None:
-            self.pending = point
-        return point
+        solved = self._solve(t, v, h, guess_V, guess_x, base)
+        if solved is not None:
+            self.pending = solved
+        return solved
 
     def _close(self, p: Point, v: np.ndarray, h: float) -> bool:
         if not self.reuse:

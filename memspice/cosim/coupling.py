@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..circuits.crossbar import Crossbar
 from .array import ArrayPorts
 from .device import CONVERGED, NOT_CONVERGED
 
@@ -65,7 +66,7 @@ class ArraySpec:
     record (``"ports"``, ``"states"`` or ``"none"``) and the array options."""
 
     label: str
-    xbar: object
+    xbar: Crossbar
     save: str = "ports"
     tol: float = 1e-5
     method: str = "trap"
@@ -230,8 +231,7 @@ class Coupling:
             if inst.mismatch is None:
                 continue
             t, ratio = inst.mismatch
-            worst = np.argsort(ratio)[::-1][:REPORTED_PORTS]
-            worst = [k for k in worst if ratio[k] > 1.0]
+            worst = [int(k) for k in np.argsort(ratio)[::-1][:REPORTED_PORTS] if ratio[k] > 1.0]
             if not worst and not inst.failures:
                 continue
             m = inst.spec.xbar.m

@@ -108,6 +108,7 @@ class Ngspice:
             if info == ffi.NULL:
                 continue
             n = info.v_length
+            arr: np.ndarray
             if n == 0:
                 arr = np.zeros(0)
             elif info.v_compdata == ffi.NULL:

@@ -220,8 +220,10 @@ def warm_up(specs) -> None:
         if key in done:
             continue
         done.add(key)
+        stateful = cell.data == "state"
         small = Crossbar(
-            **({"state": np.full((3, 3), 0.5)} if cell.data == "state" else {"conductances": np.full((3, 3), 1e-5)}),
+            conductances=None if stateful else np.full((3, 3), 1e-5),
+            state=np.full((3, 3), 0.5) if stateful else None,
             cell=cell, r_word=1.0, r_bit=1.0, c_word=1e-15, c_bit=1e-15,
         )  # fmt: skip
         arr = ArrayPorts(small, method=spec.method)

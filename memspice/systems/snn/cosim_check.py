@@ -74,15 +74,24 @@ def write_netlist(net: SpikingNetwork, spikes, folder, step: float = 5e-9) -> Pa
     return path
 
 
-def circuit_check(net: SpikingNetwork, image, steps: int | None = None, step: float = 5e-9, timeout: float = 3600.0):
+def circuit_check(
+    net: SpikingNetwork,
+    image,
+    steps: int | None = None,
+    step: float = 5e-9,
+    timeout: float = 3600.0,
+    monolithic: bool = False,
+):
     """Spikes of every neuron from the co-simulated circuit and from the fast path, for one image in [0, 1].
 
     Returns a dict: ``counts_circuit``, ``counts_fast`` (n,), ``times_circuit``, ``times_fast`` (lists of
     spike times per neuron, s), ``winner_circuit``, ``winner_fast`` (neuron that fired first, -1 if none),
     ``spikes`` (the input trains) and ``statistics`` (the co-simulation's counters).  The network's adaptive
-    threshold state is ignored (the circuit has none); learning is off.
+    threshold state is ignored (the circuit has none); learning is off.  ``monolithic=True`` also runs the
+    same netlist in ngspice alone (the array expanded) and adds ``counts_spice``, ``times_spice``: the
+    check of the co-simulation itself.
     """
-    from ...cosim import cosimulate
+    from ...cosim import cosimulate, monolithic_netlist, parse
 
     cfg = net.config
     spikes = net.encode(np.atleast_2d(image), steps)[0]
@@ -92,10 +101,19 @@ def circuit_check(net: SpikingNetwork, image, steps: int | None = None, step: fl
         fast = net.present(spikes[None])
     finally:
         net.adapt[:] = saved
-    with tempfile.TemporaryDirectory(prefix="memspice-snn-cosim-") as tmp:
-        res = cosimulate(write_netlist(net, spikes, tmp, step), timeout=timeout, progress=False)
-    w = res.waveforms
     level = cfg.neuron.spike_level
+    reference = None
+    with tempfile.TemporaryDirectory(prefix="memspice-snn-cosim-") as tmp:
+        path = write_netlist(net, spikes, tmp, step)
+        res = cosimulate(path, timeout=timeout, progress=False)
+        if monolithic:
+            from ...spice import run
+
+            design = parse(path.read_text(), path.parent)
+            saves = [f"v(spk{j})" for j in range(cfg.n_neurons)]
+            ref = run(monolithic_netlist(design, save=saves), timeout=timeout, progress=False).waveforms
+            reference = [spike_times(ref.time, ref[f"v(spk{j})"], level) for j in range(cfg.n_neurons)]
+    w = res.waveforms
     t_circuit = [spike_times(w.time, w[f"v(spk{j})"], level) for j in range(cfg.n_neurons)]
     t_fast = [np.array([t for _, j2, t in fast.spikes if j2 == j]) for j in range(cfg.n_neurons)]
 
@@ -103,7 +121,10 @@ def circuit_check(net: SpikingNetwork, image, steps: int | None = None, step: fl
         first = [t[0] if len(t) else np.inf for t in times]
         return int(np.argmin(first)) if np.isfinite(min(first)) else -1
 
-    return {
+    extra = {}
+    if reference is not None:
+        extra = {"counts_spice": np.array([len(t) for t in reference]), "times_spice": reference}
+    return extra | {
         "counts_circuit": np.array([len(t) for t in t_circuit]),
         "counts_fast": fast.counts[0],
         "times_circuit": t_circuit,
