@@ -95,9 +95,10 @@ def run_one(n: int, cell: str, folder: Path, spice: bool, timeout: float, writes
         "array_seconds": st["array_seconds"],
         "load_average": os.getloadavg()[0],
     }
+    w = res.waveforms
+    row["cosim_spikes"] = sum(len(rising(w.time, w[k])) for k in w.names if k.startswith("v(spk"))
     if not spice:
         return row
-    w = res.waveforms
     design = parse(path.read_text(), folder)
     save = [k for k in w.names if k.startswith("v(") and "." not in k]
     stateful = bool(res.states)
@@ -173,7 +174,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rows = []
     print(f"{'n':>4} {'cell':>5} {'cosim s':>8} {'cpu s':>7} {'spice s':>8} {'cpu s':>8} {'ratio':>6} "
-          f"{'cpu rt':>6} {'max err':>8} {'state':>8} {'spk':>4} {'shift':>8}")  # fmt: skip
+          f"{'cpu rt':>6} {'max err':>8} {'state':>8} {'spikes':>6} {'differ':>6} {'shift':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="memspice-bench-cosim-") as tmp:
         root = Path(args.keep or tmp)
         t0 = time.perf_counter()
@@ -189,7 +190,7 @@ def main(argv=None):
                     f"{r.get('spice_seconds', float('nan')):8.1f} {r.get('spice_cpu_seconds', float('nan')):8.1f} "
                     f"{r.get('ratio', float('nan')):6.1f} {r.get('cpu_ratio', float('nan')):6.1f} "
                     f"{r.get('max_rel_err', float('nan')):8.1e} {r.get('state_err', float('nan')):8.1e} "
-                    f"{r.get('spike_count_diff', '-'):>4} {r.get('spike_shift', float('nan')):8.1e}",
+                    f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} {r.get('spike_shift', float('nan')):8.1e}",
                     flush=True,
                 )
     summary = {}

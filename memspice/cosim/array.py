@@ -29,7 +29,7 @@ import numpy as np
 
 from ..circuits.crossbar import Crossbar
 from ..solver.state_kernels import cell_stepper
-from ..solver.transient import NODE_THETA, _Nodes  # the transient's node equations, reused as they are
+from ..solver.transient import NEWTON_V_TOL, NODE_THETA, _Nodes  # the transient's node equations, reused as they are
 from .ladder import ladders
 
 #: the step bound grows at most by this factor per accepted step (as the transient's step control)
@@ -41,6 +41,10 @@ SAFETY = 0.9
 #: share of the coupling tolerance (``reltol |I| + abstol`` per port) a reused array response may use up;
 #: assumed: a tenth, so reuse never decides whether ngspice's Newton test passes
 REUSE_SHARE = 0.1
+#: the array's Newton iteration stops at a last update of this fraction of ngspice's reltol (relative to the
+#: largest port voltage; assumed: a hundredth, so the port currents carry no Newton error near the coupling's
+#: tolerance, instead of the transient's 1e-10 which costs an iteration more)
+NEWTON_SHARE = 0.01
 #: relative change of the states used to estimate how the port currents drift with them
 STATE_PROBE = 1e-6
 #: a step below this fraction of the one before is a sliver (ngspice's way to a close breakpoint or the final
@@ -171,6 +175,7 @@ class ArrayPorts:
         self.updated = 0
         self._reused_G: tuple[float, np.ndarray] | None = None
         self.committed: Point | None = None
+        self.previous: Point | None = None  # the accepted point before the committed one
         self.pending: Point | None = None
         self.history: list[tuple[float, np.ndarray]] = []  # (t, line-capacitor charges) of accepted points
         self.simulator_tolerances = (1e-3, 1e-12, 1e-14, 7.0)
@@ -219,6 +224,7 @@ class ArrayPorts:
         point = self._solve(0.0, v, 0.0, guess, self.x_init, None)
         if point is not None:
             self.pending = self.committed = self.reference = point
+            self.previous = None
             self._drift = self._settling = self._reused_G = None
             self.history = []
             self._remember(point)
@@ -230,6 +236,7 @@ class ArrayPorts:
         if point is None:  # pragma: no cover - all-zero drive: V = 0 is the solution
             raise RuntimeError("array operating point at 0 V did not converge")
         self.pending = self.committed = self.reference = point
+        self.previous = None
         self._drift = self._settling = self._reused_G = None
         self.history = []
         self._remember(point)
@@ -275,6 +282,9 @@ class ArrayPorts:
             guess_V, guess_x = p.V, p.x
         else:
             guess_V, guess_x = base.V, base.x + h * base.f if self.stateful else base.x
+            before = self.previous
+            if before is not None and base.t > before.t:  # node voltages extrapolated along the last step
+                guess_V = base.V + (base.V - before.V) * (h / (base.t - before.t))
         solved = self._solve(t, v, h, guess_V, guess_x, base)
         if solved is not None:
             self.pending = solved
@@ -396,9 +406,10 @@ class ArrayPorts:
         return min(bound, self.capacitor_bound(point))
 
     def set_simulator_tolerances(self, reltol: float, abstol: float, chgtol: float = 1e-14, trtol: float = 7.0):
-        """ngspice's ``reltol``, ``abstol`` (A), ``chgtol`` (C) and ``trtol`` for :meth:`capacitor_bound`
-        (defaults: ngspice's)."""
+        """ngspice's ``reltol``, ``abstol`` (A), ``chgtol`` (C) and ``trtol`` for :meth:`capacitor_bound`, the
+        reuse tests and the array's Newton tolerance (defaults: ngspice's)."""
         self.simulator_tolerances = (float(reltol), float(abstol), float(chgtol), float(trtol))
+        self.nodes.newton_v_tol = min(NEWTON_V_TOL, NEWTON_SHARE * float(reltol))
 
     def commit(self, t: float) -> Point:
         """Make the pending point at time ``t`` (s) the committed one (ngspice accepted it)."""
@@ -407,7 +418,7 @@ class ArrayPorts:
             raise RuntimeError(
                 f"no pending array point at t = {t!r} s to commit (pending: {None if p is None else p.t})"
             )
-        self.committed = p
+        self.previous, self.committed = self.committed, p
         self._remember(p)
         if p.solved:
             self.reference, self._drift, self._settling, self._reused_G = p, None, None, None
