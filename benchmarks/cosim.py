@@ -190,7 +190,8 @@ def main(argv=None):
                     f"{r.get('spice_seconds', float('nan')):8.1f} {r.get('spice_cpu_seconds', float('nan')):8.1f} "
                     f"{r.get('ratio', float('nan')):6.1f} {r.get('cpu_ratio', float('nan')):6.1f} "
                     f"{r.get('max_rel_err', float('nan')):8.1e} {r.get('state_err', float('nan')):8.1e} "
-                    f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} {r.get('spike_shift', float('nan')):8.1e}",
+                    f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} "
+                    f"{r.get('spike_shift', float('nan')):8.1e}",
                     flush=True,
                 )
     summary = {}
