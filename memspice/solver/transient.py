@@ -189,7 +189,13 @@ class _PWLTable:
 
 
 class _Nodes:
-    """Node equations of one crossbar with the cell states eliminated: Newton solve, outputs."""
+    """Node equations of one crossbar with the cell states eliminated: Newton solve, outputs.
+
+    ``newton_v_tol``: the Newton iteration's last-update test relative to the largest drive (default
+    :data:`NEWTON_V_TOL`; co-simulation loosens it to its simulator's tolerance).
+    """
+
+    newton_v_tol = NEWTON_V_TOL
 
     def __init__(self, xbar: Crossbar, sources, cells):
         self.xbar, self.sources, self.cells = xbar, sources, cells
@@ -272,7 +278,7 @@ class _Nodes:
         if node_theta is None:
             node_theta = 1.0 if theta >= 1.0 else NODE_THETA  # backward Euler stays backward Euler
         th = 1.0 if c_h is None else node_theta
-        v_tol = NEWTON_V_TOL * max(1.0, float(np.max(np.abs(v))) if v.size else 1.0)
+        v_tol = self.newton_v_tol * max(1.0, float(np.max(np.abs(v))) if v.size else 1.0)
         x, done = x_guess, False
         for _ in range(NEWTON_ITERS):
             u = net.B @ V + Cv
