@@ -104,7 +104,7 @@ def test_every_sign_magnitude_and_format_reaches_ngspice_exactly():
     """Values that print as -x, x e-y, subnormals, -0.0 and 17 digits all arrive as the same double."""
     _ngspice()
     xbar = Crossbar(np.full((3, 1), 1e-4))
-    col = np.array([0.1, -0.05, -1e-300, 5e-324, -0.0, 1 / 3, -2e5, 123456789.0, -1e-17, 0.30000000000000004])
+    col = np.array([0.1, -0.05, -1e-300, 5e-324, -0.0, 1 / 3, -2e5, 123456.789, -1e-17, 0.30000000000000004])
     v = np.stack([col, -col[::-1], np.roll(col, 3)], axis=1)  # 10 vectors x 3 word lines
     got = mv.read_many_ngspice(xbar, v)
     np.testing.assert_allclose(got[:, 0], v @ np.full(3, 1e-4), rtol=1e-12, atol=1e-30)
