@@ -16,7 +16,7 @@ neurons whose spike counts differ; ``spike_shift``: largest shift of a matched s
 co-simulation's counters (accepted points, port-device evaluations, array solves and reuses).
 
     python benchmarks/cosim.py --sizes 16 32 64 --cells tiox 1s1r --json results/cosim.json
-    python benchmarks/cosim.py --sizes 256 512 --spice-max 0 --json results/cosim_large.json
+    python benchmarks/cosim.py --sizes 128 256 512 --spice-max 0 --t-read 4e-6 --json results/cosim_large.json
 """
 
 from __future__ import annotations
@@ -185,7 +185,13 @@ def main(argv=None):
     ap.add_argument("--cells", nargs="*", default=["tiox"], help="cell kinds (tiox, 1s1r, ...)")
     ap.add_argument("--spice-max", type=int, default=64, help="largest n also run in ngspice alone")
     ap.add_argument("--writes", type=int, default=2, help="V/2 programming pulses before the read")
-    ap.add_argument("--t-read", type=float, default=4e-6, help="read window (s)")
+    ap.add_argument(
+        "--t-read",
+        type=float,
+        default=8e-6,
+        help="read window (s); the default lets every LIF neuron fire once (about 4 us to threshold at the "
+        "design's drive of 3x the threshold current, then 3 us refractory); 4e-6 ends before the first spike",
+    )
     ap.add_argument("--timeout", type=float, default=36000.0)
     ap.add_argument(
         "--spice-timeout",
