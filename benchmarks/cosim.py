@@ -102,6 +102,7 @@ def run_one(
         "array_solves": st["array_solves"],
         "array_reused": st["array_reused"] + st["array_updated"],
         "array_seconds": st["array_seconds"],
+        "ngspice_seconds": st.get("ngspice_seconds"),  # worker wall time outside the arrays: ngspice + coupling
         "load_average": os.getloadavg()[0],
     }
     w = res.waveforms
