@@ -31,7 +31,7 @@ from . import sandbox
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError, UnsafeNetlistError, killed_message
 from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job, raise_for_sandbox
-from .log import raise_for_log
+from .log import OutputCapture, raise_for_log
 from .netlist_text import PLOT_MARKER, RESULTS_FILE
 from .progress import SpiceBar, analysis_span
 from .raw import read_raw_plots
@@ -84,14 +84,14 @@ def run_batch(
         return finish(job, plots, log, "batch", str(work) if keep else None)
 
 
-def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
-    """Collect the child's output as it comes, feeding ngspice's progress lines to ``bar``."""
+def _read_output(stream, chunks: OutputCapture, bar: SpiceBar) -> None:
+    """Collect the child's output as it comes (bounded: :class:`OutputCapture`), feeding progress lines to ``bar``."""
     tail = b""
     while True:
         data = stream.read1(65536)
         if not data:
             return
-        chunks.append(data)
+        chunks.add(data)
         if bar.active:
             text = (tail + data).decode("utf-8", errors="replace")
             bar.feed(text)
@@ -133,7 +133,7 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine:
     finally:
         if c.child_fd is not None:
             os.close(c.child_fd)
-    chunks: list[bytes] = []
+    chunks = OutputCapture()
     reader = threading.Thread(target=_read_output, args=(proc.stdout, chunks, bar), daemon=True)
     reader.start()
 
@@ -141,8 +141,7 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine:
         reader.join()
         if proc.stdout is not None:
             proc.stdout.close()
-        text = b"".join(chunks).decode("utf-8", errors="replace")
-        return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
+        return chunks.text().replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
 
     timed_out = False
     try:
