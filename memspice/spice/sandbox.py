@@ -95,14 +95,15 @@ _ARCH = {  # machine: (AUDIT_ARCH, seccomp, execve, execveat, socket, ioctl, x32
 #: machine: syscalls refused with ENOSYS: io_uring (its operations, IORING_OP_SOCKET among them, bypass the
 #: seccomp filter; ngspice and Python do not use it)
 _NOSYS = {"x86_64": (425, 426, 427), "aarch64": (425, 426, 427)}  # io_uring_setup, _enter, _register
-#: machine: syscalls refused with EPERM: they change a file's mode, owner, times or extended attributes, which
-#: Landlock does not govern (a process that may only read a file could still chmod it if it owns it)
-_METADATA = {
+#: machine: syscalls refused with EPERM.  Those that change a file's mode, owner, times or extended
+#: attributes, which Landlock does not govern (a process that may only read a file could still chmod it if
+#: it owns it); and setsid/setpgid, with which a child could leave the process group memspice kills at the end
+_REFUSED = {
     # chmod fchmod chown fchown lchown utime utimes futimesat fchownat fchmodat utimensat fchmodat2,
-    # setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr setxattrat removexattrat
-    "x86_64": (90, 91, 92, 93, 94, 132, 235, 261, 260, 268, 280, 452, 188, 189, 190, 197, 198, 199, 463, 466),
-    # fchmod fchmodat fchownat fchown utimensat fchmodat2, the xattr calls as above
-    "aarch64": (52, 53, 54, 55, 88, 452, 5, 6, 7, 14, 15, 16, 463, 466),
+    # setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr setxattrat removexattrat, setpgid setsid
+    "x86_64": (90, 91, 92, 93, 94, 132, 235, 261, 260, 268, 280, 452, 188, 189, 190, 197, 198, 199, 463, 466, 109, 112),
+    # fchmod fchmodat fchownat fchown utimensat fchmodat2, the xattr calls as above, setpgid setsid
+    "aarch64": (52, 53, 54, 55, 88, 452, 5, 6, 7, 14, 15, 16, 463, 466, 154, 157),
 }
 #: machine: {open-like syscall: index of its flags argument (None: always reported)}
 _OPENS = {
@@ -454,7 +455,7 @@ def _bpf(exec_fd: int | None, notify: bool) -> list[tuple[int, int, int, int]]:
     jeq(sock, "deny", None)
     for nr in _NOSYS[_MACHINE]:
         jeq(nr, "nosys", None)
-    for nr in _METADATA[_MACHINE]:
+    for nr in _REFUSED[_MACHINE]:
         jeq(nr, "eperm", None)
     jeq(ioctl, "ioctl", None)
     for nr in opens:
@@ -935,14 +936,13 @@ class Worker:
             self._chunks.append(data)
 
     def kill(self) -> None:
-        """Stop the worker and everything it started."""
+        """Stop the worker and everything it started (its process group: a confined worker cannot leave it)."""
         import signal
 
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
     @property
@@ -960,7 +960,8 @@ class Worker:
         try:
             self.proc.wait(wait)
         except subprocess.TimeoutExpired:
-            self.kill()
+            pass
+        self.kill()  # also what it started and left behind
         self.monitor.close()
         self.conn.close()
         self._reader.join(5)
