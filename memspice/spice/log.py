@@ -97,10 +97,10 @@ class OutputCapture:
     (:func:`warning_lines` reports it).
     """
 
-    def __init__(self, limit: int = OUTPUT_LIMIT):
+    def __init__(self, limit: int | None = None):
         from collections import deque
 
-        self.half = max(limit // 2, 1)
+        self.half = max((OUTPUT_LIMIT if limit is None else limit) // 2, 1)
         self.head: list = []
         self.head_size = 0
         self.tail: deque = deque()
@@ -128,7 +128,7 @@ class OutputCapture:
     def note(self) -> str:
         return (
             f"Warning: memspice cut {self.cut} characters of ngspice's output here (it keeps the first and the last "
-            f"{self.half >> 20} MiB: a netlist that prints without end?)"
+            f"{self.half} characters: a netlist that prints without end?)"
         )
 
     def text(self, joiner: str = "") -> str:

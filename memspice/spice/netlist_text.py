@@ -434,13 +434,35 @@ def solver_option(klu: bool | None, text: str, default_klu: bool) -> str | None:
     return ".options klu" if default_klu and not names_solver else None
 
 
-def collector(results_file: str = RESULTS_FILE) -> list[str]:
+def run_token() -> str:
+    """A fresh random word for one run's results file and plot markers (:func:`results_name`)."""
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+def results_name(token: str = "") -> str:
+    """The results file a run's collector writes: with ``token``, a name the netlist cannot know in advance.
+
+    A netlist's own control block could otherwise write ``memspice-results.raw``
+    itself (and ``quit`` before the collector), and memspice would report its
+    forged numbers as ngspice's.
+    """
+    return f"memspice-results-{token}.raw" if token else RESULTS_FILE
+
+
+def plot_marker(token: str = "") -> str:
+    """The line the collector echoes before each plot it writes (a netlist cannot echo one with ``token``)."""
+    return f"{PLOT_MARKER}{token}"
+
+
+def collector(results_file: str = RESULTS_FILE, marker: str = PLOT_MARKER) -> list[str]:
     """Control commands that write every plot, in creation order, to ``results_file`` (binary raw)."""
     return [
         "set filetype=binary",
         "set appendwrite",
         "foreach memspice_pl $plots",
-        f"echo {PLOT_MARKER} $memspice_pl",
+        f"echo {marker} $memspice_pl",
         "setplot $memspice_pl",
         f"write {results_file}",
         "end",
@@ -461,6 +483,7 @@ def prepare_netlist(
     raw_path: str | None = RESULTS_FILE,
     base_dir=None,
     default_klu: bool = False,
+    marker: str = PLOT_MARKER,
 ) -> str:
     """Return runnable text: title line kept, includes absolute, solver option, and one control block.
 
@@ -479,6 +502,8 @@ def prepare_netlist(
         Folder relative includes resolve against (default: current directory).
     default_klu : bool
         Whether this ngspice has KLU (used when ``klu`` is None).
+    marker : str
+        What the collector echoes before each plot (:func:`plot_marker`).
 
     The netlist's own control blocks run first; then, if they ran no analysis,
     ``run`` executes the netlist's analysis lines (what ``ngspice -b`` does
@@ -507,7 +532,7 @@ def prepare_netlist(
     if not runs_analysis(user_control):
         control.append("run")
     if raw_path:
-        control += collector(raw_path)
+        control += collector(raw_path, marker)
         control.append("quit")
     control.append(".endc")
     return "\n".join(lines + control + [".end"]) + "\n"

@@ -39,13 +39,14 @@ import numpy as np
 
 from ..core.progress import enabled as progress_enabled
 from ..core.waveforms import Waveforms
-from . import sandbox
+from . import limits, sandbox
 from .capabilities import ngspice_info, require_ngspice
 from .errors import (
     NgspiceNotFound,
     SpiceCrashError,
     SpiceError,
     SpiceNetlistError,
+    SpiceOutputError,
     SpiceTimeoutError,
     UnsafeNetlistError,
     killed_message,
@@ -395,11 +396,15 @@ def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | No
         worker = sandbox.Worker(work, __name__, confine=job.confine, path=_worker_path())
     except OSError as exc:
         raise SpiceCrashError(f"could not start the libngspice worker: {exc}") from exc
+    memory = None if job.trusted else limits.memory_limit()
+    limits.limit_memory(worker.proc.pid, memory)
+    guard = limits.FolderGuard(work, None if job.trusted else limits.disk_limit(work), worker.kill)
     show = bar is not None and bar.active
     # the interpreter's start-up may take long on a busy machine; the run's timeout counts from "started"
     deadline = None if timeout == float("inf") else time.monotonic() + timeout + _STARTUP
     result, timed_out, forged = None, False, ""
     try:
+        guard.__enter__()
         worker.conn.send((job, osdi, timeout, show, library))
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -421,10 +426,13 @@ def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | No
     except WireError as exc:  # not data: code that took over the worker tried to reach this process
         forged = str(exc)
     finally:
+        guard.__exit__()
         if result is None:  # timeout, a crash, Ctrl-C, SIGTERM: stop the worker
             worker.kill()
         programs, writes = worker.close()
     out = worker.output
+    if guard.exceeded is not None:
+        raise SpiceOutputError(guard.message(), out)
     if job.confine:
         reason = worker.setup_failure()
         if reason:
@@ -441,9 +449,14 @@ def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | No
             out,
         )
     if result is not None:
+        failure_log = getattr(result[1], "log", "") if result[0] == "error" else ""
+        if memory is not None and isinstance(failure_log, str) and limits.out_of_memory(failure_log):
+            raise SpiceCrashError(limits.memory_message(memory), failure_log)
         return result
     if timed_out:
         raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped", out)
+    if memory is not None and limits.out_of_memory(out):
+        raise SpiceCrashError(limits.memory_message(memory), out)
     code = worker.proc.returncode
     if code is not None and code < 0:
         raise SpiceCrashError(killed_message("the libngspice worker", -code) + "; memspice is safe", out)
