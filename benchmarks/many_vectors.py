@@ -3,7 +3,15 @@
 memspice reads linear arrays through an exact transfer matrix
 (:mod:`memspice.solver.transfer`, chosen automatically by ``read_many``), so
 any number of vectors costs one matrix product after ~min(m, n) blocked
-eliminations.  Peers on the same arrays and vectors:
+eliminations.  Two memspice entries:
+
+* ``memspice`` (the reference of every ratio): ``read_many``, output currents only;
+* ``simulate_crossbar``: the documented entry point (``ms.simulate_crossbar(xbar, V).output_currents``),
+  whose lazy result computes the outputs the same way and the per-cell arrays only when asked (issue 21's
+  goal: at least 100x badcrossbar at 128 x 128 with 10,000 vectors, ``badcrossbar_over_simulate_crossbar``
+  in the summary).
+
+Peers on the same arrays and vectors:
 
 * badcrossbar (``badcrossbar.compute``, all vectors at once: it factorises once and solves every right-hand
   side, but also returns every node voltage and device current); run in chunks of ``--badcrossbar-chunk``
@@ -57,6 +65,22 @@ def run_memspice(n, p):
     t0 = time.perf_counter()
     out = read_many(Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE), v.T)  # memspice: vectors first
     return time.perf_counter() - t0, out[:CHECK], {"strategy": choose_strategy(n, n, p).value}
+
+
+def run_simulate_crossbar(n, p):
+    import memspice as ms
+
+    g, v = problem(n, p)
+    xbar = ms.Crossbar(g, r_word=R_WIRE, r_bit=R_WIRE)
+    ms.simulate_crossbar  # noqa: B018 - import the module before timing (what a script does once)
+    from memspice.spice.capabilities import ngspice_info
+
+    ngspice_info()  # the backend choice asks once per process whether ngspice is installed: not timed
+    t0 = time.perf_counter()
+    out = ms.simulate_crossbar(xbar, v.T).output_currents  # vectors first
+    t = time.perf_counter() - t0
+    sol = ms.simulate_crossbar(xbar, v[:, :2].T)
+    return t, out[:CHECK], {"outputs": sol.info.outputs}
 
 
 def run_badcrossbar(n, p, chunk=1000):
@@ -145,6 +169,7 @@ def main(argv=None):
         if n not in peers:
             continue
         jobs = [
+            ("simulate_crossbar", run_simulate_crossbar, (n, p), p),
             ("badcrossbar", run_badcrossbar, (n, p, args.badcrossbar_chunk), p),
             ("scipy-splu", run_splu, (n, p), p),
         ]
@@ -184,6 +209,10 @@ def main(argv=None):
         for r in rows
         if r["tool"] != "memspice" and r.get("ratio")
     }
+    seconds = {(r["tool"], r["size"]): r["seconds"] for r in rows if r.get("seconds")}
+    for (tool, size), t in seconds.items():
+        if tool == "badcrossbar" and seconds.get(("simulate_crossbar", size)):
+            summary[f"badcrossbar_over_simulate_crossbar_n{size}"] = t / seconds[("simulate_crossbar", size)]
     path = write_results(args.json, "many_vectors", rows, args, summary)
     plot_results(args.png, rows, f"linear crossbar read, {p} input vectors (ngspice scaled from fewer)")
     print(f"wrote {path}")

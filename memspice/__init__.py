@@ -7,6 +7,7 @@ and starts neither ngspice nor numba)::
 
     xbar = ms.Crossbar(g, r_word=1.0, r_bit=1.0)   # conductances (m, n), S; wire segments, Ohm
     sol = ms.simulate_crossbar(xbar, v)             # inputs (p, m), V -> sol.output_currents (p, n), A
+    ms.ir_drop_map(sol), ms.read_energy(sol, 10e-9) # the result keeps its crossbar and inputs
     res = ms.run("circuit.cir")                     # any ngspice netlist -> res.waveforms
 
 Everything else lives in the subpackages: :mod:`memspice.core` (units, waveforms, files),
@@ -33,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "Backend": "memspice.simulate",
     "simulate_transient": "memspice.solver.transient",
     "read_many": "memspice.solver.transfer",
-    "CrossbarSolution": "memspice.solver.dc",
+    "CrossbarSolution": "memspice.solver.solution",
     "conductance_map": "memspice.circuits.weights",
     "differential_pair": "memspice.circuits.weights",
     # device models (one parameter set, three faces each)
@@ -112,7 +113,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from .models.threshold_switch import ThresholdSwitch
     from .models.tiox import TiOx
     from .simulate import Backend, simulate_crossbar
-    from .solver.dc import CrossbarSolution
+    from .solver.solution import CrossbarSolution
     from .solver.transfer import read_many
     from .solver.transient import simulate_transient
     from .spice import run

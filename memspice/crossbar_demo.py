@@ -16,7 +16,7 @@ def crossbar_demo(verbose: bool = True, n: int = 16, seed: int = 0) -> bool:
     """
     rng = np.random.default_rng(seed)
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (n, n)), r_word=2.0, r_bit=2.0, r_source=10.0, cell="1S1R")
-    v = rng.uniform(0.0, 1.0, n)
+    v = rng.uniform(0.0, xbar.cell.read_voltage, n)  # up to the kind's read voltage (above the selector's turn-on)
     try:
         spice = simulate_crossbar(xbar, v, backend="ngspice")
     except RuntimeError as exc:  # ngspice missing or failing: say so, still show the sparse result

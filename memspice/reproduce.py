@@ -23,13 +23,14 @@ from .analysis.reproduction import Reproduction
 REGISTRY: dict[str, str] = {
     # device and circuit figures (memspice.analysis.reproductions; the solver's accuracy in systems.linalg)
     "hysteresis": "memspice.analysis.reproductions:reproduce_hysteresis",
-    "ddk": "memspice.analysis.reproductions:reproduce_ddk_features",
+    "ddk": "memspice.systems.ddk.reproduce:ddk_features",
     "lif": "memspice.analysis.reproductions:reproduce_lif",
     "mvm": "memspice.analysis.reproductions:reproduce_mvm",
     "solver": "memspice.systems.linalg.reproduce:solver_gain",
     # seed 000: TiOx array, online RPCA video separation (memspice.systems.rpca)
     "tiox-pulses": "memspice.systems.rpca.reproduce:tiox_pulses",
     "rpca": "memspice.systems.rpca.reproduce:rpca",
+    "rpca-levels": "memspice.systems.rpca.reproduce:rpca_levels",
     # seed 003: drift-diffusion kinetics network (memspice.systems.ddk)
     "ddk-pulses": "memspice.systems.ddk.reproduce:ddk_pulses",
     "ddk-network": "memspice.systems.ddk.reproduce:ddk_network",

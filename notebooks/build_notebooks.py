@@ -33,7 +33,7 @@ quick = nb(
         ("md", "## A crossbar read: ngspice and the sparse solver agree"),
         (
             "code",
-            "from memspice.circuits.crossbar import Crossbar\nfrom memspice.simulate import simulate_crossbar\nrng = np.random.default_rng(0)\nxbar = Crossbar(rng.uniform(1e-6, 1e-4, (16, 16)), cell='1S1R', r_word=2.0, r_bit=2.0)\nv = rng.uniform(0, 1, 16)\nsparse = simulate_crossbar(xbar, v, backend='sparse')\nprint(sparse.backend, sparse.info['backend_reason'])\nif info.executable:\n    spice = simulate_crossbar(xbar, v, backend='ngspice')\n    err = np.max(np.abs(sparse.output_currents - spice.output_currents)) / np.max(np.abs(spice.output_currents))\n    print(f'max relative difference {err:.1e}')\n    assert err < 1e-6",
+            "from memspice.circuits.crossbar import Crossbar\nfrom memspice.simulate import simulate_crossbar\nrng = np.random.default_rng(0)\nxbar = Crossbar(rng.uniform(1e-6, 1e-4, (16, 16)), cell='1S1R', r_word=2.0, r_bit=2.0)\nv = rng.uniform(0, xbar.cell.read_voltage, 16)           # up to the cell kind's read voltage\nsparse = simulate_crossbar(xbar, v, backend='sparse')\nprint(sparse.backend, sparse.info.backend_reason)\nif info.executable:\n    spice = simulate_crossbar(xbar, v, backend='ngspice')\n    err = np.max(np.abs(sparse.output_currents - spice.output_currents)) / np.max(np.abs(spice.output_currents))\n    print(f'max relative difference {err:.1e}')\n    assert err < 1e-6",
         ),
     ]
 )
@@ -51,7 +51,7 @@ irdrop = nb(
         ("md", "## IR-drop map of one 64 x 64 array (1 Ohm segments)"),
         (
             "code",
-            "rng = np.random.default_rng(0)\ng = conductance_map(rng.uniform(0, 1, (64, 64)))\nv = np.full(64, 0.2)\nxbar = Crossbar(g, r_word=1.0, r_bit=1.0)\nsol = solve_dc(xbar, v)\ndrop = metrics.ir_drop_map(sol, v)\nplots.crossbar_heatmap(drop * 1e3, 'read-voltage loss', 'mV');\nprint('worst cell loses', round(drop.max() * 1e3, 1), 'mV of', v[0] * 1e3, 'mV')",
+            "rng = np.random.default_rng(0)\ng = conductance_map(rng.uniform(0, 1, (64, 64)))\nv = np.full(64, 0.2)\nxbar = Crossbar(g, r_word=1.0, r_bit=1.0)\nsol = solve_dc(xbar, v)\ndrop = metrics.ir_drop_map(sol)\nplots.crossbar_heatmap(drop * 1e3, 'read-voltage loss', 'mV');\nprint('worst cell loses', round(drop.max() * 1e3, 1), 'mV of', v[0] * 1e3, 'mV')",
         ),
         ("md", "## MVM error against segment resistance and array size"),
         (
@@ -133,12 +133,12 @@ own_weights = nb(
         ("md", "## IR drop of one read"),
         (
             "code",
-            "v = inputs[0]\nsol = ms.simulate_crossbar(xbar, v, backend='sparse')\ndrop = ms.ir_drop_map(sol, v)                                  # V per cell (m, n)\nplots.crossbar_heatmap(drop * 1e3, 'read-voltage loss per cell', 'mV');\nprint(f'worst cell loses {drop.max() * 1e3:.2f} mV of {v.max() * 1e3:.0f} mV')\nassert np.all(drop >= -1e-12) and drop.max() > 0",
+            "v = inputs[0]\nsol = ms.simulate_crossbar(xbar, v, backend='sparse')\ndrop = ms.ir_drop_map(sol)                                     # V per cell (m, n)\nplots.crossbar_heatmap(drop * 1e3, 'read-voltage loss per cell', 'mV');\nprint(f'worst cell loses {drop.max() * 1e3:.2f} mV of {v.max() * 1e3:.0f} mV')\nassert np.all(drop >= -1e-12) and drop.max() > 0",
         ),
         ("md", "## Latency (ngspice transient of a step) and energy"),
         (
             "code",
-            "if ngspice_info().executable:\n    lat = read_latency(xbar, v)\n    t_read = lat['latency_s']\n    print(f\"settles within 1 % in {t_read * 1e12:.0f} ps (slowest column)\")\nelse:\n    t_read = 1e-9                                               # assumed 1 ns read without ngspice\ncost = read_energy(xbar, sol, v, t_read=max(t_read, 1e-9))\nparts = {k: cost.as_dict()[k] for k in ('cells_J', 'wires_J', 'drivers_J', 'sense_J')}\nplots.xy(np.arange(4), {'energy': np.array(list(parts.values())) * 1e15}, 'component: cells, wires, DACs, sense', 'energy (fJ)', logy=True);\nprint({k: f'{val * 1e15:.3g} fJ' for k, val in parts.items()})\nassert cost.total_J > 0 and cost.wires_J > 0",
+            "if ngspice_info().executable:\n    lat = read_latency(xbar, v)\n    t_read = lat['latency_s']\n    print(f\"settles within 1 % in {t_read * 1e12:.0f} ps (slowest column)\")\nelse:\n    t_read = 1e-9                                               # assumed 1 ns read without ngspice\ncost = read_energy(sol, t_read=max(t_read, 1e-9))\nparts = {k: cost.as_dict()[k] for k in ('cells_J', 'wires_J', 'drivers_J', 'sense_J')}\nplots.xy(np.arange(4), {'energy': np.array(list(parts.values())) * 1e15}, 'component: cells, wires, DACs, sense', 'energy (fJ)', logy=True);\nprint({k: f'{val * 1e15:.3g} fJ' for k, val in parts.items()})\nassert cost.total_J > 0 and cost.wires_J > 0",
         ),
     ]
 )

@@ -16,5 +16,5 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ -f "$(python3 -c 'import sysconfig; print(sysc
     PY="$PWD/.venv/bin/python3"
     echo "[memspice] afterwards: source .venv/bin/activate"
 fi
-"$PY" -m pip install -q -e ".[test]"
+"$PY" -m pip install -q -e ".[test,video]"
 "$PY" -m memspice demo

@@ -4,6 +4,10 @@ import pytest
 
 from memspice.spice.capabilities import ngspice_info
 
+from .strategies import register_profiles
+
+register_profiles()  # hypothesis: the derandomized "quick" profile unless MEMSPICE_PROPERTY_PROFILE=long
+
 INFO = ngspice_info()
 needs_ngspice = pytest.mark.skipif(INFO.executable is None, reason="ngspice not installed (scripts/install_system.sh)")
 needs_osdi = pytest.mark.skipif(

@@ -18,7 +18,7 @@ def test_metrics():
     assert metrics.energy(t, np.ones_like(t), 2 * np.ones_like(t)) == pytest.approx(2.0)
     xbar = Crossbar(np.full((4, 4), 1e-3), r_word=5.0, r_bit=5.0)
     v = np.full(4, 0.2)
-    drop = metrics.ir_drop_map(solve_dc(xbar, v), v)
+    drop = metrics.ir_drop_map(solve_dc(xbar, v))
     assert drop.shape == (4, 4) and np.all(drop > 0) and drop[0, 0] < drop[0, -1]
     e = metrics.mvm_error(solve_dc(xbar, v).output_currents, xbar.ideal_outputs(v))
     assert 0 < e["rms_rel"] <= e["max_rel"] < 1

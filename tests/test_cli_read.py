@@ -99,6 +99,19 @@ def test_read_on_ngspice_agrees_with_the_sparse_solver(files, capsys):
 
 
 @needs_ngspice
+def test_read_signed_inputs_on_the_default_backend_gives_the_right_numbers(files, capsys):
+    """Small arrays read on ngspice by default; signed input vectors were misread there (issue 20)."""
+    x = np.array([[0.1, -0.05, 0.2, 0.0, -0.2, 0.15], [-0.1, 0.1, -1e-3, 0.05, 0.2, -0.15], *X])
+    np.save(files / "s.npy", x)
+    a, b = files / "a.csv", files / "b.csv"
+    common = ["read", "--weights", str(files / "w.csv"), "--inputs", str(files / "s.npy"), "--r-word", "1"]
+    assert main(common + ["-o", str(a)]) == 0
+    assert "on ngspice" in capsys.readouterr().out
+    assert main(common + ["-o", str(b), "--backend", "sparse"]) == 0
+    np.testing.assert_allclose(_read(a).to_numpy(), _read(b).to_numpy(), rtol=1e-8, atol=1e-15)
+
+
+@needs_ngspice
 def test_netlist_from_files_runs_one_operating_point_per_vector(files, capsys):
     cir = files / "x.cir"
     assert (

@@ -88,3 +88,31 @@ def test_outputs_csv_keeps_codes_integer_and_floats_exact():
     assert lines[0] == "vector,i0 [A],i1 [A],code0,code1"
     assert lines[1].split(",")[3:] == ["1", "-2"] and float(lines[1].split(",")[1]) == currents[0, 0]
     assert isinstance(WeightMapping(False, 1e-6, 1e-4, 1.0, 2).outputs(currents), np.ndarray)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        # issue 20: a typo in the first row of a file without a header was read as a header, dropping a vector
+        ("O.1,0.2\n0.3,0.4\n", r"line 1, field 1: 'O\.1' is not a number \(the row holds a mix"),
+        ("0.1,0.2\n0.3,O.4\n", r"line 2, field 2: 'O\.4'"),
+        ("# note\n\na,b\n0.1,0.2\nc,d\n", r"line 5, field 1: 'c' is not a number \(the row holds text\)"),
+        ("a,b,c\n0.1,0.2\n", "line 1 has no numbers, so it would be a header, but it has 3 fields"),
+        ("1_000,2\n", "'1_000' is not a number"),  # float() reads it as 1000
+        ("a,b\n", "header but no numbers"),
+    ],
+)
+def test_header_rule_is_unambiguous(tmp_path, content, message):
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message) as info:
+        load_matrix(path, "--inputs")
+    assert str(path) in str(info.value)
+
+
+def test_a_header_is_a_row_without_numbers_and_keeps_every_vector(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("v0, v1\n0.1,-0.2\n.3,4e-3\n")
+    assert np.array_equal(load_matrix(path), [[0.1, -0.2], [0.3, 4e-3]])
+    path.write_text("0.1,-0.2\n+.3,-4E-3\n")  # no header: both rows are vectors
+    assert np.array_equal(load_matrix(path), [[0.1, -0.2], [0.3, -4e-3]])

@@ -21,16 +21,6 @@ def test_ddk_fit_recovers_known_alpha_beta():
     assert abs(fit["alpha"] - 0.02) < 0.002 and abs(fit["beta"] - 0.3) < 0.02
 
 
-def test_ddk_feature_map_pipeline():
-    results, _ = reproductions.ddk_features(utterances=8, features=100)
-    fmap, amps = results["feature_map_S"], results["amplitudes_V"]
-    assert fmap.shape == (8, 100) and amps.min() >= 2.0 and amps.max() <= 3.0
-    assert np.all(fmap >= ddk.DDK_G_MIN * 0.999) and np.all(fmap <= ddk.DDK_G_MAX * 1.001)
-    assert np.all(np.diff(fmap, axis=1) < 0)  # RESET pulses lower the conductance step by step
-    assert results["fits"][["alpha", "beta"]].to_numpy().min() >= 0
-    assert results["fits"][["alpha", "beta"]].to_numpy().max() <= 1
-
-
 def test_mvm_error_grows_with_wire_resistance_and_size_for_every_cell():
     table, _ = reproductions.mvm_error(sizes=(16, 32, 64), r_wires=(0.5, 2.0))
     for cell, sub in table.groupby("cell"):

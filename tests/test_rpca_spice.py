@@ -59,6 +59,29 @@ def test_forward_read_of_learned_array_ngspice_matches_sparse(learned):
     assert np.max(np.abs(i.sum(axis=-2) - sparse)) / np.max(np.abs(sparse)) < 1e-9
 
 
+@needs_ngspice
+def test_rpca_ngspice_read_check_of_programmed_arrays(learned):
+    """The check rpca.json reports (ngspice_vs_line_solver_max_rel_err) on a learned array and a fresh one."""
+    from memspice.systems.rpca.reproduce import ngspice_read_check
+
+    array, clip = learned
+    pristine = TiOxArray(1, seed=1).state
+    err, detail = ngspice_read_check({5: array.state, 0: pristine}, clip.frames, NonIdealities(), column=7)
+    assert set(detail) == {0, 5}
+    assert err < 1e-6
+    # a different state must change the read: the check compares the programmed array, not a constant
+    from memspice.simulate import simulate_crossbar
+
+    v = _planes(clip.frames[6][:, 7])
+    a = TiOxArray(1, nonideal=NonIdealities())
+    a.state = array.state.copy()
+    b = TiOxArray(1, nonideal=NonIdealities())
+    b.state = pristine.copy()
+    ia = simulate_crossbar(a.crossbar(0), v, backend="ngspice").output_currents
+    ib = simulate_crossbar(b.crossbar(0), v, backend="ngspice").output_currents
+    assert np.max(np.abs(ia - ib)) > 0.05 * np.max(np.abs(ia))
+
+
 def _programming_step(array, size: int, row: int, steps: int):
     """One V/2 programming pulse on ``row`` of the top-left ``size`` x ``size`` block of the learned array:
     (initial states, sparse-transient states, ngspice-transient states, array-model states, selected columns)."""

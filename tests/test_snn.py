@@ -9,7 +9,9 @@ from memspice.circuits.lif import BehaviouralLIF, LIFNeuron
 from memspice.models import TiOx
 from memspice.solver import solve_dc
 from memspice.systems.snn import NetworkConfig, SpikingNetwork, StdpPulses, SynapseDevice, latency_code, rate_code
-from memspice.systems.snn.reproduce import digits, snn
+from memspice.systems.snn.read_check import read_law_error
+from memspice.systems.snn.reproduce import confusion, digits, snn
+from memspice.systems.snn.stdp import SynapseVariation
 
 from .conftest import needs_ngspice
 
@@ -79,6 +81,16 @@ def test_training_is_seeded_and_learns_the_digits():
     res = snn(quick=True, seed=0)
     h = res.headline
     assert h["accuracy"] > 0.4 and h["neurons"] == 20 and h["train_images"] == 200 and h["seconds"] > 0
+    assert h["accuracy"] > h["accuracy_frozen"] + 0.15  # learning, not the random synapses, does the work
+    conf = np.asarray(h["confusion"])
+    assert conf.shape == (10, 10) and np.allclose(conf.sum(axis=1), 1.0)
+    assert h["ir"]["refresh_images"] == 1 and h["ir"]["staleness_max"] < h["ir"]["refresh_200"]["staleness_max"]
+    assert set(h["sweeps"]) == {"d2d", "c2c", "read_noise", "r_wire"}
+    for rows in h["sweeps"].values():
+        assert all(0 <= r["accuracy"] <= 1 and 0 <= r["accuracy_frozen"] <= 1 for r in rows)
+    wire = {r["level"]: r for r in h["sweeps"]["r_wire"]}
+    assert wire[100.0]["attenuation_mean"] < wire[1.0]["attenuation_mean"] < 1.0  # IR drop grows with the wires
+    assert h["read_law_check"][0]["linear_over_nonlinear"] > 1.0  # the linear read overstates a TiOx cell's current
     x = digits(0)[0][:40]
     nets = []
     for _ in range(2):
@@ -87,6 +99,56 @@ def test_training_is_seeded_and_learns_the_digits():
         nets.append(net)
     np.testing.assert_array_equal(nets[0].state, nets[1].state)
     assert not np.allclose(nets[0].state, SpikingNetwork(NetworkConfig(n_neurons=8), seed=5, lif=LIF).state)
+
+
+def test_device_variation_is_seeded_and_reaches_the_reads():
+    ideal = SpikingNetwork(NetworkConfig(n_neurons=6), seed=1, lif=LIF)
+    cfg = NetworkConfig(n_neurons=6, variation=SynapseVariation(d2d=0.3))
+    a, b = SpikingNetwork(cfg, seed=1, lif=LIF), SpikingNetwork(cfg, seed=1, lif=LIF)
+    np.testing.assert_array_equal(a.state, ideal.state)  # the same states, other devices
+    np.testing.assert_array_equal(a.conductances, b.conductances)
+    ratio = a.conductances / ideal.conductances
+    assert 0.1 < np.std(np.log(ratio)) < 0.5  # each cell's own R_on
+    x = digits(0)[0][:3]
+    s = ideal.encode(x)
+    noisy = SpikingNetwork(NetworkConfig(n_neurons=6, variation=SynapseVariation(read_noise=0.5)), seed=1, lif=LIF)
+    assert not np.array_equal(noisy.present(s).counts, ideal.present(s).counts)
+    with pytest.raises(ValueError, match="c2c"):
+        SynapseVariation(c2c=-0.1)
+
+
+def test_cycle_to_cycle_noise_changes_learning_but_not_its_direction():
+    x = digits(0)[0][:20]
+    runs = {}
+    for c2c in (0.0, 0.5):
+        net = SpikingNetwork(NetworkConfig(n_neurons=6, variation=SynapseVariation(c2c=c2c)), seed=5, lif=LIF)
+        start = net.state.copy()
+        net.train(x)
+        runs[c2c] = net.state - start
+    assert not np.allclose(runs[0.0], runs[0.5])
+    assert np.corrcoef(runs[0.0].ravel(), runs[0.5].ravel())[0, 1] > 0.3
+
+
+def test_ir_transfer_is_current_every_image_and_its_staleness_is_measured():
+    net = SpikingNetwork(NetworkConfig(n_neurons=6, r_wire=20.0), seed=2, lif=LIF)
+    net.train(digits(0)[0][:10])
+    assert net.solves == 12 and len(net.staleness) == 11  # construction + 10 images + the end of training
+    assert 0 < max(net.staleness) < 0.5
+    fresh = solve_dc(net.crossbar(), np.eye(64) * net.config.synapse.v_read).output_currents
+    np.testing.assert_allclose(net.transfer, fresh, rtol=1e-9)
+
+
+def test_read_law_check_is_exact_without_wires_and_grows_with_them():
+    x = digits(0)[0][:2]
+    flat = SpikingNetwork(NetworkConfig(n_neurons=4, r_wire=0.0), seed=0, lif=LIF)
+    assert read_law_error(flat, flat.encode(x, 5), max_patterns=2)["relative_rms_error"] < 1e-9
+    wired = SpikingNetwork(NetworkConfig(n_neurons=4, r_wire=20.0), seed=0, lif=LIF)
+    assert read_law_error(wired, wired.encode(x, 5), max_patterns=2)["relative_rms_error"] > 0.01
+
+
+def test_confusion_rows_are_fractions():
+    m = confusion([0, 0, 1, 2], [0, 1, 1, 2], classes=3)
+    np.testing.assert_allclose(m, [[0.5, 0.5, 0], [0, 1, 0], [0, 0, 1]])
 
 
 def test_bad_configuration_is_named():
@@ -106,3 +168,13 @@ def test_ngspice_crossbar_and_neurons_match_the_fast_path():
     res = spice_check.compare(net, digits(0)[0][0], steps=40)
     assert res["counts_spice"].min() >= 2
     assert np.max(np.abs(res["counts_spice"] - res["counts_fast"])) <= 1
+
+
+def test_snn_options_reach_the_run():
+    from memspice.reproduce import parse_options, reproduce
+
+    words = ["--d2d", "0.2", "--c2c", "0.3", "--read-noise", "0.05", "--r-wire", "5", "--refresh", "50"]
+    h = reproduce("snn", quick=True, **parse_options("snn", words + ["--sweeps", "false"])).headline
+    assert h["variation"] == {"d2d": 0.2, "c2c": 0.3, "read_noise": 0.05} and h["r_wire_ohm"] == 5.0
+    assert h["ir"]["refresh_images"] == 50 and h["solver_refreshes"] == 6  # construction, 4 refreshes, the end
+    assert h["sweeps"] == {} and h["ir"]["refresh_200"] is None and 0 <= h["accuracy"] <= 1

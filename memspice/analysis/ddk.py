@@ -1,49 +1,20 @@
-"""Drift-diffusion kinetics (DDK) feature maps and alpha/beta fitting (Shi et al. 2025, DDK).
+"""Drift-diffusion kinetics (DDK) feature maps and alpha/beta fitting (Shi et al., Nat. Commun. 16, 2025).
 
-A waveform is split into utterances, each average-pooled to a short feature
-vector, whose samples set the amplitudes (2-3 V) of 100 ns pulses applied to
-one device per utterance, starting from 5 kOhm.  The conductance after each
-pulse forms the feature map (utterances x features).  The normalised DDK
-law dy/dt = -beta x + alpha / y is fitted to each row with bounded
-trust-region-reflective least squares from random starts.
+A waveform is split into utterances, each average-pooled to a short feature vector, whose samples set the
+amplitudes (2-3 V) of 100 ns pulses applied to one device per utterance.  The conductance after each pulse
+forms the feature map (utterances x features).  The normalised DDK law dy/dt = -beta x + alpha / y is
+fitted to each row with bounded trust-region-reflective least squares from random starts.
 
-:func:`feature_map` takes any stateful device; the device calibrated to the
-paper's 6.1-202.1 uS linear range is
-``memspice.systems.ddk.device.ddk_memristor()`` (the default here stays the
-series-conduction :class:`~memspice.models.DriftDiffusion`, since analysis
-does not import systems).
+:func:`feature_map` takes any stateful device; the device calibrated to the paper's pulsed conductance is
+``memspice.systems.ddk.device.ddk_memristor()`` (``memspice reproduce ddk`` uses it).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.integrate import solve_ivp
 from scipy.optimize import least_squares
 
-from ..models import DriftDiffusion
-
-#: Shi et al. 2025 hardware: TiN/TaOx(45 nm)/HfOx(9 nm)/TiN, 6.1 uS .. 202.1 uS pulsed range
-DDK_G_MIN, DDK_G_MAX = 6.1e-6, 202.1e-6
-DDK_R_INIT = 5e3  # Ohm, Shi et al. 2025: initial resistance (starting state) of the feature maps
-
-
-def ddk_device(r_init: float = DDK_R_INIT) -> DriftDiffusion:
-    """Drift-diffusion device with the paper's DDK hardware range, ns-scale kinetics, starting at ``r_init``.
-
-    mobility and diffusion are chosen so a 100 ns, 2-3 V pulse moves the state by ~0.5%
-    and diffusion is a few percent of drift (the source gives no values).
-    """
-    r_on, r_off = 1 / DDK_G_MAX, 1 / DDK_G_MIN
-    x0 = (r_off - r_init) / (r_off - r_on)
-    length = 54e-9  # TaOx 45 nm + HfOx 9 nm
-    return DriftDiffusion(
-        r_on=r_on,
-        r_off=r_off,
-        length=length,
-        mobility=2e4 * length**2,
-        diffusion=1e3 * length**2,
-        x0=float(np.clip(x0, 0, 1)),
-    )
+from ..models.drive import pulse_states
 
 
 def synthetic_call(samples: int = 48000, seed: int = 0, utterances: int = 8) -> np.ndarray:
@@ -90,36 +61,15 @@ def pulse_amplitudes(features, v_low: float = 2.0, v_high: float = 3.0) -> np.nd
     return v_low + (f - f.min()) / span * (v_high - v_low)
 
 
-def feature_map(
-    amplitudes, device: DriftDiffusion | None = None, width: float = 100e-9, gap: float = 100e-9, v_read: float = 0.1
-) -> np.ndarray:
-    """Conductance (S) after each pulse: one device per row of ``amplitudes`` (V), all rows at once.
+def feature_map(amplitudes, device, width: float = 100e-9, gap: float = 100e-9, v_read: float = 0.1) -> np.ndarray:
+    """Conductance (S) after each pulse: one ``device`` run per row of ``amplitudes`` (V), all rows at once.
 
-    Pulses are RESET-polarity (the device sees -amplitude), rectangular, ``width`` long,
-    separated by ``gap`` at 0 V during which diffusion acts.
+    Pulses are RESET-polarity (the device sees -amplitude), trapezoidal (``width`` flat top, width/20 ramps),
+    separated by ``gap`` at 0 V; the conductance is read at ``v_read`` from the device's current law.
     """
-    device = device or ddk_device()
     amps = np.atleast_2d(np.asarray(amplitudes, float))
-    x = np.full(amps.shape[0], device.params.x0)
-    out = np.empty(amps.shape)
-
-    def advance(x, v, duration):
-        sol = solve_ivp(
-            lambda t, y: device.rate(y, v),
-            (0, duration),
-            x,
-            method="Radau",
-            rtol=1e-8,
-            atol=1e-10,
-            jac=lambda t, y: np.diag(device.rate_dx(y, v)),
-        )
-        return sol.y[:, -1]
-
-    for k in range(amps.shape[1]):
-        x = advance(x, -amps[:, k], width)
-        out[:, k] = device.current(v_read, x) / v_read
-        x = advance(x, np.zeros_like(x), gap)
-    return out
+    x = pulse_states(device, -amps, width, gap, width / 20)
+    return device.current(np.full(x.shape, v_read), x) / v_read
 
 
 def ddk_trajectory(inputs, alpha: float, beta: float, y0: float, dt: float = 1.0) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..circuits.spikes import firing_rate, spike_times
@@ -29,14 +31,34 @@ def mvm_error(outputs, ideal) -> dict:
     return {"max_rel": float(np.max(np.abs(diff)) / scale), "rms_rel": float(np.sqrt(np.mean(diff**2)) / scale)}
 
 
-def ir_drop_map(solution, voltages, k: int = 0) -> np.ndarray:
-    """Per-cell loss of read voltage (V), (m, n): applied row voltage minus the cell's actual voltage.
+def ir_drop_map(solution, k: int = 0, voltages=None) -> np.ndarray:
+    """Per-cell loss of read voltage (V), (m, n), of input vector ``k``: the row's applied input minus the
+    bias at the cell's bit-line foot, minus the cell's actual voltage (0 everywhere without wire resistance).
 
-    ``voltages``: the inputs solved, (m,) or (p, m) V (vectors first); ``k``: which vector.
+    ``solution``: a :class:`~memspice.solver.solution.CrossbarSolution` (it keeps its inputs and crossbar;
+    only vector ``k``'s per-cell arrays are computed where the solution is lazy).
+
+    The old form ``ir_drop_map(solution, voltages, k=0)`` still works (``FutureWarning``): ``voltages`` are
+    then the inputs, (m,) or (p, m) V, and the bit-line biases are taken as 0 V, as it always did.
     """
-    v = np.atleast_2d(np.asarray(voltages, float))
-    cell = solution.word_line_voltages[k] - solution.bit_line_voltages[k]
-    return v[k][:, None] - cell
+    if voltages is not None or not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        if voltages is None:  # ir_drop_map(solution, voltages[, k])
+            voltages, k = k, 0
+        elif not isinstance(k, (int, np.integer)):  # ir_drop_map(solution, voltages, k) positionally
+            voltages, k = k, voltages
+        warnings.warn(
+            "ir_drop_map(solution, voltages, k) is deprecated: the solution keeps its inputs, call "
+            "ir_drop_map(solution, k)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        v = np.atleast_2d(np.asarray(voltages, float))
+        return v[k][:, None] - solution.cell_voltages_of(k)
+    applied = solution.inputs_of(k)[:, None]
+    xbar = getattr(solution, "xbar", None)
+    if xbar is not None:
+        applied = applied - xbar.bit_voltages[None, :]
+    return applied - solution.cell_voltages_of(k)
 
 
 def energy(time, voltage, current) -> float:

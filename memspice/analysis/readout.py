@@ -131,41 +131,16 @@ class ReadResult:
         return read_outputs(self.currents, self.ideal, ax=ax)
 
 
-def fast_outputs_available() -> bool:
-    """Whether :func:`memspice.simulate.read_outputs` (outputs only, no per-cell arrays) is in this version.
-
-    The seam to the fast path of issue 21: with it, a read of any batch whose outputs fit in memory runs;
-    without it, :func:`array_outputs` goes through :func:`memspice.simulate.simulate_crossbar`, which keeps
-    per-cell arrays of every vector (``memspice read`` then checks the memory first).
-    """
-    from .. import simulate
-
-    return hasattr(simulate, "read_outputs")
-
-
 def array_outputs(xbar, inputs, backend="auto", mode="batch", timeout: float = DEFAULT_TIMEOUT):
     """Column currents (p, n) A of ``xbar`` for ``inputs`` (p, m) V, the backend used and why.
 
-    The one call ``memspice read`` makes into the simulators: :func:`memspice.simulate.read_outputs` where
-    it exists (:func:`fast_outputs_available`); otherwise the sparse solver reads every vector at once and
-    on ngspice every vector is one operating point of a single run
-    (:func:`memspice.netlists.multi_vector.read_many_ngspice`).
+    The one call ``memspice read`` makes into the simulators: :func:`memspice.simulate.read_outputs`, which
+    never builds per-cell arrays, so any batch whose outputs fit in memory runs.
     """
-    from .. import simulate
+    from ..simulate import read_outputs
 
     v = np.atleast_2d(np.asarray(inputs, float))  # (p, m), vectors first like the solver API
-    fast = getattr(simulate, "read_outputs", None)  # the fast path, where this version has it
-    if fast is not None:
-        return fast(xbar, v, backend, mode, timeout)
-    chosen, reason = simulate.choose_backend(xbar, backend)
-    if chosen != "ngspice":
-        return simulate.simulate_crossbar(xbar, v, backend="sparse").output_currents, chosen, reason
-    if len(v) == 1:
-        sol = simulate.simulate_crossbar(xbar, v[0], backend="ngspice", mode=mode, timeout=timeout)
-        return sol.output_currents, chosen, reason
-    from ..netlists.multi_vector import read_many_ngspice
-
-    return read_many_ngspice(xbar, v, timeout=timeout, mode=mode), chosen, reason + "; all vectors in one ngspice run"
+    return read_outputs(xbar, v, backend, mode, timeout)
 
 
 def read_crossbar(

@@ -32,28 +32,6 @@ def hysteresis(frequencies_rad_s=(10.0, 40.0, 160.0)):
     return pd.DataFrame(rows), plots.iv_loop(waves, "drift-diffusion memristor, v0 = 1 V")
 
 
-def ddk_features(seed: int = 0, utterances: int = 8, features: int = 100):
-    """DDK feature maps of a synthetic call: 8 x 100 conductances, and alpha/beta fits per utterance."""
-    import matplotlib.pyplot as plt
-
-    from .ddk import feature_map, fit_ddk, normalise, pooled_features, pulse_amplitudes, synthetic_call
-
-    amps = pulse_amplitudes(pooled_features(synthetic_call(seed=seed), utterances, features))
-    fmap = feature_map(amps)
-    fits = pd.DataFrame(
-        [{"utterance": k, **fit_ddk(amps[k], normalise(fmap[k]), seed=seed)} for k in range(utterances)]
-    )
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    plots.crossbar_heatmap(fmap * 1e6, "DDK feature map", "conductance (uS)", ax=axes[0])
-    axes[0].set_xlabel("pulse (feature)")
-    axes[0].set_ylabel("utterance")
-    axes[1].plot(fmap.T * 1e6, lw=0.8)
-    axes[1].set_xlabel("pulse number")
-    axes[1].set_ylabel("conductance (uS)")
-    fig.tight_layout()
-    return {"feature_map_S": fmap, "amplitudes_V": amps, "fits": fits}, fig
-
-
 def lif_f_i(currents_A=None):
     """f-I curve of the threshold-switch LIF neuron from steady spike intervals (Python reference)."""
     from ..circuits.lif import LIFNeuron
@@ -139,26 +117,6 @@ def reproduce_hysteresis(quick: bool = False, seed: int = 0):
             "area_falls_with_frequency": bool(np.all(np.diff(table.loop_area_W) < 0)),
         },
         table,
-    )
-
-
-def reproduce_ddk_features(quick: bool = False, seed: int = 0):
-    """DDK feature map and per-utterance alpha/beta fits; json: fit ranges and the row spread of the map."""
-    from .reproduction import Reproduction
-
-    results, fig = ddk_features(seed=seed, features=40 if quick else 100)
-    fits, fmap = results["fits"], results["feature_map_S"]
-    spread = float(np.max(np.ptp(fmap, axis=0)) / np.mean(fmap))
-    return Reproduction(
-        fig,
-        {
-            "utterances": int(fmap.shape[0]),
-            "features": int(fmap.shape[1]),
-            "alpha_range": [float(fits.alpha.min()), float(fits.alpha.max())],
-            "beta_range": [float(fits.beta.min()), float(fits.beta.max())],
-            "max_row_spread_rel": spread,
-        },
-        fits,
     )
 
 

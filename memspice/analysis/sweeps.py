@@ -87,7 +87,7 @@ SWEEP_PARAMETERS: dict[str, tuple[str, object, str]] = {
     "g_max": ("S", G_MAX, "highest conductance weights map to"),
     "stuck_off": ("", 0.0, "fraction of cells stuck at g_min"),
     "stuck_on": ("", 0.0, "fraction of cells stuck at g_max"),
-    "v_read": ("V", 0.2, "largest random input (random inputs only)"),
+    "v_read": ("V", None, "largest random input (random inputs only; default: the cell kind's read_voltage)"),
     "dac_bits": ("", 0, "DAC bits on the inputs (0: no DAC)"),
     "tia": ("", "none", "column read-out: none, ideal or opamp TIA"),
     "r_f": ("Ohm", R_F, "TIA feedback resistance"),
@@ -109,7 +109,7 @@ def crossbar_read_point(
     g_max: float = G_MAX,
     stuck_off: float = 0.0,
     stuck_on: float = 0.0,
-    v_read: float = 0.2,
+    v_read: float | None = None,
     dac_bits: int = 0,
     tia: str = "none",
     r_f: float = R_F,
@@ -127,7 +127,8 @@ def crossbar_read_point(
     ``mvm_max_rel_error = max |I - I_ideal| / max |I_ideal|`` (rms likewise).
 
     Random arrays (default): an n x n array of uniform random weights and one random input vector up to
-    ``v_read``, both from ``seed``.  Your own array: ``weights`` (m, k; mapped onto ``g_min..g_max``)
+    ``v_read`` (default: the cell kind's :attr:`~memspice.circuits.cells.Cell.read_voltage`, where it reads
+    well), both from ``seed``.  Your own array: ``weights`` (m, k; mapped onto ``g_min..g_max``)
     or ``conductances`` (m, n) S, with ``inputs`` (p, m) V.  Variation and faults are drawn from
     ``seed`` (:class:`memspice.circuits.array_options.ArrayOptions`).  Module level, so Dask can
     pickle it; parameters as :data:`SWEEP_PARAMETERS`.
@@ -139,6 +140,7 @@ def crossbar_read_point(
 
     rng = np.random.default_rng(seed)
     if weights is None and conductances is None:
+        v_read = default_read_voltage(cell) if v_read is None else v_read
         weights = rng.uniform(0, 1, (int(n), int(n)))
         inputs = rng.uniform(0, v_read, (1, int(n)))
     elif inputs is None:
@@ -229,6 +231,9 @@ def sweep_crossbar(
         for combo in itertools.product(*(grid[k] for k in keys))
         for k in range(samples)
     ]
+    for point in points:  # the table shows the read voltage each point used
+        if "v_read" in point and point["v_read"] is None:
+            point["v_read"] = default_read_voltage(point["cell"])
     data = {"weights": weights, "conductances": conductances, "inputs": inputs} if own else {}
     table = run_sweep(_read_point, [p | data for p in points], seed=seed, **dask_options)
     _warn_once(table.pop(_WARNINGS))  # raised in worker processes: shown here, once per kind
@@ -237,6 +242,13 @@ def sweep_crossbar(
     table = table[order]
     units = {k: u for k, (u, _, _) in SWEEP_PARAMETERS.items()} | SWEEP_METRICS
     return table.rename(columns={k: column_name(k, units.get(k, "")) for k in table.columns})
+
+
+def default_read_voltage(cell) -> float:
+    """The largest input (V) of a default read of cell kind ``cell``: its ``read_voltage``."""
+    from ..circuits.cells import make_cell
+
+    return float(make_cell(cell).read_voltage)
 
 
 #: column of :func:`_read_point`'s rows holding the warnings a point raised (removed from the table)

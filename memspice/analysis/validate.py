@@ -116,7 +116,7 @@ def crossbar_cases(quick: bool = False) -> list[Case]:
     rng = np.random.default_rng(0)
     n = 8 if quick else 16
     xbar = Crossbar(rng.uniform(1e-6, 1e-4, (n, n)), cell="1S1R", r_word=2.0, r_bit=2.0, r_source=5.0)
-    v = rng.uniform(0, 1, n)
+    v = rng.uniform(0, xbar.cell.read_voltage, n)  # up to the kind's read voltage (above the selector's turn-on)
     case = Case(f"crossbar {n}x{n} 1S1R DC read", "dc", 1e-6)
 
     def as_waves(sol):

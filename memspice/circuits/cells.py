@@ -39,6 +39,7 @@ from ..core.units import sci_number, spice_number
 from ..models import DriftDiffusion, Selector, TiOx
 from ..models.access_transistor import AccessTransistor
 from ..models.base import CompactModel
+from .weights import G_MAX
 
 __all__ = [
     "Cell",
@@ -55,6 +56,11 @@ __all__ = [
     "register",
     "tiox",
 ]
+
+
+#: relative slack of the design checks: a loss equal to its limit up to rounding (a cell made by
+#: :meth:`TransistorResistor.sized_for` for exactly ``max_loss``) is not a design slip
+LOSS_ROUNDING = 1e-9
 
 
 class DesignWarning(UserWarning):
@@ -84,7 +90,8 @@ class Cell(abc.ABC):
     Class attributes: ``name`` (the string shorthand), ``data`` ("conductances" or "state": the
     per-cell array the kind needs), ``linear`` (current = g u exactly: one linear solve, no Newton),
     ``three_terminal`` (the current depends on both node voltages, not only their difference: the
-    Newton Jacobian is not symmetric), ``stateful`` (has a state equation for transients).
+    Newton Jacobian is not symmetric), ``stateful`` (has a state equation for transients),
+    ``read_voltage`` (V: the largest input of a default read, where the kind reads well; see below).
     """
 
     name: str = "cell"
@@ -92,6 +99,10 @@ class Cell(abc.ABC):
     linear: bool = False
     three_terminal: bool = False
     stateful: bool = False
+    #: default largest read input (V) of this kind: what ``build_crossbar``, sweeps and the CLI use when the
+    #: user gives none.  Assumed (the source papers give no read amplitude): 0.2 V, a usual amplitude-encoded
+    #: MVM read of resistive memory, well below set/reset thresholds of ~1 V; kinds that need more override it
+    read_voltage: float = 0.2
 
     # -- solver face ---------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -104,6 +115,16 @@ class Cell(abc.ABC):
 
     def check(self, xbar) -> None:  # noqa: B027 - an optional hook, not abstract
         """Warn (:class:`DesignWarning`) about a crossbar of this cell that runs but misleads; nothing here."""
+
+    def check_read(self, xbar, voltages) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Warn (:class:`DesignWarning`) when reading ``xbar`` at input ``voltages`` ((p, m) V) runs but
+        misleads (e.g. a read below the cell's turn-on voltage); nothing here."""
+
+    def series_model(self) -> CompactModel | None:
+        """The memoryless compact model this cell puts in series with its conductance ``g``, if it is one
+        (current g (u - s) with i_model(s) = g (u - s)); the solver then compiles that series solve
+        (:mod:`memspice.solver.dc_cells`).  None here; a subclass that changes such a law overrides both."""
+        return None
 
     def current3(self, v_wl: np.ndarray, v_bl: np.ndarray, arrays: CellArrays):
         """(i, di/dv_wl, di/dv_bl) at word- and bit-line node voltages (V); two-terminal by default."""
@@ -208,12 +229,53 @@ class SelectorResistor(Cell):
 
     The selector voltage s is solved per cell from i_sel(s) = g (u - s); the cell's di/du is the
     series combination g_sel g / (g_sel + g).
+
+    A sinh selector behaves like a turn-on voltage: below ~10 ``v0`` it passes almost nothing, above it
+    it takes a slowly (logarithmically) growing share, so the cell reads about g (u - s) with s near the
+    turn-on voltage.  :attr:`read_voltage` is therefore derived from the selector, and
+    :meth:`check_read` warns when a read is far below the linear current g u.
     """
 
     selector: Selector = field(default_factory=Selector)
     name = "1S1R"
     iters: int = 100
     tol: float = 1e-14
+    #: largest share of the linear read current g u that the selector may take from the largest cell at the
+    #: largest input before :meth:`check_read` warns.  Assumed: beyond three quarters the outputs tell more
+    #: about the selector than about the stored conductances (the default selector takes 86% at 1 V from a
+    #: 200 uS cell, 99.98% at 0.2 V)
+    max_loss: float = 0.75
+    #: share of the linear read current the selector takes from a :attr:`g_ref` cell at :attr:`read_voltage`
+    #: (assumed: one half, so random inputs up to the read voltage stay clear of the warning above)
+    read_loss_target: float = 0.5
+    #: reference conductance (S) of :attr:`read_voltage`: the top of memspice's default conductance map
+    #: (:data:`memspice.circuits.weights.G_MAX`), so default arrays read without a warning
+    g_ref: float = G_MAX
+
+    @property
+    def read_voltage(self) -> float:  # type: ignore[override]
+        """Default largest read input (V): the smallest voltage, rounded up to 0.1 V, at which a cell of
+        conductance :attr:`g_ref` reads at least ``1 - read_loss_target`` of its linear current g u (2.1 V
+        for the default selector and map: the selector then takes ~1 V, the turn-on of i0 = 1 nA,
+        v0 = 80 mV)."""
+        lo, hi = 1e-3, 1e3
+        for _ in range(200):  # bisection on the share the selector takes, which falls as u grows
+            mid = float(np.sqrt(lo * hi))
+            if self.read_loss(mid, self.g_ref) > self.read_loss_target:
+                lo = mid
+            else:
+                hi = mid
+            if hi / lo < 1 + 1e-9:
+                break
+        return float(np.ceil(hi * 10 - 1e-9) / 10)
+
+    def read_loss(self, u, g):
+        """Share (0..1) of the linear current g ``u`` that the selector takes at cell voltage ``u`` (V) and
+        conductance ``g`` (S): 1 - i / (g u)."""
+        u, g = np.broadcast_arrays(np.asarray(u, float), np.asarray(g, float))
+        s = self.split(u.ravel(), CellArrays(g=g.ravel())).reshape(u.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(u != 0, s / u, 1.0)
 
     def split(self, u, arrays):
         """Selector voltage s (V) of every cell at cell voltage ``u`` (V)."""
@@ -226,6 +288,30 @@ class SelectorResistor(Cell):
         return _series_newton(
             f_df, np.minimum(u, 0.0), np.maximum(u, 0.0), np.zeros_like(u), self.tol, self.iters, "1S1R series split"
         )
+
+    def series_model(self) -> CompactModel | None:
+        return self.selector if isinstance(self.selector, CompactModel) else None
+
+    def check_read(self, xbar, voltages) -> None:
+        v = np.atleast_2d(np.asarray(voltages, float))
+        if v.size == 0 or xbar.conductances is None:
+            return
+        u = float(np.max(np.abs(np.subtract.outer(v.max(axis=0), xbar.bit_voltages))))
+        u = max(u, float(np.max(np.abs(np.subtract.outer(v.min(axis=0), xbar.bit_voltages)))))
+        g = float(np.max(xbar.conductances))
+        if u == 0 or g == 0:
+            return
+        loss = float(self.read_loss(u, g))
+        if loss > self.max_loss:
+            warnings.warn(
+                f"1S1R: at the largest cell voltage of this read, {u:.3g} V, the selector takes "
+                f"{100 * loss:.4g}% of the read current of a {g:.3g} S cell ({g * u * (1 - loss):.3g} A instead "
+                f"of {g * u:.3g} A): the outputs are far below the conductances' G^T v; read at "
+                f"{self.read_voltage:.3g} V or more (cell.read_voltage) or use a selector that turns on lower "
+                "(smaller v0, larger i0)",
+                DesignWarning,
+                stacklevel=3,
+            )
 
     def current(self, u, arrays):
         s = self.split(u, arrays)
@@ -304,7 +390,7 @@ class TransistorResistor(Cell):
         g_on = self.transistor.on_conductance(xbar.v_gate)[:, None]
         loss = self.read_loss(xbar.conductances, g_on)
         worst = float(np.max(loss))
-        if worst > self.max_loss:
+        if worst > self.max_loss * (1 + LOSS_ROUNDING):  # a cell sized_for exactly max_loss passes
             i, j = np.unravel_index(int(np.argmax(loss)), loss.shape)
             warnings.warn(
                 f"1T1R: the access transistor takes {100 * worst:.0f}% of the read current of cell ({i}, {j}) "
@@ -374,6 +460,13 @@ class ModelCell(Cell):
     @property
     def name(self) -> str:  # type: ignore[override]
         return self.kind
+
+    @property
+    def read_voltage(self) -> float:  # type: ignore[override]
+        """Default largest read input (V): the model's own read voltage where it defines one (``v_read``:
+        :class:`~memspice.models.TiOx` defines its on/off and rectification ratios there, 1 V), else
+        :attr:`Cell.read_voltage`."""
+        return float(getattr(self.model.params, "v_read", Cell.read_voltage))
 
     def current(self, u, arrays):
         return self.model.current(u, arrays.x), self.model.conductance(u, arrays.x)

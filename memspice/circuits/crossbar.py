@@ -31,6 +31,21 @@ CELL_KINDS = ("1R", "1S1R", "tiox", "memristor", "1T1R")
 #: the largest array the SPICE writer accepts by default (a guard against runaway netlists)
 MAX_SPICE_DEVICES = 2048 * 2048
 
+# Bounds on the numbers a Crossbar and its inputs accept: the one place for them.  They are assumptions
+# (no paper gives them), chosen far outside any memristive circuit and inside the range where every solver
+# path stays accurate; beyond them the paths return wrong numbers without any error (measured on 40 x 40,
+# 1-2 Ohm lines, scratch study for issue 20: cell conductances of 1e100 S gave 0 A on the structured path,
+# 1e150 A on the direct one and ngspice's clamped answer; 1e9 S already disagreed by 4e-6 between paths,
+# 1e3 S by at most 1e-10).
+#: largest cell conductance, S (1 mOhm: below any wire segment of a crossbar, so anything above is a short)
+MAX_CONDUCTANCE = 1e3
+#: smallest non-zero line resistance, Ohm (0 is an ideal wire: its nodes are merged; measured accurate to 1e-9)
+MIN_RESISTANCE = 1e-9
+#: largest |voltage| of an input, bit-line bias or gate, V (far above the few volts that break memristive films)
+MAX_VOLTAGE = 1e6
+#: largest line capacitance per node, F (crossbar lines hold fF to pF)
+MAX_CAPACITANCE = 1.0
+
 
 def _real_array(value, name: str) -> np.ndarray:
     """``value`` as a float array; complex numbers are refused (not silently made real)."""
@@ -54,7 +69,40 @@ def _check_resistance(name: str, value: float) -> float:
     value = _real(value, name)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite resistance >= 0 Ohm, got {value!r}")
+    if 0 < value < MIN_RESISTANCE:
+        raise ValueError(
+            f"{name} = {value!r} Ohm is below {MIN_RESISTANCE:g} Ohm (memspice.circuits.crossbar.MIN_RESISTANCE); "
+            "use 0 for an ideal wire"
+        )
     return value
+
+
+def _check_conductances(g: np.ndarray) -> None:
+    if not np.all(np.isfinite(g)):
+        i, j = np.argwhere(~np.isfinite(g))[0]
+        raise ValueError(f"conductances contain NaN or inf ({float(g[i, j])!r} at cell ({i}, {j}))")
+    if np.any(g < 0):
+        i, j = np.argwhere(g < 0)[0]
+        raise ValueError(f"conductances must be >= 0 S (negative resistance at cell ({i}, {j}): {g[i, j]!r})")
+    if np.any(g > MAX_CONDUCTANCE):
+        i, j = np.argwhere(g > MAX_CONDUCTANCE)[0]
+        raise ValueError(
+            f"conductances must be <= {MAX_CONDUCTANCE:g} S (memspice.circuits.crossbar.MAX_CONDUCTANCE: "
+            f"1 mOhm, a short), got {float(g[i, j])!r} S at cell ({i}, {j})"
+        )
+
+
+def check_voltages(v: np.ndarray, name: str) -> None:
+    """Raise ValueError unless every voltage in ``v`` is finite and within +-:data:`MAX_VOLTAGE` V."""
+    bad = ~np.isfinite(v)
+    if np.any(bad):
+        raise ValueError(f"{name} contain NaN or inf (first at index {tuple(int(k) for k in np.argwhere(bad)[0])})")
+    if v.size and np.max(np.abs(v)) > MAX_VOLTAGE:
+        k = tuple(int(q) for q in np.unravel_index(np.argmax(np.abs(v)), v.shape))
+        raise ValueError(
+            f"{name} must be within +-{MAX_VOLTAGE:g} V (memspice.circuits.crossbar.MAX_VOLTAGE), "
+            f"got {float(v[k])!r} V at index {k}"
+        )
 
 
 class _CellField:
@@ -113,8 +161,11 @@ class Crossbar:
             setattr(self, name, _check_resistance(name, getattr(self, name)))
         for name in ("c_word", "c_bit"):
             c = _real(getattr(self, name), name)
-            if not np.isfinite(c) or c < 0:
-                raise ValueError(f"{name} must be a finite capacitance >= 0 F, got {c!r}")
+            if not np.isfinite(c) or c < 0 or c > MAX_CAPACITANCE:
+                raise ValueError(
+                    f"{name} must be a capacitance in [0, {MAX_CAPACITANCE:g}] F "
+                    f"(memspice.circuits.crossbar.MAX_CAPACITANCE), got {c!r}"
+                )
             setattr(self, name, c)
         if self.cell.data == "conductances":
             if self.conductances is None:
@@ -122,11 +173,7 @@ class Crossbar:
             g = _real_array(self.conductances, "conductances")
             if g.ndim != 2 or 0 in g.shape:
                 raise ValueError(f"conductances must be a non-empty m x n matrix, got shape {g.shape}")
-            if not np.all(np.isfinite(g)):
-                raise ValueError("conductances contain NaN or inf")
-            if np.any(g < 0):
-                i, j = np.argwhere(g < 0)[0]
-                raise ValueError(f"conductances must be >= 0 S (negative resistance at cell ({i}, {j}): {g[i, j]!r})")
+            _check_conductances(g)
             self.conductances = g
         else:
             if self.state is None:
@@ -138,10 +185,12 @@ class Crossbar:
         vg = _real_array(self.v_gate, "v_gate")
         if not (vg.ndim == 0 or (vg.ndim == 1 and vg.size == self.m)) or not np.all(np.isfinite(vg)):
             raise ValueError(f"v_gate must be a finite voltage or one per row ({self.m}), got {self.v_gate!r}")
+        check_voltages(vg, "v_gate")
         self.v_gate = np.broadcast_to(vg, (self.m,)).copy()
         bias = _real_array(self.bit_bias, "bit_bias")
         if bias.ndim not in (0, 1) or (bias.ndim == 1 and bias.size != self.n) or not np.all(np.isfinite(bias)):
             raise ValueError(f"bit_bias must be a finite voltage or one per column ({self.n}), got {self.bit_bias!r}")
+        check_voltages(bias, "bit_bias")
         self.cell.check(self)
 
     def cell_arrays(self) -> CellArrays:
@@ -240,8 +289,13 @@ class Crossbar:
                 f"voltages must be (m,) or (p, m) = (vectors, word lines) with m = {self.m}, got shape {v.shape}"
                 + ("; transpose it: inputs are vectors first" if v.ndim == 2 and v.shape[0] == self.m else "")
             )
-        if not np.all(np.isfinite(v)):
-            raise ValueError("voltages contain NaN or inf")
+        check_voltages(v, "voltages")
+        # the arrays may have been changed since construction (they are plain numpy arrays): every solve
+        # passes here, so their values are checked again (O(m n), far below any solve)
+        if self.conductances is not None and self.cell.data == "conductances":
+            _check_conductances(np.asarray(self.conductances))
+        if self.state is not None and not np.all(np.isfinite(self.state)):
+            raise ValueError("state contains NaN or inf")
         return v.T
 
     def ideal_outputs(self, voltages) -> np.ndarray:

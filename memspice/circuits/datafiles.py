@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,10 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")
 def load_matrix(path, what: str = "file") -> np.ndarray:
     """A 2-D float array from ``.npy``, ``.npz`` (one array) or a text table (CSV, TSV, spaces).
 
-    A first row that is not numbers is taken as a header and skipped.  A 1-D array becomes one row.
+    Header rule (text tables): the first row is a header when **none** of its fields is a number and it has
+    as many fields as the data rows; it is then skipped.  A row that mixes numbers and text (``O.1,0.2``: a
+    typo, not a header) is an error naming the file, line and field, as is any text after the first row;
+    numbers are decimals with an optional exponent (``-1.5e-3``).  A 1-D array becomes one row.
     Raises ``ValueError`` naming ``what`` (e.g. ``"--weights"``) and the file for anything else:
     a missing file, an unknown suffix, ragged rows, text cells, NaN or inf.
     """
@@ -86,40 +90,56 @@ def load_matrix(path, what: str = "file") -> np.ndarray:
     return arr
 
 
+#: what a table field must look like to be a number: a decimal with optional exponent, or nan / inf (refused
+#: later as non-finite, with their place); stricter than ``float()``, which also reads "1_000" and
+#: non-ASCII digits
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def _is_number(text: str) -> bool:
+    return _NUMBER.fullmatch(text) is not None
+
+
 def _read_table(path: Path, what: str) -> np.ndarray:
+    """Numbers of a text table; the header rule is :func:`load_matrix`'s."""
     text = path.read_text(encoding="utf-8-sig")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [(k + 1, ln) for k, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise ValueError(f"{what}: {path} is empty")
     try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t ")
+        dialect = csv.Sniffer().sniff(lines[0][1], delimiters=",;\t ")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = []
-    for k, row in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter, skipinitialspace=True)):
+    table = []
+    for (line, _), row in zip(lines, csv.reader([ln for _, ln in lines], delimiter=delimiter, skipinitialspace=True)):
         cells = [c.strip() for c in row if c.strip() != ""] if delimiter == " " else [c.strip() for c in row]
-        try:
-            rows.append([float(c) for c in cells])
-        except ValueError:
-            if k == 0:
-                continue  # a header row
-            bad = next(c for c in cells if not _is_number(c))
-            raise ValueError(f"{what}: {path} line {k + 1}: {bad!r} is not a number") from None
+        table.append((line, cells))
+    header = None
+    if table and not any(_is_number(c) for c in table[0][1]):
+        header = table.pop(0)
+    rows = []
+    for line, cells in table:
+        bad = [k for k, c in enumerate(cells) if not _is_number(c)]
+        if bad:
+            k = bad[0]
+            kind = "text" if len(bad) == len(cells) else f"a mix of numbers and text ({len(bad)} of {len(cells)})"
+            where = "" if header is not None or line != table[0][0] else "; a header row has no numbers at all"
+            raise ValueError(
+                f"{what}: {path} line {line}, field {k + 1}: {cells[k]!r} is not a number (the row holds {kind}{where})"
+            )
+        rows.append([float(c) for c in cells])
     if not rows:
         raise ValueError(f"{what}: {path} has a header but no numbers")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise ValueError(f"{what}: {path} has rows of different lengths {sorted(widths)}")
+    if header is not None and len(header[1]) != len(rows[0]):
+        raise ValueError(
+            f"{what}: {path} line {header[0]} has no numbers, so it would be a header, but it has "
+            f"{len(header[1])} fields and the data rows {len(rows[0])}; fix the header or the first row"
+        )
     return np.array(rows, float)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def load_inputs(path, rows: int, what: str = "--inputs") -> np.ndarray:

@@ -122,6 +122,9 @@ def eigen_netlist(
     gbw: float = 10e6,
     v_sat: float = 1.0,
     analysis: str = ".tran 10n 20u uic",
+    cells: str | None = None,
+    options: str = "",
+    bounded_opamp: bool = False,
 ) -> str:
     """ngspice netlist of the eigenvector circuit; the eigenvector is read at ``v(c<j>)`` (V).
 
@@ -146,6 +149,13 @@ def eigen_netlist(
         Conductance of one unit of A (S); assumed 100 uS as in :func:`solver_netlist`.
     gain, gbw, v_sat : float
         Op-amp DC gain (V/V), gain-bandwidth (Hz), output limit (V); assumed 1e6, 10 MHz, 1 V.
+    cells : str, optional
+        The crossbar as netlist text (subcircuit definitions and instances between ``r<i>`` and ``c<j>`` or
+        ``y<j>``), e.g. programmed devices; default: one resistor 1 / (|a| g_unit) per nonzero entry.
+    options : str
+        Extra netlist lines before the analysis (e.g. ``.options reltol=1e-6``).
+    bounded_opamp : bool
+        Op-amps limited before their pole (:func:`~memspice.circuits.periphery.opamp_subckt` ``bounded``).
     """
     A = _check_matrix(A)
     n = A.shape[0]
@@ -156,7 +166,7 @@ def eigen_netlist(
     edge = kick_width / 10
     lines = [
         f"* memspice eigenvector circuit, {n}x{n}: rest where A V = lam V, lam={spice_number(lam)}",
-        opamp_subckt(gain, gbw, v_sat).rstrip(),
+        opamp_subckt(gain, gbw, v_sat, bounded=bounded_opamp).rstrip(),
         "* noise kick into the rows",
     ]
     for i in range(n):
@@ -172,6 +182,8 @@ def eigen_netlist(
             f"Einv{i} c{i} 0 y{i} 0 -1",
         ]
     lines.append("* the crossbar")
-    lines += _cells(A, g_unit, "c", "y")
+    lines += _cells(A, g_unit, "c", "y") if cells is None else [cells.rstrip()]
+    if options:
+        lines.append(options.rstrip())
     lines += [analysis, ".end"]
     return "\n".join(lines) + "\n"

@@ -62,12 +62,26 @@ def pulse_width_encoding(x, v_read: float, t_max: float, bits: int = 8, rise: fl
 
 
 # --- op-amp macromodel ---------------------------------------------------------------------
-def opamp_subckt(gain: float, gbw: float, v_sat: float, name: str = "ms_opamp") -> str:
+def opamp_subckt(gain: float, gbw: float, v_sat: float, name: str = "ms_opamp", bounded: bool = False) -> str:
     """Single-pole op-amp ``.subckt name inp inn out``: DC gain (V/V), pole at gbw/gain (Hz),
-    output limited smoothly to +-v_sat (V) by tanh."""
+    output limited smoothly to +-v_sat (V) by tanh.
+
+    ``bounded``: limit the gain stage before the pole instead of the output, so no internal node can grow
+    past v_sat (a loop that runs away then stays numerically tame); the small-signal response is the same.
+    """
     for label, value in (("gain", gain), ("gbw", gbw), ("v_sat", v_sat)):
         _finite_positive(f"op-amp {label}", value)
     c_pole = gain / (2 * math.pi * 1e3 * gbw)  # 1 kOhm * C sets the pole at gbw/gain
+    if bounded:
+        return (
+            "* single-pole op-amp: DC gain a0, pole at gbw/a0, gain stage limited to +-vsat\n"
+            f".subckt {name} inp inn out params: a0={sci_number(gain)} vsat={sci_number(v_sat)}\n"
+            "Bgain n1 0 V = vsat*tanh(a0*V(inp,inn)/vsat)\n"
+            "Rpole n1 n2 1k\n"
+            f"Cpole n2 0 {spice_number(c_pole)}\n"
+            "Eout out 0 n2 0 1\n"
+            f".ends {name}\n"
+        )
     return (
         "* single-pole op-amp: DC gain a0, pole at gbw/a0, smooth output limit +-vsat\n"
         f".subckt {name} inp inn out params: a0={sci_number(gain)} vsat={sci_number(v_sat)}\n"

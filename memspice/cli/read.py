@@ -16,7 +16,6 @@ from ._common import (
     add_own_data,
     add_threads,
     check_figure_path,
-    check_memory,
     crossbar_from_files,
     save_figure,
 )
@@ -65,7 +64,7 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.readout import ReadChain, fast_outputs_available, read_crossbar
+    from ..analysis.readout import ReadChain, read_crossbar
     from ..circuits.datafiles import load_inputs
     from ..circuits.periphery import R_F
     from ..core.files import write_atomic
@@ -74,8 +73,6 @@ def run(args) -> int:
         check_figure_path(args.figure)
     xbar, mapping = crossbar_from_files(args)
     inputs = load_inputs(args.inputs, xbar.m)
-    if not fast_outputs_available():  # per-cell arrays of every vector are kept: check before allocating them
-        check_memory(f"--inputs {inputs.shape[0]} vectors", xbar.m * xbar.n, inputs.shape[0], bytes_per_cell=400)
     chain = ReadChain(
         dac_bits=args.dac_bits,
         dac_full_scale=args.dac_full_scale,

@@ -76,7 +76,7 @@ def configure(parser) -> None:
     for name, (unit, default, meaning) in SWEEP_PARAMETERS.items():
         flags = ["--" + name.replace("_", "-")] + (["--sigma"] if name == "variation" else [])
         shown = DEFAULT_VARIATION if name == "variation" else default
-        text = f"{meaning}{', ' + unit if unit else ''} (default {shown})"
+        text = f"{meaning}{', ' + unit if unit else ''}" + (f" (default {shown})" if shown is not None else "")
         if name == "tia":
             g.add_argument(*flags, nargs="+", choices=[k.value for k in TIAKind], help=text)
         else:

@@ -6,13 +6,14 @@
 """
 
 from .base import CompactModel
-from .drift_diffusion import DriftDiffusion, DriftDiffusionParams
+from .drift_diffusion import DriftDiffusion, DriftDiffusionParallel, DriftDiffusionParams
 from .selector import Selector, SelectorParams
 from .threshold_switch import ThresholdSwitch, ThresholdSwitchParams
 from .tiox import TiOx, TiOxParams
 
 MODELS = {
     "drift_diffusion": DriftDiffusion,
+    "drift_diffusion_parallel": DriftDiffusionParallel,
     "tiox": TiOx,
     "threshold_switch": ThresholdSwitch,
     "selector": Selector,
@@ -21,6 +22,7 @@ MODELS = {
 __all__ = [
     "CompactModel",
     "DriftDiffusion",
+    "DriftDiffusionParallel",
     "DriftDiffusionParams",
     "TiOx",
     "TiOxParams",

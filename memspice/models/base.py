@@ -165,6 +165,22 @@ class CompactModel:
         """d(dx/dt)/dx (1/s): the state equation's Jacobian, for implicit integrators."""
         return self._drate_dx_fn(np.asarray(v, float), np.asarray(x, float), *self.param_values)
 
+    # the same laws under other parameter values (one array per parameter in param_names order, broadcast
+    # against v and x): many parameter sets at once, for fitting (memspice.models.drive.ParameterBatch)
+    def current_with(self, values, v, x):
+        """Terminal current (A) with parameter ``values`` instead of this model's own."""
+        return self._current_fn(np.asarray(v, float), np.asarray(x, float), *values)
+
+    def rate_with(self, values, x, v):
+        """dx/dt (1/s) with parameter ``values`` instead of this model's own."""
+        if not self.has_state():
+            raise TypeError(f"{type(self).__name__} has no state")
+        return self._rate_fn(np.asarray(v, float), np.asarray(x, float), *values)
+
+    def rate_dx_with(self, values, x, v):
+        """d(dx/dt)/dx (1/s) with parameter ``values`` instead of this model's own."""
+        return self._drate_dx_fn(np.asarray(v, float), np.asarray(x, float), *values)
+
     def simulate(self, source, t_stop: float, n_points: int = 2001, **kwargs):
         """Reference ODE response to a voltage ``source`` (see :mod:`memspice.models.reference`)."""
         from .reference import simulate_device

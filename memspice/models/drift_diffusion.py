@@ -12,6 +12,12 @@ it is negative) through a smooth sigmoid of the rate, so the device never
 sticks at a boundary and every face stays infinitely differentiable.
 The normalised SET/RESET form of the source, dy/dt = +/-beta x + alpha/y, is
 the same equation with beta = mu/L^2 |v| and alpha = D/L^2.
+
+:class:`DriftDiffusionParallel` keeps the state equation and parameters and changes only the conduction
+law to the two regions in parallel (a filament of width fraction x beside the undoped film):
+i = v (x / R_on + (1 - x) / R_off), so the conductance is linear in the state.  Which of the two laws
+describes a device is for a fit to measured data to decide (``memspice fit``; the DDK calibration in
+:mod:`memspice.systems.ddk.device` compares both).
 """
 
 from __future__ import annotations
@@ -69,3 +75,19 @@ class DriftDiffusion(CompactModel):
         p = s["window_p"]  # (x^2)^p == x^(2p) with a base that is never negative
         window = up * (1 - (x**2) ** p) + (1 - up) * (1 - ((1 - x) ** 2) ** p)
         return r * window
+
+
+class DriftDiffusionParallel(DriftDiffusion):
+    """The same drift-diffusion kinetics with parallel (filamentary) conduction: G(x) = x/R_on + (1 - x)/R_off.
+
+    Not the source's Eq. 1 (series): a memspice alternative whose conductance is linear in the state, for
+    devices whose pulsed conductance changes linearly (compare the two with ``memspice fit``).
+    """
+
+    name = "ms_drift_diffusion_parallel"
+    title = "memspice drift-diffusion memristor, parallel conduction (filamentary; Eq. 2 kinetics, smooth window)"
+
+    @classmethod
+    def current_expr(cls):
+        s, v, x = cls._sym(), symbolic.V, symbolic.X
+        return v * (x / s["r_on"] + (1 - x) / s["r_off"])

@@ -115,7 +115,8 @@ def to_veriloga(expr, symbol_map: dict[str, str] | None = None) -> str:
 def to_numpy(expr, param_names: list[str]):
     """Return f(v, x, *params) evaluating ``expr`` elementwise with numpy."""
     syms = [V, X] + [sp.Symbol(n, real=True) for n in param_names]
-    fn = sp.lambdify(syms, expr, modules="numpy")
+    # cse: common subexpressions computed once (2-3x faster for the differentiated state equations)
+    fn = sp.lambdify(syms, expr, modules="numpy", cse=True)
 
     def evaluate(v, x, *params):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -33,7 +33,7 @@ def build_crossbar(
     r_bit=1.0,
     r_source=0.0,
     r_sense=0.0,
-    v_read=0.2,
+    v_read=None,
     g_min=G_MIN,
     g_max=G_MAX,
     seed=0,
@@ -50,6 +50,9 @@ def build_crossbar(
 ) -> str:
     """Crossbar read: random weights (seeded) mapped to conductances, random inputs up to ``v_read`` (V).
 
+    ``v_read`` defaults to the cell kind's read voltage (:attr:`~memspice.circuits.cells.Cell.read_voltage`:
+    0.2 V for 1R and 1T1R, above the selector's turn-on for 1S1R, the model's own for TiOx).
+
     ``save``: ``Save.AUTO`` (default) keeps only the outputs (``.save``) on arrays larger than
     :data:`~memspice.netlists.dialects.SAVE_OUTPUTS_ABOVE` cells; ``dialect``: the simulator.
     """
@@ -59,7 +62,7 @@ def build_crossbar(
     xbar, _ = options.crossbar(weights)
     cell = xbar.cell.name
     sense = make_tia(tia, r_f)
-    v = rng.uniform(0, v_read, rows)
+    v = rng.uniform(0, xbar.cell.read_voltage if v_read is None else v_read, rows)
     title = f"memspice crossbar {rows}x{xbar.n} {cell}{' signed (G+ - G- column pairs)' if signed else ''}, seed {seed}"
     face = Face.parse(face)
     text = crossbar_netlist(xbar, v, analysis=analysis, title=title, sense=sense, face=face, save=save, dialect=dialect)

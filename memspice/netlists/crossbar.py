@@ -20,11 +20,28 @@ import re
 
 from ..circuits.cells import Face
 from ..circuits.crossbar import MAX_SPICE_DEVICES, Crossbar
-from ..core.units import spice_number
+from ..core.units import SIGNIFICANT_DIGITS, parse_spice_number, spice_number
 from .dialects import Dialect, Save, add_saves, to_dialect
 from .headers import with_outputs
 
 _num = spice_number  # element values: engineering notation, memspice.core.units.SIGNIFICANT_DIGITS digits
+
+
+def source_level(value: float) -> str:
+    """A source level (input or bias voltage, V) in engineering notation that reads back as the same double.
+
+    Element values keep :data:`~memspice.core.units.SIGNIFICANT_DIGITS` digits (their rounding is relative to
+    the current they carry), but a read's current is a difference of voltages (input minus bias), which
+    rounding does not respect: a 0.218 V input against a 0.218 V bias, each rounded to 10 digits, gave
+    -1.5e-15 A instead of 0 (issue 20 property suite).  So levels get the fewest digits (10 to 17) that
+    round-trip.
+    """
+    v = float(value)
+    for digits in range(SIGNIFICANT_DIGITS, 18):
+        text = spice_number(v, digits)
+        if parse_spice_number(text) == v:
+            return text
+    return spice_number(v, 17)
 
 
 #: the netlist faces (their names are accepted too, see :meth:`memspice.core.faces.Face.parse`)
@@ -123,7 +140,7 @@ def crossbar_netlist(
         if len(drive) != m:
             raise ValueError(f"need {m} word-line sources, got {len(drive)}")
     else:
-        drive = [f"DC {_num(v)}" for v in xbar.check_inputs(voltages)[:, 0]]
+        drive = [f"DC {source_level(v)}" for v in xbar.check_inputs(voltages)[:, 0]]
 
     wl_names, bl_names = node_names(xbar)
     wl = lambda i, j: wl_names[i][j]  # noqa: E731
@@ -152,7 +169,11 @@ def crossbar_netlist(
     w("* bit-line wires and sense (ideal TIA: 0 V source; a bias in write schemes)\n")
     bias = xbar.bit_voltages
     for j in range(n):
-        w(f"Vsense{j} s{j} 0 DC {_num(bias[j])}\n" if sense is None else sense.column(j, f"s{j}", float(bias[j])))
+        w(
+            f"Vsense{j} s{j} 0 DC {source_level(bias[j])}\n"
+            if sense is None
+            else sense.column(j, f"s{j}", float(bias[j]))
+        )
         if r_last > 0:
             w(f"Rbs{j} {bl(m - 1, j)} s{j} {_num(r_last)}\n")
         if xbar.r_bit > 0:

@@ -92,6 +92,27 @@ def read_tile(
         return read_many(Crossbar(conductances, **xbar_kw), voltages, strategy=strategy)
 
 
+#: Crossbar arguments that may hold one value per layer column / row; each tile gets its own slice
+_PER_COLUMN, _PER_ROW = ("bit_bias",), ("v_gate",)
+
+
+def _tile_kw(xbar_kw: dict, shape: tuple[int, int], rs: slice, cs: slice) -> dict:
+    """``xbar_kw`` for the tile of rows ``rs`` and columns ``cs`` of an M x N layer: per-column biases and
+    per-row gate voltages (arrays of N or M values) are sliced; scalars go to every tile unchanged."""
+    kw = dict(xbar_kw)
+    for names, size, part in ((_PER_COLUMN, shape[1], cs), (_PER_ROW, shape[0], rs)):
+        for name in names:
+            value = np.asarray(kw.get(name, 0.0))
+            if value.ndim == 1:
+                if value.size != size:
+                    raise ValueError(
+                        f"{name} must be one value or one per layer {'column' if size == shape[1] else 'row'} "
+                        f"({size}), got {value.size}"
+                    )
+                kw[name] = value[part].copy()
+    return kw
+
+
 def _sum(parts) -> np.ndarray:
     total = parts[0].copy()
     for part in parts[1:]:
@@ -157,7 +178,12 @@ def read_tiled(
         add = dask.delayed(_sum, pure=True)
         v_blocks = [dask.delayed(np.ascontiguousarray(v[:, rs]), pure=True) for rs in grid.rows]
         columns = [
-            add([read(np.ascontiguousarray(G[rs, cs]), vb, xbar_kw, strategy) for rs, vb in zip(grid.rows, v_blocks)])
+            add(
+                [
+                    read(np.ascontiguousarray(G[rs, cs]), vb, _tile_kw(xbar_kw, G.shape, rs, cs), strategy)
+                    for rs, vb in zip(grid.rows, v_blocks)
+                ]
+            )
             for cs in grid.cols
         ]
         return np.hstack(dask.compute(*columns, scheduler=scheduler.value))
@@ -184,8 +210,8 @@ def _run_distributed(client, G, v, grid: TileGrid, xbar_kw: dict, strategy: Read
         # one solver thread per task: each worker thread is one task, and the workers fill the cores (numba's
         # default, every core per process, oversubscribes them: measured no gain from a second worker)
         parts = [
-            client.submit(read_tile, g, vb, xbar_kw, strategy, TASK_THREADS, pure=False)
-            for g, vb in zip(tiles, v_blocks)
+            client.submit(read_tile, g, vb, _tile_kw(xbar_kw, G.shape, rs, cs), strategy, TASK_THREADS, pure=False)
+            for g, vb, rs in zip(tiles, v_blocks, grid.rows)
         ]
         columns.append(client.submit(_sum, parts, pure=False))
     return np.hstack(client.gather(columns))

@@ -59,6 +59,7 @@ __all__ = [
     "transfer_matrix",
     "read_many",
     "read_blocked",
+    "solve_blocks",
     "choose_strategy",
     "transfer_flops",
 ]
@@ -296,19 +297,29 @@ def read_blocked(xbar, voltages, block: int | None = None, max_bytes: float = BL
     **solve_kw
         Passed to ``solve_dc`` (``method``, ``tol``, ``max_newton``, ...).
     """
+    v = xbar.check_inputs(voltages)
+    out = np.empty((v.shape[1], xbar.n))
+    for start, sol in solve_blocks(xbar, v.T, block, max_bytes, **solve_kw):
+        out[start : start + sol.vectors] = sol.output_currents
+        del sol  # before the next block is solved: one block's arrays in memory at a time
+    return out
+
+
+def solve_blocks(xbar, voltages, block: int | None = None, max_bytes: float = BLOCK_BYTES, **solve_kw):
+    """Yield (first vector, :class:`~memspice.solver.CrossbarSolution`) for blocks of input ``voltages``
+    (p, m), V, each solved by :func:`memspice.solver.solve_dc` (options as :func:`read_blocked`).  Memory
+    stays that of one block when the caller drops each block's solution before asking for the next."""
     from .dc import solve_dc
 
     v = xbar.check_inputs(voltages)
     p = v.shape[1]
     if block is None:
         block = _block_size(xbar, max_bytes)
-    if int(block) < 1:
+    if isinstance(block, bool) or int(block) < 1:
         raise ValueError(f"block must be a positive number of input vectors, got {block!r}")
     block = int(block)
-    out = np.empty((p, xbar.n))
     for start in range(0, p, block):
-        out[start : start + block] = solve_dc(xbar, v[:, start : start + block].T, **solve_kw).output_currents
-    return out
+        yield start, solve_dc(xbar, v[:, start : start + block].T, **solve_kw)
 
 
 def choose_strategy(m: int, n: int, p: int) -> ReadStrategy:
@@ -332,6 +343,8 @@ def read_many(
     :func:`memspice.solver.solve_dc` calls when that is estimated cheaper (few vectors on a large array),
     as ``strategy`` says.  Nonlinear arrays: always :func:`read_blocked` (``strategy`` TRANSFER is refused).
     """
+    from .guards import require_finite
+
     if not isinstance(strategy, ReadStrategy):
         raise ValueError(f"strategy must be a ReadStrategy, got {strategy!r}")
     v = xbar.check_inputs(voltages)
@@ -343,5 +356,7 @@ def read_many(
     if strategy is ReadStrategy.AUTO:
         strategy = choose_strategy(m, n, v.shape[1])
     if strategy is ReadStrategy.TRANSFER:
-        return transfer(xbar)(v.T)
+        out = transfer(xbar)(v.T)
+        require_finite("the transfer-matrix read", output_currents=out)
+        return out
     return read_blocked(xbar, v.T, block=block, max_bytes=max_bytes, **solve_kw)

@@ -883,6 +883,8 @@ class Worker:
     path : list of str, optional
         ``sys.path`` for the worker (default: the caller's, made absolute).
 
+    Notes
+    -----
     After the worker has ended, :meth:`close` returns what it tried that the
     sandbox refused: ``(programs, writes)``.  :attr:`output` is its
     stdout and stderr (Python tracebacks, the launcher's messages).

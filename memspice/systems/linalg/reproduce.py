@@ -17,11 +17,11 @@ from matplotlib.ticker import NullFormatter
 
 from ...analysis.plots import engineering_scale
 from ...analysis.reproduction import Reproduction
-from .adc_rule import adc_rule_study, rule_tightness
-from .analog_mvm import AnalogArray, ArrayConfig
-from .closed_loop import eigenvector_transient, solve_with_circuit
+from .closed_loop import solve_with_circuit
 from .closed_loop import solver_transient as run_solver_transient
-from .refinement import gaussian_source, iterative_refinement, poisson_2d
+from .reproduce_adc import adc  # noqa: F401  (registered here)
+from .reproduce_eigen import covariance_matrix, eigen  # noqa: F401  (registered here)
+from .reproduce_refine import PAPER_ITERATIONS_TO_1E6, refine  # noqa: F401  (registered as memspice.systems.linalg.reproduce:refine)
 
 #: stable example: the 3 x 3 system of the repository's DC check (symmetric, eigenvalues > 0)
 STABLE_A = np.array([[3.0, 1.0, 0.5], [1.0, 2.5, 0.8], [0.5, 0.8, 2.0]])
@@ -33,7 +33,6 @@ LATCH_B = np.array([1.0, 0.0])
 #: D^-1 A -0.20 +- 0.15j: the loaded row nodes make the circuit unstable
 NONSYM_A = np.array([[-1.0, 0.5], [-4.0, 1.5]])
 NONSYM_B = np.array([1.0, 0.5])
-PAPER_ITERATIONS_TO_1E6 = 24
 
 
 def _re_im(values) -> list:
@@ -136,7 +135,7 @@ def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
 
 def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
     """Closed-loop solver accuracy (``.op`` in ngspice) against op-amp open-loop gain; json: the gains and
-    the max relative error at each (same keys as the former ``memspice.analysis.reproductions.reproduce_solver``)."""
+    the max relative error at each (same keys as the former ``reproduce_solver`` of memspice.analysis.reproductions)."""
     gains = (1e1, 1e3, 1e6) if quick else (1e1, 1e2, 1e3, 1e4, 1e5, 1e6)
     ref = np.linalg.solve(STABLE_A, STABLE_B)
     errs = [
@@ -152,167 +151,3 @@ def solver_gain(quick: bool = False, seed: int = 0) -> Reproduction:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return Reproduction(fig, {"gain": list(gains), "max_rel_error": errs}, table)
-
-
-def covariance_matrix(n: int, seed: int = 0, samples: int = 400) -> np.ndarray:
-    """Sample covariance of synthetic data with one dominant direction (a PCA task; generated, assumed)."""
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal(n)
-    data = np.outer(rng.standard_normal(samples) * 2.0, u / np.linalg.norm(u)) + 0.5 * rng.standard_normal((samples, n))
-    return np.cov(data, rowvar=False)
-
-
-def eigen(quick: bool = False, seed: int = 0) -> Reproduction:
-    """Eigenvector circuit (ngspice transient from a random kick) against numpy's principal eigenvector."""
-    t0 = time.perf_counter()
-    n = 4 if quick else 16
-    a = covariance_matrix(n, seed)
-    res = eigenvector_transient(a, seed=seed)
-    fig = Figure(figsize=(10, 4))
-    axs = fig.subplots(1, 2)
-    ts, tu = engineering_scale(res.time, "s")
-    for c in res.columns:
-        axs[0].plot(res.time * ts, c, lw=0.8)
-    axs[0].set_xlabel(f"time ({tu})")
-    axs[0].set_ylabel("column voltage (V)")
-    axs[0].set_title(f"{n}x{n} eigenvector circuit from a random kick", fontsize=9)
-    idx = np.arange(n)
-    axs[1].bar(idx - 0.2, res.vector, 0.4, label="circuit (normalised)")
-    axs[1].bar(idx + 0.2, res.reference, 0.4, label="numpy")
-    axs[1].set_xlabel("component")
-    axs[1].set_title(f"cosine = {res.cosine:.5f}", fontsize=9)
-    axs[1].legend(fontsize=7)
-    fig.tight_layout()
-    table = pd.DataFrame({"component": idx, "circuit": res.vector, "numpy": res.reference})
-    return Reproduction(
-        fig,
-        {
-            "cosine": res.cosine,
-            "n": n,
-            "eigenvalue": res.eigenvalue,
-            "amplitude_V": res.amplitude_V,
-            "settled": res.settled,
-            "seconds": time.perf_counter() - t0,
-        },
-        table,
-    )
-
-
-def _refine_run(a, b, cfg, seed, inner_steps, max_outer=120):
-    t0 = time.perf_counter()
-    arr = AnalogArray(a, cfg, seed=seed)
-    build = time.perf_counter() - t0
-    res = iterative_refinement(a, b, arr.matvec, tol=1e-10, max_outer=max_outer, inner_steps=inner_steps)
-    return arr, res, build
-
-
-def refine(quick: bool = False, seed: int = 0) -> Reproduction:
-    """Mixed-precision refinement of a 2-D Poisson system (72 x 72 grid, 5184 unknowns; quick: 16 x 16) with
-    30-step inner CG solves on simulated arrays (:class:`.analog_mvm.AnalogArray` defaults), against the same
-    loop with float64 inner products and, in the full run, with 5 % programming variation."""
-    t0 = time.perf_counter()
-    grid = 16 if quick else 72
-    a, b = poisson_2d(grid), gaussian_source(grid)
-    inner = 30
-    cfg = ArrayConfig(tile_rows=grid, tile_cols=grid)
-    arr, res, build = _refine_run(a, b, cfg, seed, inner)
-    exact = iterative_refinement(a, b, lambda v: a @ v, tol=1e-10, max_outer=120, inner_steps=inner)
-    sweep_rows, curves = [], {"float64 inner products": exact.residuals}
-    variations = () if quick else (0.05,)  # larger programming error: wrong ADC codes (40 outer steps at most)
-    for sigma in (cfg.variation, *variations):
-        if sigma == cfg.variation:
-            arr_s, res_s = arr, res
-        else:
-            arr_s, res_s, _ = _refine_run(
-                a, b, ArrayConfig(tile_rows=grid, tile_cols=grid, variation=sigma), seed, inner, max_outer=40
-            )
-        curves[f"analog arrays, variation {sigma:.0%}"] = res_s.residuals
-        sweep_rows.append(
-            {
-                "variation": sigma,
-                "iterations": res_s.iterations,
-                "iterations_to_1e-6": res_s.iterations_to(1e-6),
-                "final_residual": res_s.final_residual,
-                "reached_1e-10": res_s.final_residual <= 1e-10,
-                "wrong_code_fraction": arr_s.stats["wrong_codes"] / max(arr_s.stats["adc_codes"], 1),
-            }
-        )
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    for label, r in curves.items():
-        ax.semilogy(np.arange(len(r)), r, "o-" if "analog" in label else "k--", ms=3, label=label)
-    ax.axhline(1e-6, color="gray", lw=0.6)
-    ax.axhline(1e-10, color="gray", lw=0.6)
-    ax.set_xlabel("outer iteration")
-    ax.set_ylabel("relative residual ||b - A x|| / ||b||")
-    ax.set_title(
-        f"2-D Poisson, {grid * grid} unknowns, {arr.info['arrays']} arrays of "
-        f"{arr.info['array_shape'][0]}x{arr.info['array_shape'][1]}, {inner} inner CG steps",
-        fontsize=9,
-    )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    n_it = max(len(r) for r in curves.values())
-    table = pd.DataFrame(
-        {"iteration": np.arange(n_it), **{k: np.r_[v, [np.nan] * (n_it - len(v))] for k, v in curves.items()}}
-    )
-    headline = {
-        "unknowns": grid * grid,
-        "iterations": res.iterations,
-        "final_residual": res.final_residual,
-        "iterations_to_1e-6": res.iterations_to(1e-6),
-        "paper_iterations_to_1e-6": PAPER_ITERATIONS_TO_1E6,
-        "float64_inner_iterations": exact.iterations,
-        "inner_cg_steps": inner,
-        "analog_mvms": arr.stats["mvms"],
-        "wrong_code_fraction": sweep_rows[0]["wrong_code_fraction"],
-        "arrays": arr.info["arrays"],
-        "cells": arr.info["cells"],
-        "adc_bits": arr.info["adc_bits"],
-        "input_bits": cfg.input_bits,
-        "device_bits": cfg.device_bits,
-        "variation": cfg.variation,
-        "r_wire_ohm": cfg.r_wire,
-        "max_ir_error_levels": arr.info["max_ir_error_levels"],
-        "array_build_seconds": build,
-        "refinement_seconds": res.seconds,
-        "seconds": time.perf_counter() - t0,
-    }
-    return Reproduction(fig, headline, table, {"variation": pd.DataFrame(sweep_rows)})
-
-
-def adc(quick: bool = False, seed: int = 0) -> Reproduction:
-    """ADC resolution rule b_in + b_d + log2(N): lossless at the rule, lossy one bit below."""
-    t0 = time.perf_counter()
-    table, summary = adc_rule_study(vectors=64 if quick else 512, seed=seed)
-    tight = rule_tightness()
-    fig = Figure(figsize=(10, 4))
-    axs = fig.subplots(1, 2)
-    for placement, marker in (("step", "o-"), ("range", "s--")):
-        t = table[table.placement == placement]
-        axs[0].semilogy(
-            t.bits_minus_rule,
-            t.wrong_fraction.clip(lower=1e-4),
-            marker,
-            label={"step": "LSB = one product step (clips)", "range": "full scale = max sum (rounds)"}[placement],
-        )
-    axs[0].axvline(0, color="gray", lw=0.6)
-    axs[0].set_xlabel("ADC bits - (b_in + b_d + log2 N)")
-    axs[0].set_ylabel("fraction of wrong reads (floor 1e-4)")
-    axs[0].set_title(
-        f"b_in={summary['b_in']}, b_d={summary['b_d']}, N={summary['n']}: rule {summary['bits_rule']} bits", fontsize=9
-    )
-    axs[0].legend(fontsize=7)
-    axs[1].plot(tight.bits_rule, tight.min_lossless_bits, "o")
-    lim = [tight.bits_rule.min() - 1, tight.bits_rule.max() + 1]
-    axs[1].plot(lim, lim, "k-", lw=0.6)
-    axs[1].set_xlabel("rule bits")
-    axs[1].set_ylabel("fewest lossless bits (pigeonhole)")
-    axs[1].set_title("rule = minimum for b_in, b_d >= 2, N = 2^k", fontsize=9)
-    fig.tight_layout()
-    headline = {
-        **summary,
-        "rule_is_minimum_on_grid": bool((tight.bits_rule == tight.min_lossless_bits).all()),
-        "seconds": time.perf_counter() - t0,
-    }
-    return Reproduction(fig, headline, table, {"tightness": tight})

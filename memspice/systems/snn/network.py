@@ -5,9 +5,14 @@
   are mirrored into the neurons (``LIFNeuron(input_mirror=True)``).  The read is linear in the
   word-line pulses, so :func:`memspice.solver.solve_dc` on the m unit read vectors gives the
   transfer matrix T (A per read pulse, IR drop included) and the column currents of every time
-  step at once are ``spikes @ T`` (superposition, exact for 1R cells).  Between exact refreshes
-  (every ``refresh`` images) a programmed column is updated with the last solve's IR-drop
-  attenuation of each cell.
+  step at once are ``spikes @ T`` (superposition, exact for 1R cells).  T comes from the
+  transfer-matrix solver (:func:`memspice.solver.transfer.transfer_matrix`, the same exact solve as
+  ``solve_dc`` on the unit reads, ~25x faster) after every ``refresh`` images (default 1: current
+  at the start of every image); within an image a programmed column is updated with the last
+  solve's IR-drop attenuation of each cell, and the error this leaves is measured at every refresh
+  (``staleness``: max |T_stale - T| / max |T|).
+* Device non-idealities (:class:`~.stdp.SynapseVariation`): device-to-device parameters per cell,
+  cycle-to-cycle noise on every programming pulse, read noise on every cell current of every read.
 * Neurons: the review's LIF (``I R_m = U + tau_m dU/dt``, fire at threshold, reset to rest) with the
   threshold and dead time calibrated on the threshold-switch circuit
   (:meth:`memspice.circuits.lif.LIFNeuron.calibrate`), integrated exactly for the piecewise
@@ -31,9 +36,9 @@ import numpy as np
 
 from ...circuits.crossbar import Crossbar
 from ...circuits.lif import BehaviouralLIF, LIFNeuron
-from ...solver import solve_dc
+from ...solver.transfer import transfer_matrix
 from .encoding import latency_code, rate_code
-from .stdp import StdpPulses, SynapseDevice
+from .stdp import StdpPulses, SynapseDevice, SynapseVariation
 
 
 class Coding(Enum):
@@ -58,7 +63,8 @@ class NetworkConfig:
     less noisy read-out); ``p_max``:
     spike probability per step of a full-intensity input (rate code); ``t_rest``: pause between
     presentations (s; membranes return to rest); ``x_init``: range of the random initial states;
-    ``refresh``: images between exact solver refreshes of the transfer matrix.
+    ``refresh``: images between exact solver refreshes of the transfer matrix (1: every image);
+    ``variation``: the synapses' device-to-device, cycle-to-cycle and read variation.
     """
 
     n_inputs: int = 64
@@ -69,13 +75,14 @@ class NetworkConfig:
     p_max: float = 0.6
     coding: Coding = Coding.RATE
     r_wire: float = 1.0
-    refresh: int = 200
+    refresh: int = 1
     t_rest: float = 50e-6
     x_init: tuple[float, float] = (0.4, 0.8)
     inhibition: bool = True
     neuron: LIFNeuron = field(default_factory=_network_neuron)
     synapse: SynapseDevice = field(default_factory=SynapseDevice)
     pulses: StdpPulses = field(default_factory=StdpPulses)
+    variation: SynapseVariation = field(default_factory=SynapseVariation)
 
     def __post_init__(self):
         for name in ("n_inputs", "n_neurons", "steps", "eval_steps", "refresh"):
@@ -92,6 +99,8 @@ class NetworkConfig:
         if not 0 <= lo <= hi <= 1:
             raise ValueError(f"NetworkConfig.x_init must satisfy 0 <= lo <= hi <= 1, got {self.x_init!r}")
         self.pulses.check(self.synapse)
+        if not isinstance(self.variation, SynapseVariation):
+            raise ValueError(f"NetworkConfig.variation must be a SynapseVariation, got {self.variation!r}")
 
     @property
     def window(self) -> float:
@@ -119,6 +128,10 @@ class SpikingNetwork:
         self.config = cfg = config or NetworkConfig()
         self.rng = np.random.default_rng(seed)
         self.state = self.rng.uniform(*cfg.x_init, (cfg.n_inputs, cfg.n_neurons))
+        # device-to-device parameters from their own stream, so an ideal network's random draws do not change
+        self.cell_params = cfg.variation.draw(cfg.synapse, self.state.shape, np.random.default_rng([seed, 1]))
+        self._noise_rng = np.random.default_rng([seed, 2])  # cycle-to-cycle and read noise
+        self.staleness: list[float] = []
         if lif is None:
             base = dataclasses.replace(cfg.neuron, adapt_step=0.0).calibrate()
             lif = dataclasses.replace(base, adapt_step=cfg.neuron.adapt_step, tau_adapt=cfg.neuron.tau_adapt)
@@ -131,8 +144,11 @@ class SpikingNetwork:
     # -- synapse crossbar ------------------------------------------------------------------------
     @property
     def conductances(self) -> np.ndarray:
-        """Cell read conductances (S), m x n."""
-        return self.config.synapse.conductance(self.state)
+        """Cell read conductances (S), m x n (each cell's own parameters under device-to-device variation)."""
+        return self.config.synapse.conductance(self.state, self.cell_params)
+
+    def _column_params(self, j: int) -> dict | None:
+        return None if self.cell_params is None else {k: v[:, j] for k, v in self.cell_params.items()}
 
     def crossbar(self) -> Crossbar:
         """The synapse array as a memspice 1R crossbar with wire resistance."""
@@ -140,11 +156,15 @@ class SpikingNetwork:
         return Crossbar(self.conductances, r_word=r, r_bit=r)
 
     def refresh(self) -> None:
-        """Exact transfer matrix T (A per read pulse on each input) from the sparse solver."""
+        """Exact transfer matrix T (A per read pulse on each input) from the transfer-matrix solver; the error of
+        the transfer it replaces is appended to ``staleness``."""
         v = self.config.synapse.v_read
         g = self.conductances
-        sol = solve_dc(self.crossbar(), np.eye(self.config.n_inputs) * v)
-        self.transfer = sol.output_currents  # (m, n): row i = column currents for a pulse on input i
+        exact = transfer_matrix(self.crossbar()) * v  # (m, n): row i = column currents for a pulse on input i
+        stale: np.ndarray | None = getattr(self, "transfer", None)
+        if stale is not None:
+            self.staleness.append(float(np.max(np.abs(stale - exact)) / np.max(np.abs(exact))))
+        self.transfer: np.ndarray = exact
         self._atten = self.transfer / (g * v)
         self.solves += 1
         self._since_refresh = 0
@@ -178,6 +198,10 @@ class SpikingNetwork:
             raise ValueError("learning presents one image at a time (B = 1)")
         b, n, dt, tau = s.shape[0], cfg.n_neurons, cfg.dt, lif.tau_m
         current = self.column_currents(s)  # (B, steps, n)
+        sigma = cfg.variation.read_noise
+        z = self._noise_rng.standard_normal(current.shape) * sigma if sigma > 0 else None
+        if z is not None:  # each spiking cell's current times (1 + sigma z): column noise sqrt(sum I_i^2)
+            current += z * np.sqrt(np.einsum("bkm,mn->bkn", s.astype(float), self.transfer**2))
         u = np.zeros((b, n))
         u_peak = np.zeros((b, n))
         release = np.zeros((b, n))
@@ -221,7 +245,8 @@ class SpikingNetwork:
                 events.extend(zip(bi.tolist(), ni.tolist(), tf.tolist()))
                 if learn:
                     for j, t_post in zip(ni, tf):
-                        self._learn(j, t_post - last_pre[0], s[0, k + 1 :], current[0, k + 1 :])
+                        noise = None if z is None else z[0, k + 1 :]
+                        self._learn(j, t_post - last_pre[0], s[0, k + 1 :], current[0, k + 1 :], noise)
             u_peak = np.maximum(u_peak, np.where(active, np.maximum(u, u_end), u) / theta)
             u = u_end
             if learn:
@@ -233,14 +258,24 @@ class SpikingNetwork:
                 self.refresh()
         return Presentation(counts, counts + np.minimum(u_peak, 1.0 - 1e-9), events)
 
-    def _learn(self, j: int, dt_pre: np.ndarray, future_spikes: np.ndarray, future_current: np.ndarray) -> None:
-        """Programming pulse on column j; the column's read path follows the new states."""
+    def _learn(self, j: int, dt_pre, future_spikes, future_current, noise=None) -> None:
+        """Programming pulse on column j (cycle-to-cycle noise on its state change); the column's read path
+        follows the new states with the last solve's IR-drop attenuation."""
         cfg = self.config
-        self.state[:, j] = cfg.pulses.program(cfg.synapse, self.state[:, j], dt_pre)
-        g = cfg.synapse.conductance(self.state[:, j])
+        params = self._column_params(j)
+        old = self.state[:, j]
+        new = cfg.pulses.program(cfg.synapse, old, dt_pre, params)
+        if cfg.variation.c2c > 0:
+            step = (new - old) * (1 + cfg.variation.c2c * self._noise_rng.standard_normal(old.shape))
+            new = np.clip(old + step, 0.0, 1.0)
+        self.state[:, j] = new
+        g = cfg.synapse.conductance(new, params)
         self.transfer[:, j] = self._atten[:, j] * g * cfg.synapse.v_read
         if future_spikes.shape[0]:
-            future_current[:, j] = np.einsum("sm,m->s", future_spikes.astype(float), self.transfer[:, j])
+            f = future_spikes.astype(float)
+            future_current[:, j] = f @ self.transfer[:, j]
+            if noise is not None:
+                future_current[:, j] += noise[:, j] * np.sqrt(f @ self.transfer[:, j] ** 2)
 
     # -- training and evaluation -------------------------------------------------------------------
     def train(self, images, epochs: int = 1) -> None:

@@ -9,6 +9,7 @@ training images; an image's class is the label of its most responsive neuron.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ...analysis.reproduction import Reproduction
 from .network import NetworkConfig, SpikingNetwork
+from .stdp import SynapseVariation
 
 
 def digits(seed: int = 0, test_size: float = 0.25):
@@ -27,7 +29,55 @@ def digits(seed: int = 0, test_size: float = 0.25):
     return train_test_split(d.data / 16.0, d.target, test_size=test_size, random_state=seed, stratify=d.target)
 
 
-def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame):
+SWEEPS = {
+    "d2d": (0.1, 0.3, 0.5),
+    "c2c": (0.25, 0.5, 1.0),
+    "read_noise": (0.05, 0.1, 0.2, 0.5),
+    "r_wire": (0.0, 10.0, 30.0, 100.0, 300.0),
+}
+QUICK_SWEEPS = {"d2d": (0.3,), "c2c": (0.5,), "read_noise": (0.2,), "r_wire": (100.0,)}
+
+
+def _config(quick: bool, **kw) -> NetworkConfig:
+    variation = SynapseVariation(kw.pop("d2d", 0.0), kw.pop("c2c", 0.0), kw.pop("read_noise", 0.0))
+    if quick:
+        kw.update(n_neurons=20, eval_steps=60)
+    return NetworkConfig(variation=variation, **kw)
+
+
+def _run(cfg: NetworkConfig, seed: int, data, lif, train: bool = True) -> dict:
+    x_train, y_train, x_test, y_test = data
+    net = SpikingNetwork(cfg, seed=seed, lif=lif)
+    t0 = time.perf_counter()
+    if train:
+        net.train(x_train)
+    t_train = time.perf_counter() - t0
+    net.label(x_train, y_train)
+    pred = net.predict(x_test)
+    g = net.conductances * cfg.synapse.v_read
+    atten = net.transfer / g
+    return {
+        "net": net,
+        "pred": pred,
+        "accuracy": float(np.mean(pred == y_test)),
+        "train_seconds": t_train,
+        "staleness_max": float(np.max(net.staleness)) if net.staleness else 0.0,
+        "staleness_mean": float(np.mean(net.staleness)) if net.staleness else 0.0,
+        "attenuation_mean": float(np.mean(atten)),
+        "attenuation_min": float(np.min(atten)),
+    }
+
+
+def confusion(y_true, y_pred, classes=10) -> np.ndarray:
+    """Row-normalised confusion matrix: [true, predicted] fraction of each true class."""
+    m = np.zeros((classes, classes))
+    for t, p in zip(y_true, y_pred):
+        m[int(t), int(p)] += 1
+    rows = m.sum(axis=1, keepdims=True)
+    return np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+
+
+def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, sweeps: dict, frozen: float):
     import matplotlib.pyplot as plt
 
     cfg = net.config
@@ -42,7 +92,8 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame):
         tile[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = g[:, j].reshape(
             side, side
         )
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1.2, 1.4, 1]})
+    fig, grid = plt.subplots(2, 3, figsize=(15, 9), gridspec_kw={"width_ratios": [1.2, 1.4, 1]})
+    axes = grid[0]
     im = axes[0].imshow(tile, cmap="viridis")
     axes[0].set_title("learned conductances (by label)")
     axes[0].axis("off")
@@ -60,27 +111,115 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame):
     axes[2].set_xlabel("t_post - t_pre (us)")
     axes[2].set_ylabel("state change per post pulse")
     axes[2].set_title("device STDP window (x = 0.5)")
+    ax = grid[1, 0]
+    im = ax.imshow(conf, cmap="viridis", vmin=0.0, vmax=1.0)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion (rows sum to 1, fixed 0..1 scale)")
+    ax = grid[1, 1]
+    for name, marker in (("d2d", "o"), ("c2c", "s"), ("read_noise", "^")):
+        rows = sweeps.get(name, [])
+        if rows:
+            lv = [0.0] + [r["level"] for r in rows]
+            ax.plot(np.array(lv) * 100, [sweeps["ideal"]["accuracy"]] + [r["accuracy"] for r in rows], marker + "-",
+                    label=f"{name} (trained)")  # fmt: skip
+            ax.plot(np.array(lv) * 100, [frozen] + [r["accuracy_frozen"] for r in rows], marker + ":", alpha=0.5,
+                    label=f"{name} (frozen random synapses)")  # fmt: skip
+    ax.axhline(0.1, color="gray", lw=0.6)
+    ax.set_xlabel("relative sigma (%)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("device variation and read noise")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
+    ax = grid[1, 2]
+    rows = sweeps.get("r_wire", [])
+    if rows:
+        rw = np.array([r["level"] for r in rows])
+        x = np.where(rw > 0, rw, 0.1)
+        ax.semilogx(x, [r["accuracy"] for r in rows], "o-", label="trained")
+        ax.semilogx(x, [r["accuracy_frozen"] for r in rows], "o:", alpha=0.5, label="frozen random synapses")
+        ax2 = ax.twinx()
+        ax2.semilogx(x, [r["attenuation_mean"] for r in rows], "k--", lw=0.8)
+        ax2.set_ylabel("mean IR attenuation of a cell's read (dashed)")
+        ax2.set_ylim(0, 1.05)
+    ax.axhline(0.1, color="gray", lw=0.6)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("wire resistance per segment (Ohm; 0 plotted at 0.1)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("IR drop (linear cells, exact wires)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def snn(quick: bool = False, seed: int = 0) -> Reproduction:
-    """Train, label and test the network; json: accuracy, neurons, train_images, seconds and more."""
+def snn(
+    quick: bool = False,
+    seed: int = 0,
+    d2d: float = 0.0,
+    c2c: float = 0.0,
+    read_noise: float = 0.0,
+    r_wire: float = 1.0,
+    refresh: int = 1,
+    sweeps: bool = True,
+) -> Reproduction:
+    """Train, label and test the network; json: accuracy, accuracy_frozen (same network, synapses never
+    trained), neurons, train_images, confusion, IR-drop attenuation and staleness, the read-law check, and the
+    sweeps (``sweeps``: device-to-device, cycle-to-cycle, read noise and wire resistance, each with its
+    frozen-synapse baseline).  Options: ``d2d``, ``c2c``, ``read_noise`` (relative sigmas,
+    :class:`~.stdp.SynapseVariation`), ``r_wire`` (Ohm per segment), ``refresh`` (images between exact IR
+    solves), ``sweeps`` (false: the main run only)."""
+    from .read_check import read_law_error
+
     t0 = time.perf_counter()
     x_train, x_test, y_train, y_test = digits(seed)
-    if quick:
-        cfg, n_train, n_test = NetworkConfig(n_neurons=20, eval_steps=60), 200, 100
-    else:
-        cfg, n_train, n_test = NetworkConfig(), len(x_train), len(x_test)
-    x_train, y_train, x_test, y_test = x_train[:n_train], y_train[:n_train], x_test[:n_test], y_test[:n_test]
-    net = SpikingNetwork(cfg, seed=seed)
-    t_train = time.perf_counter()
-    net.train(x_train)
-    t_train = time.perf_counter() - t_train
-    net.label(x_train, y_train)
-    pred = net.predict(x_test)
-    accuracy = float(np.mean(pred == y_test))
+    n_train, n_test = (200, 100) if quick else (len(x_train), len(x_test))
+    data = (x_train[:n_train], y_train[:n_train], x_test[:n_test], y_test[:n_test])
+    x_train, y_train, x_test, y_test = data
+    cfg = _config(quick, d2d=d2d, c2c=c2c, read_noise=read_noise, r_wire=r_wire, refresh=refresh)
+    lif = SpikingNetwork(dataclasses.replace(cfg, n_neurons=1), seed=seed).lif  # calibrate the neuron once
+    main = _run(cfg, seed, data, lif)
+    net, pred, accuracy = main["net"], main["pred"], main["accuracy"]
+    frozen = _run(cfg, seed, data, lif, train=False)
     seconds = time.perf_counter() - t0
+    sweep_rows: dict = {"ideal": {"accuracy": accuracy}}
+    if sweeps:
+        for name, levels in (QUICK_SWEEPS if quick else SWEEPS).items():
+            rows = []
+            for level in levels:
+                kw = {"d2d": d2d, "c2c": c2c, "read_noise": read_noise, "r_wire": r_wire, "refresh": refresh}
+                kw[name] = level
+                c = _config(quick, **kw)
+                tr, fr = _run(c, seed, data, lif), _run(c, seed, data, lif, train=False)
+                rows.append(
+                    {
+                        "level": level,
+                        "accuracy": tr["accuracy"],
+                        "accuracy_frozen": fr["accuracy"],
+                        "attenuation_mean": tr["attenuation_mean"],
+                        "staleness_max": tr["staleness_max"],
+                    }
+                )
+            if name == "r_wire" and r_wire not in levels:  # the main run is a point of the wire sweep
+                point = {"level": r_wire, "accuracy": accuracy, "accuracy_frozen": frozen["accuracy"]}
+                point.update({k: main[k] for k in ("attenuation_mean", "staleness_max")})
+                rows.append(point)
+                rows.sort(key=lambda r: r["level"])
+            sweep_rows[name] = rows
+        stale = _run(dataclasses.replace(cfg, refresh=200), seed, data, lif)
+    else:
+        stale = None
+    sample = net.encode(x_test[:4], 10)
+    checks = [read_law_error(net, sample, max_patterns=2 if quick else 8)]
+    if not quick:
+        low = SpikingNetwork(dataclasses.replace(cfg, r_wire=0.1), seed=seed, lif=lif)
+        low.state = net.state.copy()
+        low.refresh()
+        checks.append(read_law_error(low, sample, max_patterns=4))
     dts = np.array([-4, -1, 0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16]) * 1e-6
     curve = pd.DataFrame({"dt_us": dts * 1e6, "dx": cfg.pulses.curve(cfg.synapse, dts)})
     per_class = pd.DataFrame(
@@ -91,26 +230,47 @@ def snn(quick: bool = False, seed: int = 0) -> Reproduction:
             "accuracy": [float(np.mean(pred[y_test == c] == c)) if np.any(y_test == c) else np.nan for c in range(10)],
         }
     )
+    conf = confusion(y_test, pred)
     g = net.conductances
     headline = {
         "accuracy": accuracy,
+        "accuracy_frozen": frozen["accuracy"],
         "neurons": cfg.n_neurons,
         "train_images": int(n_train),
         "test_images": int(n_test),
         "seconds": seconds,
-        "train_seconds": t_train,
+        "train_seconds": main["train_seconds"],
         "chance": 0.1,
         "quick": quick,
         "seed": seed,
         "inputs": cfg.n_inputs,
         "cell": "1R",
         "r_wire_ohm": cfg.r_wire,
+        "variation": {"d2d": d2d, "c2c": c2c, "read_noise": read_noise},
         "coding": cfg.coding.value,
         "solver_refreshes": net.solves,
+        "ir": {
+            "refresh_images": refresh,
+            "attenuation_mean": main["attenuation_mean"],
+            "attenuation_min": main["attenuation_min"],
+            "staleness_max": main["staleness_max"],
+            "staleness_mean": main["staleness_mean"],
+            "refresh_200": None
+            if stale is None
+            else {k: stale[k] for k in ("accuracy", "staleness_max", "staleness_mean")},
+        },
+        "read_law_check": checks,
+        "confusion": conf,
+        "sweeps": {k: v for k, v in sweep_rows.items() if k != "ideal"},
         "conductance_range_S": [float(g.min()), float(g.max())],
         "neuron_threshold_V": net.lif.v_th,
         "neuron_dead_time_s": net.lif.t_dead,
         "stdp_dx_pre_before_post": float(curve.dx[curve.dt_us == 0.5].iloc[0]),
         "stdp_dx_post_before_pre": float(curve.dx[curve.dt_us == -1].iloc[0]),
     }
-    return Reproduction(_figure(net, x_test, y_test, curve), headline, per_class, {"stdp": curve})
+    headline["seconds_total"] = time.perf_counter() - t0
+    tables = {"stdp": curve}
+    for name, rows in headline["sweeps"].items():
+        tables[f"sweep_{name}"] = pd.DataFrame(rows)
+    fig = _figure(net, x_test, y_test, curve, conf, sweep_rows, frozen["accuracy"])
+    return Reproduction(fig, headline, per_class, tables)

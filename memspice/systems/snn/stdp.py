@@ -54,18 +54,64 @@ class SynapseDevice:
         """Read pulse amplitude (V)."""
         return float(self.device.params.v_read)
 
-    def conductance(self, x) -> np.ndarray:
-        """Read conductance (S) at state ``x``."""
-        return np.asarray(self.device.current(self.v_read, x), float) / self.v_read
+    def _values(self, params) -> list:
+        """Parameter values in the model's order, with per-cell arrays from ``params`` (name -> array) where given."""
+        if not params:
+            return list(self.device.param_values)
+        unknown = set(params) - set(self.device.param_names)
+        if unknown:
+            raise ValueError(f"unknown {type(self.device).__name__} parameter(s): {sorted(unknown)}")
+        return [params.get(k, v) for k, v in zip(self.device.param_names, self.device.param_values)]
+
+    @cached_property
+    def _current_fn(self):
+        return to_numpy(self.device.current_expr(), self.device.param_names)
+
+    def conductance(self, x, params: dict | None = None) -> np.ndarray:
+        """Read conductance (S) at state ``x``; ``params``: per-cell parameter arrays (device-to-device variation)."""
+        if not params:
+            return np.asarray(self.device.current(self.v_read, x), float) / self.v_read
+        i = self._current_fn(self.v_read, np.asarray(x, float), *self._values(params))
+        return np.asarray(i, float) / self.v_read
 
     @cached_property
     def _rate_fn(self):
         # the device's full state equation compiled once (CompactModel.rate re-derives it per call)
         return to_numpy(self.device.full_rate_expr(), self.device.param_names)
 
-    def rate(self, x, v) -> np.ndarray:
+    def rate(self, x, v, params: dict | None = None) -> np.ndarray:
         """dx/dt (1/s) under cell voltage ``v`` (V): the device's state equation (retention included)."""
-        return self._rate_fn(np.asarray(v, float), np.asarray(x, float), *self.device.param_values)
+        return self._rate_fn(np.asarray(v, float), np.asarray(x, float), *self._values(params))
+
+
+@dataclass(frozen=True)
+class SynapseVariation:
+    """Non-idealities of the synapse array (relative sigmas; all 0 = ideal devices).
+
+    ``d2d``: device-to-device, each cell's R_on, SET rate and RESET rate lognormal (drawn once);
+    ``c2c``: cycle-to-cycle, each programming pulse's state change times (1 + c2c z), z ~ N(0, 1) per cell and
+    pulse; ``read_noise``: each cell's read current per read pulse times (1 + read_noise z).  Reported ranges
+    for filamentary and interface devices are a few to tens of per cent (the review "Spiking networks with
+    memristors", Chip 3, 100093, 2024, discusses variability without numbers: the values are the user's).
+    """
+
+    d2d: float = 0.0
+    c2c: float = 0.0
+    read_noise: float = 0.0
+
+    def __post_init__(self):
+        for name in ("d2d", "c2c", "read_noise"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"SynapseVariation.{name} must be a finite number >= 0, got {v!r}")
+
+    def draw(self, synapse: SynapseDevice, shape, rng) -> dict | None:
+        """Per-cell parameter arrays (device-to-device variation), or None without it."""
+        if self.d2d == 0:
+            return None
+        p = synapse.device.params
+        names = [k for k in ("r_on", "k_set", "k_reset") if k in synapse.device.param_names]
+        return {k: float(getattr(p, k)) * np.exp(self.d2d * rng.standard_normal(shape)) for k in names}
 
 
 @dataclass(frozen=True)
@@ -126,20 +172,21 @@ class StdpPulses:
         v_pre = self.pre_level(dt_pre)
         return v_pre - self.post_depress, v_pre + self.post_potentiate
 
-    def program(self, synapse: SynapseDevice, x, dt_pre) -> np.ndarray:
+    def program(self, synapse: SynapseDevice, x, dt_pre, params: dict | None = None) -> np.ndarray:
         """States after one post pulse: the device rate integrated over both phases (RK4).
 
         ``x``: states of the cells on the firing neuron's column; ``dt_pre``: time (s) from each
-        input's last spike to the post spike (inf where the input has not spiked).
+        input's last spike to the post spike (inf where the input has not spiked); ``params``: the cells'
+        own parameter arrays (device-to-device variation), if any.
         """
         x = np.asarray(x, float).copy()
         h = self.t_phase / self.substeps
         for v in self.cell_voltages(np.broadcast_to(dt_pre, x.shape)):
             for _ in range(self.substeps):
-                k1 = synapse.rate(x, v)
-                k2 = synapse.rate(x + 0.5 * h * k1, v)
-                k3 = synapse.rate(x + 0.5 * h * k2, v)
-                k4 = synapse.rate(x + h * k3, v)
+                k1 = synapse.rate(x, v, params)
+                k2 = synapse.rate(x + 0.5 * h * k1, v, params)
+                k3 = synapse.rate(x + 0.5 * h * k2, v, params)
+                k4 = synapse.rate(x + h * k3, v, params)
                 x = np.clip(x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), 0.0, 1.0)
         return x
 

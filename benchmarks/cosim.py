@@ -1,0 +1,212 @@
+"""SPICE-coupled co-simulation against ngspice alone, on the same designer-style netlist.
+
+Design (memspice.cosim.designs.write_design, every value assumed): an n x n array (TiOx or 1S1R cells,
+10 Ohm segments, 1 fF per node) with ``--writes`` V/2 programming pulses through op-amp row drivers and
+TIA-held bit lines, then a read through the op-amp TIAs into threshold-switch LIF neurons (one per
+column).  Co-simulation runs the periphery in libngspice and the array in memspice
+(``memspice.cosim.cosimulate``); the reference runs the same netlist with the array expanded
+(``memspice.cosim.monolithic_netlist``) in ngspice alone (batch, KLU).
+
+Each row: ``n``, ``cell``, both times (wall and CPU seconds: the machine is shared, so CPU seconds are the
+steadier measure; the load average is in the JSON), ``ratio`` (monolithic wall time / co-simulation wall
+time; ``cpu_ratio`` the same in CPU seconds), ``max_rel_err`` (largest |difference| over every port
+voltage ``v(wl*)``, ``v(bl*)`` and TIA output ``v(out*)``, relative to each waveform's full scale
+max |v|), ``state_err`` (largest final-state difference, TiOx), spike-time comparison (``spike_count_diff``:
+neurons whose spike counts differ; ``spike_shift``: largest shift of a matched spike, s), and the
+co-simulation's counters (accepted points, port-device evaluations, array solves and reuses).
+
+    python benchmarks/cosim.py --sizes 16 32 64 --cells tiox 1s1r --json results/cosim.json
+    python benchmarks/cosim.py --sizes 256 512 --spice-max 0 --json results/cosim_large.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from benchcommon import add_output_args, fit_exponent, write_results
+
+#: a spike is where v(spk) rises through this level (V): the neuron's spike_level (LIFNeuron default)
+SPIKE_LEVEL = 0.02
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def rising(t, v, level=SPIKE_LEVEL) -> np.ndarray:
+    """Times (s) where ``v`` rises through ``level`` (linear interpolation)."""
+    above = v > level
+    k = np.nonzero(above[1:] & ~above[:-1])[0]
+    return t[k] + (level - v[k]) * (t[k + 1] - t[k]) / (v[k + 1] - v[k])
+
+
+def compare(w, ref, n: int) -> dict:
+    """Errors of co-simulation ``w`` against ngspice alone ``ref`` (see module docstring)."""
+    worst, where = 0.0, ""
+    for name in [f"v(wl{i})" for i in range(n)] + [f"v(bl{j})" for j in range(n)] + [f"v(out{j})" for j in range(n)]:
+        b = np.interp(w.time, ref.time, ref[name])
+        e = float(np.max(np.abs(w[name] - b)) / max(np.max(np.abs(ref[name])), 1e-30))
+        if e > worst:
+            worst, where = e, name
+    count_diff, shift, spikes = 0, 0.0, 0
+    for j in range(n):
+        name = f"v(spk{j})"
+        if name not in w.signals:
+            continue
+        a, b = rising(w.time, w[name]), rising(ref.time, ref[name])
+        spikes += len(b)
+        if len(a) != len(b):
+            count_diff += 1
+        elif len(a):
+            shift = max(shift, float(np.max(np.abs(a - b))))
+    return {"max_rel_err": worst, "worst_signal": where, "spikes": spikes, "spike_count_diff": count_diff,
+            "spike_shift": shift}  # fmt: skip
+
+
+def run_one(n: int, cell: str, folder: Path, spice: bool, timeout: float, writes: int, t_read: float) -> dict:
+    from memspice.cosim import cosimulate, monolithic_netlist, parse, state_node
+    from memspice.cosim.designs import write_design
+    from memspice.spice import run
+
+    path = write_design(folder, n, cell=cell, writes=writes, t_read=t_read)
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    res = cosimulate(path, timeout=timeout, progress=False)
+    wall = time.perf_counter() - t0
+    cpu = res.statistics["worker_cpu_seconds"] + (time.process_time() - c0)
+    st = res.statistics
+    row = {
+        "n": n,
+        "cell": cell,
+        "cosim_seconds": wall,
+        "cosim_cpu_seconds": cpu,
+        "time_points": len(res.waveforms),
+        "accepted": st["accepted"],
+        "evaluations": st["evaluations"],
+        "array_solves": st["array_solves"],
+        "array_reused": st["array_reused"] + st["array_updated"],
+        "array_seconds": st["array_seconds"],
+        "load_average": os.getloadavg()[0],
+    }
+    w = res.waveforms
+    row["cosim_spikes"] = sum(len(rising(w.time, w[k])) for k in w.names if k.startswith("v(spk"))
+    if not spice:
+        return row
+    design = parse(path.read_text(), folder)
+    save = [k for k in w.names if k.startswith("v(") and "." not in k]
+    stateful = bool(res.states)
+    if stateful:
+        save += [f"v({state_node('xarr', i, j)})" for i in range(n) for j in range(n)]
+    mono = folder / "monolithic.cir"
+    mono.write_text(monolithic_netlist(design, save=save))
+    c0 = _children_cpu()
+    t0 = time.perf_counter()
+    ref = run(mono, timeout=timeout, progress=False).waveforms
+    row["spice_seconds"] = time.perf_counter() - t0
+    row["spice_cpu_seconds"] = _children_cpu() - c0
+    row["ratio"] = row["spice_seconds"] / wall
+    row["cpu_ratio"] = row["spice_cpu_seconds"] / cpu
+    row["spice_time_points"] = len(ref)
+    row.update(compare(w, ref, n))
+    if stateful:
+        x0 = np.load(folder / "weights.npy")
+        x_ref = np.array([[ref[f"v({state_node('xarr', i, j)})"][-1] for j in range(n)] for i in range(n)]) + x0
+        row["state_err"] = float(np.max(np.abs(res.states["xarr"] - x_ref)))
+        row["state_change"] = float(np.max(np.abs(res.states["xarr"] - x0)))
+    return row
+
+
+def plot(path, rows) -> None:
+    if not path:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for cell in sorted({r["cell"] for r in rows}):
+        pts = sorted((r["n"], r) for r in rows if r["cell"] == cell)
+        ns = [p[0] for p in pts]
+        axes[0].plot(ns, [p[1]["cosim_cpu_seconds"] for p in pts], "o-", label=f"co-simulation, {cell}")
+        sp = [(p[0], p[1]["spice_cpu_seconds"]) for p in pts if "spice_cpu_seconds" in p[1]]
+        if sp:
+            axes[0].plot(*zip(*sp), "s--", label=f"ngspice alone, {cell}")
+        err = [(p[0], p[1]["max_rel_err"]) for p in pts if "max_rel_err" in p[1]]
+        if err:
+            axes[1].plot(*zip(*err), "o-", label=f"ports and TIA outputs, {cell}")
+        se = [(p[0], p[1]["state_err"]) for p in pts if "state_err" in p[1]]
+        if se:
+            axes[1].plot(*zip(*se), "^:", label=f"final states, {cell}")
+    axes[0].set_ylabel("CPU time (s)")
+    axes[1].set_ylabel("max difference (relative to full scale / state units)")
+    axes[1].axhline(1e-3, color="grey", lw=0.8)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("array size n (n x n)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("co-simulation (ngspice periphery + memspice array) vs ngspice alone")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[16, 32])
+    ap.add_argument("--cells", nargs="*", default=["tiox"], help="cell kinds (tiox, 1s1r, ...)")
+    ap.add_argument("--spice-max", type=int, default=64, help="largest n also run in ngspice alone")
+    ap.add_argument("--writes", type=int, default=2, help="V/2 programming pulses before the read")
+    ap.add_argument("--t-read", type=float, default=4e-6, help="read window (s)")
+    ap.add_argument("--timeout", type=float, default=36000.0)
+    ap.add_argument("--keep", help="folder to keep the netlists in (default: a temporary one)")
+    add_output_args(ap, "cosim")
+    args = ap.parse_args(argv)
+    rows = []
+    print(f"{'n':>4} {'cell':>5} {'cosim s':>8} {'cpu s':>7} {'spice s':>8} {'cpu s':>8} {'ratio':>6} "
+          f"{'cpu rt':>6} {'max err':>8} {'state':>8} {'spikes':>6} {'differ':>6} {'shift':>8}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="memspice-bench-cosim-") as tmp:
+        root = Path(args.keep or tmp)
+        t0 = time.perf_counter()
+        for cell in args.cells:  # compile the port device and the arrays' kernels once, outside the timings
+            run_one(4, cell, root / f"warm-{cell}", False, args.timeout, 1, 0.2e-6)
+        print(f"start-up (kernels compiled or loaded, port device built): {time.perf_counter() - t0:.1f} s")
+        for n in args.sizes:
+            for cell in args.cells:
+                r = run_one(n, cell, root / f"{cell}{n}", n <= args.spice_max, args.timeout, args.writes, args.t_read)
+                rows.append(r)
+                print(
+                    f"{n:>4} {cell:>5} {r['cosim_seconds']:8.1f} {r['cosim_cpu_seconds']:7.1f} "
+                    f"{r.get('spice_seconds', float('nan')):8.1f} {r.get('spice_cpu_seconds', float('nan')):8.1f} "
+                    f"{r.get('ratio', float('nan')):6.1f} {r.get('cpu_ratio', float('nan')):6.1f} "
+                    f"{r.get('max_rel_err', float('nan')):8.1e} {r.get('state_err', float('nan')):8.1e} "
+                    f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} "
+                    f"{r.get('spike_shift', float('nan')):8.1e}",
+                    flush=True,
+                )
+    summary = {}
+    for cell in args.cells:
+        pts = [r for r in rows if r["cell"] == cell]
+        summary[f"cosim_cpu_exponent_{cell}"] = fit_exponent(
+            [r["n"] for r in pts], [r["cosim_cpu_seconds"] for r in pts]
+        )
+        sp = [r for r in pts if "spice_cpu_seconds" in r]
+        summary[f"spice_cpu_exponent_{cell}"] = fit_exponent([r["n"] for r in sp], [r["spice_cpu_seconds"] for r in sp])
+    path = write_results(args.json, "cosim", rows, args, summary)
+    plot(args.png, rows)
+    print(f"wrote {path}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

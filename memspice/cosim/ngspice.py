@@ -1,0 +1,119 @@
+"""A minimal cffi binding of libngspice for the co-simulation worker (one circuit, synchronous runs).
+
+Only what co-simulation needs (ngspice's shared-library interface, ``sharedspice.h``): the init call with
+memspice's callbacks (output lines, status, exit), commands, loading a circuit from lines, and reading every
+vector of every plot afterwards.  Runs happen in
+the calling thread (``run``, not ``bg_run``): the worker process has nothing else to do, and the parent
+enforces the time limit by ending the worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spice.log import is_informational
+from ..spice.shared import _spice_name  # ngspice vector names as the raw files write them: one rule
+
+_CDEF = """
+typedef struct ngcomplex { double cx_real; double cx_imag; } ngcomplex_t;
+typedef struct vector_info { char *v_name; int v_type; short v_flags; double *v_realdata;
+                             ngcomplex_t *v_compdata; int v_length; } vector_info, *pvector_info;
+typedef int (SendChar) (char *, int, void *);
+typedef int (SendStat) (char *, int, void *);
+typedef int (ControlledExit) (int, bool, bool, int, void *);
+typedef int (SendData) (void *, int, int, void *);
+typedef int (SendInitData) (void *, int, void *);
+typedef int (BGThreadRunning) (bool, int, void *);
+int ngSpice_Init (SendChar *, SendStat *, ControlledExit *, SendData *, SendInitData *, BGThreadRunning *, void *);
+int ngSpice_Command (char *);
+pvector_info ngGet_Vec_Info (char *);
+int ngSpice_Circ (char **);
+char *ngSpice_CurPlot (void);
+char **ngSpice_AllPlots (void);
+char **ngSpice_AllVecs (char *);
+"""
+
+
+class Ngspice:
+    """libngspice (at path ``library``) loaded once in this process, its output collected."""
+
+    def __init__(self, library: str):
+        from cffi import FFI
+
+        self.ffi = ffi = FFI()
+        ffi.cdef(_CDEF)
+        self.lib = ffi.dlopen(library)
+        self.log: list[str] = []
+        self.errors: list[str] = []
+        self.exited: tuple[int, bool] | None = None
+        self.status = ""
+
+        def send_char(message, ident, user):
+            text = ffi.string(message).decode("utf8", errors="replace")
+            prefix, _, content = text.partition(" ")
+            self.log.append(content)
+            if prefix == "stderr" and not is_informational(content):
+                self.errors.append(content)
+            return 0
+
+        def send_stat(message, ident, user):
+            self.status = ffi.string(message).decode("utf8", errors="replace")
+            return 0
+
+        def controlled_exit(status, unload, quit_, ident, user):
+            self.exited = (int(status), bool(quit_))
+            return 0
+
+        def bg_running(running, ident, user):
+            return 0
+
+        # the callbacks must live as long as the library may call them
+        self._callbacks = [
+            ffi.callback("SendChar", send_char),
+            ffi.callback("SendStat", send_stat),
+            ffi.callback("ControlledExit", controlled_exit),
+            ffi.callback("BGThreadRunning", bg_running),
+        ]
+        self.lib.ngSpice_Init(
+            self._callbacks[0], self._callbacks[1], self._callbacks[2], ffi.NULL, ffi.NULL, self._callbacks[3], ffi.NULL
+        )
+
+    def command(self, text: str) -> int:
+        """Run one ngspice command (in this thread)."""
+        return int(self.lib.ngSpice_Command(text.encode()))
+
+    def load(self, text: str) -> int:
+        """Load a circuit (its ``.control`` block, if any, runs now)."""
+        ffi = self.ffi
+        lines = [ffi.new("char[]", ln.encode()) for ln in text.splitlines()]
+        array = ffi.new("char *[]", lines + [ffi.NULL])
+        return int(self.lib.ngSpice_Circ(array))
+
+    def _strings(self, pointer) -> list[str]:
+        out, k = [], 0
+        while pointer != self.ffi.NULL and pointer[k] != self.ffi.NULL:
+            out.append(self.ffi.string(pointer[k]).decode())
+            k += 1
+        return out
+
+    def plots(self) -> list[str]:
+        """Plot names, oldest first (without ``const``)."""
+        return [p for p in reversed(self._strings(self.lib.ngSpice_AllPlots())) if p != "const"]
+
+    def vectors(self, plot: str) -> dict[str, np.ndarray]:
+        """Every vector of ``plot``, named as in raw files (``v(node)``, ``i(source)``)."""
+        ffi, out = self.ffi, {}
+        for name in self._strings(self.lib.ngSpice_AllVecs(plot.encode())):
+            info = self.lib.ngGet_Vec_Info(f"{plot}.{name}".encode())
+            if info == ffi.NULL:
+                continue
+            n = info.v_length
+            arr: np.ndarray
+            if n == 0:
+                arr = np.zeros(0)
+            elif info.v_compdata == ffi.NULL:
+                arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
+            else:
+                arr = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.complex128).copy()
+            out[_spice_name(name, info.v_type)] = arr
+        return out

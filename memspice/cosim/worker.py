@@ -1,0 +1,119 @@
+"""The co-simulation worker: libngspice and the array solvers in one process, on the far side of a pipe.
+
+:func:`serve` is what the worker process runs (see :func:`memspice.cosim.run._start_worker`: a kernel-
+sandboxed interpreter where memspice has one).  It receives one job (a dict: the prepared netlist text,
+the port-device library, libngspice's path, the marked arrays, whether to report progress), runs it with
+:func:`simulate` and sends back ``("ok", payload)`` or ``("error", exception)``; ``("progress", t)``
+messages come in between.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+
+import numpy as np
+
+from . import device
+from .coupling import Coupling, instance_path
+
+#: seconds between progress messages (assumed: often enough for a live bar, cheap)
+PROGRESS_EVERY_S = 0.2
+
+
+def install(ffi, library: str, coupling: Coupling):
+    """Point the port device's callback at ``coupling``; returns what must stay alive during the run."""
+    ffi.cdef(
+        "typedef int (*memspice_callback)(int, const char *, uint32_t, double, uint32_t, const double *, double *,"
+        " double *, double *, char **, double *);"
+        "void memspice_cosim_set_callback(memspice_callback f);"
+    )
+    lib = ffi.dlopen(library)  # the same loaded object ngspice's ``osdi`` command opens
+
+    def callback(cid, name, flags, t, ports, v, i_out, g_out, bound, names, values):
+        try:
+            reltol, abstol = coupling.tolerances(names, values)
+            volts = np.frombuffer(ffi.buffer(v, 8 * ports), dtype=np.float64).copy()
+            status, current, conductance, limit = coupling.evaluate(
+                int(cid), ffi.string(name).decode(errors="replace"), float(t), volts, reltol, abstol
+            )
+            np.frombuffer(ffi.buffer(i_out, 8 * ports), dtype=np.float64)[:] = current
+            np.frombuffer(ffi.buffer(g_out, 8 * ports), dtype=np.float64)[:] = conductance
+            bound[0] = limit
+            return status
+        except BaseException as exc:  # noqa: BLE001 - cffi would swallow it: keep it, stop ngspice
+            coupling.error = coupling.error or exc
+            return device.ABORT
+
+    handle = ffi.callback("memspice_callback", callback)
+    lib.memspice_cosim_set_callback(handle)
+    return lib, handle
+
+
+def simulate(job: dict, progress=None):
+    """Run one co-simulation job in this process; returns the payload :func:`serve` sends back."""
+    from .ngspice import Ngspice
+
+    start, cpu = time.perf_counter(), time.process_time()
+    specs = pickle.loads(job["specs"]) if isinstance(job["specs"], bytes) else job["specs"]
+    coupling = Coupling(specs, progress)
+    ng = Ngspice(job["libngspice"])
+    keep = install(ng.ffi, job["library"], coupling)
+    ng.command(f"osdi {job['library']}")
+    ng.load(job["text"])  # the control block runs the analysis now, in this thread
+    del keep
+    if coupling.error is not None:
+        raise coupling.error
+    plots = {name: ng.vectors(name) for name in ng.plots()}
+    last = next((v["time"] for v in reversed(list(plots.values())) if "time" in v and v["time"].size), None)
+    if last is not None:
+        coupling.finish(float(last[-1]))
+    records, states = {}, {}
+    for name, inst in coupling.instances.items():
+        path = instance_path(name)
+        r = inst.record
+        records[path] = (
+            np.array(r.times),
+            np.array(r.currents) if r.currents else None,
+            np.array(r.states) if r.states else None,
+            inst.spec.xbar.m,
+        )
+        point = inst.ports.committed
+        if inst.ports.stateful and point is not None:
+            states[path] = point.x.reshape(inst.spec.xbar.shape).copy()
+    ports = [inst.ports for inst in coupling.instances.values()]
+    stats = {
+        "accepted": coupling.accepted,
+        "evaluations": coupling.evaluations,
+        "array_solves": sum(p.solves for p in ports),
+        "array_reused": sum(p.reused for p in ports),
+        "array_updated": sum(p.updated for p in ports),
+        "array_seconds": coupling.array_seconds,
+        "worker_seconds": time.perf_counter() - start,
+        "worker_cpu_seconds": time.process_time() - cpu,
+    }
+    return plots, "\n".join(ng.log), records, states, stats, coupling.failure_report(), ng.exited
+
+
+def serve(conn) -> None:
+    """The worker's side: receive one job on ``conn``, run it, send the result (see module docstring)."""
+    try:
+        job = conn.recv()
+        os.chdir(job["work"])
+        last = [0.0]
+
+        def progress(t):
+            now = time.perf_counter()
+            if job["progress"] and now - last[0] > PROGRESS_EVERY_S:
+                last[0] = now
+                conn.send(("progress", t))
+
+        conn.send(("ok", simulate(job, progress)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        try:
+            conn.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
