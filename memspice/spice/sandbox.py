@@ -833,6 +833,7 @@ def _worker_main(cfg: dict) -> None:
         socket.send_fds(sock, [b"n"], [])
     sys.dont_write_bytecode = True  # nothing to write outside the run's folder
     sys.path[:] = cfg["path"]
+    os.environ.update(cfg.get("env") or {})
     from multiprocessing.connection import Connection
 
     conn = _wire().WorkerEnd(Connection(sock.detach()))
@@ -882,6 +883,12 @@ class Worker:
         False for trusted work (``allow_shell=True``): the same worker, unconfined.
     path : list of str, optional
         ``sys.path`` for the worker (default: the caller's, made absolute).
+    env : dict of str to str, optional
+        Environment variables the worker sets before it imports ``module``.
+    exception_modules : iterable of str
+        Modules besides :data:`memspice.spice.wire.EXCEPTION_MODULES` whose
+        exception classes the worker's error messages may name (others become
+        :class:`RuntimeError`).
 
     Notes
     -----
@@ -890,7 +897,7 @@ class Worker:
     stdout and stderr (Python tracebacks, the launcher's messages).
     """
 
-    def __init__(self, run_dir, module: str, confine: bool = True, path=None):
+    def __init__(self, run_dir, module: str, confine: bool = True, path=None, env=None, exception_modules=()):
         import subprocess
         import threading
         from multiprocessing.connection import Connection
@@ -905,6 +912,7 @@ class Worker:
             "run_dir": self.run_dir,
             "path": list(path) if path is not None else [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
             "module": module,
+            "env": {str(k): str(v) for k, v in (env or {}).items()},
         }
         try:
             self.proc = subprocess.Popen(
@@ -927,7 +935,10 @@ class Worker:
             self.kill()
             raise
         #: :class:`memspice.spice.wire.ParentEnd`: ``send`` pickles, ``recv`` reads data-only messages
-        self.conn = _wire().ParentEnd(Connection(parent.detach()))
+        wire = _wire()
+        self.conn = wire.ParentEnd(
+            Connection(parent.detach()), exception_modules=wire.EXCEPTION_MODULES | frozenset(exception_modules)
+        )
 
     def _read(self) -> None:
         stream = self.proc.stdout

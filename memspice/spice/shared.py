@@ -39,25 +39,24 @@ import numpy as np
 
 from ..core.progress import enabled as progress_enabled
 from ..core.waveforms import Waveforms
-from . import limits, sandbox
+from . import sandbox
 from .capabilities import ngspice_info, require_ngspice
 from .errors import (
     NgspiceNotFound,
     SpiceCrashError,
     SpiceError,
     SpiceNetlistError,
-    SpiceOutputError,
     SpiceTimeoutError,
     UnsafeNetlistError,
-    killed_message,
 )
-from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job, raise_for_sandbox
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from .log import OutputCapture, is_informational
 from .netlist_text import control_commands, netlist_files, read_bytes, split_control
 from .progress import SpiceBar
 from .result import SimulationResult
 from .rundir import run_folder
 from .wire import WireError
+from .worker_run import run_in_worker
 
 _LOCK = threading.Lock()
 #: why this process's libngspice can run nothing more (a control block that never ended), or None
@@ -396,71 +395,16 @@ def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | No
         worker = sandbox.Worker(work, __name__, confine=job.confine, path=_worker_path())
     except OSError as exc:
         raise SpiceCrashError(f"could not start the libngspice worker: {exc}") from exc
-    memory = None if job.trusted else limits.memory_limit()
-    limits.limit_memory(worker.proc.pid, memory)
-    guard = limits.FolderGuard(work, None if job.trusted else limits.disk_limit(work), worker.kill)
     show = bar is not None and bar.active
-    # the interpreter's start-up may take long on a busy machine; the run's timeout counts from "started"
-    deadline = None if timeout == float("inf") else time.monotonic() + timeout + _STARTUP
-    result, timed_out, forged = None, False, ""
-    try:
-        guard.__enter__()
-        worker.conn.send((job, osdi, timeout, show, library))
-        while True:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if not worker.conn.poll(left):
-                timed_out = True
-                break
-            message = _checked(worker.conn.recv())
-            if message[0] == "started":
-                if deadline is not None:
-                    deadline = time.monotonic() + timeout + 1.0  # the worker's own halt comes first
-                continue
-            if message[0] != "progress":
-                result = message
-                break
-            if bar is not None:
-                bar.status(message[1])
-    except (EOFError, OSError):
-        pass  # the worker ended without a result: its exit status says why
-    except WireError as exc:  # not data: code that took over the worker tried to reach this process
-        forged = str(exc)
-    finally:
-        guard.__exit__()
-        if result is None:  # timeout, a crash, Ctrl-C, SIGTERM: stop the worker
-            worker.kill()
-        programs, writes = worker.close()
-    out = worker.output
-    if guard.exceeded is not None:
-        raise SpiceOutputError(guard.message(), out)
-    if job.confine:
-        reason = worker.setup_failure()
-        if reason:
-            raise UnsafeNetlistError(
-                f"the kernel sandbox could not be set up for the libngspice worker ({reason}); nothing was run", out
-            )
-        log = result[1][1] if result is not None and result[0] == "ok" else out
-        raise_for_sandbox(programs, writes, log, work)
-    if forged:
-        raise UnsafeNetlistError(
-            f"the libngspice worker sent a message that is not plain data ({forged}); memspice read none of it and "
-            "stopped the worker. Code the netlist loaded (a codemodel or OSDI library) or a fault in libngspice may "
-            "have taken over the worker",
-            out,
-        )
-    if result is not None:
-        failure_log = getattr(result[1], "log", "") if result[0] == "error" else ""
-        if memory is not None and isinstance(failure_log, str) and limits.out_of_memory(failure_log):
-            raise SpiceCrashError(limits.memory_message(memory), failure_log)
-        return result
-    if timed_out:
-        raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped", out)
-    if memory is not None and limits.out_of_memory(out):
-        raise SpiceCrashError(limits.memory_message(memory), out)
-    code = worker.proc.returncode
-    if code is not None and code < 0:
-        raise SpiceCrashError(killed_message("the libngspice worker", -code) + "; memspice is safe", out)
-    raise SpiceCrashError(f"the libngspice worker ended (exit status {code}) without a result", out)
+    return run_in_worker(
+        worker,
+        (job, osdi, timeout, show, library),
+        _checked,
+        timeout=timeout,
+        trusted=job.trusted,
+        what="the libngspice worker",
+        on_progress=bar.status if bar is not None else None,
+    )
 
 
 def _checked(message):

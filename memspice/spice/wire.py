@@ -14,8 +14,11 @@ which only ever builds data:
 ``list``, ``tuple`` and ``dict`` of those, NumPy arrays of numbers
 (boolean, integer, floating or complex dtypes; no objects), and exceptions
 (the class is looked up among exception classes the parent has already
-imported from :data:`EXCEPTION_MODULES`, and built without running its
-``__init__``; any other class becomes a :class:`RuntimeError` that names it).
+imported from :data:`EXCEPTION_MODULES` and the modules the caller adds, and
+built without running its ``__init__``; any other class, and any class that
+is not an :class:`Exception` (``SystemExit``, ``KeyboardInterrupt``: a forged
+one would end or interrupt the parent), becomes a :class:`RuntimeError` that
+names it).
 
 Messages from the parent to the worker stay pickles: the worker trusts its
 parent, not the other way round.
@@ -130,12 +133,15 @@ def _put_array(out: bytearray, arr) -> None:
 
 
 # --- reading (the parent's side) -----------------------------------------------------------------------
-def loads(data) -> object:
-    """The object a data-only message holds; :class:`WireError` for anything that is not one."""
+def loads(data, exception_modules=EXCEPTION_MODULES) -> object:
+    """The object a data-only message holds; :class:`WireError` for anything that is not one.
+
+    ``exception_modules``: the modules whose (already imported) exception classes an error may name.
+    """
     view = memoryview(data)
     if bytes(view[:3]) != _MAGIC:
         raise WireError("not a data-only message from a memspice worker")
-    reader = _Reader(view, 3)
+    reader = _Reader(view, 3, frozenset(exception_modules))
     obj = reader.value(0)
     if reader.pos != len(view):
         raise WireError("trailing bytes after the message")
@@ -143,9 +149,10 @@ def loads(data) -> object:
 
 
 class _Reader:
-    def __init__(self, view: memoryview, pos: int):
+    def __init__(self, view: memoryview, pos: int, exception_modules: frozenset = EXCEPTION_MODULES):
         self.view = view
         self.pos = pos
+        self.exception_modules = exception_modules
 
     def take(self, n: int) -> memoryview:
         if n < 0 or self.pos + n > len(self.view):
@@ -232,7 +239,7 @@ class _Reader:
         module, name, args, attrs = spec
         if not (isinstance(module, str) and isinstance(name, str) and isinstance(args, tuple)):
             raise WireError("malformed exception")
-        cls = _exception_class(module, name)
+        cls = _exception_class(module, name, self.exception_modules)
         if cls is None:
             return RuntimeError(f"the worker raised {module}.{name}: {', '.join(map(str, args))}")
         exc = cls.__new__(cls)
@@ -247,13 +254,13 @@ class _Reader:
         return exc
 
 
-def _exception_class(module: str, name: str):
-    """An exception class the parent has already imported from an allowed module, or None."""
-    if module not in EXCEPTION_MODULES or not name.isidentifier():
+def _exception_class(module: str, name: str, allowed=EXCEPTION_MODULES):
+    """An :class:`Exception` class the parent has already imported from an ``allowed`` module, or None."""
+    if module not in allowed or not name.isidentifier():
         return None
     owner = builtins if module == "builtins" else sys.modules.get(module)
     cls = getattr(owner, name, None) if owner is not None else None
-    return cls if isinstance(cls, type) and issubclass(cls, BaseException) else None
+    return cls if isinstance(cls, type) and issubclass(cls, Exception) else None
 
 
 # --- the two ends of a worker's connection ------------------------------------------------------------
@@ -265,15 +272,16 @@ class ParentEnd:
     :class:`OSError` for one larger than :data:`MAX_MESSAGE`.
     """
 
-    def __init__(self, conn, max_message: int = MAX_MESSAGE):
+    def __init__(self, conn, max_message: int = MAX_MESSAGE, exception_modules=EXCEPTION_MODULES):
         self._conn = conn
         self.max_message = max_message
+        self.exception_modules = frozenset(exception_modules)
 
     def send(self, obj) -> None:
         self._conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def recv(self):
-        return loads(self._conn.recv_bytes(self.max_message))
+        return loads(self._conn.recv_bytes(self.max_message), self.exception_modules)
 
     def poll(self, timeout: float | None = 0.0) -> bool:
         return self._conn.poll(timeout)
