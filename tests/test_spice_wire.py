@@ -2,6 +2,7 @@
 
 import pickle
 import struct
+import types
 
 import numpy as np
 import pytest
@@ -9,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from memspice.spice import SandboxViolation, SpiceNetlistError
+from memspice.spice import SandboxViolation, SpiceNetlistError, SpiceTimeoutError, UnsafeNetlistError
 from memspice.spice.wire import MAX_DEPTH, WireError, dumps, loads
+from memspice.spice.worker_run import run_in_worker
 
 scalars = (
     st.none()
@@ -106,3 +108,43 @@ def test_what_is_not_data_is_not_sent():
     for value in (object(), {1, 2}, np.array([object()]), lambda: 0):
         with pytest.raises(TypeError):
             dumps(value)
+
+
+class _ScriptedWorker:
+    """What :func:`run_in_worker` needs of a worker, answering with ``messages`` (a worker taken over)."""
+
+    def __init__(self, folder, messages):
+        self.run_dir, self.confined, self.output = str(folder), False, ""
+        self.proc = types.SimpleNamespace(pid=-1, returncode=0)
+        self.conn = types.SimpleNamespace(
+            send=lambda obj: None, poll=lambda timeout: bool(messages), recv=lambda: messages.pop(0)
+        )
+        self.killed = False
+
+    def kill(self):
+        self.killed = True
+
+    def close(self):
+        return [], []
+
+    def setup_failure(self):
+        return None
+
+
+def _shape(message):
+    return message
+
+
+def test_a_worker_cannot_move_its_deadline_by_saying_started_again(tmp_path):
+    messages = [("started", ""), ("progress", "1"), ("started", ""), ("ok", ({}, "log"))]
+    worker = _ScriptedWorker(tmp_path, messages)
+    with pytest.raises(UnsafeNetlistError, match="second 'started'"):
+        run_in_worker(worker, None, _shape, timeout=10, trusted=True, what="the test worker")
+    assert worker.killed
+    ok = run_in_worker(
+        _ScriptedWorker(tmp_path, [("started", ""), ("ok", ({}, "log"))]),
+        None, _shape, timeout=10, trusted=True, what="the test worker",
+    )  # fmt: skip
+    assert ok == ("ok", ({}, "log"))
+    with pytest.raises(SpiceTimeoutError, match="the test worker exceeded the 10 s"):
+        run_in_worker(_ScriptedWorker(tmp_path, []), None, _shape, timeout=10, trusted=True, what="the test worker")

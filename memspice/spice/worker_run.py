@@ -9,7 +9,7 @@ answers with data-only messages (:mod:`memspice.spice.wire`, never pickles:
 the parent does not trust code that may have taken over the worker):
 
 * ``("started", "")`` once its interpreter is up: the run's ``timeout``
-  counts from here;
+  counts from here (a second one is a forged message);
 * ``("progress", value)`` any number of times;
 * ``("ok", payload)`` with ``payload[1]`` ngspice's log, or
   ``("error", exception)``; an exception is rebuilt as a class the parent
@@ -81,7 +81,7 @@ def run_in_worker(
     limits.limit_memory(worker.proc.pid, memory)
     guard = limits.FolderGuard(work, None if trusted else limits.disk_limit(work), worker.kill)
     deadline = None if timeout == float("inf") else time.monotonic() + timeout + STARTUP_S
-    result, timed_out, forged = None, False, ""
+    result, timed_out, forged, started = None, False, "", False
     try:
         with guard:
             worker.conn.send(request)
@@ -92,6 +92,9 @@ def run_in_worker(
                     break
                 message = check(worker.conn.recv())
                 if message[0] == "started":
+                    if started:  # each one would move the deadline: a worker could run for ever
+                        raise WireError("a second 'started' message")
+                    started = True
                     if deadline is not None:
                         deadline = time.monotonic() + timeout + GRACE_S
                 elif message[0] == "progress":
