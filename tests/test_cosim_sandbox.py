@@ -136,6 +136,19 @@ def test_without_kernel_support_a_plain_cosim_runs_and_the_rest_is_refused(tmp_p
     assert "allow_shell=True" in str(info.value)
 
 
+@needs_cosim
+def test_what_the_cosim_worker_prints_is_kept_bounded(tmp_path):
+    """ngspice's output in the worker was a list without bound (a netlist printing without end filled the
+    worker's memory, then its one result message); it keeps the first and the last 8 Mi characters."""
+    from memspice.spice.log import OUTPUT_LIMIT
+
+    loop = ".control\nrun\nlet v = vector(1e5)\nlet k = 0\nwhile k < 6\nprint v v\nlet k = k + 1\nend\n.endc\n"
+    res = cosimulate(_netlist(tmp_path, control=loop), progress=False)
+    assert len(res.log) < 1.1 * OUTPUT_LIMIT, len(res.log)
+    assert any("memspice cut" in w for w in res.warnings), res.warnings[:3]
+    assert res["i(x1.bl0)"][-1] == pytest.approx(-(0.3 * 20e-6 + 0.5 * 60e-6), rel=1e-3)
+
+
 def _processes_inside(folder) -> list[int]:
     found = []
     for pid in os.listdir("/proc"):

@@ -111,7 +111,7 @@ def simulate(job: dict, progress=None):
         "worker_cpu_seconds": time.process_time() - cpu,
     }
     exited = None if ng.exited is None else (int(ng.exited[0]), bool(ng.exited[1]))
-    return plots, "\n".join(ng.log), records, states, stats, coupling.failure_report(), exited
+    return plots, ng.log, records, states, stats, coupling.failure_report(), exited
 
 
 def serve(conn) -> None:

@@ -926,7 +926,9 @@ class Worker:
             )
         finally:
             os.close(fd)
-        self._chunks: list[bytes] = []
+        from .log import OutputCapture
+
+        self._chunks = OutputCapture()  # bounded: a worker printing without end must not fill this process
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         try:
@@ -946,7 +948,7 @@ class Worker:
             data = stream.read1(65536)  # type: ignore[attr-defined]  # a BufferedReader
             if not data:
                 return
-            self._chunks.append(data)
+            self._chunks.add(data)
 
     def kill(self) -> None:
         """Stop the worker and everything it started (its process group: a confined worker cannot leave it)."""
@@ -960,7 +962,7 @@ class Worker:
 
     @property
     def output(self) -> str:
-        return b"".join(self._chunks).decode("utf-8", errors="replace")
+        return self._chunks.text()
 
     def setup_failure(self) -> str | None:
         """Why the worker could not confine itself (it ran nothing), or None."""
