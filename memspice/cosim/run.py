@@ -28,7 +28,7 @@ from ..core.units import parse_spice_number
 from ..core.waveforms import Waveforms
 from ..spice.capabilities import require_ngspice
 from ..spice.errors import SpiceCrashError, SpiceTimeoutError, UnsafeNetlistError
-from ..spice.job import Job, check_timeout, finish, prepare_job
+from ..spice.job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from ..spice.netlist_text import read_netlist
 from ..spice.progress import analysis_span
 from . import device
@@ -243,7 +243,7 @@ def _array_signals(records, axis: np.ndarray) -> dict[str, np.ndarray]:
 def cosimulate(
     netlist,
     *,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     tol: float = TOL,
     method: str = "trap",
     save: str | None = None,
@@ -264,8 +264,9 @@ def cosimulate(
     netlist : str or os.PathLike
         Netlist text, or the path of a netlist file (a ``str`` without a newline is a path).
     timeout : float
-        Seconds before the run is stopped (default 3600; assumed: the 512 x 512 runs take minutes); ``inf``
-        for no limit.
+        Seconds before the run is stopped (default :data:`memspice.spice.job.DEFAULT_TIMEOUT`, 600 s, the one
+        default of every simulator run; arrays of 256 x 256 and up under full periphery can take longer:
+        raise it); ``inf`` for no limit.
     tol : float
         Local error tolerance of the arrays' states and line-capacitor voltages per step (default
         :data:`TOL`); ngspice's own tolerances (``.options reltol`` ...) govern the periphery and the
