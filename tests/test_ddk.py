@@ -53,6 +53,10 @@ def test_ddk_pulses_compares_both_laws(pulses):
     assert h["nonlinearity_set"] < 0.02 and h["nonlinearity_reset"] < 0.02
     cal = h["calibration_parallel"]["mobility"]
     assert cal["ci_low"] <= cal["value"] <= cal["ci_high"] and h["fig1"]["mobility"] == 3.2e-14
+    assert all(row["determined"] for row in h["calibration_parallel"].values())
+    # the series law's r_off and mobility trade off along the points: intervals wider than their bounds
+    series = h["calibration_series"]
+    assert not series["r_off"]["determined"] and not series["mobility"]["determined"]
     t = pulses.table
     assert set(t.law) == {"parallel", "series", "fixed"} and "fig1" in t.columns
     two = pulses.tables["amplitudes"]
