@@ -117,10 +117,17 @@ def _start_worker(work: str, confine: bool):
     and the array solvers) the worker may write only ``work`` and execute nothing; ``confine=False``
     (``allow_shell=True``, a trusted netlist) runs the same worker unconfined.
     """
+    from ..solver.worker_cache import export_kernels
     from ..spice import sandbox
 
     path = [str(Path(__file__).resolve().parents[2])] + [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
-    return _SandboxedWorker(sandbox.Worker(work, "memspice.cosim.worker", confine=confine, path=path))
+    env = export_kernels(Path(work) / "numba")  # the kernels warm_up compiled, readable inside the run folder
+    return _SandboxedWorker(sandbox.Worker(work, "memspice.cosim.worker", confine=confine, path=path, env=env))
+
+
+#: writes the sandbox refuses the worker's own libraries, harmlessly: numba's thread pool asks multiprocessing
+#: for a lock (a POSIX semaphore in /dev/shm) when it starts, and runs on without one when that is refused
+REFUSED_HARMLESSLY = ("/dev/shm/sem.",)
 
 
 def _run_worker(job: dict, work: str, confine: bool, timeout: float, bar: Bar, progress):
@@ -151,9 +158,10 @@ def _run_worker(job: dict, work: str, confine: bool, timeout: float, bar: Bar, p
         if result is None:
             worker.kill()
         programs, writes = worker.close()
+    writes = [w for w in writes if not w.startswith(REFUSED_HARMLESSLY)]
     if programs or writes:
-        what = "; ".join([f"ran {p}" for p in programs] + [f"wrote {w}" for w in writes])
-        raise UnsafeNetlistError(f"the kernel sandbox stopped the co-simulation worker: it tried to {what}")
+        what = "; ".join([f"running {p}" for p in programs] + [f"writing {w}" for w in writes])
+        raise UnsafeNetlistError(f"the kernel sandbox stopped the co-simulation worker from {what}")
     if result is not None:
         return result, worker.confined
     if timed_out:

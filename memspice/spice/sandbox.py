@@ -835,6 +835,9 @@ class Worker:
         False for trusted work (``allow_shell=True``): the same worker, unconfined.
     path : list of str, optional
         ``sys.path`` for the worker (default: the caller's, made absolute).
+    env : dict, optional
+        Environment variables added to the caller's for the worker (e.g. ``NUMBA_CACHE_DIR`` inside
+        ``run_dir``).
 
     Notes
     -----
@@ -843,7 +846,7 @@ class Worker:
     stdout and stderr (Python tracebacks, the launcher's messages).
     """
 
-    def __init__(self, run_dir, module: str, confine: bool = True, path=None):
+    def __init__(self, run_dir, module: str, confine: bool = True, path=None, env: dict | None = None):
         import subprocess
         import threading
         from multiprocessing.connection import Connection
@@ -868,6 +871,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 pass_fds=(fd,),
                 start_new_session=True,
+                env=None if env is None else {**os.environ, **env},
             )
         finally:
             os.close(fd)
