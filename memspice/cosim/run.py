@@ -26,7 +26,7 @@ from ..core.units import parse_spice_number
 from ..core.waveforms import Waveforms
 from ..spice.capabilities import require_ngspice
 from ..spice.errors import SpiceCrashError
-from ..spice.job import Job, check_timeout, finish, prepare_job
+from ..spice.job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from ..spice.netlist_text import read_netlist
 from ..spice.progress import analysis_span
 from ..spice.rundir import run_folder
@@ -93,16 +93,16 @@ def _start_worker(work: str, confine: bool):
     With the kernel sandbox of :mod:`memspice.spice.sandbox` (``Worker``: a fresh interpreter that confines
     itself, single-threaded, before it imports anything but the standard library, then loads libngspice
     and the array solvers) the worker may write only ``work`` and execute nothing; ``confine=False``
-    (``allow_shell=True``, a trusted netlist) runs the same worker unconfined.  It reads the numba kernels
-    :func:`warm_up` compiled here and writes no cache (:mod:`memspice.solver.numba_cache`); its messages
-    are data (:mod:`memspice.cosim.worker`).
+    (``allow_shell=True``, a trusted netlist) runs the same worker unconfined.  It reads a copy of the numba
+    kernels :func:`warm_up` compiled here, inside its run folder (:mod:`memspice.solver.worker_cache`); its
+    messages are data (:mod:`memspice.cosim.worker`).
     """
-    from ..solver.numba_cache import READ_ONLY_ENV
+    from ..solver.worker_cache import export_kernels
     from ..spice import sandbox
     from .worker import ERROR_MODULES
 
     path = [str(Path(__file__).resolve().parents[2])] + [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
-    env = {READ_ONLY_ENV: "1"} if confine else {}
+    env = export_kernels(Path(work) / "numba")  # the kernels warm_up compiled, readable inside the run folder
     return sandbox.Worker(
         work, "memspice.cosim.worker", confine=confine, path=path, env=env, exception_modules=ERROR_MODULES
     )
@@ -252,7 +252,7 @@ def _array_signals(records, axis: np.ndarray) -> dict[str, np.ndarray]:
 def cosimulate(
     netlist,
     *,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     tol: float = TOL,
     method: str = "trap",
     save: str | None = None,
@@ -273,8 +273,9 @@ def cosimulate(
     netlist : str or os.PathLike
         Netlist text, or the path of a netlist file (a ``str`` without a newline is a path).
     timeout : float
-        Seconds before the run is stopped (default 3600; assumed: the 512 x 512 runs take minutes); ``inf``
-        for no limit.
+        Seconds before the run is stopped (default :data:`memspice.spice.job.DEFAULT_TIMEOUT`, 600 s, the one
+        default of every simulator run; arrays of 256 x 256 and up under full periphery can take longer:
+        raise it); ``inf`` for no limit.
     tol : float
         Local error tolerance of the arrays' states and line-capacitor voltages per step (default
         :data:`TOL`); ngspice's own tolerances (``.options reltol`` ...) govern the periphery and the

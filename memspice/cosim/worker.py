@@ -116,6 +116,11 @@ def simulate(job: dict, progress=None):
 
 def serve(conn) -> None:
     """The worker's side: receive one job on ``conn``, run it, send the result (see module docstring)."""
+    import multiprocessing
+
+    # with "fork", numba's parallel kernels ask multiprocessing for a lock (a POSIX semaphore in /dev/shm,
+    # outside the run folder: refused by the sandbox) when they start their threads; this process forks none
+    multiprocessing.set_start_method("spawn", force=True)
     try:
         job = conn.recv()
         conn.send(("started", ""))  # the parent's clock for the timeout starts now, after the start-up

@@ -353,33 +353,17 @@ def _param_names(model_cls) -> list[str]:
     return [fld.name for fld in dataclasses.fields(model_cls.Params)]
 
 
-def _candidate_folders() -> list[Path]:
+#: the folder for generated kernel modules inside a user-set NUMBA_CACHE_DIR
+GENERATED_IN_CACHE_DIR = "memspice_generated"
+
+
+def generated_folder() -> Path:
+    """Where generated kernel modules go: beside numba's cache of the solver kernels when writable."""
     candidates = []
     if os.environ.get("NUMBA_CACHE_DIR"):
-        candidates.append(Path(os.environ["NUMBA_CACHE_DIR"]) / "memspice_generated")
-    return candidates + [numba_cache.PACKAGE_CACHE / "generated", numba_cache.user_cache_dir() / "generated"]
-
-
-def _written_before(name: str, text: str) -> Path | None:
-    """The generated module ``name`` holding ``text`` where a parent process wrote it, else None."""
-    for folder in _candidate_folders():
-        path = folder / f"{name}.py"
-        try:
-            if path.is_file() and path.read_text() == text:
-                return path
-        except OSError:
-            continue
-    return None
-
-
-def _source_folder() -> Path:
-    """Where generated kernel modules go: beside numba's cache of the solver kernels when writable (a
-    read-only process, :func:`memspice.solver.numba_cache.read_only`: its working folder)."""
-    if numba_cache.read_only():
-        folder = Path.cwd() / "memspice-kernels"
-        folder.mkdir(exist_ok=True)
-        return folder
-    for folder in _candidate_folders():
+        candidates.append(Path(os.environ["NUMBA_CACHE_DIR"]) / GENERATED_IN_CACHE_DIR)
+    candidates += [numba_cache.PACKAGE_CACHE / "generated", numba_cache.user_cache_dir() / "generated"]
+    for folder in candidates:
         if numba_cache.writable(folder):
             return folder
     return Path(tempfile.mkdtemp(prefix="memspice-kernels-"))  # pragma: no cover - nothing writable
@@ -402,9 +386,7 @@ def load_generated(model_cls, kind: str, make_text):
             return _MODULES[key]
         text, digest = make_text(model_cls)
         name = f"memspice_{kind}_{model_cls.__name__.lower()}_{digest}"
-        path = _written_before(name, text) if numba_cache.read_only() else None
-        if path is None:
-            path = _source_folder() / f"{name}.py"
+        path = generated_folder() / f"{name}.py"
         if not path.exists() or path.read_text() != text:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(text)

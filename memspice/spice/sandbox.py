@@ -833,7 +833,6 @@ def _worker_main(cfg: dict) -> None:
         socket.send_fds(sock, [b"n"], [])
     sys.dont_write_bytecode = True  # nothing to write outside the run's folder
     sys.path[:] = cfg["path"]
-    os.environ.update(cfg.get("env") or {})
     from multiprocessing.connection import Connection
 
     conn = _wire().WorkerEnd(Connection(sock.detach()))
@@ -883,8 +882,9 @@ class Worker:
         False for trusted work (``allow_shell=True``): the same worker, unconfined.
     path : list of str, optional
         ``sys.path`` for the worker (default: the caller's, made absolute).
-    env : dict of str to str, optional
-        Environment variables the worker sets before it imports ``module``.
+    env : dict, optional
+        Environment variables added to the caller's for the worker (e.g. ``NUMBA_CACHE_DIR`` inside
+        ``run_dir``).
     exception_modules : iterable of str
         Modules besides :data:`memspice.spice.wire.EXCEPTION_MODULES` whose
         exception classes the worker's error messages may name (others become
@@ -897,7 +897,9 @@ class Worker:
     stdout and stderr (Python tracebacks, the launcher's messages).
     """
 
-    def __init__(self, run_dir, module: str, confine: bool = True, path=None, env=None, exception_modules=()):
+    def __init__(
+        self, run_dir, module: str, confine: bool = True, path=None, env: dict | None = None, exception_modules=()
+    ):
         import subprocess
         import threading
         from multiprocessing.connection import Connection
@@ -912,7 +914,6 @@ class Worker:
             "run_dir": self.run_dir,
             "path": list(path) if path is not None else [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
             "module": module,
-            "env": {str(k): str(v) for k, v in (env or {}).items()},
         }
         try:
             self.proc = subprocess.Popen(
@@ -923,6 +924,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 pass_fds=(fd,),
                 start_new_session=True,
+                env=None if env is None else {**os.environ, **env},
             )
         finally:
             os.close(fd)
