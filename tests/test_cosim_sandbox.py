@@ -167,7 +167,7 @@ def test_a_signal_to_the_caller_leaves_no_cosim_folder_and_no_worker(tmp_path, s
     """SIGTERM (or SIGINT to the Python process only) during a co-simulation: folder and worker are gone."""
     temp = tmp_path / "tmp"
     temp.mkdir()
-    path = _netlist(tmp_path, stop="1")  # a second of simulated time in 1 ns steps: far longer than we wait
+    path = _netlist(tmp_path, stop="1 0 1n")  # a second of simulated time in steps of at most 1 ns: endless
     script = tmp_path / "endless.py"
     script.write_text(
         textwrap.dedent(
