@@ -126,6 +126,31 @@ def parse_options(name: str, words: list[str]) -> dict[str, object]:
     return out
 
 
+def _type_name(param: inspect.Parameter) -> str:
+    """The metavar of an option: its converter's name (``PATH``, ``INT``, ``FLOAT``, ``TRUE|FALSE``, ``TEXT``)."""
+    kind = _converter(param)
+    return {Path: "PATH", int: "INT", float: "FLOAT", _boolean: "TRUE|FALSE"}.get(kind, "TEXT")
+
+
+def option_lines(name: str) -> list[str]:
+    """One line per option of ``name``: ``--flag TYPE (default VALUE)``; ``[]`` when it has none."""
+    lines = []
+    for key, param in options(name).items():
+        default = "none" if param.default is None or param.default is param.empty else str(param.default)
+        lines.append(f"--{key.replace('_', '-')} {_type_name(param)} (default {default})")
+    return lines
+
+
+def describe(name: str) -> str:
+    """``memspice reproduce NAME --help``'s part about ``NAME``: its options and its function's docstring."""
+    func = reproduction_function(name)
+    lines = option_lines(name)
+    head = f"options of {name}" + (":" if lines else ": none (only --quick, --seed, -o)")
+    doc = inspect.cleandoc(func.__doc__ or "")
+    text = "\n".join([head, *("  " + line for line in lines)])
+    return text + (f"\n\n{name} ({func.__module__}.{func.__name__}):\n{doc}" if doc else "")
+
+
 def reproduce(name: str, quick: bool = False, seed: int = 0, **opts) -> Reproduction:
     """Run the reproduction ``name`` with its keyword ``opts`` and return its :class:`Reproduction`."""
     func = reproduction_function(name)

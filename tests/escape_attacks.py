@@ -87,6 +87,47 @@ def _shell(a: Arena) -> str:
     return f"shell touch {a.marker}"
 
 
+def _hidden_after(separator: str):
+    """An include whose control block memspice's checks once saw end early: ``echo hi<separator>.endc``.
+
+    Python ends lines at VT, FF, a lone CR, 0x1C-0x1E, NEL and U+2028/9; ngspice only at LF.  So memspice saw
+    the block end, the ``shell`` line as a circuit line and ``echo x<separator>.control`` open a harmless block.
+    """
+
+    def build(a: Arena) -> str:
+        body = f".control\necho hi{separator}.endc\n{_shell(a)}\necho x{separator}.control\n.endc\n"
+        return _circuit(f".include {_evil(a, body)}")
+
+    return build
+
+
+def _linked_folder(a: Arena) -> str:
+    """``sub/link.inc`` is a link to ``other/x.inc``, whose ``.include y.inc`` ngspice looks up in ``sub``."""
+    sub, other = a.netlist_dir / "sub", a.netlist_dir / "other"
+    sub.mkdir(exist_ok=True)
+    other.mkdir(exist_ok=True)
+    (other / "x.inc").write_text("* x\n.include y.inc\n")
+    (other / "y.inc").write_text("* what memspice checked\n")
+    (sub / "y.inc").write_text("* what ngspice read\n" + _block(_shell(a)))
+    if not (sub / "link.inc").is_symlink():
+        (sub / "link.inc").symlink_to("../other/x.inc")
+    (sub / "top.inc").write_text("* top\n.include link.inc\n")
+    return _circuit(f".include {sub / 'top.inc'}")
+
+
+def _working_folder(a: Arena) -> str:
+    """``models/a.inc`` includes ``evil_here.inc``, missing beside it: ngspice then looks in its working folder.
+
+    In-process that is the caller's (the tests run in the attacker's folder); memspice once skipped the file
+    as missing.
+    """
+    models = a.netlist_dir / "models"
+    models.mkdir(exist_ok=True)
+    (models / "a.inc").write_text("* a\n.include evil_here.inc\n")
+    _evil(a, _block(_shell(a)), "evil_here.inc")
+    return _circuit(".include models/a.inc")
+
+
 def _nested(a: Arena) -> str:
     inner = _evil(a, _block(_shell(a)), "inner.inc")
     return _circuit(f".include {_evil(a, f'.include {inner}{chr(10)}', 'outer.inc')}")
@@ -133,6 +174,22 @@ ATTACKS = {
     "crlf_line_endings": lambda a: _control(_shell(a)).replace("\n", "\r\n"),
     "pre_prefix_upper_case": lambda a: _control(f"PRE_SHELL touch {a.marker}"),
     "after_semicolon": lambda a: _control(f"rusage all; {_shell(a)}"),
+    # --- what memspice's checks and ngspice read differently (found by the red team) -------------------
+    "endc_after_vertical_tab": _hidden_after("\x0b"),
+    "endc_after_lone_carriage_return": _hidden_after("\r"),
+    "endc_after_file_separator": _hidden_after("\x1c"),
+    "endc_after_line_separator": _hidden_after("\u2028"),
+    "include_after_vertical_tab": lambda a: _circuit(
+        f".include {_evil(a, '.include' + chr(11) + str(_evil(a, _block(_shell(a)), 'inner.inc')) + chr(10), 'o.inc')}"
+    ),
+    "inc_with_punctuation": lambda a: _circuit(f".inc-x {_evil(a, _block(_shell(a)))}"),
+    "include_with_star": lambda a: _circuit(f".include* {_evil(a, _block(_shell(a)))}"),
+    "lib_with_punctuation": lambda a: _circuit(
+        f".lib-x {_evil(a, '.lib typ' + chr(10) + _block(_shell(a)) + '.endl typ' + chr(10), 'evil.lib')} typ"
+    ),
+    "include_through_linked_folder": _linked_folder,
+    "include_found_in_working_folder": _working_folder,
+    "nul_in_include_path": lambda a: _circuit(f".include {_evil(a, _block(_shell(a)))}\x00.txt"),
     # --- writing outside the run folder --------------------------------------------------------------
     "redirect_absolute": lambda a: _control(f"echo pwned > {a.canary}"),
     "redirect_append": lambda a: _control(f"echo pwned >> {a.canary}"),

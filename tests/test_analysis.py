@@ -78,6 +78,7 @@ def test_every_plot_helper_returns_the_figure_and_accepts_ax():
         "xy": lambda ax: plots.xy([1, 2], {"a": [1, 2]}, "x", "y", ax=ax),
         "read_outputs": lambda ax: plots.read_outputs(np.ones((2, 3)) * 1e-5, np.ones((2, 3)) * 1.1e-5, ax=ax),
         "sweep_summary": lambda ax: plots.sweep_summary(sweep, ax=ax),
+        "confusion_matrix": lambda ax: plots.confusion_matrix(np.eye(3) * 5, ax=ax),
         "Waveforms.plot": lambda ax: dev.plot(["v"], ax=ax),
     }
     public = {
@@ -90,3 +91,19 @@ def test_every_plot_helper_returns_the_figure_and_accepts_ax():
         fig, ax = plt.subplots()
         assert call(ax) is fig and ax.has_data(), name
         plt.close("all")
+
+
+def test_confusion_matrix_is_row_normalised_on_a_fixed_scale_and_names_small_confusions():
+    import matplotlib.pyplot as plt
+
+    counts = np.array([[98, 2, 0], [10, 0, 90], [0, 0, 0]])  # a class never predicted right; an empty row
+    fig = plots.confusion_matrix(counts, labels=["a", "b", "c"], title="t")
+    ax = fig.axes[0]
+    image = ax.images[0]
+    np.testing.assert_allclose(image.get_array(), [[0.98, 0.02, 0], [0.1, 0, 0.9], [0, 0, 0]])
+    assert image.get_clim() == (0.0, 1.0)  # the same scale for every matrix, whatever its largest cell
+    assert sorted(t.get_text() for t in ax.texts) == ["10", "2", "90", "98"]  # zeros blank, small ones shown
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="square"):
+        plots.confusion_matrix(np.ones((2, 3)))

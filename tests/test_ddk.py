@@ -53,6 +53,10 @@ def test_ddk_pulses_compares_both_laws(pulses):
     assert h["nonlinearity_set"] < 0.02 and h["nonlinearity_reset"] < 0.02
     cal = h["calibration_parallel"]["mobility"]
     assert cal["ci_low"] <= cal["value"] <= cal["ci_high"] and h["fig1"]["mobility"] == 3.2e-14
+    assert all(row["determined"] for row in h["calibration_parallel"].values())
+    # the series law's r_off and mobility trade off along the points: intervals wider than their bounds
+    series = h["calibration_series"]
+    assert not series["r_off"]["determined"] and not series["mobility"]["determined"]
     t = pulses.table
     assert set(t.law) == {"parallel", "series", "fixed"} and "fig1" in t.columns
     two = pulses.tables["amplitudes"]
@@ -276,3 +280,26 @@ def test_imprecision_and_array_spec_reject_bad_values():
         network.Imprecision(read_noise=-1.0)
     with pytest.raises(ValueError, match="tile_cols"):
         ArraySpec(tile_cols=1)
+
+
+def test_software_and_device_forms_get_the_same_training_budget(monkeypatch):
+    """Issue 22: the device form used to win by 60 extra fine-tuning epochs.  Both forms now continue a shared
+    pre-training for the same number of epochs (software: joint training; device: chip in the loop)."""
+    from memspice.systems.ddk import experiment
+
+    budget = {"shared": 0, "software": 0, "device": 0}
+    train, finetune = experiment.train_ddk, experiment.finetune_head
+
+    def counted_train(*args, epochs: int, start=None, **kw):
+        which = "shared" if start is None else "software"
+        budget[which] += epochs
+        return train(*args, epochs=epochs, start=start, **kw)
+
+    def counted_finetune(pre, x, y, chip, imp, n_epochs, *rest):
+        budget["device"] += n_epochs  # the deployed-software comparison passes 0
+        return finetune(pre, x, y, chip, imp, n_epochs, *rest)
+
+    monkeypatch.setattr(experiment, "train_ddk", counted_train)
+    monkeypatch.setattr(experiment, "finetune_head", counted_finetune)
+    ddk_network(quick=True, dataset="UnitTest", seeds=1)
+    assert budget["shared"] > 0 and budget["software"] == budget["device"] > 0, budget

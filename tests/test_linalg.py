@@ -180,6 +180,17 @@ def test_variation_and_wires_lower_the_bits_worth_converting():
         adc_bits_needed(variation=-1.0)
 
 
+def test_bits_needed_exists_when_the_analog_error_is_below_one_step():
+    """Regression: 6-bit inputs, 2-bit devices, 16 rows, 1 Ohm wires read within half a product step; rounding
+    to the integer grid then costs more than 10 % of the raw analog error at every bit count, and bits_needed was
+    None.  It is now measured against the finest ADC's decoded error: a nearly exact array needs about the rule
+    (here one bit more: the sub-step error and the quantisation add before the rounding)."""
+    r = adc_bits_needed(6, 2, 16, r_wire=1.0, vectors=512)
+    assert 0 < r["analog_rms_error_steps"] < 1
+    assert r["bits_needed"] is not None and abs(r["bits_needed"] - r["bits_rule"]) <= 2
+    assert r["bits_needed_calibrated"] is not None
+
+
 # --- matrices and files ----------------------------------------------------------------------------------------
 def test_poisson_matrix():
     a = poisson_2d(4)

@@ -147,7 +147,8 @@ def test_cli_dialects_and_their_refusals(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:  # each target has its own options: --save is crossbar's
         main(["netlist", "lif", "--save", "outputs"])
     assert info.value.code == 2
-    assert "--save does not apply to 'netlist lif' (it is an option of: netlist crossbar)" in capsys.readouterr().err
+    refusal = "--save does not apply to 'netlist lif' (it is an option of: cosim, netlist crossbar)"
+    assert refusal in capsys.readouterr().err
     weights, inputs = tmp_path / "w.csv", tmp_path / "x.csv"
     weights.write_text("1,2\n3,4\n5,6\n")
     inputs.write_text("0.1,0.2,0.3\n0.3,0.2,0.1\n")

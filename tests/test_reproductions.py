@@ -108,3 +108,34 @@ def test_reproduction_options_come_from_the_function_signature(monkeypatch, tmp_
     assert main(["reproduce", "fake", "--count", "7", "--quick", "-o", str(tmp_path)]) == 0
     assert seen["count"] == 7 and seen["quick"] is True
     assert main(["reproduce", "fake", "--colour", "red"]) == 2  # a clear error, not a traceback
+
+
+def test_reproduce_name_help_lists_that_reproductions_options(monkeypatch, capsys):
+    """``memspice reproduce NAME --help``: the command's help, then NAME's own options and docstring."""
+    from pathlib import Path
+
+    import pytest
+
+    from memspice import reproduce as registry
+    from memspice.cli import main
+
+    def fake(quick: bool = False, seed: int = 0, data: Path | None = None, count: int = 3, flag: bool = True):
+        """A fake reproduction: counts things."""
+
+    monkeypatch.setitem(registry.REGISTRY, "fake", "fake_module:fake")
+    monkeypatch.setattr(registry, "reproduction_function", lambda name: fake)
+    with pytest.raises(SystemExit) as stop:
+        main(["reproduce", "fake", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: memspice reproduce" in out
+    for line in ("--data PATH (default none)", "--count INT (default 3)", "--flag TRUE|FALSE (default True)"):
+        assert line in out
+    assert "A fake reproduction: counts things." in out
+    with pytest.raises(SystemExit):  # without a name: the command's help only
+        main(["reproduce", "--help"])
+    out = capsys.readouterr().out
+    assert "usage: memspice reproduce" in out and "options of" not in out
+    monkeypatch.undo()  # the real registry: every option of a system is listed with its type
+    assert "--matrix PATH (default none)" in registry.option_lines("refine")
+    assert "--dataset TEXT (default JapaneseVowels)" in registry.option_lines("ddk-network")

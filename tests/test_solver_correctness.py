@@ -201,6 +201,7 @@ def test_numba_cache_falls_back_to_a_user_folder_when_the_package_folder_is_read
     blocker.write_text("not a folder")
     read_only = blocker / "__pycache__"  # cannot be created, even by root
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("MEMSPICE_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert not numba_cache.writable(read_only)
     chosen = numba_cache.configure(read_only)

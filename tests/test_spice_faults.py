@@ -98,6 +98,20 @@ def test_folders_of_runs_that_died_are_swept_and_live_or_kept_ones_are_not(tmp_p
     assert not dead.exists() and live.exists() and kept.exists() and young.exists()
 
 
+@pytest.mark.parametrize("prefix", ["memspice-cosim-", "memspice-cli-"])
+def test_cosim_and_cli_folders_are_swept_after_a_sigkill_too(tmp_path, prefix):
+    """A co-simulation's and ``memspice run``'s folders were left for good after a SIGKILL."""
+    with rundir.run_folder(prefix, parent=tmp_path) as live:
+        dead = tmp_path / f"{prefix}dead"
+        dead.mkdir()
+        (dead / rundir.LOCK_NAME).write_text("")
+        old = time.time() - 3600
+        os.utime(dead, (old, old))
+        os.utime(live, (old, old))
+        assert rundir.sweep_stale(tmp_path) == [dead] and live.exists()  # a live run's folder stays
+    assert not live.exists()
+
+
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_output_files_honour_the_umask(tmp_path, umask, mode):
     previous = os.umask(umask)

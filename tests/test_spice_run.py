@@ -203,9 +203,11 @@ def test_full_disk_during_the_run_is_an_os_error_not_a_convergence_error(fake_to
     fake_tool(
         "MEMSPICE_NGSPICE",
         'case "$1" in -v) echo "** ngspice-46 : fake"; exit 0;; esac\n'
+        # the results file the collector names (a random name per run), as ngspice would write it
+        "out=$(sed -n 's/^write \\(memspice-results[^ ]*\\.raw\\)$/\\1/p' \"$2\" | head -n 1)\n"
         "printf 'Title: x\\nPlotname: Transient Analysis\\nFlags: real\\nNo. Variables: 2\\n"
         "No. Points: 100\\nVariables:\\n\\t0\\ttime\\ttime\\n\\t1\\tv(a)\\tvoltage\\nBinary:\\n' "
-        "> memspice-results.raw\nhead -c 100 /dev/zero >> memspice-results.raw\n",
+        '> "$out"\nhead -c 100 /dev/zero >> "$out"\n',
     )
     with pytest.raises(SpiceOutputError) as info:
         run(DIVIDER + ".tran 1u 1m\n.end\n")

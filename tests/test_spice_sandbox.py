@@ -18,7 +18,17 @@ import textwrap
 
 import pytest
 
-from memspice.spice import SandboxViolation, SpiceError, SpiceNetlistError, UnsafeNetlistError, run, sandbox
+from memspice.spice import (
+    SandboxViolation,
+    SpiceCrashError,
+    SpiceError,
+    SpiceNetlistError,
+    SpiceOutputError,
+    UnsafeNetlistError,
+    read_raw_plots,
+    run,
+    sandbox,
+)
 from memspice.spice.capabilities import ngspice_info
 
 from .conftest import needs_ngspice, needs_shared
@@ -36,6 +46,9 @@ include_with_control inc_prefix_include include_with_star_hash lib_section_with_
 include_path_with_space script_file_as_command source ng_script_title gnuplot hardcopy crlf_line_endings
 pre_prefix_upper_case redirect_absolute redirect_append redirect_from_variable redirect_relative_parent print_redirect
 write_absolute wrdata_parent run_rawfile snsave measoutfile cd_then_write cd_parent_then_write
+endc_after_vertical_tab endc_after_lone_carriage_return endc_after_file_separator endc_after_line_separator
+include_after_vertical_tab inc_with_punctuation include_with_star lib_with_punctuation include_through_linked_folder
+nul_in_include_path
 """.split()
 #: attacks memspice's own preparation refuses before any ngspice starts (no analysis line: nothing to run)
 PREPARE_REFUSES = {"ng_script_title"}
@@ -329,3 +342,146 @@ def test_sandbox_probe_reports_what_is_missing(monkeypatch):
     s = sandbox.support()
     assert not s.worker and not s.batch and not sandbox.sandbox_available()
     assert "Landlock" in s.why_not(True)
+
+
+#: prints 3 x 100 000 lines: several MB of output from a few lines of netlist
+PRINTS = (
+    "prints\n" + CIRCUIT + ".op\n.control\nrun\nlet v = vector(1e5)\nlet k = 0\nwhile k < 3\nprint v v\n"
+    "let k = k + 1\nend\n.endc\n.end\n"
+)
+
+
+@needs_ngspice
+@pytest.mark.parametrize("mode", ["batch", pytest.param("in-process", marks=needs_shared)])
+def test_memspice_keeps_a_bounded_part_of_what_ngspice_prints(mode, monkeypatch):
+    """A netlist printing without end filled memspice's memory (~23 MB/s, 1 GB in 15 s) and its log took 8x the
+    timeout to read; memspice keeps the first and the last part, and says what it cut."""
+    monkeypatch.setattr("memspice.spice.log.OUTPUT_LIMIT", 1 << 20)
+    res = run(PRINTS, mode="shared" if mode == "in-process" else mode, isolate=mode != "in-process")
+    assert res.waveforms["v(b)"][0] == pytest.approx(0.5)
+    assert len(res.log) < 1.5 * (1 << 20), len(res.log)
+    assert any("memspice cut" in w for w in res.warnings), res.warnings
+
+
+def _in_a_fresh_python(tmp_path, code: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(code))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), MEMSPICE_PROGRESS="0")
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=env
+    )
+
+
+@needs_shared
+def test_an_endless_control_block_in_process_stops_at_the_timeout(tmp_path):
+    """In-process, a plain control block that never ends hung Python for good (timeout ignored)."""
+    proc = _in_a_fresh_python(
+        tmp_path,
+        """
+        import time
+        from memspice.spice import SpiceError, SpiceTimeoutError, run
+        text = "t\\nV1 a 0 1\\nR1 a 0 1k\\n.op\\n.control\\nlet k = 0\\nwhile k < 1\\nlet j = 1\\nend\\n.endc\\n.end\\n"
+        try:
+            run(text, mode="shared", isolate=False, timeout=2)
+        except SpiceTimeoutError as exc:
+            print("timed out:", exc)
+        try:
+            run(text, mode="shared", isolate=False, timeout=2)
+        except SpiceTimeoutError:
+            print("waited again")
+        except SpiceError as exc:
+            print("refused:", exc)
+        print("isolated:", run("t\\nV1 a 0 1\\nR1 a 0 1k\\n.op\\n.end\\n", mode="shared").waveforms["v(a)"][0])
+        """,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "timed out:" in proc.stdout and "isolate=True" in proc.stdout
+    assert "refused: libngspice in this process is still running" in proc.stdout
+    assert "isolated: 1.0" in proc.stdout
+
+
+@needs_shared
+def test_a_spiceinit_in_the_working_folder_is_checked_before_libngspice_runs_it(tmp_path):
+    """libngspice runs ./.spiceinit when it starts in the caller's process: it ran a shell command there."""
+    marker = tmp_path / "ran"
+    (tmp_path / ".spiceinit").write_text(f"* settings\nshell touch {marker}\n")
+    code = f"""
+        from memspice.spice import UnsafeNetlistError, run
+        text = {DIVIDER!r}
+        try:
+            run(text, mode="shared", isolate=False)
+            print("ran it")
+        except UnsafeNetlistError as exc:
+            print("refused:", exc)
+        print("isolated:", run(text, mode="shared").waveforms["v(b)"][0])
+        """
+    proc = _in_a_fresh_python(tmp_path, code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not marker.exists(), proc.stdout
+    assert "refused:" in proc.stdout and ".spiceinit line 2: 'shell touch" in proc.stdout
+    assert "isolated: 0.5" in proc.stdout  # the worker starts in its own folder: never reads it
+    (tmp_path / ".spiceinit").write_text("* plain settings\nset filetype=ascii\n")
+    proc = _in_a_fresh_python(tmp_path, code)
+    assert "ran it" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+@needs_ngspice
+def test_an_include_file_too_large_or_in_proc_is_refused_before_reading(tmp_path):
+    """A sparse include claiming more than memspice reads (MemoryError, or the machine's memory) and /proc files."""
+    from memspice.spice.netlist_text import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.inc"
+    with open(huge, "wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(SpiceNetlistError, match="larger than"):
+        run(_include(huge))
+    for kernel in ("/proc/self/pagemap", "/proc/self/mem"):
+        with pytest.raises(SpiceNetlistError, match="kernel file"):
+            run(_include(kernel))
+
+
+@needs_ngspice
+def test_a_netlist_cannot_hand_memspice_its_own_results_file(tmp_path):
+    """The control block wrote memspice-results.raw (v(b) = 42 from another circuit) and quit before memspice's
+    collector: memspice reported those numbers as ngspice's results of this netlist, with exit status 0."""
+    forge = (
+        "forge\n" + CIRCUIT + ".op\n.control\nop\nalter v1 dc = 84\nop\necho memspice-plot: op1\n"
+        "set filetype=binary\nwrite memspice-results.raw\nquit\n* the end\n.endc\n.end\n"
+    )
+    with pytest.raises(SpiceError, match="quits ngspice before memspice collects"):
+        run(forge, mode="batch")
+    res = run(forge.replace("quit\n", ""), mode="batch", workdir=tmp_path)
+    assert list(res.plots) == ["op1", "op2"]
+    assert res.plots["op1"]["v(b)"][0] == pytest.approx(0.5) and res.plots["op2"]["v(b)"][0] == pytest.approx(42)
+    kept = read_raw_plots(os.path.join(res.workdir, "memspice-results.raw"))  # memspice's, not the netlist's
+    assert [w["v(b)"][0] for w in kept if "v(b)" in w.names] == pytest.approx([0.5, 42])
+
+
+#: plain lines that wrote 110 MB/s into the run folder: a full disk within the default timeout
+WRITES_FOREVER = (
+    "writes\n" + CIRCUIT + ".op\n.control\nrun\nset appendwrite\nlet v = vector(1e6)\nlet k = 0\nwhile k < 1e9\n"
+    "write big.raw v\nlet k = k + 1\nend\n.endc\n.end\n"
+)
+#: 4 GB in one vector
+ALLOCATES = "allocates\n" + CIRCUIT + ".op\n.control\nrun\nlet v = vector(5e8)\nlet w = v * 2\n.endc\n.end\n"
+
+
+@needs_ngspice
+@pytest.mark.parametrize("mode", ["batch", pytest.param("shared", marks=needs_shared)])
+def test_an_untrusted_run_cannot_fill_the_disk_or_the_memory(mode, monkeypatch):
+    monkeypatch.setenv("MEMSPICE_DISK_LIMIT", "50M")
+    monkeypatch.setenv("MEMSPICE_MEMORY_LIMIT", "2G")
+    with pytest.raises(SpiceOutputError, match="MEMSPICE_DISK_LIMIT"):
+        run(WRITES_FOREVER, mode=mode, timeout=10)
+    with pytest.raises(SpiceCrashError, match="ran out of memory.*MEMSPICE_MEMORY_LIMIT"):
+        run(ALLOCATES, mode=mode, timeout=60)
+    assert run(DIVIDER, mode=mode).waveforms["v(b)"][0] == pytest.approx(0.5)
+
+
+def test_limit_sizes_parse():
+    from memspice.spice.limits import parse_size
+
+    assert parse_size("8G", "X") == 8 << 30 and parse_size("512m", "X") == 512 << 20 and parse_size("1000", "X") == 1000
+    assert parse_size("0", "X") is None and parse_size("none", "X") is None
+    with pytest.raises(ValueError, match="X='lots'"):
+        parse_size("lots", "X")

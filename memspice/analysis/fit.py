@@ -651,7 +651,8 @@ def fit(
                 "bound_low": c.lo,
                 "bound_high": c.hi,
                 "at_bound": bool(best.active_mask[j] != 0),
-                "determined": bool(np.isfinite(sd[j])),
+                # an interval wider than the whole allowed range: the data do not pin the parameter down
+                "determined": bool(np.isfinite(sd[j]) and 2 * tq * sd[j] < z_hi[j] - z_lo[j]),
             }
         )
     predicted = [d.predict(target, vals[None, :])[0] for d in data]

@@ -189,3 +189,37 @@ def sweep_summary(table, metric: str = "mvm_max_rel_error", ax=None):
     ax.set_yscale("log" if positive and table[metric].max() > 10 * table[metric].min() else "linear")
     fig.tight_layout()
     return fig
+
+
+def confusion_matrix(counts, labels=None, title: str = "", ax=None, annotate: bool = True):
+    """Row-normalised confusion matrix on one fixed 0..1 colour scale, every nonzero cell written in %.
+
+    ``counts`` (k, k): [true, predicted] counts (or fractions).  Rows are divided by their sums, so a cell is
+    the fraction of the true class; the scale is the same for every matrix (two matrices drawn with this are
+    comparable by colour), and the numbers make small confusions readable, which a 0..1 scale alone hides.
+    Cells below 0.5 % are left blank; with ``annotate`` false or more than 20 classes no numbers are written.
+    """
+    cm = np.asarray(counts, dtype=float)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"counts must be a square (k, k) matrix, got shape {cm.shape}")
+    k = cm.shape[0]
+    rate = cm / np.maximum(cm.sum(axis=1, keepdims=True), np.finfo(float).tiny)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.5, 4))
+    im = ax.imshow(rate, cmap="viridis", vmin=0.0, vmax=1.0)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
+    names = [str(c) for c in (labels if labels is not None else range(k))]
+    ticks = list(range(k)) if k <= 12 else list(range(0, k, max(1, k // 10)))
+    ax.set_xticks(ticks, [names[j] for j in ticks], fontsize=7, rotation=90 if k > 12 else 0)
+    ax.set_yticks(ticks, [names[j] for j in ticks], fontsize=7)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if annotate and k <= 20:
+        size = 7 if k <= 10 else 5
+        for i in range(k):
+            for j in range(k):
+                if rate[i, j] >= 0.005:
+                    colour = "k" if rate[i, j] > 0.6 else "w"  # viridis is light at the top
+                    ax.text(j, i, f"{100 * rate[i, j]:.0f}", ha="center", va="center", fontsize=size, color=colour)
+    if title:
+        ax.set_title(title, fontsize=8)
+    return fig

@@ -38,7 +38,8 @@ Write ``memspice/cli/<name>.py`` (modules whose name starts with ``_`` are not s
 
 It is found by name (listed alphabetically in ``memspice --help``) and its options appear in
 ``docs/cli.md`` once that page is regenerated.  Optional module attributes: ``ACCEPTS_EXTRA = True``
-to receive unknown ``--options`` as ``args.options`` (``memspice reproduce``), and
+to receive unknown ``--options`` as ``args.options`` (``memspice reproduce``), ``OWN_HELP = True``
+when ``configure`` adds its own ``-h/--help`` (``memspice reproduce NAME --help``), and
 ``add_threads(parser)`` from ``_common`` for commands that run the sparse solver.  Errors: raise
 ``ValueError`` (or ``RuntimeError``, ``OSError``) with a message naming the option; :func:`main`
 prints ``memspice <name>: error: ...`` and returns 2.  Warnings print as one line,
@@ -78,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"memspice {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in commands().items():
-        s = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", None) or module.HELP)
+        s = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", None) or module.HELP,
+            add_help=not getattr(module, "OWN_HELP", False),
+        )
         module.configure(s)
         s.set_defaults(func=module.run, command=name)
     return p

@@ -68,14 +68,18 @@ def _section(path: tuple[str, ...], parser: argparse.ArgumentParser, level: int)
 
 def reference() -> str:
     """The whole page, Markdown."""
-    from . import build_parser
+    from . import build_parser, commands
 
     parser = build_parser()
     lines = [HEADER.rstrip("\n"), "", parser.description or "", ""]
+    modules = commands()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 lines += _section((name,), sub, 2)
+                extra = getattr(modules.get(name), "reference", None)  # a command's own generated lines
+                if extra is not None:
+                    lines += ["", *(_md(line) for line in extra()), ""]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -22,8 +22,14 @@ DESCRIPTION = (
 
 def configure(parser) -> None:
     parser.add_argument("netlist", help="netlist file with marked crossbars and a .tran line")
+    from ..spice.job import DEFAULT_TIMEOUT
+
     parser.add_argument(
-        "--timeout", type=TIMEOUT, default=3600.0, help="seconds before the run is stopped (default 3600; inf: none)"
+        "--timeout",
+        type=TIMEOUT,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds before the run is stopped (default {DEFAULT_TIMEOUT:g}, as in Python; raise it for "
+        "arrays of 256 x 256 and up; inf: no limit)",
     )
     parser.add_argument(
         "--tol",

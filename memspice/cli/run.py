@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -182,8 +181,8 @@ def _choose_plot(args, res, text: str):
 
 
 def run(args) -> int:
-    from ..netlists.headers import default_signals
-    from ..spice.netlist_text import RESULTS_FILE, read_netlist
+    from ..spice.netlist_text import read_netlist
+    from ..spice.rundir import run_folder
 
     path = Path(args.netlist)
     src = read_netlist(path)
@@ -192,36 +191,40 @@ def run(args) -> int:
         check_figure_path(args.figure)
     if args.keep and args.mode == "shared":
         raise ValueError("--keep needs --mode batch: shared mode runs in memory, in no folder of its own")
-    parent = Path(tempfile.mkdtemp(prefix="memspice-cli-"))
-    try:
-        try:
-            res = _simulate(args, path, src.text, parent if args.mode == "batch" else None)
-        except Exception:
-            kept = _keep(parent, args.keep)  # a failed run's files are what one needs to see
-            if kept:
-                print(f"memspice run: kept {len(kept)} file(s) of the failed run in {args.keep}", file=sys.stderr)
-            raise
-        kept = _keep(parent, args.keep)
-        w = _choose_plot(args, res, src.text)
-        chosen = w.select(args.signals) if args.signals else w  # unknown names: close matches suggested
-        shown = chosen.names if args.signals else default_signals(w.names, src.text)
-        # save first: printing can fail (a closed pipe) and must not lose the files
-        if args.csv:
-            chosen.to_csv(args.csv)
-        if args.npz:
-            chosen.to_npz(args.npz)
-        if args.raw:
-            raw = next(parent.glob(f"*/{RESULTS_FILE}"), None)
-            if raw is not None and not args.signals:
-                from ..core.files import write_atomic
+    with run_folder("memspice-cli-") as parent:  # removed on every way out (memspice.spice.rundir)
+        return _run_in(args, path, src, parent)
 
-                write_atomic(args.raw, raw.read_bytes())
-            else:
-                chosen.to_raw(args.raw)
-        if args.figure:
-            save_figure(lambda: w.plot(shown[:12]), args.figure)
-    finally:
-        shutil.rmtree(parent, ignore_errors=True)
+
+def _run_in(args, path: Path, src, parent: Path) -> int:
+    from ..netlists.headers import default_signals
+    from ..spice.netlist_text import RESULTS_FILE
+
+    try:
+        res = _simulate(args, path, src.text, parent if args.mode == "batch" else None)
+    except Exception:
+        kept = _keep(parent, args.keep)  # a failed run's files are what one needs to see
+        if kept:
+            print(f"memspice run: kept {len(kept)} file(s) of the failed run in {args.keep}", file=sys.stderr)
+        raise
+    kept = _keep(parent, args.keep)
+    w = _choose_plot(args, res, src.text)
+    chosen = w.select(args.signals) if args.signals else w  # unknown names: close matches suggested
+    shown = chosen.names if args.signals else default_signals(w.names, src.text)
+    # save first: printing can fail (a closed pipe) and must not lose the files
+    if args.csv:
+        chosen.to_csv(args.csv)
+    if args.npz:
+        chosen.to_npz(args.npz)
+    if args.raw:
+        raw = next(parent.glob(f"*/{RESULTS_FILE}"), None)
+        if raw is not None and not args.signals:
+            from ..core.files import write_atomic
+
+            write_atomic(args.raw, raw.read_bytes())
+        else:
+            chosen.to_raw(args.raw)
+    if args.figure:
+        save_figure(lambda: w.plot(shown[:12]), args.figure)
     _report(args, res, w, shown, kept)
     return 0
 

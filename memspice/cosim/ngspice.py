@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spice.log import is_informational
+from ..spice.log import OutputCapture
 from ..spice.shared import _spice_name  # ngspice vector names as the raw files write them: one rule
 
 _CDEF = """
@@ -43,17 +43,14 @@ class Ngspice:
         self.ffi = ffi = FFI()
         ffi.cdef(_CDEF)
         self.lib = ffi.dlopen(library)
-        self.log: list[str] = []
-        self.errors: list[str] = []
+        #: everything ngspice printed, bounded (a netlist printing without end filled the worker's memory)
+        self.output = OutputCapture()
         self.exited: tuple[int, bool] | None = None
         self.status = ""
 
         def send_char(message, ident, user):
             text = ffi.string(message).decode("utf8", errors="replace")
-            prefix, _, content = text.partition(" ")
-            self.log.append(content)
-            if prefix == "stderr" and not is_informational(content):
-                self.errors.append(content)
+            self.output.add(text.partition(" ")[2])  # without libngspice's "stdout "/"stderr " prefix
             return 0
 
         def send_stat(message, ident, user):
@@ -95,6 +92,11 @@ class Ngspice:
             out.append(self.ffi.string(pointer[k]).decode())
             k += 1
         return out
+
+    @property
+    def log(self) -> str:
+        """What ngspice printed, one line per message (the first and the last part when it printed a lot)."""
+        return self.output.text("\n")
 
     def plots(self) -> list[str]:
         """Plot names, oldest first (without ``const``)."""

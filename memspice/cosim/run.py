@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +25,11 @@ from ..core.progress import enabled as progress_enabled
 from ..core.units import parse_spice_number
 from ..core.waveforms import Waveforms
 from ..spice.capabilities import require_ngspice
-from ..spice.errors import SpiceCrashError, SpiceTimeoutError, UnsafeNetlistError
-from ..spice.job import Job, check_timeout, finish, prepare_job
+from ..spice.errors import SpiceCrashError
+from ..spice.job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from ..spice.netlist_text import read_netlist
 from ..spice.progress import analysis_span
+from ..spice.rundir import run_folder
 from . import device
 from .array import ArrayPorts
 from .coupling import ArraySpec, CouplingError
@@ -88,80 +87,98 @@ class CosimResult:
 
 
 # -- the worker process ------------------------------------------------------------------------------
-class _SandboxedWorker:
-    """:class:`memspice.spice.sandbox.Worker` running :func:`memspice.cosim.worker.serve`."""
-
-    def __init__(self, worker):
-        self.worker, self.conn, self.confined = worker, worker.conn, worker.confined
-
-    def kill(self) -> None:
-        self.worker.kill()
-
-    def close(self) -> tuple[list[str], list[str]]:
-        return self.worker.close()
-
-    @property
-    def output(self) -> str:
-        return self.worker.output
-
-    @property
-    def exitcode(self):
-        return self.worker.proc.returncode
-
-
 def _start_worker(work: str, confine: bool):
     """THE place co-simulation's worker gets the OS sandbox: the one call site.
 
     With the kernel sandbox of :mod:`memspice.spice.sandbox` (``Worker``: a fresh interpreter that confines
     itself, single-threaded, before it imports anything but the standard library, then loads libngspice
     and the array solvers) the worker may write only ``work`` and execute nothing; ``confine=False``
-    (``allow_shell=True``, a trusted netlist) runs the same worker unconfined.
+    (``allow_shell=True``, a trusted netlist) runs the same worker unconfined.  It reads a copy of the numba
+    kernels :func:`warm_up` compiled here, inside its run folder (:mod:`memspice.solver.worker_cache`); its
+    messages are data (:mod:`memspice.cosim.worker`).
     """
+    from ..solver.worker_cache import export_kernels
     from ..spice import sandbox
+    from .worker import ERROR_MODULES
 
     path = [str(Path(__file__).resolve().parents[2])] + [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
-    return _SandboxedWorker(sandbox.Worker(work, "memspice.cosim.worker", confine=confine, path=path))
+    env = export_kernels(Path(work) / "numba")  # the kernels warm_up compiled, readable inside the run folder
+    return sandbox.Worker(
+        work, "memspice.cosim.worker", confine=confine, path=path, env=env, exception_modules=ERROR_MODULES
+    )
 
 
-def _run_worker(job: dict, work: str, confine: bool, timeout: float, bar: Bar, progress):
-    """Run ``job`` in a worker in ``work``; returns the worker's (status, payload)."""
+def _is_array(value, optional: bool = False) -> bool:
+    return isinstance(value, np.ndarray) or (optional and value is None)
+
+
+def _checked(message):
+    """A worker's message if it has the shape :func:`memspice.cosim.worker.serve` sends, else WireError."""
+    from ..spice.wire import WireError
+
+    if not (isinstance(message, tuple) and len(message) == 2 and message[0] in ("started", "progress", "ok", "error")):
+        raise WireError("not a (status, payload) pair")
+    status, payload = message
+    if status == "started" and isinstance(payload, str):
+        return message
+    if status == "progress" and isinstance(payload, (int, float)):
+        return message
+    if status == "error" and isinstance(payload, Exception):
+        return message
+    if status == "ok" and isinstance(payload, tuple) and len(payload) == 7:
+        plots, log, records, states, stats, failure, exited = payload
+        if (
+            isinstance(plots, dict)
+            and all(
+                isinstance(name, str)
+                and isinstance(vectors, dict)
+                and all(isinstance(k, str) and _is_array(v) for k, v in vectors.items())
+                for name, vectors in plots.items()
+            )
+            and isinstance(log, str)
+            and isinstance(records, dict)
+            and all(
+                isinstance(path, str)
+                and isinstance(r, tuple)
+                and len(r) == 4
+                and _is_array(r[0])
+                and _is_array(r[1], True)
+                and _is_array(r[2], True)
+                and isinstance(r[3], int)
+                and r[3] > 0
+                for path, r in records.items()
+            )
+            and isinstance(states, dict)
+            and all(isinstance(k, str) and _is_array(v) for k, v in states.items())
+            and isinstance(stats, dict)
+            and all(isinstance(k, str) and isinstance(v, (int, float)) for k, v in stats.items())
+            and isinstance(failure, str)
+            and (exited is None or (isinstance(exited, tuple) and len(exited) == 2))
+        ):
+            return message
+    raise WireError(f"a {status!r} message of an unexpected shape")
+
+
+def _run_worker(job: dict, work: str, confine: bool, trusted: bool, timeout: float, bar: Bar, progress):
+    """Run ``job`` in a worker in ``work`` (``trusted``: ``allow_shell``, no resource limits); returns the
+    worker's (status, payload) and whether it was confined."""
+    from ..spice.worker_run import run_in_worker
+
     try:
         worker = _start_worker(work, confine)
     except OSError as exc:
         raise SpiceCrashError(f"could not start the co-simulation worker: {exc}") from exc
-    deadline = None if timeout == float("inf") else time.monotonic() + timeout + 30.0  # + start-up
-    result, timed_out = None, False
-    try:
-        worker.conn.send(job)
-        while True:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if not worker.conn.poll(left):
-                timed_out = True
-                break
-            message = worker.conn.recv()
-            if message[0] != "progress":
-                result = message
-                break
-            if callable(progress):
-                progress(message[1])
-            bar.reference(message[1])
-    except (EOFError, OSError):
-        pass  # the worker ended without a result: its exit status says why
-    finally:
-        if result is None:
-            worker.kill()
-        programs, writes = worker.close()
-    if programs or writes:
-        what = "; ".join([f"ran {p}" for p in programs] + [f"wrote {w}" for w in writes])
-        raise UnsafeNetlistError(f"the kernel sandbox stopped the co-simulation worker: it tried to {what}")
-    if result is not None:
-        return result, worker.confined
-    if timed_out:
-        raise SpiceTimeoutError(f"co-simulation exceeded the {timeout} s time limit and was stopped", worker.output)
-    raise SpiceCrashError(
-        f"the co-simulation worker ended (exit status {worker.exitcode}) without a result; the Python process is safe",
-        worker.output,
-    )
+
+    def on_progress(t: float) -> None:
+        if callable(progress):
+            progress(t)
+        bar.reference(t)
+
+    result = run_in_worker(
+        worker, job, _checked, timeout=timeout, trusted=trusted, what="the co-simulation worker",
+        on_progress=on_progress,
+    )  # fmt: skip
+    return result, worker.confined
 
 
 def _without_pre_osdi(text: str) -> str:
@@ -235,7 +252,7 @@ def _array_signals(records, axis: np.ndarray) -> dict[str, np.ndarray]:
 def cosimulate(
     netlist,
     *,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     tol: float = TOL,
     method: str = "trap",
     save: str | None = None,
@@ -256,8 +273,9 @@ def cosimulate(
     netlist : str or os.PathLike
         Netlist text, or the path of a netlist file (a ``str`` without a newline is a path).
     timeout : float
-        Seconds before the run is stopped (default 3600; assumed: the 512 x 512 runs take minutes); ``inf``
-        for no limit.
+        Seconds before the run is stopped (default :data:`memspice.spice.job.DEFAULT_TIMEOUT`, 600 s, the one
+        default of every simulator run; arrays of 256 x 256 and up under full periphery can take longer:
+        raise it); ``inf`` for no limit.
     tol : float
         Local error tolerance of the arrays' states and line-capacitor voltages per step (default
         :data:`TOL`); ngspice's own tolerances (``.options reltol`` ...) govern the periphery and the
@@ -319,6 +337,7 @@ def cosimulate(
         base_dir=src.base_dir,
         default_klu=info.klu,
         raw_path=None,
+        where="worker",  # the sandbox a worker needs (no user namespace); without it only plain netlists run
     )
     chgtol, trtol = simulator_options(src.text)
     specs = [ArraySpec(m.label, m.xbar, save or m.save, tol, method, chgtol, trtol, reuse) for m in design.marked]
@@ -329,22 +348,23 @@ def cosimulate(
     warm_up(specs)
     bar = Bar(progress_enabled(progress if isinstance(progress, bool) or progress is None else False),
               analysis_span(job.text), "memspice cosim")  # fmt: skip
-    work = tempfile.mkdtemp(prefix="memspice-cosim-")
-    try:
-        task = {
-            "text": _without_pre_osdi(job.text),
-            "library": library,
-            "libngspice": info.shared_library,
-            "specs": packed,
-            "work": work,
-            "progress": bar.active or callable(progress),
-        }
-        (status, payload), confined = _run_worker(
-            task, work, not allow_shell, timeout, bar, progress if callable(progress) else None
-        )
-    finally:
-        bar.close()
-        shutil.rmtree(work, ignore_errors=True)
+    # removed on every way out, SIGTERM included, and swept after a SIGKILL (memspice.spice.rundir)
+    with run_folder("memspice-cosim-") as folder:
+        work = str(folder)
+        try:
+            task = {
+                "text": _without_pre_osdi(job.text),
+                "library": library,
+                "libngspice": info.shared_library,
+                "specs": packed,
+                "work": work,
+                "progress": bar.active or callable(progress),
+            }
+            (status, payload), confined = _run_worker(
+                task, work, job.confine, allow_shell, timeout, bar, progress if callable(progress) else None
+            )
+        finally:
+            bar.close()
     if status == "error":
         raise payload
     plots, log, records, states, stats, failure, exited = payload

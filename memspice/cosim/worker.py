@@ -2,9 +2,12 @@
 
 :func:`serve` is what the worker process runs (see :func:`memspice.cosim.run._start_worker`: a kernel-
 sandboxed interpreter where memspice has one).  It receives one job (a dict: the prepared netlist text,
-the port-device library, libngspice's path, the marked arrays, whether to report progress), runs it with
-:func:`simulate` and sends back ``("ok", payload)`` or ``("error", exception)``; ``("progress", t)``
-messages come in between.
+the port-device library, libngspice's path, the marked arrays, whether to report progress), says
+``("started", "")``, runs it with :func:`simulate` and sends back ``("ok", payload)`` or
+``("error", exception)``; ``("progress", t)`` messages come in between.  What it sends is data only
+(:mod:`memspice.spice.wire`: numbers, text, containers, numeric arrays, exceptions as class name and
+arguments), never pickles: the worker runs an untrusted netlist, the parent reads its messages unconfined
+(:data:`ERROR_MODULES`: the exception classes the parent rebuilds; others arrive as ``RuntimeError``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,20 @@ from .coupling import Coupling, instance_path  # noqa: E402
 
 #: seconds between progress messages (assumed: often enough for a live bar, cheap)
 PROGRESS_EVERY_S = 0.2
+#: modules whose exception classes the worker's errors may name: the parent rebuilds them as those classes
+#: (besides builtins and memspice.spice's errors, :data:`memspice.spice.wire.EXCEPTION_MODULES`)
+ERROR_MODULES = (
+    "memspice.cosim.array",
+    "memspice.cosim.coupling",
+    "memspice.cosim.device",
+    "memspice.cosim.syntax",
+    "memspice.circuits.cells",
+    "memspice.solver.dc",
+    "memspice.solver.guards",
+    "memspice.solver.linear",
+    "memspice.solver.solution",
+    "memspice.solver.transient",
+)
 
 
 def install(ffi, library: str, coupling: Coupling):
@@ -97,13 +114,20 @@ def simulate(job: dict, progress=None):
         "worker_seconds": time.perf_counter() - start,
         "worker_cpu_seconds": time.process_time() - cpu,
     }
-    return plots, "\n".join(ng.log), records, states, stats, coupling.failure_report(), ng.exited
+    exited = None if ng.exited is None else (int(ng.exited[0]), bool(ng.exited[1]))
+    return plots, ng.log, records, states, stats, coupling.failure_report(), exited
 
 
 def serve(conn) -> None:
     """The worker's side: receive one job on ``conn``, run it, send the result (see module docstring)."""
+    import multiprocessing
+
+    # with "fork", numba's parallel kernels ask multiprocessing for a lock (a POSIX semaphore in /dev/shm,
+    # outside the run folder: refused by the sandbox) when they start their threads; this process forks none
+    multiprocessing.set_start_method("spawn", force=True)
     try:
         job = conn.recv()
+        conn.send(("started", ""))  # the parent's clock for the timeout starts now, after the start-up
         os.chdir(job["work"])
         last = [0.0]
 
@@ -114,10 +138,7 @@ def serve(conn) -> None:
                 conn.send(("progress", t))
 
         conn.send(("ok", simulate(job, progress)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        try:
-            conn.send(("error", exc))
-        except Exception:  # noqa: BLE001 - an exception that does not pickle
-            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent (as data: memspice.spice.wire)
+        conn.send(("error", exc))
     finally:
         conn.close()

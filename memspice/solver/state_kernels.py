@@ -353,11 +353,15 @@ def _param_names(model_cls) -> list[str]:
     return [fld.name for fld in dataclasses.fields(model_cls.Params)]
 
 
-def _source_folder() -> Path:
+#: the folder for generated kernel modules inside a user-set NUMBA_CACHE_DIR
+GENERATED_IN_CACHE_DIR = "memspice_generated"
+
+
+def generated_folder() -> Path:
     """Where generated kernel modules go: beside numba's cache of the solver kernels when writable."""
     candidates = []
     if os.environ.get("NUMBA_CACHE_DIR"):
-        candidates.append(Path(os.environ["NUMBA_CACHE_DIR"]) / "memspice_generated")
+        candidates.append(Path(os.environ["NUMBA_CACHE_DIR"]) / GENERATED_IN_CACHE_DIR)
     candidates += [numba_cache.PACKAGE_CACHE / "generated", numba_cache.user_cache_dir() / "generated"]
     for folder in candidates:
         if numba_cache.writable(folder):
@@ -382,7 +386,7 @@ def load_generated(model_cls, kind: str, make_text):
             return _MODULES[key]
         text, digest = make_text(model_cls)
         name = f"memspice_{kind}_{model_cls.__name__.lower()}_{digest}"
-        path = _source_folder() / f"{name}.py"
+        path = generated_folder() / f"{name}.py"
         if not path.exists() or path.read_text() != text:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(text)

@@ -516,8 +516,10 @@ class LineSystem:
         self.G = G
         self.shifted = shift_w is not None or shift_b is not None
         if self.shifted:
-            self.sw = np.ascontiguousarray(np.broadcast_to(0.0 if shift_w is None else shift_w, (m, n)), float)
-            self.sb = np.ascontiguousarray(np.broadcast_to(0.0 if shift_b is None else shift_b, (m, n)), float)
+            # writable copies: a read-only view (broadcast_to of an m x n array) is another type to numba, whose
+            # kernels would compile twice (and a sandboxed co-simulation worker may not write the second to the cache)
+            self.sw = np.require(np.broadcast_to(0.0 if shift_w is None else shift_w, (m, n)), float, ["C", "W"])
+            self.sb = np.require(np.broadcast_to(0.0 if shift_b is None else shift_b, (m, n)), float, ["C", "W"])
         else:
             self.sw = self.sb = np.zeros((1, 1))
         self.invw = np.empty((m, n), np.float32)

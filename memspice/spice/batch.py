@@ -21,18 +21,19 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.progress import enabled as progress_enabled
-from . import sandbox
+from . import limits, sandbox
 from .capabilities import require_ngspice
 from .errors import SpiceCrashError, SpiceOutputError, SpiceTimeoutError, UnsafeNetlistError, killed_message
 from .job import DEFAULT_TIMEOUT, check_timeout, finish, prepare_job, raise_for_sandbox
-from .log import raise_for_log
-from .netlist_text import PLOT_MARKER, RESULTS_FILE
+from .log import OutputCapture, raise_for_log
+from .netlist_text import RESULTS_FILE
 from .progress import SpiceBar, analysis_span
 from .raw import read_raw_plots
 from .result import SimulationResult
@@ -68,30 +69,41 @@ def run_batch(
         (work / "circuit.cir").write_bytes(job.text.encode(job.encoding, errors="replace"))
         bar = SpiceBar(progress_enabled(progress), analysis_span(job.text))
         try:
-            log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar, job.confine)
+            log = _spawn([info.executable, "-b", "circuit.cir"], work, timeout, bar, job.confine, job.trusted)
         finally:
             bar.close()
             if keep and job.confine:
                 sandbox.tidy(work)
-        raw = work / RESULTS_FILE
+        raw = work / job.results  # a name the netlist could not know: it cannot have written it itself
         plots = {}
-        if raw.exists():
+        if os.path.lexists(raw):
+            if not stat.S_ISREG(os.lstat(raw).st_mode):  # a link or FIFO would lead elsewhere or wait forever
+                raise SpiceOutputError(f"ngspice's results {raw} are not a regular file: not read", log)
             waves = read_raw_plots(raw)
-            names = re.findall(rf"^{re.escape(PLOT_MARKER)}\s*(\S+)\s*$", log, re.M)
+            names = re.findall(rf"^{re.escape(job.marker)}\s+(\S+)\s*$", log, re.M)
             if len(names) != len(waves):
                 names = [f"plot{k + 1}" for k in range(len(waves))]
             plots = dict(zip(names, waves))
+            if keep:  # kept under the name people know (replacing any file of that name the netlist wrote)
+                os.replace(raw, work / RESULTS_FILE)
         return finish(job, plots, log, "batch", str(work) if keep else None)
 
 
-def _read_output(stream, chunks: list, bar: SpiceBar) -> None:
-    """Collect the child's output as it comes, feeding ngspice's progress lines to ``bar``."""
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _read_output(stream, chunks: OutputCapture, bar: SpiceBar) -> None:
+    """Collect the child's output as it comes (bounded: :class:`OutputCapture`), feeding progress lines to ``bar``."""
     tail = b""
     while True:
         data = stream.read1(65536)
         if not data:
             return
-        chunks.append(data)
+        chunks.add(data)
         if bar.active:
             text = (tail + data).decode("utf-8", errors="replace")
             bar.feed(text)
@@ -108,7 +120,11 @@ class _Confinement:
     pass_fds: tuple = field(default_factory=tuple)
 
 
-def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine: bool = False) -> str:
+def _spawn(
+    cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine: bool = False, trusted: bool = True
+) -> str:
+    """Run ``cmd`` in ``cwd``; its output.  Untrusted (``trusted=False``): memory and disk limits
+    (:mod:`memspice.spice.limits`); ``confine``: in the kernel sandbox."""
     env = dict(os.environ, SPICE_ASCIIRAWFILE="0")
     bar = bar or SpiceBar(False, None)
     c = _Confinement()
@@ -133,7 +149,10 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine:
     finally:
         if c.child_fd is not None:
             os.close(c.child_fd)
-    chunks: list[bytes] = []
+    memory = None if trusted else limits.memory_limit()
+    limits.limit_memory(proc.pid, memory)
+    guard = limits.FolderGuard(cwd, None if trusted else limits.disk_limit(cwd), lambda: _kill_group(proc.pid))
+    chunks = OutputCapture()
     reader = threading.Thread(target=_read_output, args=(proc.stdout, chunks, bar), daemon=True)
     reader.start()
 
@@ -141,20 +160,21 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine:
         reader.join()
         if proc.stdout is not None:
             proc.stdout.close()
-        text = b"".join(chunks).decode("utf-8", errors="replace")
-        return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
+        return chunks.text().replace("\r\n", "\n").replace("\r", "\n")  # as text mode's universal newlines
 
     timed_out = False
     try:
-        if c.sock is not None:
-            c.monitor = sandbox.Monitor(c.sock)
-        proc.wait(timeout=None if timeout == float("inf") else timeout)
+        with guard:
+            if c.sock is not None:
+                c.monitor = sandbox.Monitor(c.sock)
+            proc.wait(timeout=None if timeout == float("inf") else timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        if proc.poll() is None:  # timeout, Ctrl-C, SIGTERM: stop the child and everything it started
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        # timeout, Ctrl-C, SIGTERM: stop the child; and in every case whatever it started (a child left
+        # behind would hold the output pipe open, and the run would wait for it)
+        _kill_group(proc.pid)
+        proc.wait()
         if c.monitor is not None:
             c.monitor.close()
         if c.sock is not None:
@@ -171,8 +191,12 @@ def _spawn(cmd, cwd: Path, timeout: float, bar: SpiceBar | None = None, confine:
         programs = c.monitor.programs if c.monitor else []
         writes = sandbox.refused_writes(c.monitor.writes, cwd, private_tmp=True) if c.monitor else []
         raise_for_sandbox(programs, writes, out, cwd)
+    if guard.exceeded is not None:
+        raise SpiceOutputError(guard.message(), out)
     if timed_out:
         raise SpiceTimeoutError(f"ngspice exceeded the {timeout} s time limit and was stopped", out)
+    if proc.returncode != 0 and memory is not None and limits.out_of_memory(out):
+        raise SpiceCrashError(limits.memory_message(memory), out)
     if proc.returncode < 0:
         if -proc.returncode == signal.SIGXFSZ:
             raise SpiceOutputError(

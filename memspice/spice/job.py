@@ -24,10 +24,14 @@ from .netlist_text import (
     USER_BEGIN,
     USER_END,
     check_includes,
+    control_commands,
     directives,
+    plot_marker,
     prepare_netlist,
     printed_output,
     read_netlist,
+    results_name,
+    run_token,
     split_control,
 )
 from .progress import warn_if_slow
@@ -55,6 +59,12 @@ class Job:
     measurement_names: tuple[str, ...]
     origin: str
     confine: bool = False
+    #: the results file the collector writes (batch), a name the netlist cannot know (:func:`results_name`)
+    results: str = RESULTS_FILE
+    #: what the collector echoes before each plot it writes
+    marker: str = PLOT_MARKER
+    #: the caller trusts the netlist (``allow_shell=True``): no sandbox and no resource limits
+    trusted: bool = False
 
 
 def check_timeout(timeout) -> float:
@@ -123,8 +133,16 @@ def prepare_job(
     if not allow_shell:
         check_netlist(src.text, src.base_dir, osdi, origin=origin)
     confine = run_policy(src.text, src.base_dir, allow_shell, where, origin, obstacle)
+    token = run_token() if raw_path else ""
+    results, marker = (results_name(token), plot_marker(token)) if raw_path else (RESULTS_FILE, PLOT_MARKER)
     text = prepare_netlist(
-        src.text, osdi=osdi, klu=klu, raw_path=raw_path, base_dir=src.base_dir, default_klu=default_klu
+        src.text,
+        osdi=osdi,
+        klu=klu,
+        raw_path=results if raw_path else None,
+        base_dir=src.base_dir,
+        default_klu=default_klu,
+        marker=marker,
     )
     _, control = split_control(src.text)
     warn_if_slow(src.text)
@@ -136,6 +154,9 @@ def prepare_job(
         tuple(measurement_names(directives(src.text) + "\n" + control)),
         origin,
         confine,
+        results,
+        marker,
+        allow_shell,
     )
 
 
@@ -165,13 +186,16 @@ def finish(job: Job, plots: dict[str, Waveforms], log: str, mode: str, workdir=N
     plots = {k: v for k, v in plots.items() if k != "const" and v.title.lower() != "constants"}
     printed = printed_output(log)
     own = (PLOT_MARKER, USER_BEGIN, USER_END)
+    files = (RESULTS_FILE, job.results)
     log = "\n".join(
-        ln for ln in log.splitlines() if not ln.strip().startswith(own) and RESULTS_FILE not in ln
+        ln for ln in log.splitlines() if not ln.strip().startswith(own) and not any(f in ln for f in files)
     )  # the collector's own lines
     produced = bool(plots)
     raise_for_log(log, produced)
     if not produced:
         why = "its .control block ran no analysis that made a plot" if job.user_control.strip() else "no analysis ran"
+        if any(word in ("quit", "exit") for word, _ in control_commands(job.user_control)):
+            why = "its .control block quits ngspice before memspice collects the plots (remove the 'quit')"
         raise SpiceError(f"ngspice finished without results: {why}", log)
     last = list(plots.values())[-1]
     return SimulationResult(

@@ -82,6 +82,69 @@ NETLIST_PATTERNS = [
 ]
 
 
+#: most of ngspice's output memspice keeps in memory, characters: the first and the last half of it
+#: (assumed: 16 Mi holds the output of any run that prints what it computes, a long ``print`` of a transient
+#: included; a netlist printing without end, 20+ MB/s, would otherwise fill the machine's memory before its
+#: timeout)
+OUTPUT_LIMIT = 16 << 20
+
+
+class OutputCapture:
+    """ngspice's output as it comes (byte chunks or text lines), keeping at most :data:`OUTPUT_LIMIT` of it.
+
+    The first half is kept whole, then the most recent half; what was cut in
+    between is replaced by one warning line saying how much
+    (:func:`warning_lines` reports it).
+    """
+
+    def __init__(self, limit: int | None = None):
+        from collections import deque
+
+        self.half = max((OUTPUT_LIMIT if limit is None else limit) // 2, 1)
+        self.head: list = []
+        self.head_size = 0
+        self.tail: deque = deque()
+        self.tail_size = 0
+        self.cut = 0
+
+    def add(self, item) -> None:
+        """Keep ``item`` (a ``bytes`` chunk or a ``str`` line)."""
+        if self.head_size < self.half and not self.tail:
+            self.head.append(item)
+            self.head_size += len(item)
+            return
+        self.tail.append(item)
+        self.tail_size += len(item)
+        while len(self.tail) > 1 and self.tail_size - len(self.tail[0]) >= self.half:
+            dropped = self.tail.popleft()
+            self.tail_size -= len(dropped)
+            self.cut += len(dropped)
+
+    @property
+    def full(self) -> bool:
+        """Whether output is being cut (the first half is complete)."""
+        return self.head_size >= self.half
+
+    def note(self) -> str:
+        return (
+            f"Warning: memspice cut {self.cut} characters of ngspice's output here (it keeps the first and the last "
+            f"{self.half} characters: a netlist that prints without end?)"
+        )
+
+    def text(self, joiner: str = "") -> str:
+        """Everything kept, decoded; ``joiner`` goes between items (``"\n"`` for lines)."""
+
+        def join(items) -> str:
+            if items and isinstance(items[0], bytes):
+                return b"".join(items).decode("utf-8", errors="replace")
+            return joiner.join(items)
+
+        head, tail = join(self.head), join(list(self.tail))
+        if not self.cut:
+            return head + (joiner if head and tail and joiner else "") + tail
+        return f"{head}\n{self.note()}\n{tail}"
+
+
 def is_informational(line: str) -> bool:
     low = line.strip().lower()
     return any(re.search(p, low) for p in INFO_PATTERNS)
@@ -124,9 +187,11 @@ _NOT_A_PROBLEM = re.compile(r"no compatibility mode selected|^\s*warning: --|^\s
 def warning_lines(log: str) -> list[str]:
     """ngspice's warnings and non-fatal errors in ``log``, one line each, in order, without repeats."""
     out: list[str] = []
+    seen: set[str] = set()
     for line in log.splitlines():
         line = line.strip()
-        if _WARNING.match(line) and not _NOT_A_PROBLEM.search(line) and line not in out:
+        if _WARNING.match(line) and not _NOT_A_PROBLEM.search(line) and line not in seen:
+            seen.add(line)
             out.append(line)
     return out
 

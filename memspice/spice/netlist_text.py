@@ -25,12 +25,31 @@ ANALYSIS = re.compile(r"^\s*\.(op|dc|tran|ac|noise|tf|sens|pz|disto|sp|pss)\b", 
 #: control-language commands that run an analysis (ngspice manual, chapter "Commands")
 ANALYSIS_COMMANDS = {"run", "op", "dc", "tran", "ac", "noise", "tf", "sens", "pz", "disto", "sp", "pss", "resume"}
 _HAS_CONTROL = re.compile(r"\.control", re.I)
-# ngspice compares dot commands by prefix: '.incfoo x' includes x, '.library' is '.lib' ('.libsave' is not)
-_INC_LINE = re.compile(r"^[ \t]*\.(?:inc\w*|lib(?!save)\w*)(?=\s|$)[^\n]*", re.I | re.M)
-_INCLUDE = re.compile(r"^(?P<lead>[ \t]*\.inc\w*[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>.*)$", re.I)
-_LIB = re.compile(
-    r"^(?P<lead>[ \t]*\.lib(?!save)\w*[ \t]+)(?P<path>\"[^\"]*\"|'[^']*'|\S+)(?P<rest>[ \t]+(?P<section>\S+).*)$", re.I
+# ngspice compares dot commands by prefix (ciprefix) and skips the rest of the word: '.incfoo x', '.inc-x x',
+# '.include* x' all include x; '.library x s', '.lib-x x s' are '.lib'.  The word ends at ASCII white space
+# (C isspace: space, tab, CR, VT, FF); characters Python would also take for space or line ends are refused
+# before any check (:func:`ambiguous_character`)
+_WS = "[ \t\r\v\f]"
+_INC_LINE = re.compile(r"^[ \t]*\.(?:inc|lib)[^\n]*", re.I | re.M)
+_INCLUDE = re.compile(
+    rf"^(?P<lead>[ \t]*\.inc[^ \t\r\v\f\n]*{_WS}+)(?P<path>\"[^\"]*\"|'[^']*'|[^ \t\r\v\f\n]+)(?P<rest>.*)$", re.I
 )
+_LIB = re.compile(
+    rf"^(?P<lead>[ \t]*\.lib[^ \t\r\v\f\n]*{_WS}+)(?P<path>\"[^\"]*\"|'[^']*'|[^ \t\r\v\f\n]+)"
+    rf"(?P<rest>{_WS}+(?P<section>[^ \t\r\v\f\n]+).*)?$",
+    re.I,
+)
+#: characters ngspice and Python's text handling read differently: Python ends lines at VT, FF, lone CR, the
+#: separators 0x1C-0x1E, NEL, U+2028/9 and takes them (and 0x1F, NBSP and the Unicode spaces) for white space;
+#: ngspice ends lines only at LF, its white space is ASCII, and a NUL ends its line.  A netlist holding one
+#: could hide a control block (``echo x<VT>.endc``) or an include from memspice's checks
+_AMBIGUOUS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0130\u212a]|\r(?!\n)"
+)
+#: largest netlist or include file memspice reads, bytes (assumed: the largest foundry model libraries are
+#: tens of MB and memspice's own generated netlists well under this; a larger file, or a sparse one that
+#: claims terabytes, would exhaust memory before any check)
+MAX_FILE_BYTES = 1 << 29
 #: results file the collector writes inside the run's private folder
 RESULTS_FILE = "memspice-results.raw"
 #: marker the collector echoes before writing each plot, so plots keep their ngspice names
@@ -56,6 +75,46 @@ class NetlistSource:
     encoding: str = "utf-8"
 
 
+def ambiguous_character(text: str) -> str | None:
+    """``line N: U+XXXX (name)`` for the first character ngspice and memspice's checks would read differently.
+
+    Such characters (vertical tab, form feed, a carriage return not before a
+    line feed, other control characters, NUL, Unicode line separators and
+    spaces) never belong in a netlist; an untrusted netlist holding one is
+    refused (:func:`memspice.spice.safety.check_netlist`), since memspice's
+    line-by-line checks could not see what ngspice sees.
+    """
+    m = _AMBIGUOUS.search(text)
+    if m is None:
+        return None
+    import unicodedata
+
+    ch = m.group(0)[0]
+    line = text.count("\n", 0, m.start()) + 1
+    names = {"\r": "carriage return not before a line feed", "\x00": "NUL", "\x0b": "vertical tab", "\x0c": "form feed"}
+    name = names.get(ch) or unicodedata.name(ch, "") or "control character"
+    return f"line {line}: character U+{ord(ch):04X} ({name.lower()})"
+
+
+def read_bytes(path, what: str = "include file") -> bytes:
+    """The bytes of a netlist or include file, at most :data:`MAX_FILE_BYTES`; a SpiceNetlistError naming it else."""
+    real = os.path.realpath(path)
+    if real.startswith(("/proc/", "/sys/")):
+        raise SpiceNetlistError(f"{what} {str(path)!r} is a kernel file ({real}), not a netlist or model file")
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
+    except (OSError, ValueError) as exc:
+        raise SpiceNetlistError(f"cannot read {what} {str(path)!r}: {exc}") from None
+    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
+        raise SpiceNetlistError(
+            f"{what} {str(path)!r} is larger than {MAX_FILE_BYTES >> 20} MiB: memspice does not read it "
+            "(a netlist or model file that large is not one; a sparse file or a /proc file can claim any size)"
+        )
+    return data
+
+
 def read_netlist(netlist, base_dir=None) -> NetlistSource:
     """Accept netlist text or a path (``str`` without a newline, or ``os.PathLike``) to a netlist file.
 
@@ -73,7 +132,7 @@ def read_netlist(netlist, base_dir=None) -> NetlistSource:
         path = Path(netlist).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"netlist file not found: {path} (pass netlist text with newlines, or a path)")
-        raw = path.read_bytes()
+        raw = read_bytes(path, "netlist file")
         try:
             text, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
@@ -181,7 +240,7 @@ def _absolute(path: str, base_dir: Path) -> str:
 
 
 def _include_lines(text: str, title: bool):
-    """(match of the whole line, match of its path) for every ``.include`` / ``.lib FILE SECTION`` line."""
+    """(match of the whole line, match of its path) for every ``.include`` / ``.lib FILE [SECTION]`` line."""
     for line in _INC_LINE.finditer(text):
         if title and line.start() == 0:  # line 0 of a netlist is its title
             continue
@@ -197,7 +256,10 @@ def resolve_includes(text: str, base_dir) -> str:
         return text
     out, pos = [], 0
     for line, m in _include_lines(text, title=True):
-        out += [text[pos : line.start()], m.group("lead") + _absolute(m.group("path"), base_dir) + m.group("rest")]
+        if m.re is _LIB and not m.group("section"):
+            continue  # '.lib NAME': a section header (or, in ngspice's compatibility modes, an include)
+        rest = m.group("rest") or ""
+        out += [text[pos : line.start()], m.group("lead") + _absolute(m.group("path"), base_dir) + rest]
         pos = line.end()
     out.append(text[pos:])
     return "".join(out)
@@ -208,30 +270,62 @@ def included_files(text: str, base_dir, title: bool = True) -> list[Path]:
 
     ``title``: the first line is a title (a netlist), not one of an included file.
     """
-    base_dir = Path(base_dir)
-    found = []
-    for _, m in _include_lines(directives(text), title):
-        p = Path(_unquote(m.group("path"))).expanduser()
-        found.append(p if p.is_absolute() else (base_dir / p).resolve())
-    return found
+    return [t.path for t in _targets(text, Path(base_dir), title)]
 
 
 def read_text(path) -> str:
-    """A netlist or include file as text: UTF-8, else Latin-1 (ngspice reads bytes)."""
-    raw = Path(path).read_bytes()
+    """A netlist or include file as text: UTF-8, else Latin-1 (ngspice reads bytes); see :func:`read_bytes`."""
+    raw = read_bytes(path)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
 
 
-def _targets(text: str, base_dir: Path, title: bool) -> list[tuple[Path, str | None]]:
-    """(file, ``.lib`` section or None) of every include line, resolved as ngspice does."""
+@dataclass(frozen=True)
+class _Target:
+    """A file an include line may make ngspice read."""
+
+    path: Path  # as ngspice opens it (not resolved: a folder of symbolic links stays one)
+    section: str | None  # ``.lib FILE SECTION``: the section; None for ``.include`` and ``.lib FILE``
+    folder: Path  # what the file's own relative includes resolve against
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        try:
+            real = os.path.realpath(self.path)
+        except (OSError, ValueError):
+            real = str(self.path)
+        return real, self.section
+
+
+def _targets(text: str, base_dir: Path, title: bool) -> list[_Target]:
+    """Every file an include line of ``text`` may make ngspice read, as ngspice finds it (a superset).
+
+    ngspice opens a relative path against the including file's folder as it
+    was named (``a/link.inc``'s own includes resolve in ``a``, even if
+    ``link.inc`` is a link elsewhere), and, if no file is there, against its
+    working folder; a ``.lib FILE SECTION`` file's includes resolve in the
+    folder of its real path.  A ``.lib FILE`` without a section is a section
+    header, or an include in ngspice's compatibility modes: followed too.
+    """
     out = []
     for _, m in _include_lines(directives(text), title):
-        p = Path(_unquote(m.group("path"))).expanduser()
+        raw = _unquote(m.group("path")).split("\x00", 1)[0]  # ngspice's C strings end at a NUL
+        if not raw:
+            continue
         section = m.groupdict().get("section")
-        out.append((p if p.is_absolute() else (base_dir / p).resolve(), section.lower() if section else None))
+        is_lib = m.re is _LIB and bool(section)
+        p = Path(raw).expanduser()
+        if p.is_absolute():
+            candidates = [p]
+        elif title:  # the netlist itself: memspice rewrites its relative paths to absolute ones (resolve_includes)
+            candidates = [(base_dir / p).resolve()]
+        else:
+            candidates = [base_dir / p, Path.cwd() / p]
+        for c in candidates:
+            folder = Path(os.path.realpath(c)).parent if is_lib else c.parent
+            out.append(_Target(c, section.lower() if is_lib and section else None, folder))
     return out
 
 
@@ -265,8 +359,9 @@ def check_includes(text: str, base_dir, origin: str = "netlist") -> None:
     def visit(body: str, folder: Path, chain: list[tuple[str, str | None]], title: bool) -> None:
         if len(chain) > _MAX_INCLUDE_DEPTH:
             raise SpiceNetlistError(f"includes nested more than {_MAX_INCLUDE_DEPTH} deep: {_chain(chain)}")
-        for path, section in _targets(body, folder, title):
-            key = (str(path), section)
+        for target in _targets(body, folder, title):
+            path, section = target.path, target.section
+            key = target.key
             if key in chain:
                 raise SpiceNetlistError(f"recursive include: {_chain([*chain, key])}")
             if not path.exists():
@@ -277,7 +372,7 @@ def check_includes(text: str, base_dir, origin: str = "netlist") -> None:
                     "ngspice would wait on it or fail"
                 )
             sub = read_text(path)
-            visit(_lib_section(sub, section) if section else sub, path.parent, [*chain, key], False)
+            visit(_lib_section(sub, section) if section else sub, target.folder, [*chain, key], False)
 
     visit(text, Path(base_dir), [(origin, None)], True)
 
@@ -294,30 +389,31 @@ def netlist_files(text: str, base_dir, origin: str = "netlist"):
     safety check needs.  Missing and non-regular files are skipped
     (:func:`check_includes` reports the latter).
     """
-    seen: set[Path] = set()
+    seen: set[tuple[str, Path]] = set()
     todo: list[tuple[str, str, Path, bool]] = [(origin, text, Path(base_dir), True)]
     while todo:
         name, body, folder, is_netlist = todo.pop(0)
         yield name, body, folder, is_netlist
-        for path, _ in _targets(body, folder, is_netlist):
-            if path in seen or not path.is_file():
+        for target in _targets(body, folder, is_netlist):
+            key = (target.key[0], target.folder)  # the same file reached from another folder resolves differently
+            if key in seen or not target.path.is_file():
                 continue
-            seen.add(path)
-            todo.append((str(path), read_text(path), path.parent, False))
+            seen.add(key)
+            todo.append((str(target.path), read_text(target.path), target.folder, False))
 
 
 def _included_analysis(text: str, base_dir: Path, depth: int = 0, title: bool = True) -> bool:
     """Whether a file the netlist includes (recursively) holds an analysis line."""
     if depth > 20:
         return False
-    for inc in included_files(text, base_dir, title=title):
-        if not inc.is_file():  # missing (ngspice says so) or not a regular file (check_includes says so)
+    for target in _targets(text, base_dir, title):
+        if not target.path.is_file():  # missing (ngspice says so) or not a regular file (check_includes says so)
             continue
         try:
-            sub = inc.read_bytes().decode("latin-1")
-        except OSError:
+            sub = read_bytes(target.path).decode("latin-1")
+        except SpiceNetlistError:
             continue
-        if ANALYSIS.search(split_control(sub)[0]) or _included_analysis(sub, inc.parent, depth + 1, False):
+        if ANALYSIS.search(split_control(sub)[0]) or _included_analysis(sub, target.folder, depth + 1, False):
             return True
     return False
 
@@ -338,13 +434,35 @@ def solver_option(klu: bool | None, text: str, default_klu: bool) -> str | None:
     return ".options klu" if default_klu and not names_solver else None
 
 
-def collector(results_file: str = RESULTS_FILE) -> list[str]:
+def run_token() -> str:
+    """A fresh random word for one run's results file and plot markers (:func:`results_name`)."""
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+def results_name(token: str = "") -> str:
+    """The results file a run's collector writes: with ``token``, a name the netlist cannot know in advance.
+
+    A netlist's own control block could otherwise write ``memspice-results.raw``
+    itself (and ``quit`` before the collector), and memspice would report its
+    forged numbers as ngspice's.
+    """
+    return f"memspice-results-{token}.raw" if token else RESULTS_FILE
+
+
+def plot_marker(token: str = "") -> str:
+    """The line the collector echoes before each plot it writes (a netlist cannot echo one with ``token``)."""
+    return f"{PLOT_MARKER}{token}"
+
+
+def collector(results_file: str = RESULTS_FILE, marker: str = PLOT_MARKER) -> list[str]:
     """Control commands that write every plot, in creation order, to ``results_file`` (binary raw)."""
     return [
         "set filetype=binary",
         "set appendwrite",
         "foreach memspice_pl $plots",
-        f"echo {PLOT_MARKER} $memspice_pl",
+        f"echo {marker} $memspice_pl",
         "setplot $memspice_pl",
         f"write {results_file}",
         "end",
@@ -365,6 +483,7 @@ def prepare_netlist(
     raw_path: str | None = RESULTS_FILE,
     base_dir=None,
     default_klu: bool = False,
+    marker: str = PLOT_MARKER,
 ) -> str:
     """Return runnable text: title line kept, includes absolute, solver option, and one control block.
 
@@ -383,6 +502,8 @@ def prepare_netlist(
         Folder relative includes resolve against (default: current directory).
     default_klu : bool
         Whether this ngspice has KLU (used when ``klu`` is None).
+    marker : str
+        What the collector echoes before each plot (:func:`plot_marker`).
 
     The netlist's own control blocks run first; then, if they ran no analysis,
     ``run`` executes the netlist's analysis lines (what ``ngspice -b`` does
@@ -411,7 +532,7 @@ def prepare_netlist(
     if not runs_analysis(user_control):
         control.append("run")
     if raw_path:
-        control += collector(raw_path)
+        control += collector(raw_path, marker)
         control.append("quit")
     control.append(".endc")
     return "\n".join(lines + control + [".end"]) + "\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import LINE_LIMIT, cut
+from .errors import LINE_LIMIT, SpiceError, cut
 from .netlist_text import netlist_files, read_netlist, split_control
 
 #: the prepared copy's file name in the run folder (batch mode)
@@ -30,6 +30,12 @@ _QUOTING = re.compile(
 #: messages that name a word (a parameter) but not the line: the first line using it is cited
 _WORD = re.compile(r"undefined parameter \[(?P<word>[^\]\s]+)\]", re.I)
 _NEXT_LINE = re.compile(r"(?:or its substitute:|from line)\s*\n\s*(?P<line>[^\n]+)", re.I)
+
+
+#: characters of ngspice's output searched for errors to cite, at its start and at its end (assumed: error
+#: messages come with parsing, at the start, or where a run stopped, at the end; the middle of a log of many
+#: megabytes is what the netlist printed)
+_SCANNED = 1 << 20
 
 
 def _norm(line: str) -> str:
@@ -73,8 +79,10 @@ def citations(log: str, netlist, base_dir=None) -> list[str]:
     """``file:line: text`` of each line of the user's netlist (or its includes) an ngspice error is about."""
     try:
         sources = _sources(netlist, base_dir)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, SpiceError):
         return []
+    if len(log) > 2 * _SCANNED:  # ngspice names parse errors first and run-time errors last
+        log = log[:_SCANNED] + "\n" + log[-_SCANNED:]
     found: list[str] = []
     for m in list(_QUOTING.finditer(log)) + list(_NEXT_LINE.finditer(log)):
         cite = _find(sources, m.group("line"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .netlist_text import netlist_files
+from .netlist_text import ambiguous_character, netlist_files
 
 #: dot cards that describe, analyse, measure or print a circuit (ngspice manual, chapters 2, 11 and 15)
 PLAIN_DOT_CARDS = frozenset(
@@ -97,9 +97,31 @@ def plain_problem(text: str, base_dir, origin: str = "netlist", writes: bool = F
         allow-list, or None when the netlist is plain.
     """
     for name, body, _, is_netlist in netlist_files(text, Path(base_dir), origin):
+        odd = ambiguous_character(body)
+        if odd:
+            return f"{name} {odd}: ngspice and memspice read lines holding it differently"
         problem = _file_problem(body, is_netlist, writes)
         if problem:
             return f"{name} {problem}"
+    return None
+
+
+def script_problem(text: str, name: str) -> str | None:
+    """What makes a control script (``.spiceinit``: one command a line) more than plain commands, or None.
+
+    The rules of a ``.control`` block of a plain netlist in a run without a
+    private folder (no writes); ``name`` is used in the answer.
+    """
+    odd = ambiguous_character(text)
+    if odd:
+        return f"{name} {odd}: ngspice and memspice read lines holding it differently"
+    for k, line in _logical_lines(text, False):
+        word = line.split()[0].lower() if line.split() else ""
+        if not word or word.startswith("*"):
+            continue
+        problem = _command_problem(line, writes=False)
+        if problem:
+            return f"{name} line {k}: '{_short(line)}' {problem}"
     return None
 
 

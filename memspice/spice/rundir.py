@@ -1,7 +1,9 @@
 """Private run folders that are removed on every way out: return, error, Ctrl-C, SIGTERM, and even SIGKILL.
 
 Every ngspice run works in a folder of its own (``memspice-run-*`` for
-batch, ``memspice-shared-*`` for the shared-mode worker).  :func:`run_folder`
+batch, ``memspice-shared-*`` for the shared-mode worker, ``memspice-cosim-*``
+for a co-simulation's worker, ``memspice-cli-*`` for ``memspice run``'s
+files).  :func:`run_folder`
 removes it when the run ends, however it ends:
 
 * exceptions and Ctrl-C (``KeyboardInterrupt``): ``finally``;
@@ -35,7 +37,7 @@ try:
 except ImportError:  # not POSIX: no locks, so no sweep
     fcntl = None  # type: ignore[assignment]
 
-PREFIXES = ("memspice-run-", "memspice-shared-")
+PREFIXES = ("memspice-run-", "memspice-shared-", "memspice-cosim-", "memspice-cli-")
 LOCK_NAME = ".memspice-lock"
 #: a folder younger than this is never swept (its run may not hold the lock yet), s; assumed, ample for mkdtemp
 _GRACE = 60.0

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..core.osdi import is_memspice_compiled
 from .errors import UnsafeNetlistError
-from .netlist_text import control_commands, netlist_files, split_control
+from .netlist_text import ambiguous_character, control_commands, netlist_files, split_control
 
 #: commands that run another program, load code or change where files go (ngspice manual, "Commands")
 RUNS_PROGRAMS = {
@@ -177,6 +177,13 @@ def check_netlist(text: str, base_dir, allowed_libraries=(), origin: str = "netl
     """
     allowed = {Path(p).expanduser().resolve() for p in allowed_libraries}
     for where, body, folder, is_netlist in netlist_files(text, Path(base_dir), origin):
+        odd = ambiguous_character(body)
+        if odd:
+            raise UnsafeNetlistError(
+                f"{where} {odd}: ngspice and memspice's checks read lines holding it differently (ngspice ends "
+                f"lines only at line feeds and knows only ASCII white space), so it could hide commands; remove it, "
+                f"or {_opt_in()}"
+            )
         first = body.lstrip().split("\n", 1)[0].strip().lower() if is_netlist else ""
         if first.startswith("*ng_script"):  # the whole file is control language
             _check_control(body.split("\n", 1)[1] if "\n" in body else "", where, folder, allowed)

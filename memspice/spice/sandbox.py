@@ -62,6 +62,8 @@ FS_IOCTL_DEV = 1 << 15
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+#: make_char, make_sock, make_fifo, make_block, make_sym
+_FS_MAKE_SPECIAL = (1 << 6) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
 
 
 def _fs_rights(abi: int) -> int:
@@ -89,6 +91,19 @@ class _PathBeneath(ctypes.Structure):
 _ARCH = {  # machine: (AUDIT_ARCH, seccomp, execve, execveat, socket, ioctl, x32 bit)
     "x86_64": (0xC000003E, 317, 59, 322, 41, 16, 0x40000000),
     "aarch64": (0xC00000B7, 277, 221, 281, 198, 29, 0),
+}
+#: machine: syscalls refused with ENOSYS: io_uring (its operations, IORING_OP_SOCKET among them, bypass the
+#: seccomp filter; ngspice and Python do not use it)
+_NOSYS = {"x86_64": (425, 426, 427), "aarch64": (425, 426, 427)}  # io_uring_setup, _enter, _register
+#: machine: syscalls refused with EPERM.  Those that change a file's mode, owner, times or extended
+#: attributes, which Landlock does not govern (a process that may only read a file could still chmod it if
+#: it owns it); and setsid/setpgid, with which a child could leave the process group memspice kills at the end
+_REFUSED = {
+    # chmod fchmod chown fchown lchown utime utimes futimesat fchownat fchmodat utimensat fchmodat2,
+    # setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr setxattrat removexattrat, setpgid setsid
+    "x86_64": (90, 91, 92, 93, 94, 132, 235, 261, 260, 268, 280, 452, 188, 189, 190, 197, 198, 199, 463, 466, 109, 112),
+    # fchmod fchmodat fchownat fchown utimensat fchmodat2, the xattr calls as above, setpgid setsid
+    "aarch64": (52, 53, 54, 55, 88, 452, 5, 6, 7, 14, 15, 16, 463, 466, 154, 157),
 }
 #: machine: {open-like syscall: index of its flags argument (None: always reported)}
 _OPENS = {
@@ -387,10 +402,13 @@ def _landlock(libc, abi: int, writable: str, executables) -> None:
                 os.close(fd)
 
         allow("/", FS_READ_FILE | FS_READ_DIR)
-        allow(writable, fs & ~FS_EXECUTE)
+        # regular files and folders only: a symbolic link, FIFO, socket or device made in the run folder could
+        # lead memspice (which reads the results there) elsewhere or make it wait forever
+        inside = fs & ~(FS_EXECUTE | _FS_MAKE_SPECIAL)
+        allow(writable, inside)
         private = os.path.join(writable, PRIVATE_TMP)
         if os.path.isdir(private):  # mounted as /tmp: Landlock follows that path, not the one through writable
-            allow(private, fs & ~FS_EXECUTE)
+            allow(private, inside)
         if os.path.exists(os.devnull):
             allow(os.devnull, FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE)
         for exe in executables:
@@ -435,6 +453,10 @@ def _bpf(exec_fd: int | None, notify: bool) -> list[tuple[int, int, int, int]]:
     jeq(execve, "blocked", None)
     jeq(execveat, "execveat", None)
     jeq(sock, "deny", None)
+    for nr in _NOSYS[_MACHINE]:
+        jeq(nr, "nosys", None)
+    for nr in _REFUSED[_MACHINE]:
+        jeq(nr, "eperm", None)
     jeq(ioctl, "ioctl", None)
     for nr in opens:
         jeq(nr, f"open{nr}", None)
@@ -465,6 +487,10 @@ def _bpf(exec_fd: int | None, notify: bool) -> list[tuple[int, int, int, int]]:
     ret(_RET_ALLOW)
     label("deny")
     ret(deny)
+    label("nosys")
+    ret(_RET_ERRNO | errno.ENOSYS)
+    label("eperm")
+    ret(_RET_ERRNO | errno.EPERM)
     label("kill")
     ret(_RET_KILL_PROCESS)
 
@@ -809,9 +835,28 @@ def _worker_main(cfg: dict) -> None:
     sys.path[:] = cfg["path"]
     from multiprocessing.connection import Connection
 
-    conn = Connection(sock.detach())
+    conn = _wire().WorkerEnd(Connection(sock.detach()))
     module = __import__(cfg["module"], fromlist=["serve"])
     module.serve(conn)
+
+
+def _wire():
+    """:mod:`memspice.spice.wire`, loaded by path: this file also runs as a script, outside its package."""
+    import importlib
+    import importlib.util
+
+    if __package__:
+        return importlib.import_module(__package__ + ".wire")
+    name = "_memspice_sandbox_wire"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(__file__), "wire.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError("memspice's wire.py is missing beside sandbox.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 class Worker:
@@ -821,9 +866,11 @@ class Worker:
     loads libngspice) to run code under the sandbox: the worker is started as
     ``python -I sandbox.py worker`` (it never re-imports the caller's script),
     confines itself single-threaded (:func:`confine`), then imports
-    ``module`` and calls ``module.serve(conn)`` with a
-    :class:`multiprocessing.connection.Connection` whose other end is
-    :attr:`conn`.
+    ``module`` and calls ``module.serve(conn)``; ``conn`` (a
+    :class:`memspice.spice.wire.WorkerEnd`) receives what the parent sends on
+    :attr:`conn` and sends back data-only messages (:mod:`memspice.spice.wire`:
+    numbers, text, containers, numeric arrays, exceptions), never pickles: code
+    that took over a confined worker must not run code in the parent.
 
     Parameters
     ----------
@@ -835,6 +882,13 @@ class Worker:
         False for trusted work (``allow_shell=True``): the same worker, unconfined.
     path : list of str, optional
         ``sys.path`` for the worker (default: the caller's, made absolute).
+    env : dict, optional
+        Environment variables added to the caller's for the worker (e.g. ``NUMBA_CACHE_DIR`` inside
+        ``run_dir``).
+    exception_modules : iterable of str
+        Modules besides :data:`memspice.spice.wire.EXCEPTION_MODULES` whose
+        exception classes the worker's error messages may name (others become
+        :class:`RuntimeError`).
 
     Notes
     -----
@@ -843,7 +897,9 @@ class Worker:
     stdout and stderr (Python tracebacks, the launcher's messages).
     """
 
-    def __init__(self, run_dir, module: str, confine: bool = True, path=None):
+    def __init__(
+        self, run_dir, module: str, confine: bool = True, path=None, env: dict | None = None, exception_modules=()
+    ):
         import subprocess
         import threading
         from multiprocessing.connection import Connection
@@ -868,10 +924,13 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 pass_fds=(fd,),
                 start_new_session=True,
+                env=None if env is None else {**os.environ, **env},
             )
         finally:
             os.close(fd)
-        self._chunks: list[bytes] = []
+        from .log import OutputCapture
+
+        self._chunks = OutputCapture()  # bounded: a worker printing without end must not fill this process
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         try:
@@ -879,7 +938,11 @@ class Worker:
         except BaseException:
             self.kill()
             raise
-        self.conn = Connection(parent.detach())
+        #: :class:`memspice.spice.wire.ParentEnd`: ``send`` pickles, ``recv`` reads data-only messages
+        wire = _wire()
+        self.conn = wire.ParentEnd(
+            Connection(parent.detach()), exception_modules=wire.EXCEPTION_MODULES | frozenset(exception_modules)
+        )
 
     def _read(self) -> None:
         stream = self.proc.stdout
@@ -887,22 +950,21 @@ class Worker:
             data = stream.read1(65536)  # type: ignore[attr-defined]  # a BufferedReader
             if not data:
                 return
-            self._chunks.append(data)
+            self._chunks.add(data)
 
     def kill(self) -> None:
-        """Stop the worker and everything it started."""
+        """Stop the worker and everything it started (its process group: a confined worker cannot leave it)."""
         import signal
 
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
     @property
     def output(self) -> str:
-        return b"".join(self._chunks).decode("utf-8", errors="replace")
+        return self._chunks.text()
 
     def setup_failure(self) -> str | None:
         """Why the worker could not confine itself (it ran nothing), or None."""
@@ -915,7 +977,8 @@ class Worker:
         try:
             self.proc.wait(wait)
         except subprocess.TimeoutExpired:
-            self.kill()
+            pass
+        self.kill()  # also what it started and left behind
         self.monitor.close()
         self.conn.close()
         self._reader.join(5)

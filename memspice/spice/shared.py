@@ -48,16 +48,22 @@ from .errors import (
     SpiceNetlistError,
     SpiceTimeoutError,
     UnsafeNetlistError,
-    killed_message,
 )
-from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job, raise_for_sandbox
-from .log import is_informational
-from .netlist_text import control_commands, netlist_files, split_control
+from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
+from .log import OutputCapture, is_informational
+from .netlist_text import control_commands, netlist_files, read_bytes, split_control
 from .progress import SpiceBar
 from .result import SimulationResult
 from .rundir import run_folder
+from .wire import WireError
+from .worker_run import run_in_worker
 
 _LOCK = threading.Lock()
+#: why this process's libngspice can run nothing more (a control block that never ended), or None
+_STUCK: str | None = None
+#: seconds a worker may take to start (a fresh Python importing NumPy and PySpice) before its run's timeout
+#: counts; assumed: ample on a loaded machine, where the start-up takes a few seconds
+_STARTUP = 30.0
 _INSTANCE = None
 
 
@@ -72,11 +78,14 @@ def _ngspice_class():
             self = ffi.from_handle(user_data)
             message = ffi.string(message_c).decode("utf8", errors="replace")
             prefix, _, content = message.partition(" ")
-            target = self._stderr if prefix == "stderr" else self._stdout
-            target.append(content)
-            self.__dict__.setdefault("memspice_log", []).append(content)
-            if prefix == "stderr" and not is_informational(content):
-                self.__dict__.setdefault("memspice_stderr_errors", []).append(content)
+            log = self.__dict__.get("memspice_log")
+            if log is None:
+                log = self.__dict__["memspice_log"] = OutputCapture()
+            log.add(content)  # at most OUTPUT_LIMIT kept: a netlist may print without end
+            if not log.full:
+                (self._stderr if prefix == "stderr" else self._stdout).append(content)
+                if prefix == "stderr" and not is_informational(content):
+                    self.__dict__.setdefault("memspice_stderr_errors", []).append(content)
             return 0
 
         @staticmethod
@@ -147,29 +156,35 @@ def _instance(library: str | None = None):
         cls = _ngspice_class()
         cls.LIBRARY_PATH = library
         inst = cls(ngspice_id=0, send_data=False)
-        inst.__dict__.setdefault("memspice_log", [])
+        inst.__dict__.setdefault("memspice_log", OutputCapture())
         inst.__dict__.setdefault("memspice_stderr_errors", [])
         _INSTANCE = inst
     return _INSTANCE
 
 
-def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None = None):
+def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None = None, caller: bool = False):
     """Run in this process; returns ({plot name: vectors}, log).
 
     ``report(message)`` receives libngspice's status messages (``tran: 45.3%``) while a run goes on;
-    ``library``: the libngspice to load (the worker gets it from its parent: it may not run ``ngspice -v``).
+    ``library``: the libngspice to load (the worker gets it from its parent: it may not run ``ngspice -v``);
+    ``caller``: this is the caller's own process (``isolate=False``), not a worker its parent can kill.
     """
+    if _STUCK:
+        raise SpiceError(_STUCK)
     ng = _instance(library)
     lib = ng._ngspice_shared
     _cleanup(lib)  # a previous run that raised may have left its circuit
-    ng.memspice_log.clear()
+    ng.memspice_log = OutputCapture()
     ng.memspice_stderr_errors.clear()
     ng.clear_output()
     for path in osdi:
         lib.ngSpice_Command(f"osdi {path}".encode())
     circuit, control = split_control(job.text)
-    if job.user_control.strip():
-        _load(ng, job.text)  # libngspice runs the control block now, in the foreground
+    if job.user_control.strip():  # libngspice runs the control block now, in the foreground
+        if caller:
+            _load_in_time(ng, job.text, timeout)
+        else:
+            _load(ng, job.text)  # a worker: its parent kills it at the time limit
     else:
         _load(ng, circuit)
         # wait for the background thread to say it has finished: ngSpice_running() is still False between
@@ -187,10 +202,10 @@ def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None =
                 lib.ngSpice_Command(b"bg_halt")
                 _cleanup(lib)
                 raise SpiceTimeoutError(
-                    f"ngspice exceeded the {timeout} s time limit and was halted", "\n".join(ng.memspice_log)
+                    f"ngspice exceeded the {timeout} s time limit and was halted", ng.memspice_log.text("\n")
                 )
             time.sleep(0.002)
-    log = "\n".join(ng.memspice_log)
+    log = ng.memspice_log.text("\n")
     plots = {}
     for name in reversed(ng.plot_names):  # libngspice lists the newest plot first
         if name != "const":
@@ -199,12 +214,55 @@ def _run_here(job: Job, osdi, timeout: float, report=None, library: str | None =
     return plots, log
 
 
+def _load_in_time(ng, text: str, timeout: float) -> None:
+    """:func:`_load` in this process, giving up after ``timeout`` s.
+
+    A control block runs in the foreground and nothing can stop it (ngspice's
+    loops never look for an interrupt): it runs on a thread of its own, and
+    past the time limit the caller gets :class:`SpiceTimeoutError` while the
+    thread goes on; libngspice is then busy for good, so later in-process runs
+    in this process are refused (``isolate=True`` runs still work).
+    """
+    global _STUCK
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            _load(ng, text)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=load, name="memspice-libngspice-control", daemon=True).start()
+    try:
+        finished = done.wait(None if timeout == float("inf") else timeout)
+    except BaseException:  # Ctrl-C while the control block runs
+        _STUCK = "libngspice in this process is still running a control block that was interrupted"
+        raise
+    if not finished:
+        _STUCK = (
+            f"libngspice in this process is still running a control block that exceeded its {timeout} s time limit "
+            "(in-process, nothing can stop it): restart Python to run in-process again, or use isolate=True"
+        )
+        raise SpiceTimeoutError(
+            f"the netlist's control block ran past the {timeout} s time limit in this process (isolate=False), where "
+            "ngspice cannot be stopped: it goes on in the background, and this process can run no more in-process "
+            "simulations. Run netlists whose control blocks may loop with isolate=True (the default), where the "
+            "worker is stopped at the time limit",
+            ng.memspice_log.text("\n"),
+        )
+    if failure:
+        raise failure[0]
+
+
 def _load(ng, text: str) -> None:
     """``ng.load_circuit(text)``; PySpice's bare NameError for a refused circuit becomes a SpiceNetlistError."""
     try:
         ng.load_circuit(text)
     except NameError as exc:  # PySpice: "ngSpice_Circ returned 1"
-        log = "\n".join(ng.memspice_log)
+        log = ng.memspice_log.text("\n")
         raise SpiceNetlistError(f"libngspice refused the circuit ({exc})", log) from None
 
 
@@ -240,12 +298,40 @@ def serve(conn) -> None:
     """The worker's side (see :func:`memspice.spice.sandbox.worker_command`): run one job received on ``conn``."""
     try:
         job, osdi, timeout, progress, library = conn.recv()
+        conn.send(("started", ""))  # the parent's clock for ``timeout`` starts now, after the interpreter's start-up
         report = (lambda message: conn.send(("progress", message))) if progress else None
         conn.send(("ok", _run_here(job, osdi, timeout, report, library)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("error", exc))
     finally:
         conn.close()
+
+
+def _refuse_untrusted_startup_file() -> None:
+    """libngspice runs ``./.spiceinit`` when it starts in a process: in-process, only a plain one (unless trusted).
+
+    Batch ngspice and the worker start in their private run folder, where no
+    ``.spiceinit`` is; in this process libngspice would run the one in the
+    current folder, which may belong to the netlists being run.
+    """
+    from .plain import script_problem
+
+    if _INSTANCE is not None:
+        return  # started already: libngspice reads its start-up files once
+    user_dir = os.environ.get("SPICE_USERINIT_DIR")
+    if user_dir and os.path.isfile(os.path.join(user_dir, ".spiceinit")):
+        return  # the file the user chose is read instead
+    path = Path.cwd() / ".spiceinit"
+    if not path.is_file():
+        return
+    problem = script_problem(read_bytes(path, "start-up file").decode("latin-1"), str(path))
+    if problem:
+        raise UnsafeNetlistError(
+            f"{problem}. libngspice runs the commands of ./.spiceinit when it starts in this process, and an "
+            "in-process run (isolate=False) accepts only plain ones: run in memspice's sandboxed worker with "
+            "isolate=True (the default; it never reads this file), start Python in another folder, or pass "
+            "allow_shell=True if you trust this file"
+        )
 
 
 def _refuse_run_to_file(job: Job) -> None:
@@ -282,8 +368,10 @@ def run_shared(
     bar = SpiceBar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
         if not isolate:
+            if not allow_shell:
+                _refuse_untrusted_startup_file()
             with _LOCK:
-                plots, log = _run_here(job, osdi, timeout, bar.status if bar.active else None)
+                plots, log = _run_here(job, osdi, timeout, bar.status if bar.active else None, caller=True)
             return finish(job, _waves(plots), log, "shared")
         with run_folder("memspice-shared-") as work:
             status, payload = _run_isolated(job, osdi, timeout, work, bar, info.shared_library)
@@ -308,45 +396,38 @@ def _run_isolated(job: Job, osdi, timeout: float, work: Path, bar: SpiceBar | No
     except OSError as exc:
         raise SpiceCrashError(f"could not start the libngspice worker: {exc}") from exc
     show = bar is not None and bar.active
-    # start-up of the interpreter and the library, then the run
-    deadline = None if timeout == float("inf") else time.monotonic() + timeout + 30.0
-    result, timed_out = None, False
-    try:
-        worker.conn.send((job, osdi, timeout, show, library))
-        while True:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if not worker.conn.poll(left):
-                timed_out = True
-                break
-            message = worker.conn.recv()
-            if message[0] != "progress":
-                result = message
-                break
-            if bar is not None:
-                bar.status(message[1])
-    except (EOFError, OSError):
-        pass  # the worker ended without a result: its exit status says why
-    finally:
-        if result is None:  # timeout, a crash, Ctrl-C, SIGTERM: stop the worker
-            worker.kill()
-        programs, writes = worker.close()
-    out = worker.output
-    if job.confine:
-        reason = worker.setup_failure()
-        if reason:
-            raise UnsafeNetlistError(
-                f"the kernel sandbox could not be set up for the libngspice worker ({reason}); nothing was run", out
-            )
-        log = result[1][1] if result is not None and result[0] == "ok" else out
-        raise_for_sandbox(programs, writes, log, work)
-    if result is not None:
-        return result
-    if timed_out:
-        raise SpiceTimeoutError(f"ngspice (shared) exceeded the {timeout} s time limit and was stopped", out)
-    code = worker.proc.returncode
-    if code is not None and code < 0:
-        raise SpiceCrashError(killed_message("the libngspice worker", -code) + "; memspice is safe", out)
-    raise SpiceCrashError(f"the libngspice worker ended (exit status {code}) without a result", out)
+    return run_in_worker(
+        worker,
+        (job, osdi, timeout, show, library),
+        _checked,
+        timeout=timeout,
+        trusted=job.trusted,
+        what="the libngspice worker",
+        on_progress=bar.status if bar is not None else None,
+    )
+
+
+def _checked(message):
+    """A worker's message if it has the shape :func:`serve` sends, else :class:`WireError`."""
+    import numpy as np
+
+    if not (isinstance(message, tuple) and len(message) == 2 and message[0] in ("started", "progress", "ok", "error")):
+        raise WireError("not a (status, payload) pair")
+    status, payload = message
+    if status in ("started", "progress") and isinstance(payload, str):
+        return message
+    if status == "error" and isinstance(payload, BaseException):
+        return message
+    if status == "ok" and isinstance(payload, tuple) and len(payload) == 2 and isinstance(payload[1], str):
+        plots = payload[0]
+        if isinstance(plots, dict) and all(
+            isinstance(name, str)
+            and isinstance(vectors, dict)
+            and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in vectors.items())
+            for name, vectors in plots.items()
+        ):
+            return message
+    raise WireError(f"a {status!r} message of an unexpected shape")
 
 
 def _without_pre_osdi(text: str) -> str:

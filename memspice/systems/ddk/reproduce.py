@@ -372,16 +372,9 @@ def ddk_network(
         (axes[1], "confusion_device", "device form (chip, crossbar head)"),
     ):
         cm = first[key].astype(float)
-        rate = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        im = ax.imshow(rate, cmap="viridis", vmin=0.0, vmax=1.0)
-        fig.colorbar(im, ax=ax, label="fraction of the true class")
-        ticks = range(k) if k <= 12 else range(0, k, max(1, k // 10))
-        ax.set_xticks(list(ticks), [labels[j] for j in ticks], fontsize=7, rotation=90)
-        ax.set_yticks(list(ticks), [labels[j] for j in ticks], fontsize=7)
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
         acc = float(np.trace(cm) / cm.sum())
-        ax.set_title(f"{prep.name}: {title}, seed {first['seed']}, acc {acc:.3f}", fontsize=8)
+        heading = f"{prep.name}: {title}, seed {first['seed']}, acc {acc:.3f} (% of the true class)"
+        plots.confusion_matrix(cm, labels, heading, ax)
     ax = axes[2]
     methods = [
         ("logreg raw", [acc_logreg]),

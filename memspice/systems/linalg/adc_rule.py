@@ -195,10 +195,11 @@ def adc_bits_needed(
     Reads (:func:`_analog_reads`) are converted by a b-bit ADC spanning the largest possible sum M = n (2^b_in - 1)
     (2^b_d - 1) product steps (LSB M / (2^b - 1); an ideal array's sum is an integer, so the decoded value is
     rounded to one).  ``bits_needed``: fewest bits whose RMS error against the exact integer dot product is at
-    most (1 + ``tolerance``) times the RMS error of the analog read itself (an infinitely fine ADC); the array
-    then limits the result, not the ADC (``tolerance`` assumed 10 %).  For an ideal array (no variation, no wire
-    resistance) the analog error is zero and this is the fewest lossless bits.  ``*_calibrated``: the same after a
-    per-column gain and offset fitted on a quarter of the reads (known inputs) and scored on the rest.
+    most (1 + ``tolerance``) times that of the finest ADC tried (``max_bits``, decoded the same way: the analog
+    read's own error); the array then limits the result, not the ADC (``tolerance`` assumed 10 %).  For an ideal
+    array (no variation, no wire resistance) the analog error is zero and this is the fewest lossless bits.
+    ``*_calibrated``: the same after a per-column gain and offset fitted on a quarter of the reads (known inputs)
+    and scored on the rest.
     ``enob``: the bits the analog read is worth, log2(M / (RMS error sqrt 12)).  Defaults (assumed): 1 uS
     g_min and level step, 10 mV input step, 16 columns, 512 random vectors.
     """
@@ -227,7 +228,6 @@ def adc_bits_needed(
     for tag, reads, rows in (("", analog, slice(None)), ("_calibrated", fitted, slice(cal, None))):
         floor = float(np.sqrt(np.mean((reads[rows] - exact[rows]) ** 2)))
         curve: list[dict] = []
-        needed: int | None = None
         for bits in range(1, max_bits + 1):
             _, volts = adc_quantize(reads[rows], bits, float(top), signed=False)
             decoded = np.round(volts)  # the integer grid of an ideal array
@@ -235,8 +235,10 @@ def adc_bits_needed(
             curve.append(
                 {"bits": bits, "rms_error_steps": rms, "wrong_fraction": float(np.mean(decoded != exact[rows]))}
             )
-            if needed is None and rms <= (1 + tolerance) * floor + 1e-12:
-                needed = bits
+        # the finest ADC's error, decoded the same way (rounded to the integer grid, clipped at full scale): with a
+        # sub-step analog error the rounding alone can exceed 1.1 x the raw analog error at every bit count
+        finest = curve[-1]["rms_error_steps"]
+        needed = next(c["bits"] for c in curve if c["rms_error_steps"] <= (1 + tolerance) * finest + 1e-12)
         out[f"bits_needed{tag}"] = needed
         out[f"analog_rms_error_steps{tag}"] = floor
         out[f"enob{tag}"] = float(math.log2(top / (floor * math.sqrt(12)))) if floor > 0 else math.inf

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from ...analysis.plots import confusion_matrix
 from ...analysis.reproduction import Reproduction
 from .network import NetworkConfig, SpikingNetwork
 from .stdp import SynapseVariation
@@ -112,13 +113,7 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
     axes[2].set_ylabel("state change per post pulse")
     axes[2].set_title("device STDP window (x = 0.5)")
     ax = grid[1, 0]
-    im = ax.imshow(conf, cmap="viridis", vmin=0.0, vmax=1.0)
-    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title("confusion (rows sum to 1, fixed 0..1 scale)")
+    confusion_matrix(conf, title="confusion (% of the true class, fixed 0..1 scale)", ax=ax)
     ax = grid[1, 1]
     for name, marker in (("d2d", "o"), ("c2c", "s"), ("read_noise", "^")):
         rows = sweeps.get(name, [])
