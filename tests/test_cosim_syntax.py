@@ -155,17 +155,3 @@ def test_evaluate_matches_python_arithmetic(values, op1, op2):
         return
     got = evaluate("{" + expr + "}", {"p": c})
     assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
-
-
-def test_the_package_loads_no_kernels_until_used():
-    """The co-simulation worker must set up numba (read-only caches) before a kernel module loads, and it is
-    imported as memspice.cosim.worker: the package itself imports its submodules only on first use."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, memspice.cosim as c; assert 'memspice.solver.structured' not in sys.modules; "
-        "assert callable(c.cosimulate) and c.MARKER; import memspice.cosim.worker; "
-        "from numba.core import caching; assert caching.CacheImpl._locator_classes[0].__name__.startswith('ReadOnly')"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -218,25 +218,6 @@ def test_numba_cache_falls_back_to_a_user_folder_when_the_package_folder_is_read
     monkeypatch.setattr(numba.core.config, "CACHE_DIR", "", raising=False)
 
 
-def test_numba_cache_probe_writes_nothing_in_an_existing_folder(tmp_path, monkeypatch):
-    """A confined process (the co-simulation worker) calls writable() at import: a probe file there is a
-    refused write the sandbox reports as the netlist's, so an existing folder is asked, not written."""
-    import tempfile
-
-    from memspice.solver import numba_cache
-
-    def no_files(*args, **kwargs):
-        raise AssertionError("writable() wrote a probe file into an existing folder")
-
-    monkeypatch.setattr(tempfile, "TemporaryFile", no_files)
-    assert numba_cache.writable(tmp_path)
-    tmp_path.chmod(0o500)
-    try:
-        assert numba_cache.writable(tmp_path) == os.access(tmp_path, os.W_OK)  # root may write anyway
-    finally:
-        tmp_path.chmod(0o700)
-
-
 # ---------------------------------------------------------------------------------------------------
 # cross-check of every solver method on random arrays
 

@@ -16,14 +16,10 @@ import os
 import pickle
 import time
 
-from ._confined_numba import confined_numba
+import numpy as np
 
-confined_numba()  # before any kernel module: the worker reads the caches its parent wrote
-
-import numpy as np  # noqa: E402
-
-from . import device  # noqa: E402
-from .coupling import Coupling, instance_path  # noqa: E402
+from . import device
+from .coupling import Coupling, instance_path
 
 #: seconds between progress messages (assumed: often enough for a live bar, cheap)
 PROGRESS_EVERY_S = 0.2

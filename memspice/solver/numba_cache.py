@@ -21,18 +21,9 @@ PACKAGE_CACHE = Path(__file__).resolve().parent / "__pycache__"
 
 
 def writable(folder: Path) -> bool:
-    """True if ``folder`` exists or can be made, and a file can be written in it.
-
-    An existing folder is asked with ``os.access`` (writes nothing): a process the kernel sandbox confines
-    (the co-simulation worker, :mod:`memspice.spice.sandbox`) calls this at import, and a probe file there
-    is a refused write the sandbox reports as the netlist's.  That worker only reads the caches its parent
-    wrote, so the permission bits are the right answer for it.  A missing folder is made and probed.
-    """
-    folder = Path(folder)
-    if folder.is_dir():
-        return os.access(folder, os.W_OK | os.X_OK)
+    """True if ``folder`` exists or can be made, and a file can be written in it."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
         return True
     except OSError:
