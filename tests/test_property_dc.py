@@ -167,6 +167,10 @@ def _check_spice(spec, ispec, face="behavioural", mode="batch"):
     CrossbarSpec(m=2, n=2, cell="1R", pattern="constant", g_hi=1e-4),
     InputSpec(p=3, kinds=("positive", "signed", "constant"), amplitude=0.2, seed=1),
 )
+@example(  # long profile, seed 20261205: read_many_ngspice ran at ngspice's default tolerances (3.6x the bound)
+    CrossbarSpec(m=1, n=1, cell="1S1R", pattern="loguniform", g_lo=1e-7, g_hi=1e-7, r_word=0.0, r_bit=0.0),
+    InputSpec(p=1, kinds=("signed",), amplitude=1.0, seed=0),
+)
 def test_ngspice_agrees_with_the_sparse_solver(spec, ispec):
     """ngspice (batch, behavioural face), one run for all vectors: simulate_crossbar and read_many_ngspice."""
     count("ngspice_batch")
