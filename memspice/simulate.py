@@ -16,6 +16,7 @@ import numpy as np
 from .circuits.cells import Face
 from .circuits.crossbar import Crossbar
 from .core.choices import Choice
+from .netlists.multi_vector import READ_OPTIONS
 from .solver.guards import check_solution
 from .solver.reads import read_dc
 from .solver.solution import CrossbarSolution, SolveInfo
@@ -27,7 +28,7 @@ AUTO_SPICE_LIMIT = 64 * 64
 SPICE_OPTIONS = {"mode", "timeout", "face"}
 SPARSE_OPTIONS = {"method", "tol", "max_newton", "max_devices", "network", "max_memory", "i_tol"}
 #: tolerances of the ngspice reads (tight enough for 1e-9 agreement with the sparse solver)
-SPICE_READ_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
+SPICE_READ_OPTIONS = READ_OPTIONS  # one place: memspice.netlists.multi_vector.READ_OPTIONS
 
 
 class Backend(Choice):

@@ -83,6 +83,24 @@ def _tol_key(path: str) -> str:
     CrossbarSpec(m=16, n=9, cell="1R", pattern="open", g_lo=0.01, g_hi=0.01, r_word=0.0, r_bit=10.0, r_source=0.0562),
     InputSpec(p=1, kinds=("signed",), amplitude=1.0),
 )
+@example(  # long profile, seed 20261206: the transfer sweep's Schur complement subtracted numbers of size
+    # 1/r_bit (1000 S) to get one of the cells' size (1e-4 S): 3.1e-10 off, 1.07x the bound
+    CrossbarSpec(
+        m=2,
+        n=2,
+        cell="1R",
+        pattern="loguniform",
+        g_lo=1e-4,
+        g_hi=1e-4,
+        r_word=0.0,
+        r_bit=0.001,
+        r_source=0.0,
+        r_sense=1.0,
+        bias=0.0,
+        bias_spread=0.125,
+    ),
+    InputSpec(p=1, kinds=("signed",), amplitude=1.0),
+)
 def test_sparse_paths_agree(spec, ispec):
     """structured, cg, read_many (auto, blocked) and the transfer matrix against the direct solve."""
     count("sparse_paths")
@@ -113,6 +131,24 @@ def test_sparse_paths_agree(spec, ispec):
     CrossbarSpec(m=4, n=5, cell="1R", r_word=1.0, r_bit=2.0, bias=0.1, bias_spread=0.05),
     InputSpec(p=2, kinds=("signed",)),
     (2, 2),
+)
+@example(  # long profile, seed 20261206: the same cancellation in each tile's transfer sweep (4.7x the bound)
+    CrossbarSpec(
+        m=2,
+        n=2,
+        cell="1R",
+        pattern="loguniform",
+        g_lo=1e-5,
+        g_hi=1e-3,
+        r_word=0.0,
+        r_bit=0.001,
+        r_source=0.0,
+        r_sense=1.0,
+        bias=0.0,
+        bias_spread=0.125,
+    ),
+    InputSpec(p=1, kinds=("signed",), amplitude=1.0),
+    (2, 1),
 )
 def test_tiled_reads_are_the_sum_of_independent_tile_reads(spec, ispec, tile):
     """read_tiled (Dask, synchronous) = the sum over tile rows of each tile's own direct solve."""
@@ -166,6 +202,10 @@ def _check_spice(spec, ispec, face="behavioural", mode="batch"):
 @example(  # issue 20: "compose ... values 0.1 -0.05" was read as one expression (vector 1 got 0.05 V)
     CrossbarSpec(m=2, n=2, cell="1R", pattern="constant", g_hi=1e-4),
     InputSpec(p=3, kinds=("positive", "signed", "constant"), amplitude=0.2, seed=1),
+)
+@example(  # long profile, seed 20261205: read_many_ngspice ran at ngspice's default tolerances (3.6x the bound)
+    CrossbarSpec(m=1, n=1, cell="1S1R", pattern="loguniform", g_lo=1e-7, g_hi=1e-7, r_word=0.0, r_bit=0.0),
+    InputSpec(p=1, kinds=("signed",), amplitude=1.0, seed=0),
 )
 def test_ngspice_agrees_with_the_sparse_solver(spec, ispec):
     """ngspice (batch, behavioural face), one run for all vectors: simulate_crossbar and read_many_ngspice."""

@@ -186,6 +186,11 @@ def _column(wave, j: int) -> float:
     raise KeyError(f"column current of vsense{j} missing from plot {wave.title!r}")
 
 
+#: tolerances of memspice's ngspice reads (tight enough for the bounds of :mod:`memspice.accuracy`; at
+#: ngspice's defaults, reltol 1e-3 and vntol 1e-6, a 1S1R cell's inner node stops ~1e-7 off)
+READ_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
+
+
 def read_many_ngspice(
     xbar, voltages, timeout: float = DEFAULT_TIMEOUT, mode: str = "batch", **netlist_kw
 ) -> np.ndarray:
@@ -199,7 +204,7 @@ def read_many_ngspice(
         ngspice driver (:func:`memspice.spice.run`).
     **netlist_kw
         Passed to :func:`multi_vector_netlist`; with ``face=Face.VERILOG_A`` the cell's compiled libraries are
-        loaded.
+        loaded.  ``options`` defaults to :data:`READ_OPTIONS`.
 
     Raises
     ------
@@ -210,6 +215,7 @@ def read_many_ngspice(
     from .crossbar import osdi_libraries
 
     v = xbar.check_inputs(voltages)  # (m, p) columns
+    netlist_kw.setdefault("options", READ_OPTIONS)
     text = multi_vector_netlist(xbar, v.T, **netlist_kw)
     osdi: Sequence[str | Path] = ()
     if Face.parse(netlist_kw.get("face", Face.BEHAVIOURAL)) is Face.VERILOG_A:

@@ -168,22 +168,27 @@ def _sweep(G: np.ndarray, r_word: float, r_bit: float, r_source: float, r_sense:
         return T, -(K_sum @ v_foot)
     if r_bit == 0:  # each bit line is one node behind the sense resistance
         g_s = 1.0 / r_sense
-        S: np.ndarray | None = g_s * np.eye(n)
+        K_all = np.zeros((n, n))
         Rm = np.empty((n, m + 1))
         for i in range(m):
             K, Rm[:, i] = _word_line(G[i], r_word, r_source)
-            S += K
-        Rm[:, m] = g_s * v_foot
-        B = cho_solve(cho_factor(S, lower=False, check_finite=False), Rm, check_finite=False)
-        return g_s * B[:, :m].T, g_s * (B[:, m] - v_foot)
+            K_all += K
+        # the bias column solves for (foot voltage - v_foot) directly: S (B - v_foot) = -K_all v_foot
+        Rm[:, m] = -(K_all @ v_foot)
+        S0 = K_all + g_s * np.eye(n)
+        B = cho_solve(cho_factor(S0, lower=False, check_finite=False), Rm, check_finite=False)
+        return g_s * B[:, :m].T, g_s * B[:, m]
     gb, g_last = 1.0 / r_bit, 1.0 / (r_bit + r_sense)
     R = np.zeros((n, m + 1))  # right-hand sides of all m inputs, then the bias column
-    S = None
+    eye = np.eye(n)
+    # Row i's Schur complement is S_i = D_i + (link below) I, with D_i = K_i + gb S_{i-1}^-1 D_{i-1}: the same as
+    # K_i + (links) I - gb^2 S_{i-1}^-1, but without subtracting two numbers of size gb = 1/r_bit to get one of
+    # the cells' size (with r_bit = 1 mOhm and 1e-4 S cells that cancellation cost 7 digits)
+    S: np.ndarray | None = None
+    D = np.zeros((n, n))
     for i in range(m):
         K, R[:, i] = _word_line(G[i], r_word, r_source)
-        q = (gb if i > 0 else 0.0) + (gb if i < m - 1 else g_last)
-        K[np.arange(n), np.arange(n)] += q
-        if S is not None:  # eliminate row i - 1: S_i = K_i + Q_i - gb^2 S_{i-1}^-1, R_i = gb S_{i-1}^-1 R_{i-1}
+        if S is not None:  # eliminate row i - 1
             c, info = lapack.dpotrf(S, lower=0, overwrite_a=1)
             if info != 0:
                 raise np.linalg.LinAlgError(
@@ -195,11 +200,14 @@ def _sweep(G: np.ndarray, r_word: float, r_bit: float, r_source: float, r_sense:
             inv = np.triu(inv)
             inv += np.triu(inv, 1).T
             R[:, :i] = gb * (inv @ R[:, :i])
-            K -= (gb * gb) * inv
-        S = K
-    R[:, m] = g_last * v_foot
+            X = gb * (inv @ D)
+            K += 0.5 * (X + X.T)  # symmetric in exact arithmetic (S and D commute)
+        D = K
+        S = D + (gb if i < m - 1 else g_last) * eye
+    R[:, m] = -(D @ v_foot)  # the bias column solves for (foot voltage - v_foot): S (B - v_foot) = -D v_foot
+    assert S is not None  # m >= 1
     B = cho_solve(cho_factor(S, lower=False, overwrite_a=True, check_finite=False), R, check_finite=False)
-    return g_last * B[:, :m].T, g_last * (B[:, m] - v_foot)
+    return g_last * B[:, :m].T, g_last * B[:, m]
 
 
 def transfer_flops(m: int, n: int) -> float:
