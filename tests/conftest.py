@@ -1,5 +1,7 @@
 """Shared fixtures: skip reasons that say exactly what is missing."""
 
+import os
+
 import pytest
 
 from memspice.spice.capabilities import ngspice_info
@@ -15,3 +17,16 @@ needs_osdi = pytest.mark.skipif(
     reason="Verilog-A/OSDI unavailable: " + ("; ".join(INFO.notes) or "needs ngspice >= 40 and openvaf-r"),
 )
 needs_shared = pytest.mark.skipif(INFO.shared_library is None, reason="libngspice not installed (libngspice0)")
+
+
+def processes_inside(folder) -> list[int]:
+    """Processes whose working directory is inside ``folder`` (a run, or one left behind)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.readlink(f"/proc/{pid}/cwd").startswith(str(folder)):
+                    found.append(int(pid))
+            except OSError:
+                pass
+    return found

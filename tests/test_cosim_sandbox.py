@@ -28,6 +28,7 @@ from memspice.spice import SandboxViolation, UnsafeNetlistError, sandbox
 from memspice.spice.capabilities import ngspice_info
 from memspice.spice.wire import EXCEPTION_MODULES, WireError, dumps, loads
 
+from .conftest import processes_inside
 from .test_spice_hostile_code import library  # noqa: F401 - the hostile code model, compiled once
 
 needs_cosim = pytest.mark.skipif(
@@ -149,18 +150,6 @@ def test_what_the_cosim_worker_prints_is_kept_bounded(tmp_path):
     assert res["i(x1.bl0)"][-1] == pytest.approx(-(0.3 * 20e-6 + 0.5 * 60e-6), rel=1e-3)
 
 
-def _processes_inside(folder) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.readlink(f"/proc/{pid}/cwd").startswith(str(folder)):
-                    found.append(int(pid))
-            except OSError:
-                pass
-    return found
-
-
 @needs_cosim
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_the_caller_leaves_no_cosim_folder_and_no_worker(tmp_path, sig):
@@ -183,9 +172,9 @@ def test_a_signal_to_the_caller_leaves_no_cosim_folder_and_no_worker(tmp_path, s
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), MEMSPICE_PROGRESS="0")
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None and not _processes_inside(temp):
+    while time.monotonic() < deadline and proc.poll() is None and not processes_inside(temp):
         time.sleep(0.1)
-    assert _processes_inside(temp), f"the co-simulation did not start: {proc.communicate()[1][-2000:]!r}"
+    assert processes_inside(temp), f"the co-simulation did not start: {proc.communicate()[1][-2000:]!r}"
     time.sleep(0.5)
     os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=60)
@@ -194,6 +183,6 @@ def test_a_signal_to_the_caller_leaves_no_cosim_folder_and_no_worker(tmp_path, s
         assert proc.returncode == -signal.SIGINT or "KeyboardInterrupt" in err, err[-2000:]
     assert [p.name for p in temp.iterdir() if p.name.startswith("memspice-")] == [], err[-2000:]
     time.sleep(0.2)
-    assert _processes_inside(temp) == []
+    assert processes_inside(temp) == []
     if sig == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM

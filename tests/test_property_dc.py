@@ -70,6 +70,13 @@ def _tol_key(path: str) -> str:
     return path.split(":")[0]
 
 
+def _thin_bit_lines(g_lo: float, g_hi: float) -> CrossbarSpec:
+    """2 x 2, 1 mOhm bit-line segments behind 1 Ohm sense links, biased bit lines: where the transfer sweep
+    once cancelled digits (long profile, seed 20261206)."""
+    return CrossbarSpec(m=2, n=2, cell="1R", pattern="loguniform", g_lo=g_lo, g_hi=g_hi, r_word=0.0, r_bit=0.001,
+                        r_source=0.0, r_sense=1.0, bias=0.0, bias_spread=0.125)  # fmt: skip
+
+
 # ---- the sparse solver's paths ---------------------------------------------------------------------------
 
 
@@ -85,20 +92,7 @@ def _tol_key(path: str) -> str:
 )
 @example(  # long profile, seed 20261206: the transfer sweep's Schur complement subtracted numbers of size
     # 1/r_bit (1000 S) to get one of the cells' size (1e-4 S): 3.1e-10 off, 1.07x the bound
-    CrossbarSpec(
-        m=2,
-        n=2,
-        cell="1R",
-        pattern="loguniform",
-        g_lo=1e-4,
-        g_hi=1e-4,
-        r_word=0.0,
-        r_bit=0.001,
-        r_source=0.0,
-        r_sense=1.0,
-        bias=0.0,
-        bias_spread=0.125,
-    ),
+    _thin_bit_lines(1e-4, 1e-4),
     InputSpec(p=1, kinds=("signed",), amplitude=1.0),
 )
 def test_sparse_paths_agree(spec, ispec):
@@ -133,20 +127,7 @@ def test_sparse_paths_agree(spec, ispec):
     (2, 2),
 )
 @example(  # long profile, seed 20261206: the same cancellation in each tile's transfer sweep (4.7x the bound)
-    CrossbarSpec(
-        m=2,
-        n=2,
-        cell="1R",
-        pattern="loguniform",
-        g_lo=1e-5,
-        g_hi=1e-3,
-        r_word=0.0,
-        r_bit=0.001,
-        r_source=0.0,
-        r_sense=1.0,
-        bias=0.0,
-        bias_spread=0.125,
-    ),
+    _thin_bit_lines(1e-5, 1e-3),
     InputSpec(p=1, kinds=("signed",), amplitude=1.0),
     (2, 1),
 )

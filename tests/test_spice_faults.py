@@ -17,25 +17,12 @@ import pytest
 from memspice.core.files import write_atomic
 from memspice.spice import OsdiUnavailable, SpiceCrashError, SpiceNetlistError, capabilities, run, rundir
 
-from .conftest import needs_ngspice, needs_shared
+from .conftest import needs_ngspice, needs_shared, processes_inside
 
 DIVIDER = "divider\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n.op\n.end\n"
 #: a transient that runs far longer than any test waits
 ENDLESS = "endless\nV1 a 0 SIN(0 1 1k)\nR1 a b 1k\nC1 b 0 1u\n.tran 10n 1000\n.end\n"
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), MEMSPICE_PROGRESS="0")
-
-
-def _processes_inside(folder) -> list[int]:
-    """Processes whose working directory is inside ``folder`` (a run left behind)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.readlink(f"/proc/{pid}/cwd").startswith(str(folder)):
-                    found.append(int(pid))
-            except OSError:
-                pass
-    return found
 
 
 @needs_ngspice
@@ -64,17 +51,17 @@ def test_a_signal_to_the_caller_leaves_no_run_folder_and_no_simulator(tmp_path, 
     proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (
-        [p for p in tmp_path.iterdir() if p.name.startswith("memspice-")] and _processes_inside(tmp_path)
+        [p for p in tmp_path.iterdir() if p.name.startswith("memspice-")] and processes_inside(tmp_path)
     ):
         time.sleep(0.1)
-    assert _processes_inside(tmp_path), "the run did not start"
+    assert processes_inside(tmp_path), "the run did not start"
     time.sleep(0.5)
     os.kill(proc.pid, sig)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("memspice-")] == []
     time.sleep(0.2)
-    assert _processes_inside(tmp_path) == []
+    assert processes_inside(tmp_path) == []
     if sig == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM
 

@@ -35,6 +35,7 @@ import pickle
 import re
 import struct
 import sys
+from typing import Any
 
 #: modules whose exception classes a worker may name (already imported in the parent; never imported here)
 EXCEPTION_MODULES = frozenset({"builtins", "memspice.spice.errors", "memspice.core.osdi"})
@@ -264,7 +265,26 @@ def _exception_class(module: str, name: str, allowed=EXCEPTION_MODULES):
 
 
 # --- the two ends of a worker's connection ------------------------------------------------------------
-class ParentEnd:
+class _End:
+    """What both ends of a worker connection pass straight to the wrapped Connection."""
+
+    _conn: Any
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        return self._conn.poll(timeout)
+
+    def fileno(self) -> int:
+        return self._conn.fileno()
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.closed
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class ParentEnd(_End):
     """The parent's end of a worker connection: sends pickles (the worker trusts its parent), reads only data.
 
     Wraps a :class:`multiprocessing.connection.Connection`; :meth:`recv`
@@ -283,21 +303,8 @@ class ParentEnd:
     def recv(self):
         return loads(self._conn.recv_bytes(self.max_message), self.exception_modules)
 
-    def poll(self, timeout: float | None = 0.0) -> bool:
-        return self._conn.poll(timeout)
 
-    def fileno(self) -> int:
-        return self._conn.fileno()
-
-    @property
-    def closed(self) -> bool:
-        return self._conn.closed
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-class WorkerEnd:
+class WorkerEnd(_End):
     """The worker's end: reads its parent's pickles, sends data-only messages (:func:`dumps`)."""
 
     def __init__(self, conn):
@@ -308,16 +315,3 @@ class WorkerEnd:
 
     def recv(self):
         return pickle.loads(self._conn.recv_bytes())
-
-    def poll(self, timeout: float | None = 0.0) -> bool:
-        return self._conn.poll(timeout)
-
-    def fileno(self) -> int:
-        return self._conn.fileno()
-
-    @property
-    def closed(self) -> bool:
-        return self._conn.closed
-
-    def close(self) -> None:
-        self._conn.close()
