@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from memspice.accuracy import TOLERANCES, allowed_error, conductance_scale
+from memspice.accuracy import TOLERANCES, allowed_error, conductance_scale, junctions
 from memspice.circuits.cells import DesignWarning
 from memspice.circuits.crossbar import Crossbar
 from memspice.simulate import SPICE_READ_OPTIONS
@@ -54,7 +54,7 @@ def assert_agree(path: str, got, ref, v, g_scale, xbar, against: str = "direct",
     assert got.shape == ref.shape, f"{path}: shape {got.shape}, reference {ref.shape}"
     assert np.all(np.isfinite(got)), f"{path}: non-finite outputs {got}"
     tol = TOLERANCES[_tol_key(path)] + TOLERANCES[against]
-    bound = allowed_error(tol, ref, v, g_scale, xbar.cell.linear, xbar.bit_voltages)
+    bound = allowed_error(tol, ref, v, g_scale, xbar.cell.linear, xbar.bit_voltages, junctions(xbar))
     ratio = np.abs(got - ref) / bound
     observe(record or path, float(np.max(ratio, initial=0.0)))
     if np.max(ratio) > 1:
@@ -187,6 +187,10 @@ def _check_spice(spec, ispec, face="behavioural", mode="batch"):
 @example(  # long profile, seed 20261205: read_many_ngspice ran at ngspice's default tolerances (3.6x the bound)
     CrossbarSpec(m=1, n=1, cell="1S1R", pattern="loguniform", g_lo=1e-7, g_hi=1e-7, r_word=0.0, r_bit=0.0),
     InputSpec(p=1, kinds=("signed",), amplitude=1.0, seed=0),
+)
+@example(  # long profile, seed 20261208: ngspice's gmin across the 1T1R junctions (-4.9e-13 A for 0 A, 1.25x)
+    CrossbarSpec(m=1, n=1, cell="1T1R", pattern="loguniform", g_lo=1e-2, g_hi=1e-2, r_word=0.0, r_bit=0.0, bias=0.5),
+    InputSpec(p=2, kinds=("constant",), amplitude=0.5, seed=0),
 )
 def test_ngspice_agrees_with_the_sparse_solver(spec, ispec):
     """ngspice (batch, behavioural face), one run for all vectors: simulate_crossbar and read_many_ngspice."""

@@ -91,7 +91,9 @@ class Cell(abc.ABC):
     per-cell array the kind needs), ``linear`` (current = g u exactly: one linear solve, no Newton),
     ``three_terminal`` (the current depends on both node voltages, not only their difference: the
     Newton Jacobian is not symmetric), ``stateful`` (has a state equation for transients),
-    ``read_voltage`` (V: the largest input of a default read, where the kind reads well; see below).
+    ``read_voltage`` (V: the largest input of a default read, where the kind reads well; see below),
+    ``spice_junctions`` (how many pn junctions the netlist face puts in each cell: ngspice keeps its ``gmin``
+    across each, a leak the read-accuracy bound counts, :mod:`memspice.accuracy`).
     """
 
     name: str = "cell"
@@ -99,6 +101,7 @@ class Cell(abc.ABC):
     linear: bool = False
     three_terminal: bool = False
     stateful: bool = False
+    spice_junctions: int = 0
     #: default largest read input (V) of this kind: what ``build_crossbar``, sweeps and the CLI use when the
     #: user gives none.  Assumed (the source papers give no read amplitude): 0.2 V, a usual amplitude-encoded
     #: MVM read of resistive memory, well below set/reset thresholds of ~1 V; kinds that need more override it
@@ -359,6 +362,7 @@ class TransistorResistor(Cell):
     transistor: AccessTransistor = field(default_factory=AccessTransistor)
     name = "1T1R"
     three_terminal = True
+    spice_junctions = 2  # the level-1 MOSFET's bulk-drain and bulk-source junctions
     iters: int = 100
     tol: float = 1e-14
     #: largest fraction of a read current the transistor may take before :meth:`check` warns (assumed:
