@@ -31,6 +31,7 @@ from ..circuits.crossbar import Crossbar
 from ..solver.state_kernels import cell_stepper
 from ..solver.transient import NEWTON_V_TOL, NODE_THETA, _Nodes  # the transient's node equations, reused as they are
 from .ladder import ladders
+from .truncation import smallest_bound
 
 #: the step bound grows at most by this factor per accepted step (as the transient's step control)
 GROWTH = 2.0
@@ -178,6 +179,8 @@ class ArrayPorts:
         self.tol = float(tol)
         self.theta = 0.5 if method == "trap" else 1.0
         self.capacitive = self.nodes.cap > 0
+        self._cap_nodes = np.flatnonzero(self.capacitive)
+        self._charges = np.zeros((0, self._cap_nodes.size))  # charges of the accepted points in history
         self.cap_safe = np.where(self.capacitive, self.nodes.cap, 1.0)
         self.x_init = np.asarray(xbar.state, float).ravel() if self.stateful else np.zeros(0)
         self.reuse = bool(reuse)
@@ -211,7 +214,9 @@ class ArrayPorts:
         return ladders(g.reshape(self.m, self.n), xbar.r_word, r_first, xbar.r_bit, r_last, s_w, s_b)
 
     # -- analysis --------------------------------------------------------------------------------------
-    def _solve(self, t, v, h, guess_V, guess_x, base: Point | None) -> Point | None:
+    def _solve(self, t, v, h, guess_V, guess_x, base: Point | None, same: Point | None = None) -> Point | None:
+        """Solve at ``t`` from ``base`` (None: DC); ``same``: a point solved for this step at other port
+        voltages, whose cell evaluation the first Newton iterate reuses where its cell voltages are the same."""
         nodes = self.nodes
         nodes.ports = np.asarray(v, float)
         self.solves += 1
@@ -219,7 +224,8 @@ class ArrayPorts:
             x_old = self.x_init
             point = nodes.solve(guess_V, t, 0.0, 1.0, x_old, np.zeros_like(x_old), x_old)
         else:
-            point = nodes.solve(guess_V, t, h, self.theta, base.x, base.f, guess_x, V0=base.V, R0=base.R)
+            known = None if same is None else (same.u, same.x, same.i, same.g, same.f)
+            point = nodes.solve(guess_V, t, h, self.theta, base.x, base.f, guess_x, V0=base.V, R0=base.R, known=known)
         if point is None:
             return None
         V, x, u, i, f, R = point
@@ -299,7 +305,7 @@ class ArrayPorts:
             before = self.previous
             if before is not None and base.t > before.t:  # node voltages extrapolated along the last step
                 guess_V = base.V + (base.V - before.V) * (h / (base.t - before.t))
-        solved = self._solve(t, v, h, guess_V, guess_x, base)
+        solved = self._solve(t, v, h, guess_V, guess_x, base, p)
         if solved is not None:
             self.pending = solved
         return solved
@@ -378,31 +384,20 @@ class ArrayPorts:
         constants are far below any step and the ports carry ngspice's Newton noise.)
         """
         history = self.history
-        if not np.any(self.capacitive) or not history or point.t <= history[-1][0]:
+        if self._cap_nodes.size == 0 or not history or point.t <= history[-1][0]:
             return 1e30
         order = 2 if self.theta < 1.0 else 1
-        points = history[-(order + 1) :] + [(point.t, self.nodes.cap[self.capacitive] * point.V[self.capacitive])]
-        if len(points) < order + 2:
+        if len(history) < order + 1:
             return 1e30
-        h, h_before = points[-1][0] - points[-2][0], points[-2][0] - points[-3][0]
+        times = [t for t, _ in history[-(order + 1) :]] + [point.t]
+        h, h_before = times[-1] - times[-2], times[-2] - times[-3]
         if h < SLIVER * h_before:  # a sliver ngspice inserts before a breakpoint or the final time: the charges'
             return 1e30  # divided differences there measure the ports' Newton noise, not the waveform
         reltol, abstol, chgtol, trtol = self.simulator_tolerances
-        times = [p[0] for p in points]
-        diff = [p[1] for p in points]
-        for level in range(1, order + 2):
-            diff = [(diff[k + 1] - diff[k]) / (times[k + level] - times[k]) for k in range(len(diff) - 1)]
-        h = times[-1] - times[-2]
-        q1, q0 = points[-1][1], points[-2][1]
-        i1 = (q1 - q0) / h
-        i0 = (q0 - points[-3][1]) / (times[-2] - times[-3])
-        tol = np.maximum(
-            abstol + reltol * np.maximum(np.abs(i1), np.abs(i0)),
-            reltol * np.maximum(np.maximum(np.abs(q1), np.abs(q0)), chgtol) / h,
-        )
-        factor = 1.0 / 12.0 if order == 2 else 0.5
-        bound = trtol * tol / np.maximum(abstol, factor * np.abs(diff[0]))
-        return max(SHRINK * h, float(np.min(bound) ** (1.0 / order)))
+        charges = self._charges if order + 1 == len(history) else self._charges[-(order + 1) :]
+        bound = smallest_bound(charges, self._cap_nodes, self.nodes.cap, point.V, times, reltol, abstol, chgtol,
+                               trtol, order)  # fmt: skip
+        return max(SHRINK * h, bound ** (1.0 / order))
 
     def step_bound(self, point: Point) -> float:
         """Largest next step (s) the local errors allow; below 0.9 h it makes ngspice reject ``point``."""
@@ -439,10 +434,12 @@ class ArrayPorts:
         return p
 
     def _remember(self, point: Point) -> None:
-        if not np.any(self.capacitive):
+        nodes = self._cap_nodes
+        if nodes.size == 0:
             return
         if self.history and not point.solved:  # a reused point keeps the reference's node voltages
             charges = self.history[-1][1]
         else:
-            charges = self.nodes.cap[self.capacitive] * point.V[self.capacitive]
+            charges = self.nodes.cap[nodes] * point.V[nodes]
         self.history = (self.history + [(point.t, charges)])[-3:]
+        self._charges = np.stack([q for _, q in self.history])  # for capacitor_bound, oldest first

@@ -23,6 +23,13 @@ from .coupling import Coupling, instance_path
 
 #: seconds between progress messages (assumed: often enough for a live bar, cheap)
 PROGRESS_EVERY_S = 0.2
+#: OpenMP threads of ngspice's OSDI device loads in the worker.  ngspice evaluates OSDI instances as OpenMP
+#: tasks in a parallel region entered on every Newton iteration, with ``num_threads`` threads (its spinit
+#: sets 8).  The port devices' evaluations all call into Python and hold the GIL, so extra threads cannot run
+#: them side by side; they only wake, wait and pass the GIL around on every iteration.  Measured on the
+#: project's shared 2-core machine (write_design, 32 x 32 1S1R, same counters): 39.8 CPU s with ngspice's 8
+#: threads, 29.5 with 1.  A netlist's own ``set num_threads`` (its control block runs later) still wins.
+NGSPICE_THREADS = 1
 #: modules whose exception classes the worker's errors may name: the parent rebuilds them as those classes
 #: (besides builtins and memspice.spice's errors, :data:`memspice.spice.wire.EXCEPTION_MODULES`)
 ERROR_MODULES = (
@@ -77,6 +84,7 @@ def simulate(job: dict, progress=None):
     coupling = Coupling(specs, progress)
     ng = Ngspice(job["libngspice"])
     keep = install(ng.ffi, job["library"], coupling)
+    ng.command(f"set num_threads={NGSPICE_THREADS}")  # before the circuit: a netlist's own ``set`` still wins
     ng.command(f"osdi {job['library']}")
     ng.load(job["text"])  # the control block runs the analysis now, in this thread
     del keep

@@ -93,6 +93,9 @@ def using_threads(count: int | None):
         yield get_threads()
         return
     before = get_threads()
+    if before == count:  # nothing to change (numba's set_num_threads costs ~10 us: kernels call this often)
+        yield before
+        return
     try:
         yield set_threads(count)
     finally:
