@@ -158,3 +158,16 @@ def test_failure_report_names_the_ports_that_did_not_converge():
     c.evaluate(0, "nxarr", 0.0, v + np.array([0.5, 0.0, 0.0, 0.2, 0.0]), 1e-3, 1e-12)
     text = c.failure_report()
     assert "Xarr (line 7)" in text and "t = 0 s" in text and "wl0" in text and "bl" in text
+
+
+def test_the_netlists_reltol_and_abstol_reach_the_coupling():
+    """Regression: OSDI passes the simulator parameters' names as C strings; read as cdata keys they never
+    matched, so the coupling's convergence test ran at ngspice's defaults whatever the netlist's .options."""
+    from cffi import FFI
+
+    ffi = FFI()
+    keep = [ffi.new("char[]", name) for name in (b"gmin", b"reltol", b"vntol", b"abstol")]
+    names = ffi.new("char *[]", keep + [ffi.NULL])
+    values = ffi.new("double[]", [1e-12, 1e-5, 1e-8, 1e-13])
+    assert Coupling([]).tolerances(names, values) == (1e-5, 1e-13)
+    assert Coupling([]).tolerances(ffi.new("char *[]", [ffi.NULL]), values) == (1e-3, 1e-12)  # none: defaults

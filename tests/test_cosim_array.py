@@ -117,3 +117,66 @@ def test_three_terminal_cells_are_refused():
     xbar = Crossbar(conductances=np.full((2, 2), 1e-5), cell="1T1R")
     with pytest.raises(CosimArrayError, match="three-terminal"):
         ArrayPorts(xbar)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=2**31 - 1),
+    st.sampled_from([1, 2]),
+    st.sampled_from([1.5, 10.0, 1e3]),
+)
+def test_capacitor_bound_is_ngspices_divided_difference_test(seed, order, spread):
+    """The compiled truncation bound equals the divided-difference formula written out with numpy."""
+    from memspice.cosim.truncation import smallest_bound
+
+    rng = np.random.default_rng(seed)
+    cap = np.where(rng.random(30) < 0.7, 1e-15, 0.0)
+    cap[0] = 1e-15
+    nodes = np.flatnonzero(cap)
+    times = np.cumsum(rng.uniform(1e-10, 1e-10 * spread, order + 2))
+    V = [rng.normal(size=30) * 0.01 + np.sin(t * 1e7) for t in times]
+    q = [cap[nodes] * v[nodes] for v in V]
+    diff = list(q)
+    for level in range(1, order + 2):
+        diff = [(diff[k + 1] - diff[k]) / (times[k + level] - times[k]) for k in range(len(diff) - 1)]
+    reltol, abstol, chgtol, trtol = 1e-5, 1e-13, 1e-14, 1.0
+    h, h0 = times[-1] - times[-2], times[-2] - times[-3]
+    i1, i0 = (q[-1] - q[-2]) / h, (q[-2] - q[-3]) / h0
+    tol = np.maximum(
+        abstol + reltol * np.maximum(abs(i1), abs(i0)),
+        reltol * np.maximum(np.maximum(abs(q[-1]), abs(q[-2])), chgtol) / h,
+    )
+    expected = np.min(trtol * tol / np.maximum(abstol, (1 / 12 if order == 2 else 0.5) * np.abs(diff[0])))
+    got = smallest_bound(np.stack(q[:-1]), nodes, cap, V[-1], times, reltol, abstol, chgtol, trtol, order)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["tiox", "1s1r"])
+def test_a_newton_iterate_at_the_same_time_solves_as_a_fresh_step(cell):
+    """A re-solve at the same trial time (reusing the first cell evaluation) gives the step solved afresh."""
+    rng = np.random.default_rng(3)
+    stateful = cell == "tiox"
+
+    def make():
+        xbar = Crossbar(
+            conductances=None if stateful else rng.uniform(1e-5, 1e-4, (6, 5)),
+            state=rng.uniform(0.2, 0.8, (6, 5)) if stateful else None,
+            cell=cell, r_word=10.0, r_bit=10.0, c_word=1e-15, c_bit=1e-15,
+        )  # fmt: skip
+        arr = ArrayPorts(xbar, reuse=False)
+        arr.set_simulator_tolerances(1e-5, 1e-13)
+        return arr
+
+    state = rng.bit_generator.state
+    a = make()
+    rng.bit_generator.state = state
+    b = make()
+    v0 = np.concatenate([np.full(6, 1.8), np.zeros(5)])
+    v1, v2 = v0 * 1.01, v0 * 0.97
+    for arr in (a, b):
+        arr.dc(v0)
+    a.step(1e-8, v1)
+    p = a.step(1e-8, v2)
+    q = b.step(1e-8, v2)
+    assert np.allclose(p.I, q.I, rtol=1e-7, atol=1e-15)
+    assert np.allclose(p.x, q.x, rtol=0, atol=1e-9)

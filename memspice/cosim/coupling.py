@@ -113,6 +113,17 @@ class _Instance:
             r.states.append(point.x.copy())
 
 
+def _text(name) -> str:
+    """A parameter name as OSDI passes it (a C string; ``str`` or ``bytes`` in tests) as text."""
+    if isinstance(name, str):
+        return name
+    if not isinstance(name, bytes):
+        from cffi import FFI
+
+        name = FFI().string(name)
+    return name.decode(errors="replace")
+
+
 def instance_path(name: str) -> str:
     """User-facing path of an ngspice OSDI instance name: ``nx1`` -> ``x1``, ``n.xa.nx1`` -> ``xa.x1``."""
     parts = name.lower().split(".")
@@ -156,7 +167,9 @@ class Coupling:
         if self._params is None:
             found, k = {}, 0
             while names is not None and names[k]:
-                found[names[k]] = float(values[k])
+                # names[k] is a C string: its text is the key (a cdata key never matched, so the netlist's
+                # reltol and abstol were ignored and the test ran at ngspice's defaults, 1e-3 and 1e-12 A)
+                found[_text(names[k])] = float(values[k])
                 k += 1
             self._params = (found.get("reltol", RELTOL), found.get("abstol", ABSTOL))
         return self._params
