@@ -209,12 +209,13 @@ class SpikingNetwork:
         last_pre = np.full((b, cfg.n_inputs), -np.inf)
         adapt = np.broadcast_to(self.adapt, (b, n)).copy()
         step_decay = math.exp(-dt / lif.tau_adapt)
+        r_in = lif.r_m * cfg.neuron.mirror_gain  # membrane volts per column ampere (the mirror's gain)
         events: list[tuple[int, int, float]] = []
         rows = np.arange(b)
         for k in range(s.shape[1]):
             t0, t1 = k * dt, (k + 1) * dt
             last_pre[s[:, k]] = t0
-            u_inf = current[:, k] * lif.r_m
+            u_inf = current[:, k] * r_in
             theta = lif.v_th + adapt
             start = np.maximum(release, t0)
             active = start < t1
