@@ -121,7 +121,7 @@ def split(name: str, x, y, seed: int = 0, test_size: float = TEST_SIZE) -> Datas
     if len(x) != len(y):
         raise ValueError(f"{name}: x has {len(x)} samples but y has {len(y)} labels")
     classes, codes = np.unique(y, return_inverse=True)
-    _check_classes(name, classes, len(x))
+    _check_classes(name, classes)
     counts = np.bincount(codes)
     if counts.min() < 2:
         few = [str(classes[k]) for k in np.flatnonzero(counts < 2)]
@@ -173,7 +173,7 @@ def _given_split(name: str, x_train, y_train, x_test, y_test) -> Dataset:
     if x_train.shape[1] != x_test.shape[1]:
         raise ValueError(f"{name}: x_train has {x_train.shape[1]} inputs but x_test has {x_test.shape[1]}")
     classes = np.unique(y_train)
-    _check_classes(name, classes, len(x_train))
+    _check_classes(name, classes)
     unseen = np.setdiff1d(np.unique(y_test), classes)
     if unseen.size:
         raise ValueError(
@@ -217,12 +217,10 @@ def _labels(name: str, what: str, y) -> np.ndarray:
     return a
 
 
-def _check_classes(name: str, classes, n_samples: int) -> None:
+def _check_classes(name: str, classes) -> None:
     if len(classes) < 2:
         only = classes[0] if len(classes) else "none"
         raise ValueError(f"{name}: the labels hold a single class ({only}); classification needs at least 2")
-    if n_samples < len(classes):
-        raise ValueError(f"{name}: {n_samples} samples are fewer than its {len(classes)} classes")
     if len(classes) > MAX_CLASSES:
         raise ValueError(
             f"{name}: {len(classes)} classes; at most {MAX_CLASSES} (the layer has 15 neurons per class, so a run "
@@ -260,7 +258,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise ValueError(
-            f"data: {name}: feature column {names[feats[c]]!r} is not numeric (row {r + 1 + header}: {text[r, c]!r})"
+            f"data: {name}: feature column {names[feats[c]]!r} is not numeric "
+            f"(line {r + 1 + header}: {str(text[r, c])!r})"
         )
     labels = body.iloc[:, col].str.strip().to_numpy(str)
     if all(_is_number(v) for v in labels):

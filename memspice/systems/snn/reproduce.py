@@ -135,8 +135,7 @@ def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf,
     axes[1].set_ylim(-1, cfg.n_neurons)
     axes[1].set_xlabel("time (us)")
     axes[1].set_ylabel("neuron")
-    name = ds.classes
-    truth, guess = name[ds.y_test[0]], name[net.labels[np.argmax(res.score[0])]]
+    truth, guess = ds.classes[ds.y_test[0]], ds.classes[net.labels[np.argmax(res.score[0])]]
     axes[1].set_title(f"raster, first test {ds.name} sample (class {truth}; predicted {guess})")
     axes[2].plot(curve.dt_us, curve.dx, "o-")
     axes[2].axhline(0, color="k", lw=0.5)
