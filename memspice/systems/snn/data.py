@@ -105,6 +105,22 @@ class MinMax:
         return np.clip(out, 0.0, 1.0)
 
 
+def complement_code(intensities) -> np.ndarray:
+    """Complement coding: each intensity q in [0, 1] drives two inputs, q and 1 - q (samples, 2 inputs).
+
+    As in fuzzy ART (Carpenter, Grossberg and Rosen, Neural Networks 4, 759, 1991): every sample then has
+    the same total intensity (the input count), so a winner-take-all layer matches the shape of a sample
+    rather than its brightness, and a feature at its minimum spikes too (on its complement input).
+    ``ValueError`` when the doubled input count exceeds :data:`MAX_INPUTS`.
+    """
+    x = np.asarray(intensities, float)
+    if 2 * x.shape[1] > MAX_INPUTS:
+        raise ValueError(
+            f"complement coding doubles {x.shape[1]} inputs to {2 * x.shape[1]}, above the limit of {MAX_INPUTS}"
+        )
+    return np.hstack([x, 1.0 - x])
+
+
 def bundled_digits(seed: int = 0) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images, pixels 0..16, no download), split by :func:`split`."""
     from sklearn.datasets import load_digits

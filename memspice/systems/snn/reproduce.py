@@ -22,7 +22,7 @@ import pandas as pd
 from ...analysis.plots import confusion_matrix
 from ...analysis.reproduction import Reproduction
 from . import rule
-from .data import Dataset, MinMax, Scaling, bundled_digits, load_data
+from .data import Dataset, MinMax, Scaling, bundled_digits, complement_code, load_data
 from .network import NetworkConfig, SpikingNetwork
 from .stdp import SynapseVariation
 
@@ -106,7 +106,7 @@ def _tile_shape(m: int) -> tuple[int, int]:
     return int(np.ceil(m / width)), width
 
 
-def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf, sweeps: dict, frozen: float):
+def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf, sweeps: dict, scores: dict):
     import matplotlib.pyplot as plt
 
     cfg = net.config
@@ -121,11 +121,12 @@ def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf,
         cell = np.full(h * w, np.nan)
         cell[: cfg.n_inputs] = g[:, j]
         tile[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = cell.reshape(h, w)
-    chance = 1 / ds.n_classes
+    chance, frozen = 1 / ds.n_classes, scores["accuracy_frozen"]
     fig, grid = plt.subplots(2, 3, figsize=(15, 9), gridspec_kw={"width_ratios": [1.2, 1.4, 1]})
     axes = grid[0]
     im = axes[0].imshow(tile, cmap="viridis")
-    axes[0].set_title("learned conductances (by label)" + ("" if h == w else f"; inputs in rows of {w}"))
+    layout = "" if h * w == cfg.n_inputs else f"\n(inputs in rows of {w})"
+    axes[0].set_title("learned conductances (by label)" + layout)
     axes[0].axis("off")
     fig.colorbar(im, ax=axes[0], fraction=0.046, label="G (uS)")
     res = net.present(net.encode(x_test[:1], cfg.eval_steps))
@@ -143,7 +144,12 @@ def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf,
     axes[2].set_ylabel("state change per post pulse")
     axes[2].set_title("device STDP window (x = 0.5)")
     ax = grid[1, 0]
-    confusion_matrix(conf, labels=ds.classes, title="confusion (% of the true class, fixed 0..1 scale)", ax=ax)
+    title = (
+        f"{ds.name}: SNN {scores['accuracy']:.3f}, frozen synapses {frozen:.3f}\nlogistic regression "
+        f"{scores['accuracy_raw_logistic']:.3f}, majority class {scores['accuracy_majority']:.3f}\n"
+        "confusion (% of the true class, fixed 0..1 scale)"
+    )
+    confusion_matrix(conf, labels=ds.classes, title=title, ax=ax)
     ax = grid[1, 1]
     for name, marker in (("d2d", "o"), ("c2c", "s"), ("read_noise", "^")):
         rows = sweeps.get(name, [])
@@ -160,6 +166,8 @@ def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf,
     ax.set_title("device variation and read noise")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6)
+    else:
+        ax.text(0.5, 0.5, "not run (sweeps false)\ngray: chance", ha="center", va="center", transform=ax.transAxes)
     ax = grid[1, 2]
     rows = sweeps.get("r_wire", [])
     if rows:
@@ -178,6 +186,8 @@ def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf,
     ax.set_title("IR drop (linear cells, exact wires)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "not run (sweeps false)", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
@@ -193,6 +203,7 @@ def snn(
     sweeps: bool = True,
     data: Path | None = None,
     scale: str | None = None,
+    complement: bool = False,
 ) -> Reproduction:
     """Train, label and test the network; json: accuracy, accuracy_frozen (same network, synapses never
     trained), accuracy_raw_logistic (logistic regression on the same scaled features), accuracy_majority (the
@@ -202,8 +213,10 @@ def snn(
     Options: ``data`` (your .npz with x, y or x_train, y_train, x_test, y_test, or a .csv whose label is the
     column named label/class/y, else the last; default the bundled 8x8 digits), ``scale`` (feature: min-max
     per feature, the default for a file; global: one min-max for all features, the default for the digits'
-    pixels), ``d2d``, ``c2c``, ``read_noise`` (relative sigmas, :class:`~.stdp.SynapseVariation`), ``r_wire``
-    (Ohm per segment), ``refresh`` (images between exact IR solves), ``sweeps`` (false: the main run only)."""
+    pixels), ``complement`` (true: each scaled feature drives two inputs, q and 1 - q:
+    :func:`.data.complement_code`), ``d2d``, ``c2c``, ``read_noise`` (relative sigmas,
+    :class:`~.stdp.SynapseVariation`), ``r_wire`` (Ohm per segment), ``refresh`` (images between exact IR
+    solves), ``sweeps`` (false: the main run only)."""
     from .read_check import read_law_error
 
     t0 = time.perf_counter()
@@ -214,6 +227,9 @@ def snn(
     n_train, n_test = len(ds.x_train), len(ds.x_test)
     to_unit = MinMax.fit(ds.x_train, scaling)  # the training set only; test samples are clipped to its range
     x_train, x_test, y_train, y_test = to_unit(ds.x_train), to_unit(ds.x_test), ds.y_train, ds.y_test
+    baselines = _baselines(x_train, y_train, x_test, y_test, seed)  # on the scaled features, before any code
+    if complement:
+        x_train, x_test = complement_code(x_train), complement_code(x_test)
     data_arrays = (x_train, y_train, x_test, y_test)
     base = _config(quick, d2d=d2d, c2c=c2c, read_noise=read_noise, r_wire=r_wire, refresh=refresh)
     lif = SpikingNetwork(dataclasses.replace(base, n_neurons=1), seed=seed).lif  # calibrate the neuron once
@@ -223,7 +239,6 @@ def snn(
     main = _run(cfg, seed, data_arrays, lif)
     net, pred, accuracy = main["net"], main["pred"], main["accuracy"]
     frozen = _run(cfg, seed, data_arrays, lif, train=False)
-    baselines = _baselines(x_train, y_train, x_test, y_test, seed)
     seconds = time.perf_counter() - t0
     sweep_rows: dict = {"ideal": {"accuracy": accuracy}}
     if sweeps:
@@ -283,6 +298,7 @@ def snn(
         "n_test": int(n_test),
         "classes": [str(c) for c in ds.classes],
         "scaling": scaling.value,
+        "complement": complement,
         "mirror_gain": cfg.neuron.mirror_gain,
         "drive": rule.drive(cfg, lif, x_train),
         "neurons": cfg.n_neurons,
@@ -322,5 +338,5 @@ def snn(
     tables = {"stdp": curve}
     for name, rows in headline["sweeps"].items():
         tables[f"sweep_{name}"] = pd.DataFrame(rows)
-    fig = _figure(net, ds, x_test, curve, conf, sweep_rows, frozen["accuracy"])
+    fig = _figure(net, ds, x_test, curve, conf, sweep_rows, headline)
     return Reproduction(fig, headline, per_class, tables)
