@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from memspice.circuits.lif import BehaviouralLIF
 from memspice.systems.snn import NetworkConfig, rule
-from memspice.systems.snn.data import MAX_INPUTS, MinMax, Scaling, bundled_digits, load_data
+from memspice.systems.snn.data import MAX_INPUTS, MinMax, Scaling, bundled_digits, complement_code, load_data
 from memspice.systems.snn.reproduce import digits, snn
 
 LIF = BehaviouralLIF(r_m=1e5, tau_m=1e-5, v_th=0.772, t_dead=2.91e-6, adapt_step=5e-3, tau_adapt=50e-3)
@@ -155,6 +155,19 @@ def test_quick_run_on_separable_blobs_learns_and_reports_the_baselines(tmp_path)
     res.save("snn", tmp_path / "out")
     assert json.loads((tmp_path / "out" / "snn.json").read_text())["n_classes"] == 3
     assert (tmp_path / "out" / "snn.png").stat().st_size > 0
+
+
+def test_complement_coding_doubles_the_inputs_and_keeps_the_baselines(tmp_path):
+    x, y = _blobs()
+    np.savez(tmp_path / "blobs.npz", x=x, y=y)
+    plain = snn(quick=True, sweeps=False, data=tmp_path / "blobs.npz").headline
+    both = snn(quick=True, sweeps=False, data=tmp_path / "blobs.npz", complement=True).headline
+    assert both["complement"] and both["inputs"] == 12 and both["n_inputs"] == 6
+    assert both["accuracy_raw_logistic"] == plain["accuracy_raw_logistic"]  # the baseline sees the scaled features
+    assert both["drive"] == pytest.approx(rule.REFERENCE_DRIVE, rel=0.03)
+    np.testing.assert_allclose(complement_code([[0.25, 1.0]]), [[0.25, 1.0, 0.75, 0.0]])
+    with pytest.raises(ValueError, match="doubles 600 inputs to 1200"):
+        complement_code(np.zeros((2, 600)))
 
 
 def test_digits_as_a_file_give_the_built_in_run(tmp_path):
