@@ -12,6 +12,8 @@ from memspice.systems.snn import NetworkConfig, rule
 from memspice.systems.snn.data import MAX_INPUTS, MinMax, Scaling, bundled_digits, complement_code, load_data
 from memspice.systems.snn.reproduce import digits, snn
 
+from .conftest import needs_ngspice
+
 LIF = BehaviouralLIF(r_m=1e5, tau_m=1e-5, v_th=0.772, t_dead=2.91e-6, adapt_step=5e-3, tau_adapt=50e-3)
 
 
@@ -193,3 +195,20 @@ def test_data_and_scale_options_reach_the_run(tmp_path):
     assert Scaling.parse("Feature") is Scaling.FEATURE
     with pytest.raises(FileNotFoundError, match="x.csv"):
         snn(quick=True, sweeps=False, data=tmp_path / "x.csv")
+
+
+@needs_ngspice
+def test_the_mirror_gain_is_the_circuits_current_mirror():
+    from memspice.circuits.lif import LIFNeuron
+    from memspice.systems.snn import SpikingNetwork, spice_check
+
+    assert "Fmir0 0 mem0 Vsense0 500m" in LIFNeuron(input_mirror=True, mirror_gain=0.5).column(0, "s0")
+    counts, lif = {}, None
+    for gain in (1.0, 0.5):
+        neuron = LIFNeuron(input_mirror=True, mirror_gain=gain)
+        net = SpikingNetwork(NetworkConfig(n_neurons=3, inhibition=False, neuron=neuron), seed=0, lif=lif)
+        lif = net.lif  # calibrated once: the mirror is outside the neuron's calibration
+        res = spice_check.compare(net, digits(0)[0][0], steps=40)
+        assert np.max(np.abs(res["counts_spice"] - res["counts_fast"])) <= 1
+        counts[gain] = res["counts_fast"]
+    assert counts[0.5].sum() < counts[1.0].sum()  # half the current into the membrane: fewer spikes
