@@ -56,7 +56,9 @@ def _network_neuron() -> LIFNeuron:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Everything that defines the network (SI units).  Defaults are assumed, chosen for 8x8 digits.
+    """Everything that defines the network (SI units).  Defaults are assumed, chosen for 8x8 digits; for
+    other data :func:`.rule.sized` derives ``n_inputs``, ``n_neurons`` and the neuron's input-mirror gain
+    from the training set by one stated rule.
 
     ``dt``: simulation step = read-pulse width (s); ``steps``: steps per training presentation;
     ``eval_steps``: steps per presentation when labelling and testing (longer: more spikes, a
