@@ -14,7 +14,7 @@ import functools
 import numpy as np
 
 from .circuits.cells import Face
-from .circuits.crossbar import Crossbar
+from .circuits.crossbar import Crossbar, require_crossbar
 from .core.choices import Choice
 from .netlists.multi_vector import READ_OPTIONS
 from .solver.guards import check_solution
@@ -44,6 +44,7 @@ BACKENDS = tuple(b.value for b in Backend)
 
 def choose_backend(xbar: Crossbar, backend: Backend | str = Backend.AUTO) -> tuple[str, str]:
     """Return (backend, reason): ngspice for small arrays when installed, else the sparse solver."""
+    require_crossbar(xbar)
     backend = Backend.parse(backend)
     cells = xbar.m * xbar.n
     if backend is not Backend.AUTO:
@@ -126,6 +127,7 @@ def read_spice(
     from .netlists.crossbar import device_probes
     from .netlists.multi_vector import read_many_ngspice
 
+    require_crossbar(xbar)
     face = Face.parse(face)
     v = xbar.check_inputs(voltages).T
     out = read_many_ngspice(xbar, v, timeout=timeout, mode=mode, face=face, options=SPICE_READ_OPTIONS)
@@ -157,6 +159,7 @@ def solve_spice(
     from .netlists.multi_vector import multi_vector_netlist, operating_points
     from .spice import run
 
+    require_crossbar(xbar)
     face = Face.parse(face)
     osdi = osdi_libraries(xbar) if face is Face.VERILOG_A else []
     v = xbar.check_inputs(voltages)

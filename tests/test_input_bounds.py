@@ -91,3 +91,17 @@ def test_the_largest_accepted_conductance_reads_the_same_on_every_path():
     ):
         assert np.all(np.isfinite(got))
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))
+
+
+@pytest.mark.parametrize("entry", ["simulate_crossbar", "read_many", "solve_dc", "transfer", "read_dc"])
+def test_a_bare_conductance_array_is_refused_with_the_fix_named(entry):
+    """Passing the conductances where a Crossbar is needed (the usual slip) names the type and the fix,
+    on every public read entry (it was an AttributeError from deep inside: "'numpy.ndarray' object has no
+    attribute 'm'")."""
+    from memspice.solver import reads, transfer
+
+    fns = {"transfer": transfer.transfer, "read_dc": reads.read_dc, "read_many": read_many, "solve_dc": solve_dc}
+    fn = fns.get(entry, simulate_crossbar)
+    args = (G,) if entry == "transfer" else (G, np.full(3, 0.1))
+    with pytest.raises(TypeError, match=r"expected a memspice.Crossbar, got numpy.ndarray.*memspice.Crossbar\(g"):
+        fn(*args)

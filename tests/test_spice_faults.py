@@ -66,6 +66,41 @@ def test_a_signal_to_the_caller_leaves_no_run_folder_and_no_simulator(tmp_path, 
         assert proc.returncode == 128 + signal.SIGTERM
 
 
+@needs_ngspice
+@pytest.mark.parametrize("mode", ["batch", pytest.param("shared", marks=needs_shared)])
+def test_a_sandboxed_simulator_does_not_outlive_a_killed_caller(tmp_path, mode):
+    """SIGKILL to the Python process (or the out-of-memory killer): the sandboxed ngspice or worker is
+    killed by the kernel with it (PR_SET_PDEATHSIG); an endless netlist ran on for ever before."""
+    from memspice.spice import sandbox
+
+    support = sandbox.support()
+    if not (support.batch if mode == "batch" else support.worker):
+        pytest.skip("no kernel sandbox: " + support.why_not(mode == "batch"))
+    script = tmp_path / "endless.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, tempfile
+            tempfile.tempdir = {str(tmp_path)!r}
+            from memspice.spice import run
+            run({ENDLESS!r}, mode={mode!r}, timeout=600)
+            """
+        )
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not processes_inside(tmp_path):
+        time.sleep(0.1)
+    assert processes_inside(tmp_path), f"the run did not start: {proc.communicate()[1][-2000:]!r}"
+    time.sleep(0.5)
+    proc.kill()
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and processes_inside(tmp_path):
+        time.sleep(0.1)
+    assert processes_inside(tmp_path) == []
+
+
 def test_folders_of_runs_that_died_are_swept_and_live_or_kept_ones_are_not(tmp_path):
     """SIGKILL cannot be caught: the next run removes folders whose lock nobody holds."""
     old = time.time() - 3600

@@ -1,7 +1,9 @@
 """Data-only messages from a sandboxed worker (memspice.spice.wire): data round-trips, nothing else is built."""
 
+import contextlib
 import pickle
 import struct
+import threading
 import types
 
 import numpy as np
@@ -148,3 +150,31 @@ def test_a_worker_cannot_move_its_deadline_by_saying_started_again(tmp_path):
     assert ok == ("ok", ({}, "log"))
     with pytest.raises(SpiceTimeoutError, match="the test worker exceeded the 10 s"):
         run_in_worker(_ScriptedWorker(tmp_path, []), None, _shape, timeout=10, trusted=True, what="the test worker")
+
+
+def test_a_worker_message_larger_than_its_memory_limit_is_not_read(tmp_path, monkeypatch):
+    """A worker under a memory limit cannot legitimately build a message larger than it, so the parent
+    reads no more than that: a taken-over worker cannot make the parent allocate the 4 GiB wire cap."""
+    from multiprocessing import Pipe
+
+    from memspice.spice.wire import MAX_MESSAGE, ParentEnd, dumps
+
+    monkeypatch.setenv("MEMSPICE_MEMORY_LIMIT", "1M")
+    ours, theirs = Pipe()
+    worker = _ScriptedWorker(tmp_path, [])
+    worker.conn = ParentEnd(ours)
+    big = dumps(("ok", ({"x": np.zeros(300_000)}, "log")))  # 2.4 MB of data
+
+    def send():
+        theirs.send_bytes(dumps(("started", "")))
+        with contextlib.suppress(OSError):  # the parent stops reading and closes its end
+            theirs.send_bytes(big)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    with pytest.raises(UnsafeNetlistError, match="a message over the 1,048,576-byte limit"):
+        run_in_worker(worker, None, _shape, timeout=10, trusted=False, what="the test worker")
+    ours.close()
+    sender.join(10)
+    assert worker.conn.max_message == 1 << 20 < MAX_MESSAGE
+    assert worker.killed

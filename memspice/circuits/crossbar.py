@@ -303,3 +303,13 @@ class Crossbar:
         if self.conductances is None:
             raise ValueError(f"ideal_outputs needs conductance cells, not {self.cell.name!r} states")
         return self.check_inputs(voltages).T @ self.conductances
+
+
+def require_crossbar(xbar) -> None:
+    """Raise TypeError naming what was passed where a :class:`~memspice.circuits.crossbar.Crossbar` is needed
+    (a bare conductance array is the usual slip: it carries no wires, cell kind or biases)."""
+    if not isinstance(xbar, Crossbar):
+        raise TypeError(
+            f"expected a memspice.Crossbar, got {type(xbar).__module__}.{type(xbar).__qualname__}; wrap the "
+            "conductances (S, rows x columns) with their wires: memspice.Crossbar(g, r_word=..., r_bit=...)"
+        )

@@ -158,6 +158,10 @@ class LIFNeuron:
         source) and mirror its current into the membrane (a unity current mirror, assumed), so
         the crossbar read does not depend on the membrane voltage.  False: the column node is
         the membrane.
+    mirror_gain : float
+        Current gain of the input mirror (with ``input_mirror``): the membrane receives
+        ``mirror_gain`` times the column current.  Default 1 (unity, assumed); a spiking layer sets
+        it to scale its drive to its input count (:mod:`memspice.systems.snn.rule`).
     """
 
     c_mem: float = 100e-12
@@ -171,9 +175,10 @@ class LIFNeuron:
     adapt_step: float = 0.0
     tau_adapt: float = 100e-6
     input_mirror: bool = False
+    mirror_gain: float = 1.0
 
     def __post_init__(self):
-        for name in ("c_mem", "r_leak", "r_load", "spike_level", "r_reset", "tau_adapt"):
+        for name in ("c_mem", "r_leak", "r_load", "spike_level", "r_reset", "tau_adapt", "mirror_gain"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"LIFNeuron.{name} must be a finite number > 0, got {v!r}")
@@ -259,7 +264,8 @@ class LIFNeuron:
         """
         if not self.input_mirror:
             return f"Xn{j} {node} spk{j} ms_lif\n"
-        return f"Vsense{j} {node} 0 DC {spice_number(bias)}\nFmir{j} 0 mem{j} Vsense{j} 1\nXn{j} mem{j} spk{j} ms_lif\n"
+        sense = f"Vsense{j} {node} 0 DC {spice_number(bias)}\n"
+        return sense + f"Fmir{j} 0 mem{j} Vsense{j} {spice_number(self.mirror_gain)}\nXn{j} mem{j} spk{j} ms_lif\n"
 
     @staticmethod
     def _check_run(i_in, t_stop, step=None):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..circuits.crossbar import Crossbar
+from ..circuits.crossbar import Crossbar, require_crossbar
 from . import structured
 from .dc_cells import dc_cells
 from .guards import check_solution
@@ -114,6 +114,7 @@ def solve_dc(
         shape (``tests/test_solver_correctness.py``); 1e-10 by default, for about 2-20% more time than the
         residual test alone (``benchmarks/output_accuracy.py``).
     """
+    require_crossbar(xbar)
     m, n = xbar.shape
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

@@ -23,7 +23,7 @@ import functools
 
 import numpy as np
 
-from ..circuits.crossbar import Crossbar
+from ..circuits.crossbar import Crossbar, require_crossbar
 from . import structured
 from .dc import solve_dc
 from .guards import check_solution
@@ -61,6 +61,7 @@ def read_dc(xbar: Crossbar, voltages, max_memory: float | None = None, **solve_k
     ValueError
         When the output currents alone would not fit in memory.
     """
+    require_crossbar(xbar)
     v = xbar.check_inputs(voltages)  # (m, p)
     m, n = xbar.shape
     p = v.shape[1]

@@ -51,6 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, lapack
 
+from ..circuits.crossbar import require_crossbar
+
 __all__ = [
     "ReadStrategy",
     "Transfer",
@@ -239,6 +241,7 @@ def transfer(xbar, blas_threads: int | None = 1) -> Transfer:
     ValueError
         If the cells are not linear.
     """
+    require_crossbar(xbar)
     if not is_linear(xbar):
         name = getattr(xbar.cell, "name", xbar.cell)
         raise ValueError(
@@ -351,6 +354,7 @@ def read_many(
     :func:`memspice.solver.solve_dc` calls when that is estimated cheaper (few vectors on a large array),
     as ``strategy`` says.  Nonlinear arrays: always :func:`read_blocked` (``strategy`` TRANSFER is refused).
     """
+    require_crossbar(xbar)
     from .guards import require_finite
 
     if not isinstance(strategy, ReadStrategy):

@@ -64,7 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..circuits.crossbar import Crossbar
+from ..circuits.crossbar import Crossbar, require_crossbar
 from ..core.choices import Choice
 from . import structured
 from .linear import solve_direct, solve_spd
@@ -468,6 +468,7 @@ def simulate_transient(
     The run starts from the DC solution at t = 0 (capacitors charged to it) and ``xbar.state``.
     Ctrl-C raises :class:`TransientInterrupted` (a ``KeyboardInterrupt``) holding the run so far.
     """
+    require_crossbar(xbar)
     if not (frozen or xbar.cell.stateful):
         raise ValueError(
             f"transient needs stateful cells (e.g. 'tiox' or 'memristor'), got {xbar.cell.name!r}; "

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import signal
 import socket
 import struct
 import sys
@@ -120,7 +121,7 @@ _AT_EMPTY_PATH = 0x1000
 #: descriptor number of the ngspice program during the launcher's one allowed ``execveat``
 _EXEC_FD = 1021
 _NOTIF_RECV, _NOTIF_SEND, _NOTIF_ID_VALID = 0xC0502100, 0xC0182101, 0x40082102
-_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP = 38, 24
+_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_PDEATHSIG = 38, 24, 1
 
 
 class _SockFilter(ctypes.Structure):
@@ -740,7 +741,8 @@ def launcher_command(run_dir, argv, notify_fd: int | None) -> list[str]:
     """The command that confines itself in ``run_dir`` and then executes ``argv`` (batch ngspice)."""
     exe = executables_for(argv[0])
     notify = "-" if notify_fd is None else str(notify_fd)
-    head = [sys.executable, "-I", "-S", os.path.abspath(__file__), "exec", str(run_dir), notify, str(len(exe))]
+    head = [sys.executable, "-I", "-S", os.path.abspath(__file__), "exec", str(run_dir), notify, str(os.getpid())]
+    head.append(str(len(exe)))
     return head + exe + ["--", *argv]
 
 
@@ -775,12 +777,26 @@ def setup_failure(output: str) -> str | None:
 
 
 # --- script entry points ---------------------------------------------------------------------------
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGKILL this process when ``parent`` (pid) ends, and end now if it has already.
+
+    A sandboxed ngspice or worker must not outlive memspice: when the Python process is killed
+    (SIGKILL, the out-of-memory killer) nothing else stops an endless netlist.  The setting survives
+    ``execve`` (ngspice is not set-user-ID).  Linux ties it to the thread that started the process; memspice
+    starts and waits for each one in the same thread.
+    """
+    _check(_libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:  # it ended before the request: the kernel will not send the signal now
+        os._exit(SETUP_FAILED)
+
+
 def _exec_main(words: list[str]) -> None:
-    """``RUN_DIR NOTIFY_FD|- N EXE_1 .. EXE_N -- PROGRAM ARGS...`` (see :func:`launcher_command`)."""
-    run_dir, notify, n = words[0], words[1], int(words[2])
-    exe, argv = words[3 : 3 + n], words[4 + n :]
+    """``RUN_DIR NOTIFY_FD|- PARENT_PID N EXE_1 .. EXE_N -- PROGRAM ARGS...`` (see :func:`launcher_command`)."""
+    run_dir, notify, parent, n = words[0], words[1], int(words[2]), int(words[3])
+    exe, argv = words[4 : 4 + n], words[5 + n :]
     sock = None if notify == "-" else socket.socket(fileno=int(notify))
     try:
+        die_with_parent(parent)
         fd = os.open(exe[0], os.O_RDONLY | os.O_CLOEXEC)
         if fd != _EXEC_FD:
             os.dup2(fd, _EXEC_FD, inheritable=False)
@@ -823,14 +839,15 @@ def _probe_main(folder: str) -> None:
 def _worker_main(cfg: dict) -> None:
     """A worker (see :class:`Worker`): confine (unless trusted), then hand the connection to ``module.serve``."""
     sock = socket.socket(fileno=cfg["fd"])
-    if cfg.get("confine"):
-        try:
+    try:
+        die_with_parent(cfg["parent"])
+        if cfg.get("confine"):
             confine(cfg["run_dir"], notify_socket=sock)
-        except (OSError, SandboxError) as exc:
-            print(f"{_SETUP_TAG} {exc}", file=sys.stderr, flush=True)
-            os._exit(SETUP_FAILED)
-    else:
-        socket.send_fds(sock, [b"n"], [])
+        else:
+            socket.send_fds(sock, [b"n"], [])
+    except (OSError, SandboxError) as exc:
+        print(f"{_SETUP_TAG} {exc}", file=sys.stderr, flush=True)
+        os._exit(SETUP_FAILED)
     sys.dont_write_bytecode = True  # nothing to write outside the run's folder
     sys.path[:] = cfg["path"]
     from multiprocessing.connection import Connection
@@ -914,6 +931,7 @@ class Worker:
             "run_dir": self.run_dir,
             "path": list(path) if path is not None else [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
             "module": module,
+            "parent": os.getpid(),
         }
         try:
             self.proc = subprocess.Popen(
@@ -954,8 +972,6 @@ class Worker:
 
     def kill(self) -> None:
         """Stop the worker and everything it started (its process group: a confined worker cannot leave it)."""
-        import signal
-
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:

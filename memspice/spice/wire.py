@@ -288,8 +288,9 @@ class ParentEnd(_End):
     """The parent's end of a worker connection: sends pickles (the worker trusts its parent), reads only data.
 
     Wraps a :class:`multiprocessing.connection.Connection`; :meth:`recv`
-    raises :class:`WireError` for a message that is not data-only and
-    :class:`OSError` for one larger than :data:`MAX_MESSAGE`.
+    raises :class:`WireError` for a message that is not data-only or is larger
+    than ``max_message`` (:data:`MAX_MESSAGE`; :func:`~memspice.spice.worker_run.run_in_worker` lowers it
+    to the worker's memory limit).
     """
 
     def __init__(self, conn, max_message: int = MAX_MESSAGE, exception_modules=EXCEPTION_MODULES):
@@ -301,7 +302,13 @@ class ParentEnd(_End):
         self._conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def recv(self):
-        return loads(self._conn.recv_bytes(self.max_message), self.exception_modules)
+        try:
+            data = self._conn.recv_bytes(self.max_message)
+        except OSError as exc:
+            if "bad message length" in str(exc):  # multiprocessing's word for a header over ``max_message``
+                raise WireError(f"a message over the {self.max_message:,}-byte limit") from exc
+            raise
+        return loads(data, self.exception_modules)
 
 
 class WorkerEnd(_End):

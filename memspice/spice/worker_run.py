@@ -79,6 +79,8 @@ def run_in_worker(
     work = Path(worker.run_dir)
     memory = None if trusted else limits.memory_limit()
     limits.limit_memory(worker.proc.pid, memory)
+    if memory is not None:  # a worker cannot build a message larger than its own address space
+        worker.conn.max_message = min(worker.conn.max_message, memory)
     guard = limits.FolderGuard(work, None if trusted else limits.disk_limit(work), worker.kill)
     deadline = None if timeout == float("inf") else time.monotonic() + timeout + STARTUP_S
     result, timed_out, forged, started = None, False, "", False

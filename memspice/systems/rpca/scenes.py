@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .video import TILE, Clip, surveillance_clip
+from .video import TILE, Clip, fit_image, surveillance_clip
 
 #: backgrounds bundled with scikit-image (never downloaded), and procedural ones
 BACKGROUNDS = ("camera", "brick", "grass", "gravel", "moon", "coins", "text", "page", "noise", "gradient")
@@ -235,19 +235,10 @@ def _texture(name: str, height: int, width: int, rng) -> np.ndarray:
     else:
         from skimage import data
         from skimage.color import rgb2gray
-        from skimage.transform import resize
 
         img = getattr(data, name)()
         img = rgb2gray(img) if img.ndim == 3 else img.astype(float) / np.iinfo(img.dtype).max
-        h, w = img.shape
-        aspect = width / height
-        if w / h > aspect:
-            cw = int(round(h * aspect))
-            img = img[:, (w - cw) // 2 : (w - cw) // 2 + cw]
-        else:
-            ch = int(round(w / aspect))
-            img = img[(h - ch) // 2 : (h - ch) // 2 + ch, :]
-        img = resize(img, (height, width), anti_aliasing=True)
+        return fit_image(img, height, width)
     lo, hi = np.percentile(img, [1, 99])
     return np.clip((img - lo) / max(hi - lo, 1e-12), 0, 1)
 

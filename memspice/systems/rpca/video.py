@@ -54,13 +54,12 @@ class Clip:
         return self.frames.shape[0]
 
 
-def _photograph(height: int, width: int) -> np.ndarray:
-    from skimage import data
+def fit_image(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``img`` (2-D) cropped around its centre to the aspect ratio of (height, width), resized with
+    anti-aliasing and stretched to [0, 1] between its 1st and 99th percentiles (clipped)."""
     from skimage.transform import resize
 
-    img = data.camera().astype(float) / 255.0
     h, w = img.shape
-    # crop to the requested aspect ratio around the centre, then resize
     aspect = width / height
     if w / h > aspect:
         cw = int(round(h * aspect))
@@ -70,7 +69,13 @@ def _photograph(height: int, width: int) -> np.ndarray:
         img = img[(h - ch) // 2 : (h - ch) // 2 + ch, :]
     img = resize(img, (height, width), anti_aliasing=True)
     lo, hi = np.percentile(img, [1, 99])
-    return 0.08 + 0.77 * np.clip((img - lo) / (hi - lo), 0, 1)
+    return np.clip((img - lo) / max(hi - lo, 1e-12), 0, 1)
+
+
+def _photograph(height: int, width: int) -> np.ndarray:
+    from skimage import data
+
+    return 0.08 + 0.77 * fit_image(data.camera().astype(float) / 255.0, height, width)
 
 
 def surveillance_clip(

@@ -56,7 +56,9 @@ def _network_neuron() -> LIFNeuron:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Everything that defines the network (SI units).  Defaults are assumed, chosen for 8x8 digits.
+    """Everything that defines the network (SI units).  Defaults are assumed, chosen for 8x8 digits; for
+    other data :func:`.rule.sized` derives ``n_inputs``, ``n_neurons`` and the neuron's input-mirror gain
+    from the training set by one stated rule.
 
     ``dt``: simulation step = read-pulse width (s); ``steps``: steps per training presentation;
     ``eval_steps``: steps per presentation when labelling and testing (longer: more spikes, a
@@ -209,12 +211,13 @@ class SpikingNetwork:
         last_pre = np.full((b, cfg.n_inputs), -np.inf)
         adapt = np.broadcast_to(self.adapt, (b, n)).copy()
         step_decay = math.exp(-dt / lif.tau_adapt)
+        r_in = lif.r_m * cfg.neuron.mirror_gain  # membrane volts per column ampere (the mirror's gain)
         events: list[tuple[int, int, float]] = []
         rows = np.arange(b)
         for k in range(s.shape[1]):
             t0, t1 = k * dt, (k + 1) * dt
             last_pre[s[:, k]] = t0
-            u_inf = current[:, k] * lif.r_m
+            u_inf = current[:, k] * r_in
             theta = lif.v_th + adapt
             start = np.maximum(release, t0)
             active = start < t1

@@ -1,33 +1,42 @@
-"""``memspice reproduce snn``: unsupervised STDP learning of handwritten digits on memristor synapses.
+"""``memspice reproduce snn``: unsupervised STDP learning of handwritten digits (or your data) on memristor synapses.
 
 Source: review "Spiking networks with memristors" (Chip 3, 100093, 2024): threshold-switch LIF
 neurons, memristor synapse crossbars, STDP through overlapping pulses, lateral inhibition.  Data:
 scikit-learn's bundled 8x8 digits (1797 images, no download), intensities / 16, a stratified
-held-out quarter for testing.  Neurons are labelled by the class they respond to most on the
-training images; an image's class is the label of its most responsive neuron.
+held-out quarter for testing; or a user's file (``data``: :mod:`.data`), scaled to [0, 1] on the training set
+and the network sized by :mod:`.rule` (no per-data-set tuning).  Neurons are labelled by the class they respond
+to most on the training images; an image's class is the label of its most responsive neuron.  Baselines: the
+same network with its synapses never trained, logistic regression on the same scaled features, and the
+majority class.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ...analysis.plots import confusion_matrix
 from ...analysis.reproduction import Reproduction
+from . import rule
+from .data import Dataset, MinMax, Scaling, bundled_digits, complement_code, load_data
 from .network import NetworkConfig, SpikingNetwork
 from .stdp import SynapseVariation
 
 
 def digits(seed: int = 0, test_size: float = 0.25):
-    """(x_train, x_test, y_train, y_test): digits scaled to [0, 1], stratified split seeded by ``seed``."""
+    """(x_train, x_test, y_train, y_test): digits as intensities (pixels / 16), stratified split seeded by ``seed``."""
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+
+    from .data import split
 
     d = load_digits()
-    return train_test_split(d.data / 16.0, d.target, test_size=test_size, random_state=seed, stratify=d.target)
+    ds = split("digits", d.data, d.target, seed, test_size)
+    scale = MinMax.fit(ds.x_train, Scaling.GLOBAL)
+    return scale(ds.x_train), scale(ds.x_test), ds.y_train, ds.y_test
 
 
 SWEEPS = {
@@ -39,11 +48,24 @@ SWEEPS = {
 QUICK_SWEEPS = {"d2d": (0.3,), "c2c": (0.5,), "read_noise": (0.2,), "r_wire": (100.0,)}
 
 
-def _config(quick: bool, **kw) -> NetworkConfig:
+def _config(quick: bool, size: dict | None = None, **kw) -> NetworkConfig:
+    """The run's configuration; ``size``: the fields :func:`.rule.sized` derived from the data."""
     variation = SynapseVariation(kw.pop("d2d", 0.0), kw.pop("c2c", 0.0), kw.pop("read_noise", 0.0))
     if quick:
-        kw.update(n_neurons=20, eval_steps=60)
-    return NetworkConfig(variation=variation, **kw)
+        kw.update(eval_steps=60)
+    return NetworkConfig(variation=variation, **kw, **(size or {}))
+
+
+def _baselines(x_train, y_train, x_test, y_test, seed: int) -> dict:
+    """Accuracy of logistic regression on the same scaled features and of the training set's majority class."""
+    from sklearn.linear_model import LogisticRegression
+
+    logistic = LogisticRegression(max_iter=5000, random_state=seed).fit(x_train, y_train)
+    majority = np.bincount(y_train).argmax()
+    return {
+        "accuracy_raw_logistic": float(logistic.score(x_test, y_test)),
+        "accuracy_majority": float(np.mean(y_test == majority)),
+    }
 
 
 def _run(cfg: NetworkConfig, seed: int, data, lif, train: bool = True) -> dict:
@@ -69,7 +91,7 @@ def _run(cfg: NetworkConfig, seed: int, data, lif, train: bool = True) -> dict:
     }
 
 
-def confusion(y_true, y_pred, classes=10) -> np.ndarray:
+def confusion(y_true, y_pred, classes: int = 10) -> np.ndarray:
     """Row-normalised confusion matrix: [true, predicted] fraction of each true class."""
     m = np.zeros((classes, classes))
     for t, p in zip(y_true, y_pred):
@@ -78,25 +100,33 @@ def confusion(y_true, y_pred, classes=10) -> np.ndarray:
     return np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
 
 
-def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, sweeps: dict, frozen: float):
+def _tile_shape(m: int) -> tuple[int, int]:
+    """(height, width) to draw m inputs as an image: square when m is, else rows of ceil(sqrt(m)) inputs."""
+    width = int(np.ceil(np.sqrt(m)))
+    return int(np.ceil(m / width)), width
+
+
+def _figure(net: SpikingNetwork, ds: Dataset, x_test, curve: pd.DataFrame, conf, sweeps: dict, scores: dict):
     import matplotlib.pyplot as plt
 
     cfg = net.config
     order = np.argsort(net.labels, kind="stable")
     cols = int(np.ceil(np.sqrt(cfg.n_neurons)))
     rows = int(np.ceil(cfg.n_neurons / cols))
-    side = int(round(np.sqrt(cfg.n_inputs)))
-    tile = np.full((rows * (side + 1), cols * (side + 1)), np.nan)
+    h, w = _tile_shape(cfg.n_inputs)
+    tile = np.full((rows * (h + 1), cols * (w + 1)), np.nan)
     g = net.conductances * 1e6
     for k, j in enumerate(order):
         r, c = divmod(k, cols)
-        tile[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = g[:, j].reshape(
-            side, side
-        )
+        cell = np.full(h * w, np.nan)
+        cell[: cfg.n_inputs] = g[:, j]
+        tile[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = cell.reshape(h, w)
+    chance, frozen = 1 / ds.n_classes, scores["accuracy_frozen"]
     fig, grid = plt.subplots(2, 3, figsize=(15, 9), gridspec_kw={"width_ratios": [1.2, 1.4, 1]})
     axes = grid[0]
     im = axes[0].imshow(tile, cmap="viridis")
-    axes[0].set_title("learned conductances (by label)")
+    layout = "" if h * w == cfg.n_inputs else f"\n(inputs in rows of {w})"
+    axes[0].set_title("learned conductances (by label)" + layout)
     axes[0].axis("off")
     fig.colorbar(im, ax=axes[0], fraction=0.046, label="G (uS)")
     res = net.present(net.encode(x_test[:1], cfg.eval_steps))
@@ -106,14 +136,20 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
     axes[1].set_ylim(-1, cfg.n_neurons)
     axes[1].set_xlabel("time (us)")
     axes[1].set_ylabel("neuron")
-    axes[1].set_title(f"raster, first test image (a {y_test[0]}; predicted {net.labels[np.argmax(res.score[0])]})")
+    truth, guess = ds.classes[ds.y_test[0]], ds.classes[net.labels[np.argmax(res.score[0])]]
+    axes[1].set_title(f"raster, first test {ds.name} sample (class {truth}; predicted {guess})")
     axes[2].plot(curve.dt_us, curve.dx, "o-")
     axes[2].axhline(0, color="k", lw=0.5)
     axes[2].set_xlabel("t_post - t_pre (us)")
     axes[2].set_ylabel("state change per post pulse")
     axes[2].set_title("device STDP window (x = 0.5)")
     ax = grid[1, 0]
-    confusion_matrix(conf, title="confusion (% of the true class, fixed 0..1 scale)", ax=ax)
+    title = (
+        f"{ds.name}: SNN {scores['accuracy']:.3f}, frozen synapses {frozen:.3f}\nlogistic regression "
+        f"{scores['accuracy_raw_logistic']:.3f}, majority class {scores['accuracy_majority']:.3f}\n"
+        "confusion (% of the true class, fixed 0..1 scale)"
+    )
+    confusion_matrix(conf, labels=ds.classes, title=title, ax=ax)
     ax = grid[1, 1]
     for name, marker in (("d2d", "o"), ("c2c", "s"), ("read_noise", "^")):
         rows = sweeps.get(name, [])
@@ -123,13 +159,15 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
                     label=f"{name} (trained)")  # fmt: skip
             ax.plot(np.array(lv) * 100, [frozen] + [r["accuracy_frozen"] for r in rows], marker + ":", alpha=0.5,
                     label=f"{name} (frozen random synapses)")  # fmt: skip
-    ax.axhline(0.1, color="gray", lw=0.6)
+    ax.axhline(chance, color="gray", lw=0.6)
     ax.set_xlabel("relative sigma (%)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("device variation and read noise")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6)
+    else:
+        ax.text(0.5, 0.5, "not run (sweeps false)\ngray: chance", ha="center", va="center", transform=ax.transAxes)
     ax = grid[1, 2]
     rows = sweeps.get("r_wire", [])
     if rows:
@@ -141,13 +179,15 @@ def _figure(net: SpikingNetwork, x_test, y_test, curve: pd.DataFrame, conf, swee
         ax2.semilogx(x, [r["attenuation_mean"] for r in rows], "k--", lw=0.8)
         ax2.set_ylabel("mean IR attenuation of a cell's read (dashed)")
         ax2.set_ylim(0, 1.05)
-    ax.axhline(0.1, color="gray", lw=0.6)
+    ax.axhline(chance, color="gray", lw=0.6)
     ax.set_ylim(0, 1)
     ax.set_xlabel("wire resistance per segment (Ohm; 0 plotted at 0.1)")
     ax.set_ylabel("test accuracy")
     ax.set_title("IR drop (linear cells, exact wires)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "not run (sweeps false)", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
@@ -161,25 +201,44 @@ def snn(
     r_wire: float = 1.0,
     refresh: int = 1,
     sweeps: bool = True,
+    data: Path | None = None,
+    scale: str | None = None,
+    complement: bool = False,
 ) -> Reproduction:
     """Train, label and test the network; json: accuracy, accuracy_frozen (same network, synapses never
-    trained), neurons, train_images, confusion, IR-drop attenuation and staleness, the read-law check, and the
-    sweeps (``sweeps``: device-to-device, cycle-to-cycle, read noise and wire resistance, each with its
-    frozen-synapse baseline).  Options: ``d2d``, ``c2c``, ``read_noise`` (relative sigmas,
+    trained), accuracy_raw_logistic (logistic regression on the same scaled features), accuracy_majority (the
+    training set's most frequent class), data, n_inputs, n_classes, n_train, n_test, the derived sizing (mirror
+    gain, drive), confusion, IR-drop attenuation and staleness, the read-law check, and the sweeps (``sweeps``:
+    device-to-device, cycle-to-cycle, read noise and wire resistance, each with its frozen-synapse baseline).
+    Options: ``data`` (your .npz with x, y or x_train, y_train, x_test, y_test, or a .csv whose label is the
+    column named label/class/y, else the last; default the bundled 8x8 digits), ``scale`` (feature: min-max
+    per feature, the default for a file; global: one min-max for all features, the default for the digits'
+    pixels), ``complement`` (true: each scaled feature drives two inputs, q and 1 - q:
+    :func:`.data.complement_code`), ``d2d``, ``c2c``, ``read_noise`` (relative sigmas,
     :class:`~.stdp.SynapseVariation`), ``r_wire`` (Ohm per segment), ``refresh`` (images between exact IR
     solves), ``sweeps`` (false: the main run only)."""
     from .read_check import read_law_error
 
     t0 = time.perf_counter()
-    x_train, x_test, y_train, y_test = digits(seed)
-    n_train, n_test = (200, 100) if quick else (len(x_train), len(x_test))
-    data = (x_train[:n_train], y_train[:n_train], x_test[:n_test], y_test[:n_test])
-    x_train, y_train, x_test, y_test = data
-    cfg = _config(quick, d2d=d2d, c2c=c2c, read_noise=read_noise, r_wire=r_wire, refresh=refresh)
-    lif = SpikingNetwork(dataclasses.replace(cfg, n_neurons=1), seed=seed).lif  # calibrate the neuron once
-    main = _run(cfg, seed, data, lif)
+    ds = bundled_digits(seed) if data is None else load_data(data, seed)
+    scaling = Scaling.parse(scale) if scale is not None else (Scaling.GLOBAL if data is None else Scaling.FEATURE)
+    if quick:
+        ds = ds.head(200, 100)
+    n_train, n_test = len(ds.x_train), len(ds.x_test)
+    to_unit = MinMax.fit(ds.x_train, scaling)  # the training set only; test samples are clipped to its range
+    x_train, x_test, y_train, y_test = to_unit(ds.x_train), to_unit(ds.x_test), ds.y_train, ds.y_test
+    baselines = _baselines(x_train, y_train, x_test, y_test, seed)  # on the scaled features, before any code
+    if complement:
+        x_train, x_test = complement_code(x_train), complement_code(x_test)
+    data_arrays = (x_train, y_train, x_test, y_test)
+    base = _config(quick, d2d=d2d, c2c=c2c, read_noise=read_noise, r_wire=r_wire, refresh=refresh)
+    lif = SpikingNetwork(dataclasses.replace(base, n_neurons=1), seed=seed).lif  # calibrate the neuron once
+    sized = rule.sized(base, lif, x_train, ds.n_classes, quick)
+    size = {"n_inputs": sized.n_inputs, "n_neurons": sized.n_neurons, "neuron": sized.neuron}
+    cfg = _config(quick, size, d2d=d2d, c2c=c2c, read_noise=read_noise, r_wire=r_wire, refresh=refresh)
+    main = _run(cfg, seed, data_arrays, lif)
     net, pred, accuracy = main["net"], main["pred"], main["accuracy"]
-    frozen = _run(cfg, seed, data, lif, train=False)
+    frozen = _run(cfg, seed, data_arrays, lif, train=False)
     seconds = time.perf_counter() - t0
     sweep_rows: dict = {"ideal": {"accuracy": accuracy}}
     if sweeps:
@@ -188,8 +247,8 @@ def snn(
             for level in levels:
                 kw = {"d2d": d2d, "c2c": c2c, "read_noise": read_noise, "r_wire": r_wire, "refresh": refresh}
                 kw[name] = level
-                c = _config(quick, **kw)
-                tr, fr = _run(c, seed, data, lif), _run(c, seed, data, lif, train=False)
+                c = _config(quick, size, **kw)
+                tr, fr = _run(c, seed, data_arrays, lif), _run(c, seed, data_arrays, lif, train=False)
                 rows.append(
                     {
                         "level": level,
@@ -205,7 +264,7 @@ def snn(
                 rows.append(point)
                 rows.sort(key=lambda r: r["level"])
             sweep_rows[name] = rows
-        stale = _run(dataclasses.replace(cfg, refresh=200), seed, data, lif)
+        stale = _run(dataclasses.replace(cfg, refresh=200), seed, data_arrays, lif)
     else:
         stale = None
     sample = net.encode(x_test[:4], 10)
@@ -217,25 +276,37 @@ def snn(
         checks.append(read_law_error(low, sample, max_patterns=4))
     dts = np.array([-4, -1, 0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16]) * 1e-6
     curve = pd.DataFrame({"dt_us": dts * 1e6, "dx": cfg.pulses.curve(cfg.synapse, dts)})
+    k = ds.n_classes
     per_class = pd.DataFrame(
         {
-            "class": np.arange(10),
-            "neurons": [int(np.sum(net.labels == c)) for c in range(10)],
-            "test_images": [int(np.sum(y_test == c)) for c in range(10)],
-            "accuracy": [float(np.mean(pred[y_test == c] == c)) if np.any(y_test == c) else np.nan for c in range(10)],
+            "class": [str(c) for c in ds.classes],
+            "neurons": [int(np.sum(net.labels == c)) for c in range(k)],
+            "test_images": [int(np.sum(y_test == c)) for c in range(k)],
+            "accuracy": [float(np.mean(pred[y_test == c] == c)) if np.any(y_test == c) else np.nan for c in range(k)],
         }
     )
-    conf = confusion(y_test, pred)
+    conf = confusion(y_test, pred, classes=k)
     g = net.conductances
     headline = {
         "accuracy": accuracy,
         "accuracy_frozen": frozen["accuracy"],
+        **baselines,
+        "data": ds.name,
+        "n_inputs": ds.n_inputs,
+        "n_classes": k,
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "classes": [str(c) for c in ds.classes],
+        "scaling": scaling.value,
+        "complement": complement,
+        "mirror_gain": cfg.neuron.mirror_gain,
+        "drive": rule.drive(cfg, lif, x_train),
         "neurons": cfg.n_neurons,
         "train_images": int(n_train),
         "test_images": int(n_test),
         "seconds": seconds,
         "train_seconds": main["train_seconds"],
-        "chance": 0.1,
+        "chance": 1 / k,
         "quick": quick,
         "seed": seed,
         "inputs": cfg.n_inputs,
@@ -267,5 +338,5 @@ def snn(
     tables = {"stdp": curve}
     for name, rows in headline["sweeps"].items():
         tables[f"sweep_{name}"] = pd.DataFrame(rows)
-    fig = _figure(net, x_test, y_test, curve, conf, sweep_rows, frozen["accuracy"])
+    fig = _figure(net, ds, x_test, curve, conf, sweep_rows, headline)
     return Reproduction(fig, headline, per_class, tables)
