@@ -840,7 +840,7 @@ def _worker_main(cfg: dict) -> None:
     """A worker (see :class:`Worker`): confine (unless trusted), then hand the connection to ``module.serve``."""
     sock = socket.socket(fileno=cfg["fd"])
     try:
-        die_with_parent(cfg["parent"])
+        die_with_parent(cfg.get("parent", os.getppid()))  # a parent of an older memspice sends none
         if cfg.get("confine"):
             confine(cfg["run_dir"], notify_socket=sock)
         else:
