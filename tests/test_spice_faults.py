@@ -25,6 +25,33 @@ ENDLESS = "endless\nV1 a 0 SIN(0 1 1k)\nR1 a b 1k\nC1 b 0 1u\n.tran 10n 1000\n.e
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), MEMSPICE_PROGRESS="0")
 
 
+def _start_endless_run(folder, mode: str) -> subprocess.Popen:
+    """A Python process running :data:`ENDLESS` in ``mode`` with its temporary files in ``folder``, once its
+    run folder and simulator exist."""
+    script = folder / "endless.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, tempfile
+            tempfile.tempdir = {str(folder)!r}
+            from memspice.spice import run
+            run({ENDLESS!r}, mode={mode!r}, timeout=600)
+            """
+        )
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while (
+        time.monotonic() < deadline
+        and proc.poll() is None
+        and not ([p for p in folder.iterdir() if p.name.startswith("memspice-")] and processes_inside(folder))
+    ):
+        time.sleep(0.1)
+    assert processes_inside(folder), f"the run did not start: {proc.communicate()[1][-2000:]!r}"
+    time.sleep(0.5)
+    return proc
+
+
 @needs_ngspice
 @pytest.mark.parametrize(
     "mode, sig",
@@ -37,25 +64,7 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), MEMSPICE_PROGRESS="
 )
 def test_a_signal_to_the_caller_leaves_no_run_folder_and_no_simulator(tmp_path, mode, sig):
     """SIGTERM, or SIGINT to the Python process only (not its group), during a run: everything is cleaned up."""
-    script = tmp_path / "endless.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import sys, tempfile
-            tempfile.tempdir = {str(tmp_path)!r}
-            from memspice.spice import run
-            run({ENDLESS!r}, mode={mode!r}, timeout=600)
-            """
-        )
-    )
-    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (
-        [p for p in tmp_path.iterdir() if p.name.startswith("memspice-")] and processes_inside(tmp_path)
-    ):
-        time.sleep(0.1)
-    assert processes_inside(tmp_path), "the run did not start"
-    time.sleep(0.5)
+    proc = _start_endless_run(tmp_path, mode)
     os.kill(proc.pid, sig)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
@@ -76,23 +85,7 @@ def test_a_sandboxed_simulator_does_not_outlive_a_killed_caller(tmp_path, mode):
     support = sandbox.support()
     if not (support.batch if mode == "batch" else support.worker):
         pytest.skip("no kernel sandbox: " + support.why_not(mode == "batch"))
-    script = tmp_path / "endless.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import sys, tempfile
-            tempfile.tempdir = {str(tmp_path)!r}
-            from memspice.spice import run
-            run({ENDLESS!r}, mode={mode!r}, timeout=600)
-            """
-        )
-    )
-    proc = subprocess.Popen([sys.executable, str(script)], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None and not processes_inside(tmp_path):
-        time.sleep(0.1)
-    assert processes_inside(tmp_path), f"the run did not start: {proc.communicate()[1][-2000:]!r}"
-    time.sleep(0.5)
+    proc = _start_endless_run(tmp_path, mode)
     proc.kill()
     proc.communicate(timeout=60)
     deadline = time.monotonic() + 10
