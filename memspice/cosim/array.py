@@ -394,7 +394,7 @@ class ArrayPorts:
         if h < SLIVER * h_before:  # a sliver ngspice inserts before a breakpoint or the final time: the charges'
             return 1e30  # divided differences there measure the ports' Newton noise, not the waveform
         reltol, abstol, chgtol, trtol = self.simulator_tolerances
-        charges = self._charges if order + 1 == len(history) else self._charges[-(order + 1) :]
+        charges = self._charges[-(order + 1) :]
         bound = smallest_bound(charges, self._cap_nodes, self.nodes.cap, point.V, times, reltol, abstol, chgtol,
                                trtol, order)  # fmt: skip
         return max(SHRINK * h, bound ** (1.0 / order))
