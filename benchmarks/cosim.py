@@ -79,10 +79,11 @@ def run_one(
     writes: int,
     t_read: float,
     spice_timeout: float | None = None,
-) -> dict:
-    from memspice.cosim import cosimulate, monolithic_netlist, parse, state_node
+    faces: tuple[str, ...] = ("behavioural",),
+) -> list[dict]:
+    """The co-simulation row of one design and, with ``spice``, one row per monolithic ``faces`` run."""
+    from memspice.cosim import cosimulate
     from memspice.cosim.designs import write_design
-    from memspice.spice import SpiceTimeoutError, run
 
     path = write_design(folder, n, cell=cell, writes=writes, t_read=t_read)
     c0 = time.process_time()
@@ -108,19 +109,30 @@ def run_one(
     w = res.waveforms
     row["cosim_spikes"] = sum(len(rising(w.time, w[k])) for k in w.names if k.startswith("v(spk"))
     if not spice:
-        return row
+        return [row]
+    limit = spice_timeout or timeout
+    return [dict(row, **_against_spice(res, folder, path, n, face, limit, wall, cpu)) for face in faces]
+
+
+def _against_spice(res, folder: Path, path: Path, n: int, face: str, limit: float, wall: float, cpu: float) -> dict:
+    """Run the design's monolithic netlist (cells in ``face``) in ngspice alone; times and errors."""
+    from memspice.cosim import monolithic_netlist, monolithic_osdi, parse, state_node
+    from memspice.spice import SpiceTimeoutError, run
+
+    w = res.waveforms
     design = parse(path.read_text(), folder)
     save = [k for k in w.names if k.startswith("v(") and "." not in k]
     stateful = bool(res.states)
     if stateful:
-        save += [f"v({state_node('xarr', i, j)})" for i in range(n) for j in range(n)]
-    mono = folder / "monolithic.cir"
-    mono.write_text(monolithic_netlist(design, save=save))
+        save += [f"v({state_node('xarr', i, j, face)})" for i in range(n) for j in range(n)]
+    mono = folder / f"monolithic_{face}.cir"
+    mono.write_text(monolithic_netlist(design, face=face, save=save))
+    osdi = monolithic_osdi(design, face)  # compiled (or found in the cache) before the clock starts
+    row = {"face": face}
     c0 = _children_cpu()
     t0 = time.perf_counter()
-    limit = spice_timeout or timeout
     try:
-        ref = run(mono, timeout=limit, progress=False).waveforms
+        ref = run(mono, osdi=osdi, timeout=limit, progress=False).waveforms
     except SpiceTimeoutError:  # ngspice alone did not finish: its time (and so the ratio) is a lower bound
         row["spice_status"] = "timeout"
         row["spice_seconds_min"] = time.perf_counter() - t0
@@ -136,8 +148,8 @@ def run_one(
     row.update(compare(w, ref, n))
     if stateful:
         x0 = np.load(folder / "weights.npy")
-        x_ref = np.array([[ref[f"v({state_node('xarr', i, j)})"][-1] for j in range(n)] for i in range(n)]) + x0
-        row["state_err"] = float(np.max(np.abs(res.states["xarr"] - x_ref)))
+        x_ref = np.array([[ref[f"v({state_node('xarr', i, j, face)})"][-1] for j in range(n)] for i in range(n)])
+        row["state_err"] = float(np.max(np.abs(res.states["xarr"] - (x_ref + x0))))
         row["state_change"] = float(np.max(np.abs(res.states["xarr"] - x0)))
     return row
 
@@ -153,24 +165,27 @@ def plot(path, rows) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     accuracy = any("max_rel_err" in r for r in rows)
     for cell in sorted({r["cell"] for r in rows}):
-        pts = sorted((r["n"], r) for r in rows if r["cell"] == cell)
+        mine = [r for r in rows if r["cell"] == cell]
+        pts = sorted({r["n"]: r for r in mine}.items())  # the co-simulation: one per n (rows repeat it per face)
         ns = [p[0] for p in pts]
         axes[0].plot(ns, [p[1]["cosim_cpu_seconds"] for p in pts], "o-", label=f"co-simulation, {cell}")
-        sp = [(p[0], p[1]["spice_cpu_seconds"]) for p in pts if "spice_cpu_seconds" in p[1]]
-        if sp:
-            axes[0].plot(*zip(*sp), "s--", label=f"ngspice alone, {cell}")
-        low = [(p[0], p[1]["spice_cpu_seconds_min"]) for p in pts if "spice_cpu_seconds_min" in p[1]]
-        if low:
-            axes[0].plot(*zip(*low), "^", label=f"ngspice alone, {cell}: stopped (at least)")
         if not accuracy:  # co-simulation only: wall time against the 10-minute target
             axes[1].plot(ns, [p[1]["cosim_seconds"] for p in pts], "o-", label=f"co-simulation wall time, {cell}")
             continue
-        err = [(p[0], p[1]["max_rel_err"]) for p in pts if "max_rel_err" in p[1]]
-        if err:
-            axes[1].plot(*zip(*err), "o-", label=f"ports and TIA outputs, {cell}")
-        se = [(p[0], p[1]["state_err"]) for p in pts if "state_err" in p[1]]
-        if se:
-            axes[1].plot(*zip(*se), "^:", label=f"final states, {cell}")
+        for face in sorted({r["face"] for r in mine if "face" in r}):
+            fp = sorted(((r["n"], r) for r in mine if r.get("face") == face), key=lambda p: p[0])
+            sp = [(p[0], p[1]["spice_cpu_seconds"]) for p in fp if "spice_cpu_seconds" in p[1]]
+            if sp:
+                axes[0].plot(*zip(*sp), "s--", label=f"ngspice alone, {cell}, {face} cells")
+            low = [(p[0], p[1]["spice_cpu_seconds_min"]) for p in fp if "spice_cpu_seconds_min" in p[1]]
+            if low:
+                axes[0].plot(*zip(*low), "^", label=f"ngspice alone, {cell}, {face}: stopped (at least)")
+            err = [(p[0], p[1]["max_rel_err"]) for p in fp if "max_rel_err" in p[1]]
+            if err:
+                axes[1].plot(*zip(*err), "o-", label=f"ports and TIA outputs, {cell}, vs {face}")
+            se = [(p[0], p[1]["state_err"]) for p in fp if "state_err" in p[1]]
+            if se:
+                axes[1].plot(*zip(*se), "^:", label=f"final states, {cell}, vs {face}")
     axes[0].set_ylabel("CPU time (s)")
     if accuracy:
         axes[1].set_ylabel("max difference (relative to full scale / state units)")
@@ -215,6 +230,14 @@ def main(argv=None):
         help="time limit (s) of each ngspice-alone run; one that exceeds it is recorded as spice_status "
         "'timeout' with spice_seconds_min and ratio_min (lower bounds). Default: --timeout",
     )
+    ap.add_argument(
+        "--faces",
+        nargs="*",
+        default=["behavioural", "veriloga"],
+        choices=["behavioural", "veriloga"],
+        help="cell models of the monolithic ngspice run, one row each: behavioural B-source subcircuits and/or "
+        "the compiled Verilog-A (OSDI) modules; the same parameters, so both are the same design",
+    )
     ap.add_argument("--keep", help="folder to keep the netlists in (default: a temporary one)")
     ap.add_argument("--replot", action="store_true", help="only redraw --png from the rows in --json")
     add_output_args(ap, "cosim")
@@ -226,7 +249,7 @@ def main(argv=None):
         plot(args.png, rows)
         return rows
     rows = []
-    print(f"{'n':>4} {'cell':>5} {'cosim s':>8} {'cpu s':>7} {'spice s':>8} {'cpu s':>8} {'ratio':>6} "
+    print(f"{'n':>4} {'cell':>5} {'face':>11} {'cosim s':>8} {'cpu s':>7} {'spice s':>8} {'cpu s':>8} {'ratio':>6} "
           f"{'cpu rt':>6} {'max err':>8} {'state':>8} {'spikes':>6} {'differ':>6} {'shift':>8}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="memspice-bench-cosim-") as tmp:
         root = Path(args.keep or tmp)
@@ -236,7 +259,7 @@ def main(argv=None):
         print(f"start-up (kernels compiled or loaded, port device built): {time.perf_counter() - t0:.1f} s")
         for n in args.sizes:
             for cell in args.cells:
-                r = run_one(
+                for r in run_one(
                     n,
                     cell,
                     root / f"{cell}{n}",
@@ -245,37 +268,42 @@ def main(argv=None):
                     args.writes,
                     args.t_read,
                     args.spice_timeout,
-                )
-                rows.append(r)
-                path = _write(args, rows)  # after every row: a run stopped part-way keeps what it measured
-                if "ratio_min" in r:
-                    print(
-                        f"     ngspice alone stopped after {r['spice_seconds_min']:.0f} s: "
-                        f"ratio >= {r['ratio_min']:.1f}"
-                    )
-                print(
-                    f"{n:>4} {cell:>5} {r['cosim_seconds']:8.1f} {r['cosim_cpu_seconds']:7.1f} "
-                    f"{r.get('spice_seconds', float('nan')):8.1f} {r.get('spice_cpu_seconds', float('nan')):8.1f} "
-                    f"{r.get('ratio', float('nan')):6.1f} {r.get('cpu_ratio', float('nan')):6.1f} "
-                    f"{r.get('max_rel_err', float('nan')):8.1e} {r.get('state_err', float('nan')):8.1e} "
-                    f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} "
-                    f"{r.get('spike_shift', float('nan')):8.1e}",
-                    flush=True,
-                )
+                    tuple(args.faces),
+                ):
+                    rows.append(r)
+                    path = _write(args, rows)  # after every row: a run stopped part-way keeps what it measured
+                    _print_row(r)
     print(f"wrote {path}")
     return rows
+
+
+def _print_row(r: dict) -> None:
+    if "ratio_min" in r:
+        print(f"     ngspice alone stopped after {r['spice_seconds_min']:.0f} s: ratio >= {r['ratio_min']:.1f}")
+    print(
+        f"{r['n']:>4} {r['cell']:>5} {r.get('face', '-'):>11} {r['cosim_seconds']:8.1f} {r['cosim_cpu_seconds']:7.1f} "
+        f"{r.get('spice_seconds', float('nan')):8.1f} {r.get('spice_cpu_seconds', float('nan')):8.1f} "
+        f"{r.get('ratio', float('nan')):6.1f} {r.get('cpu_ratio', float('nan')):6.1f} "
+        f"{r.get('max_rel_err', float('nan')):8.1e} {r.get('state_err', float('nan')):8.1e} "
+        f"{r['cosim_spikes']:>6} {r.get('spike_count_diff', '-'):>6} "
+        f"{r.get('spike_shift', float('nan')):8.1e}",
+        flush=True,
+    )
 
 
 def _write(args, rows: list[dict]) -> Path:
     """Write the JSON (rows, growth exponents of CPU time with n) and the figure for the rows so far."""
     summary = {}
     for cell in args.cells:
-        pts = [r for r in rows if r["cell"] == cell]
+        pts = {r["n"]: r for r in rows if r["cell"] == cell}.values()
         summary[f"cosim_cpu_exponent_{cell}"] = fit_exponent(
             [r["n"] for r in pts], [r["cosim_cpu_seconds"] for r in pts]
         )
-        sp = [r for r in pts if "spice_cpu_seconds" in r]
-        summary[f"spice_cpu_exponent_{cell}"] = fit_exponent([r["n"] for r in sp], [r["spice_cpu_seconds"] for r in sp])
+        for face in args.faces:
+            sp = [r for r in rows if r["cell"] == cell and r.get("face") == face and "spice_cpu_seconds" in r]
+            summary[f"spice_cpu_exponent_{cell}_{face}"] = fit_exponent(
+                [r["n"] for r in sp], [r["spice_cpu_seconds"] for r in sp]
+            )
     path = write_results(args.json, "cosim", rows, args, summary)
     plot(args.png, rows)
     return path

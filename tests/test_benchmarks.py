@@ -64,8 +64,8 @@ def test_output_accuracy_benchmark_compares_both_stopping_tests(tmp_path, bench_
 
 
 def test_cosim_benchmark_rows_and_a_monolithic_run_over_its_limit(tmp_path, bench_path):
-    """4 x 4 TiOx: a row against ngspice alone has the issue's keys; a monolithic run stopped by
-    --spice-timeout is a lower bound (ratio_min), never a ratio."""
+    """4 x 4 TiOx: a row per monolithic face (behavioural B-sources, Verilog-A) has the issue's keys and
+    agrees; a monolithic run stopped by --spice-timeout is a lower bound (ratio_min), never a ratio."""
     pytest.importorskip("cffi")
     from memspice.cosim.device import compiler
     from memspice.spice.capabilities import ngspice_info
@@ -74,8 +74,11 @@ def test_cosim_benchmark_rows_and_a_monolithic_run_over_its_limit(tmp_path, benc
         pytest.skip("co-simulation needs libngspice and a C compiler")
     import cosim
 
-    row = cosim.run_one(4, "tiox", tmp_path / "a", True, 600, 1, 0.2e-6)
-    assert {"n", "ratio", "cpu_ratio", "max_rel_err", "state_err", "spike_count_diff", "accepted"} <= set(row)
-    assert row["spice_status"] == "ok" and row["max_rel_err"] < 1e-3 and row["state_err"] < 1e-4
-    slow = cosim.run_one(4, "tiox", tmp_path / "b", True, 600, 1, 0.2e-6, spice_timeout=1e-3)
+    faces = ("behavioural", "veriloga") if ngspice_info().osdi else ("behavioural",)
+    rows = cosim.run_one(4, "tiox", tmp_path / "a", True, 600, 1, 0.2e-6, faces=faces)
+    assert [r["face"] for r in rows] == list(faces)
+    for row in rows:
+        assert {"n", "ratio", "cpu_ratio", "max_rel_err", "state_err", "spike_count_diff", "accepted"} <= set(row)
+        assert row["spice_status"] == "ok" and row["max_rel_err"] < 1e-3 and row["state_err"] < 1e-4
+    (slow,) = cosim.run_one(4, "tiox", tmp_path / "b", True, 600, 1, 0.2e-6, spice_timeout=1e-3)
     assert slow["spice_status"] == "timeout" and "ratio" not in slow and slow["ratio_min"] > 0

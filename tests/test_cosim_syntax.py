@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memspice.cosim import CosimNetlistError, cosim_netlist, monolithic_netlist, parse
-from memspice.cosim.partition import has_uic, state_node
+from memspice.cosim.partition import has_uic, monolithic_osdi, state_node
 from memspice.cosim.syntax import evaluate, logical_lines
 
 
@@ -59,6 +60,27 @@ def test_monolithic_netlist_expands_the_array_and_holds_states(tmp_path):
     assert f"v({state_node('X1', 2, 1)})=0" in out  # states held at their marked values during the OP
     uic = monolithic_netlist(parse(text.replace(".tran 1n 10n", ".tran 1n 10n uic"), tmp_path))
     assert ".ic" not in uic and has_uic(uic)
+
+
+def test_monolithic_verilog_a_face_names_its_state_nodes_and_needs_uic(tmp_path):
+    """The Verilog-A face's states are OSDI internal nodes, ``n.x1.nc2_1#u``; ngspice's .ic does not hold
+    them, so a netlist that runs an operating point is refused instead of giving a drifted reference."""
+    _weights(tmp_path)
+    text = _netlist("X1 a b c d e memspice_crossbar weights=w.npy cell=tiox r_word=1 r_bit=1")
+    assert state_node("X1", 2, 1, "veriloga") == "n.x1.nc2_1#u"
+    with pytest.raises(ValueError, match="X1.*Verilog-A.*uic"):
+        monolithic_netlist(parse(text, tmp_path), face="veriloga")
+    design = parse(text.replace(".tran 1n 10n", ".tran 1n 10n uic"), tmp_path)
+    out = monolithic_netlist(design, face="veriloga")
+    assert "memspice-osdi" not in monolithic_netlist(design)
+    assert out.count("Nc") == 6 and ".ic" not in out
+    assert monolithic_osdi(design) == []
+    from memspice.spice.capabilities import ngspice_info
+
+    if ngspice_info().osdi:  # compiling needs openvaf-r (the runs against ngspice skip without it)
+        (library,) = monolithic_osdi(design, "veriloga")
+        assert Path(library).suffix == ".osdi"
+        assert f"* memspice-osdi: {Path(library).name}" in out  # memspice run loads it from the header
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def run(args) -> int:
     import numpy as np
 
     from ..core.files import write_atomic
-    from ..cosim import cosimulate, monolithic_netlist, parse
+    from ..cosim import cosimulate, monolithic_netlist, monolithic_osdi, parse
     from ..spice.netlist_text import read_netlist
 
     path = Path(args.netlist)
@@ -93,6 +93,8 @@ def run(args) -> int:
             raise ValueError(f"{path}: no crossbar is marked for memspice (a subcircuit call of memspice_crossbar)")
         write_atomic(args.write_monolithic, monolithic_netlist(design, face=args.face))
         print(f"wrote {args.write_monolithic} ({len(design.marked)} array(s) expanded for ngspice alone)")
+        for library in monolithic_osdi(design, args.face):
+            print(f"load before the circuit (a .spiceinit beside it, or memspice run --osdi): pre_osdi {library}")
         return 0
     res = cosimulate(
         path,

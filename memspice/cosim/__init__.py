@@ -10,7 +10,7 @@ design for ngspice alone (every array expanded), the reference co-simulation is 
 from .array import ArrayPorts, CosimArrayError
 from .coupling import CouplingError
 from .device import DeviceBuildError
-from .partition import cosim_netlist, monolithic_netlist, state_node
+from .partition import cosim_netlist, monolithic_netlist, monolithic_osdi, state_node
 from .run import CosimResult, cosimulate
 from .syntax import MARKER, CosimNetlistError, Design, Marked, parse
 
@@ -27,6 +27,7 @@ __all__ = [
     "cosim_netlist",
     "cosimulate",
     "monolithic_netlist",
+    "monolithic_osdi",
     "parse",
     "state_node",
 ]

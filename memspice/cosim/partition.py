@@ -16,6 +16,7 @@ import re
 
 from ..circuits.cells import Face
 from ..netlists.crossbar import crossbar_netlist
+from ..netlists.headers import with_osdi
 from .device import device_name
 from .syntax import Design, Marked
 
@@ -80,9 +81,29 @@ def array_subckt(xbar, name: str, face: Face | str = Face.BEHAVIOURAL) -> tuple[
     return library, "\n".join([f".subckt {name} {' '.join(ports)}", *keep, f".ends {name}"])
 
 
-def state_node(instance: str, i: int, j: int) -> str:
-    """ngspice node of cell (i, j)'s state in the monolithic netlist (behavioural face): ``x1.xc0_0.u``."""
+def state_node(instance: str, i: int, j: int, face: Face | str = Face.BEHAVIOURAL) -> str:
+    """ngspice node of cell (i, j)'s state in the monolithic netlist.
+
+    Behavioural face: the cell subcircuit's node, ``x1.xc0_0.u``; Verilog-A face: the ``N`` instance's
+    internal node as ngspice's OSDI loader names it, ``n.x1.nc0_0#u``.
+    """
+    if Face.parse(face) is Face.VERILOG_A:
+        return f"n.{instance.lower()}.nc{i}_{j}#u"
     return f"{instance.lower()}.xc{i}_{j}.u"
+
+
+def monolithic_osdi(design: Design, face: Face | str = Face.BEHAVIOURAL) -> list:
+    """Compiled Verilog-A libraries (paths) ngspice must load before :func:`monolithic_netlist`'s text.
+
+    Empty for the behavioural face; for ``Face.VERILOG_A`` pass them as ``memspice.spice.run(...,
+    osdi=...)`` or put ``pre_osdi <path>`` lines in a ``.spiceinit`` next to the netlist.
+    """
+    out: list = []
+    for mark in design.marked:
+        for lib in mark.xbar.cell.osdi_libraries(Face.parse(face), True):
+            if lib not in out:
+                out.append(lib)
+    return out
 
 
 def monolithic_netlist(design: Design, face: Face | str = Face.BEHAVIOURAL, save=None) -> str:
@@ -91,6 +112,7 @@ def monolithic_netlist(design: Design, face: Face | str = Face.BEHAVIOURAL, save
     ``save``: None (ngspice's default: every vector) or a list of vector names for ``.save`` lines
     (e.g. the periphery's signals and :func:`state_node` voltages).
     """
+    face = Face.parse(face)
     uic = has_uic(design.text)
     extra: list[str] = ["* memspice: the marked crossbars, expanded"]
     libraries: dict[str, str] = {}
@@ -104,10 +126,19 @@ def monolithic_netlist(design: Design, face: Face | str = Face.BEHAVIOURAL, save
                     f"{mark.label}: a marked crossbar inside .subckt {mark.in_subckt} needs '.tran ... uic' for "
                     "the monolithic netlist (its cells' state nodes cannot be named in a top-level .ic)"
                 )
+            if face is Face.VERILOG_A:
+                # measured (ngspice 46): '.ic v(n.x1.nc0_0#u)=0' does not hold an OSDI internal node; the
+                # operating point then moves every state by up to 0.2 (the switching terms' tails beat the
+                # 1e12 s retention), a silently wrong reference
+                raise ValueError(
+                    f"{mark.label}: the Verilog-A face's cell states (OSDI internal nodes) cannot be held at their "
+                    "marked values by .ic; add 'uic' to the .tran line or use the behavioural face"
+                )
             m, n = mark.xbar.shape
-            nodes = [f"v({state_node(mark.name, i, j)})=0" for i in range(m) for j in range(n)]
+            nodes = [f"v({state_node(mark.name, i, j, face)})=0" for i in range(m) for j in range(n)]
             extra += [".ic " + " ".join(nodes[q : q + 16]) for q in range(0, len(nodes), 16)]
     lines = _replace(design, lambda k, mark: f"{mark.name} {' '.join(mark.nodes)} {SUBCKT_PREFIX}{k}")
     if save is not None:
         extra += [".save " + " ".join(save[q : q + 16]) for q in range(0, len(save), 16)]
-    return _insert_before_end(lines, list(libraries) + extra)
+    # the Verilog-A face names its compiled libraries in '* memspice-osdi:' header lines (memspice run loads them)
+    return with_osdi(_insert_before_end(lines, list(libraries) + extra), monolithic_osdi(design, face))
