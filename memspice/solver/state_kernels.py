@@ -39,7 +39,7 @@ import numpy as np
 
 from ..circuits.cells import CellArrays, ModelCell
 from ..models.base import CompactModel
-from . import numba_cache
+from . import kernel_print, numba_cache
 from .threads import threads_for, using_threads
 
 #: the state is clipped to this range where the cell current is evaluated (guards Newton iterates far off
@@ -172,43 +172,53 @@ from numba import njit, prange
     + '''
 
 @njit(cache=True, error_model="numpy")
-def cell_current(v, x, _p):
+def constants(_p):
+    """The subexpressions of the parameters alone (computed once per kernel call, outside the cell loop)."""
+{unpack_constants}
+{constants}
+    return _c
+
+
+@njit(cache=True, error_model="numpy")
+def cell_current(v, x, _p, _c):
     """(i, di/dv, di/dx) of one cell."""
-{unpack}
+{unpack_current}
 {current}
 
 
 @njit(cache=True, error_model="numpy")
-def cell_rate_pre(v, _p):
+def cell_rate_pre(v, _p, _c):
     """The state equation's subexpressions that do not depend on the state (computed once per cell)."""
-{unpack}
+{unpack_pre}
 {rate_pre}
 
 
 @njit(cache=True, error_model="numpy")
-def cell_rate_post(v, x, _p, _pre):
+def cell_rate_post(v, x, _p, _c, _pre):
     """(dx/dt, d(dx/dt)/dx, d(dx/dt)/dv) of one cell, retention included, from ``cell_rate_pre``."""
-{unpack}
+{unpack_post}
 {rate_post}
 
 
 @njit(cache=True, error_model="numpy")
-def cell_rate(v, x, _p):
-    return cell_rate_post(v, x, _p, cell_rate_pre(v, _p))
+def cell_rate(v, x, _p, _c):
+    return cell_rate_post(v, x, _p, _c, cell_rate_pre(v, _p, _c))
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def current(u, x, p, x_lo, x_hi, i_out, g_out):
+    c = constants(p)
     for k in prange(u.size):
-        i, g, _ = cell_current(u[k], min(max(x[k], x_lo), x_hi), p)
+        i, g, _ = cell_current(u[k], min(max(x[k], x_lo), x_hi), p, c)
         i_out[k] = i
         g_out[k] = g
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def rate(u, x, p, f_out):
+    c = constants(p)
     for k in prange(u.size):
-        f, _, _ = cell_rate(u[k], x[k], p)
+        f, _, _ = cell_rate(u[k], x[k], p, c)
         f_out[k] = f
 
 
@@ -220,12 +230,13 @@ def implicit(u, x_old, f_old, x_new, h, theta, p, x_lo, x_hi, iters, tol, dx_max
     finite."""
     bad = 0
     ht = h * theta
+    c = constants(p)
     for k in prange(u.size):
         v = u[k]
         x = x_new[k]
         rest = x_old[k] + h * (1.0 - theta) * f_old[k]
-        pre = cell_rate_pre(v, p)
-        f, fx, fu = cell_rate_post(v, x, p, pre)
+        pre = cell_rate_pre(v, p, c)
+        f, fx, fu = cell_rate_post(v, x, p, c, pre)
         if h > 0.0:
             converged = False
             for _ in range(iters):
@@ -238,10 +249,10 @@ def implicit(u, x_old, f_old, x_new, h, theta, p, x_lo, x_hi, iters, tol, dx_max
                 if not abs(dx) >= tol:
                     converged = True
                     break  # f, fx, fu stay those of x + dx: off by fx dx, below h fx tol in the state
-                f, fx, fu = cell_rate_post(v, x, p, pre)
+                f, fx, fu = cell_rate_post(v, x, p, c, pre)
             if not converged:
                 bad += 1  # the caller shortens the step; never a state that does not solve its equation
-        i, gi, ix = cell_current(v, min(max(x, x_lo), x_hi), p)
+        i, gi, ix = cell_current(v, min(max(x, x_lo), x_hi), p, c)
         g = gi
         if h > 0.0 and x_lo < x < x_hi:
             g = gi + ix * ht * fu / (1.0 - ht * fx)
@@ -330,21 +341,43 @@ def _kernel_text(model_cls: type[CompactModel]) -> tuple[str, str]:
     f = model_cls.full_rate_expr()
     # the state derivative is joined like the model's own rate_dx face (finite at x = 0 and 1)
     f_x = sp.powsimp(sp.diff(f, x), force=True)
-    names = _param_names(model_cls)
-    unpack = "\n".join(f"    {name} = _p[{k}]" for k, name in enumerate(names)) or "    pass"
-    body_i = _print_block([i, sp.diff(i, v), sp.diff(i, x)], ["_i", "_di_dv", "_di_dx"])
-    rate_pre, rate_post = _print_split_block([f, f_x, sp.diff(f, v)], ["_f", "_df_dx", "_df_dv"], x)
+    exprs = [i, sp.diff(i, v), sp.diff(i, x), f, f_x, sp.diff(f, v)]
+    # the parameters' own subexpressions once per kernel call; each branch's work only where it is taken
+    fixed, exprs = kernel_print.hoist_constants(exprs, {v, x})
+    printer = _printer()
+    current = kernel_print.schedule(exprs[:3], ["_i", "_di_dv", "_di_dx"])
+    rate = kernel_print.schedule(exprs[3:], ["_f", "_df_dx", "_df_dv"])
+    rate_pre, rate_post, shared = rate.split(x)
+    names_pre = [printer.doprint(s) for s in shared] + ["_none"]
+    params = _param_names(model_cls)
+    n_fixed = max(len(fixed), 1)
+    bodies = {
+        "{unpack_constants}": _unpack(params, [], set().union(*(e.free_symbols for _, e in fixed))),
+        "{constants}": "\n".join(
+            [f"    _c = np.empty({n_fixed})"] + kernel_print.constants_body(fixed, printer)
+        ),
+        "{unpack_current}": _unpack(params, fixed, current.uses()),
+        "{current}": "\n".join(current.lines(printer) + ["    return _i, _di_dv, _di_dx"]),
+        "{unpack_pre}": _unpack(params, fixed, rate_pre.uses()),
+        "{rate_pre}": "\n".join(rate_pre.lines(printer) + ["    _none = 0.0", f"    return ({', '.join(names_pre)},)"]),
+        "{unpack_post}": _unpack(params, fixed, rate_post.uses())
+        + f"\n    {', '.join(names_pre)}, = _pre",
+        "{rate_post}": "\n".join(rate_post.lines(printer) + ["    return _f, _df_dx, _df_dv"]),
+        "{model}": f"{model_cls.__module__}.{model_cls.__qualname__}",
+    }
     text = _TEMPLATE
-    for key, value in (
-        ("{model}", f"{model_cls.__module__}.{model_cls.__qualname__}"),
-        ("{unpack}", unpack),
-        ("{current}", body_i),
-        ("{rate_pre}", rate_pre),
-        ("{rate_post}", rate_post),
-    ):
+    for key, value in bodies.items():
         text = text.replace(key, value)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return text.replace("{digest}", digest, 1), digest
+
+
+def _unpack(params, fixed, used) -> str:
+    """Lines reading the parameters (``_p``) and constants (``_c``) among the symbols ``used``."""
+    names = {s.name for s in used}
+    lines = [f"    {name} = _p[{k}]" for k, name in enumerate(params) if name in names]
+    lines += [f"    {sym.name} = _c[{k}]" for k, (sym, _) in enumerate(fixed) if sym.name in names]
+    return "\n".join(lines) or "    pass"
 
 
 def _param_names(model_cls) -> list[str]:
