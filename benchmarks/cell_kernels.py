@@ -10,9 +10,11 @@ continuation), states uniform in 0..1, h = 1 ns, theta = 1/2 (trapezoid), the pr
 
     PYTHONPATH=$PWD python3 benchmarks/cell_kernels.py                        # TiOx, drift-diffusion, 512x512
     PYTHONPATH=$PWD python3 benchmarks/cell_kernels.py --n 128 --repeats 5 --before main
+    PYTHONPATH=$PWD python3 benchmarks/cell_kernels.py --transient 128 --pulses 2   # and one transient
 
 Writes ``benchmarks/results/cell_kernels.json`` (rows: model, threads, ns_before, ns_after, ratio =
-before / after, and the largest relative difference of the outputs) and ``.png``.
+before / after, and the largest relative difference of the outputs; with ``--transient``: CPU seconds of
+one write transient, one thread) and ``.png``.
 """
 
 from __future__ import annotations
@@ -111,6 +113,53 @@ def measure(model: str, n: int, threads: int, repeats: int, before, h: float = 1
     }
 
 
+def transient_rows(n: int, pulses: int, threads: int, before, repeats: int = 1) -> list[dict]:
+    """End to end: CPU seconds of benchmarks/transient.py's write-pulse transient (n x n TiOx, V/2 scheme,
+    ``pulses`` 100 ns pulses, tol 1e-4) with the generator at ``before`` and with today's, alternating."""
+    import numba
+    import transient as scenario
+
+    from memspice.solver import simulate_transient
+    from memspice.solver import state_kernels as sk
+
+    numba.set_num_threads(threads)
+    generators = {"before": before._kernel_text, "after": sk._kernel_text}
+    today = sk._kernel_text
+    cpu = {k: float("inf") for k in generators}
+    wall = dict(cpu)
+    states = {}
+    try:
+        for _ in range(repeats):
+            for kind, generator in generators.items():
+                sk._kernel_text = generator
+                sk._MODULES.clear()
+                simulate_transient(*scenario.setup(4, 1, 100e-9), tol=1e-4, progress=False)  # load the kernels
+                xbar, sources, t_stop = scenario.setup(n, pulses, 100e-9)
+                c, t = time.process_time(), time.perf_counter()
+                tr = simulate_transient(xbar, sources, t_stop, tol=1e-4, progress=False)
+                cpu[kind] = min(cpu[kind], time.process_time() - c)
+                wall[kind] = min(wall[kind], time.perf_counter() - t)
+                states[kind] = (tr.states[-1], len(tr.time), tr.newton_iterations)
+    finally:
+        sk._kernel_text = today
+        sk._MODULES.clear()
+    row = {
+        "model": "tiox transient",
+        "n": n,
+        "threads": threads,
+        "pulses": pulses,
+        "cpu_s_before": cpu["before"],
+        "cpu_s_after": cpu["after"],
+        "wall_s_before": wall["before"],
+        "wall_s_after": wall["after"],
+        "ratio": cpu["before"] / cpu["after"],
+        "time_points": [states[k][1] for k in generators],
+        "newton_iterations": [states[k][2] for k in generators],
+        "max_state_diff": float(np.max(np.abs(states["before"][0] - states["after"][0]))),
+    }
+    return [row]
+
+
 def plot(path, rows):
     import matplotlib
 
@@ -141,6 +190,8 @@ def main(argv=None):
     ap.add_argument("--models", nargs="+", default=list(MODELS), help="cell kinds (default %(default)s)")
     ap.add_argument("--repeats", type=int, default=7, help="timed calls per module, best kept (default %(default)s)")
     ap.add_argument("--before", default=BEFORE, help="git revision of the generator to compare (default %(default)s)")
+    ap.add_argument("--transient", type=int, default=0, help="also an n x n TiOx write transient (0: none)")
+    ap.add_argument("--pulses", type=int, default=2, help="pulses of that transient (default %(default)s)")
     ap.add_argument("--json", default=str(RESULTS / "cell_kernels.json"))
     ap.add_argument("--png", default=str(RESULTS / "cell_kernels.png"), help="figure; '' for none")
     args = ap.parse_args(argv)
@@ -151,9 +202,14 @@ def main(argv=None):
             rows.append(measure(model, args.n, threads, args.repeats, before))
             print(rows[-1], flush=True)
     summary = {f"{r['model']}_{r['threads']}thr_ratio": r["ratio"] for r in rows}
+    if args.transient:
+        end_to_end = transient_rows(args.transient, args.pulses, 1, before)
+        print(end_to_end[-1], flush=True)
+        summary["tiox_transient_cpu_ratio"] = end_to_end[-1]["ratio"]
+        rows += end_to_end
     write_results(args.json, "cell_kernels", rows, args, summary)
     if args.png:
-        plot(args.png, rows)
+        plot(args.png, [r for r in rows if "ns_before" in r])
     return rows
 
 

@@ -173,9 +173,15 @@ class Schedule:
         return out
 
 
-def schedule(exprs, names) -> Schedule:
-    """Statements computing ``exprs`` as the variables ``names``, branch by branch (module docstring)."""
-    temps, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_t"))
+def schedule(exprs, names, given=()) -> Schedule:
+    """Statements computing ``exprs`` as the variables ``names``, branch by branch (module docstring).
+
+    ``given``: [(symbol, expr)] that ``exprs`` use, computed as statements too (with the outputs' common
+    subexpressions); :func:`hoist_constants` with the state as variable makes them from a state equation,
+    so that :meth:`Schedule.split` moves all the state-free work out of the per-cell Newton loop.
+    """
+    given = list(given)
+    temps, reduced = sp.cse([e for _, e in given] + list(exprs), symbols=sp.numbered_symbols("_t"))
     lifted: dict = {}
     fresh = sp.numbered_symbols("_w")
     statements: list = []
@@ -196,12 +202,31 @@ def schedule(exprs, names) -> Schedule:
             statements.append(_Choice(sym, e))
         else:
             statements.append(_Let(sym, lift(e)))
-    outputs = [(name, lift(e)) for name, e in zip(names, reduced)]
+    for (sym, _), e in zip(given, reduced):
+        statements.append(_Let(sym, lift(e)))
+    outputs = [(name, lift(e)) for name, e in zip(names, reduced[len(given) :])]
+    statements = _topological(statements)
     units = _units(statements, outputs, merge=True)
     if units is None:  # merging choices by condition made a cycle: one statement per piecewise
         units = _units(statements, outputs, merge=False)
-    assert units is not None  # cse's order is a valid order of single statements
+    assert units is not None  # a topological order of single statements always exists
     return Schedule(units, outputs)
+
+
+def _topological(statements) -> list:
+    """``statements`` reordered (stably) so that each follows the statements whose targets it reads."""
+    pending = list(statements)
+    undefined = {st.target for st in pending}
+    done: list = []
+    while pending:
+        for k, st in enumerate(pending):
+            if not (_free(st.expr if isinstance(st, _Let) else st.piecewise) & (undefined - {st.target})):
+                done.append(pending.pop(k))
+                undefined.discard(st.target)
+                break
+        else:  # pragma: no cover - cse and hoisting never make a cycle
+            raise ValueError("cyclic statements")
+    return done
 
 
 def _units(statements, outputs, merge: bool):

@@ -346,7 +346,9 @@ def _kernel_text(model_cls: type[CompactModel]) -> tuple[str, str]:
     fixed, exprs = kernel_print.hoist_constants(exprs, {v, x})
     printer = _printer()
     current = kernel_print.schedule(exprs[:3], ["_i", "_di_dv", "_di_dx"])
-    rate = kernel_print.schedule(exprs[3:], ["_f", "_df_dx", "_df_dv"])
+    # the state-free subexpressions of the state equation, once per cell rather than per Newton iteration
+    state_free, rate_exprs = kernel_print.hoist_constants(exprs[3:], {x}, prefix="_u")
+    rate = kernel_print.schedule(rate_exprs, ["_f", "_df_dx", "_df_dv"], given=state_free)
     rate_pre, rate_post, shared = rate.split(x)
     names_pre = [printer.doprint(s) for s in shared] + ["_none"]
     params = _param_names(model_cls)
