@@ -82,16 +82,20 @@ def measure(model: str, n: int, threads: int, repeats: int, before, h: float = 1
     modules = {"before": before._load_module(type(cell.model)), "after": sk._load_module(type(cell.model))}
     p = np.array(cell.model.param_values, float)
     u, x, f = _inputs(cell, n)
+    threads_were = numba.get_num_threads()
     numba.set_num_threads(threads)
-    results = {k: _call(m, p, u, x, f, h, theta) for k, m in modules.items()}  # compile, warm
-    best = {k: float("inf") for k in modules}
-    cpu = {k: float("inf") for k in modules}
-    for _ in range(repeats):
-        for k, m in modules.items():
-            t, c = time.perf_counter(), time.process_time()
-            _call(m, p, u, x, f, h, theta)
-            best[k] = min(best[k], time.perf_counter() - t)
-            cpu[k] = min(cpu[k], time.process_time() - c)
+    try:
+        results = {k: _call(m, p, u, x, f, h, theta) for k, m in modules.items()}  # compile, warm
+        best = {k: float("inf") for k in modules}
+        cpu = {k: float("inf") for k in modules}
+        for _ in range(repeats):
+            for k, m in modules.items():
+                t, c = time.perf_counter(), time.process_time()
+                _call(m, p, u, x, f, h, theta)
+                best[k] = min(best[k], time.perf_counter() - t)
+                cpu[k] = min(cpu[k], time.process_time() - c)
+    finally:
+        numba.set_num_threads(threads_were)
     rel = 0.0
     for a, b in zip(results["before"][0], results["after"][0]):
         both = np.isfinite(a) & np.isfinite(b)
@@ -122,6 +126,7 @@ def transient_rows(n: int, pulses: int, threads: int, before, repeats: int = 1) 
     from memspice.solver import simulate_transient
     from memspice.solver import state_kernels as sk
 
+    threads_were = numba.get_num_threads()
     numba.set_num_threads(threads)
     generators = {"before": before._kernel_text, "after": sk._kernel_text}
     today = sk._kernel_text
@@ -143,6 +148,7 @@ def transient_rows(n: int, pulses: int, threads: int, before, repeats: int = 1) 
     finally:
         sk._kernel_text = today
         sk._MODULES.clear()
+        numba.set_num_threads(threads_were)
     row = {
         "model": "tiox transient",
         "n": n,

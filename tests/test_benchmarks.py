@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def bench_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("many_vectors", "output_accuracy", "cosim", "benchcommon"):
+    for name in ("many_vectors", "output_accuracy", "cosim", "cell_kernels", "transient", "benchcommon"):
         sys.modules.pop(name, None)
 
 
@@ -82,3 +82,25 @@ def test_cosim_benchmark_rows_and_a_monolithic_run_over_its_limit(tmp_path, benc
         assert row["spice_status"] == "ok" and row["max_rel_err"] < 1e-3 and row["state_err"] < 1e-4
     (slow,) = cosim.run_one(4, "tiox", tmp_path / "b", True, 600, 1, 0.2e-6, spice_timeout=1e-3)
     assert slow["spice_status"] == "timeout" and "ratio" not in slow and slow["ratio_min"] > 0
+
+
+def test_cell_kernels_compares_two_generators(tmp_path, bench_path):
+    """benchmarks/cell_kernels.py loads a generator from git beside today's and times both (here the same
+    revision, on a tiny array and a 4 x 4 transient)."""
+    import subprocess
+
+    root = BENCH.parent
+    if subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout: the benchmark loads the earlier generator from git")
+    import cell_kernels
+
+    out, png = tmp_path / "ck.json", tmp_path / "ck.png"
+    argv = ["--n", "8", "--repeats", "1", "--models", "tiox", "--before", "HEAD", "--transient", "4"]
+    cell_kernels.main(argv + ["--pulses", "1", "--json", str(out), "--png", str(png)])
+    doc = json.loads(out.read_text())
+    assert doc["benchmark"] == "cell_kernels"
+    kernel_rows = [r for r in doc["rows"] if "ns_before" in r]
+    assert kernel_rows and all(r["ns_before"] > 0 and r["ns_after"] > 0 for r in kernel_rows)
+    assert all(r["failed_before"] == r["failed_after"] == 0 for r in kernel_rows)
+    assert doc["rows"][-1]["model"] == "tiox transient" and doc["rows"][-1]["cpu_s_after"] > 0
+    assert png.stat().st_size > 1000
