@@ -11,9 +11,12 @@ step needs.  Two implementations share that contract:
 * :class:`CompiledCells`, for any :class:`~memspice.circuits.cells.ModelCell` whose compact model writes
   its equations in sympy (``tiox``, ``memristor`` and user models alike): the current, the state equation
   and their derivatives are printed from the **same sympy tree** as the model's numpy, SPICE and Verilog-A
-  faces (common subexpressions shared) into a small Python module, which numba compiles (all cores,
+  faces into a small Python module (:mod:`memspice.solver.kernel_print`: common subexpressions shared,
+  each piecewise branch computing only its own work, the parameters' own subexpressions once per kernel
+  call and the state-free ones once per cell, outside the state Newton), which numba compiles (all cores,
   ``prange`` over cells) and caches on disk next to the solver's other kernels (one file per model class,
-  named by a hash of its source: a changed equation makes a new file).  Its Jacobian is the total
+  named by a hash of its source: a changed equation or generator makes a new file, never a stale
+  compiled copy).  Its Jacobian is the total
   derivative di/du = di/du|_x + di/dx dx1/du with dx1/du = h theta df/du / (1 - h theta df/dx), so the
   node Newton converges quadratically in the coupled node/state system.
 * :class:`NumpyCells`, for any other stateful :class:`~memspice.circuits.cells.Cell` (user kinds that only
