@@ -104,6 +104,8 @@ def run_one(
         "array_reused": st["array_reused"] + st["array_updated"],
         "array_seconds": st["array_seconds"],
         "ngspice_seconds": st.get("ngspice_seconds"),  # worker wall time outside the arrays: ngspice + coupling
+        "callback_seconds": st.get("callback_seconds"),  # in the port device's Python callback, arrays included
+        "periphery_seconds": st.get("periphery_seconds"),  # outside the callback: ngspice on the periphery
         "load_average": os.getloadavg()[0],
     }
     w = res.waveforms

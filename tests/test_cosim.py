@@ -43,6 +43,9 @@ def test_16x16_tiox_agrees_with_monolithic_ngspice(tmp_path):
     n = 16
     path = write_design(tmp_path, n, cell="tiox", writes=1, t_write=0.25e-6, t_read=0.2e-6, neurons=False)
     res = cosimulate(path, progress=False)
+    st = res.statistics  # where the time went: arrays within the callback within the worker
+    assert 0 < st["array_seconds"] <= st["callback_seconds"] <= st["worker_seconds"]
+    assert st["periphery_seconds"] == pytest.approx(st["worker_seconds"] - st["callback_seconds"])
     w = res.waveforms
     design = parse(path.read_text(), tmp_path)
     periphery = [k for k in w.names if k.startswith("v(") and "." not in k]

@@ -147,6 +147,8 @@ class Coupling:
         self.evaluations = 0
         self.accepted = 0
         self.array_seconds = 0.0
+        #: wall seconds in the port device's Python callback, the array solves included
+        self.callback_seconds = 0.0
         self._params: tuple[float, float] | None = None
 
     # -- the port device ---------------------------------------------------------------------------------

@@ -58,7 +58,11 @@ class CosimResult:
         Final state (m x n) of every stateful array instance, by path.
     statistics : dict
         Accepted and rejected time points, port-device evaluations (Newton iterations), array solves,
-        seconds in the array solvers, in ngspice and in all.
+        wall seconds in the array solvers (``array_seconds``), in the port device's Python callback with
+        the array solves (``callback_seconds``; the rest of it is the coupling's own overhead), in ngspice
+        and the coupling outside the arrays (``ngspice_seconds``), in ngspice alone
+        (``periphery_seconds``: the worker's time outside the callback, which ngspice alone would spend
+        on the same periphery too) and in all.
     log : str
         Everything ngspice printed.
     netlist : str
@@ -386,6 +390,7 @@ def cosimulate(
     stats = dict(stats)
     stats["total_seconds"] = time.perf_counter() - started
     stats["ngspice_seconds"] = stats["worker_seconds"] - stats["array_seconds"]
+    stats["periphery_seconds"] = stats["worker_seconds"] - stats.get("callback_seconds", 0.0)
     stats["confined"] = float(confined)
     return CosimResult(main, states, stats, result.log, job.text, result.warnings, result.measurements)
 

@@ -56,6 +56,7 @@ def install(ffi, library: str, coupling: Coupling):
     lib = ffi.dlopen(library)  # the same loaded object ngspice's ``osdi`` command opens
 
     def callback(cid, name, flags, t, ports, v, i_out, g_out, bound, names, values):
+        start = time.perf_counter()
         try:
             reltol, abstol = coupling.tolerances(names, values)
             volts = np.frombuffer(ffi.buffer(v, 8 * ports), dtype=np.float64).copy()
@@ -69,6 +70,8 @@ def install(ffi, library: str, coupling: Coupling):
         except BaseException as exc:  # noqa: BLE001 - cffi would swallow it: keep it, stop ngspice
             coupling.error = coupling.error or exc
             return device.ABORT
+        finally:
+            coupling.callback_seconds += time.perf_counter() - start
 
     handle = ffi.callback("memspice_callback", callback)
     lib.memspice_cosim_set_callback(handle)
@@ -115,6 +118,7 @@ def simulate(job: dict, progress=None):
         "array_reused": sum(p.reused for p in ports),
         "array_updated": sum(p.updated for p in ports),
         "array_seconds": coupling.array_seconds,
+        "callback_seconds": coupling.callback_seconds,
         "worker_seconds": time.perf_counter() - start,
         "worker_cpu_seconds": time.process_time() - cpu,
     }
