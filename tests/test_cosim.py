@@ -75,6 +75,9 @@ def test_a_designers_netlist_runs_unmodified_through_the_cli(tmp_path, capsys):
     assert "states of xtile: 8 x 6" in capsys.readouterr().out
     mono = tmp_path / "mono.cir"
     assert cli_main(["cosim", str(folder / "tile.cir"), "--write-monolithic", str(mono)]) == 0
+    # its .tran runs an operating point, which cannot hold the Verilog-A cells' states: refused, not drifted
+    va = ["cosim", str(folder / "tile.cir"), "--write-monolithic", str(tmp_path / "va.cir"), "--face", "veriloga"]
+    assert cli_main(va) == 2 and "XTILE (line 36)" in capsys.readouterr().err
     from memspice.core.waveforms import Waveforms
 
     w = Waveforms.from_npz(out)

@@ -94,7 +94,7 @@ def run(args) -> int:
         write_atomic(args.write_monolithic, monolithic_netlist(design, face=args.face))
         print(f"wrote {args.write_monolithic} ({len(design.marked)} array(s) expanded for ngspice alone)")
         for library in monolithic_osdi(design, args.face):
-            print(f"load before the circuit (a .spiceinit beside it, or memspice run --osdi): pre_osdi {library}")
+            print(f"needs {library} ('memspice run' loads it from the header; plain ngspice: pre_osdi in .spiceinit)")
         return 0
     res = cosimulate(
         path,
