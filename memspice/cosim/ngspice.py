@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spice.log import OutputCapture
-from ..spice.shared import _spice_name  # ngspice vector names as the raw files write them: one rule
+from ..spice.shared_vectors import c_strings, read_vectors
 
 _CDEF = """
 typedef struct ngcomplex { double cx_real; double cx_imag; } ngcomplex_t;
@@ -86,13 +86,6 @@ class Ngspice:
         array = ffi.new("char *[]", lines + [ffi.NULL])
         return int(self.lib.ngSpice_Circ(array))
 
-    def _strings(self, pointer) -> list[str]:
-        out, k = [], 0
-        while pointer != self.ffi.NULL and pointer[k] != self.ffi.NULL:
-            out.append(self.ffi.string(pointer[k]).decode())
-            k += 1
-        return out
-
     @property
     def log(self) -> str:
         """What ngspice printed, one line per message (the first and the last part when it printed a lot)."""
@@ -100,22 +93,8 @@ class Ngspice:
 
     def plots(self) -> list[str]:
         """Plot names, oldest first (without ``const``)."""
-        return [p for p in reversed(self._strings(self.lib.ngSpice_AllPlots())) if p != "const"]
+        return [p for p in reversed(c_strings(self.ffi, self.lib.ngSpice_AllPlots())) if p != "const"]
 
     def vectors(self, plot: str) -> dict[str, np.ndarray]:
         """Every vector of ``plot``, named as in raw files (``v(node)``, ``i(source)``)."""
-        ffi, out = self.ffi, {}
-        for name in self._strings(self.lib.ngSpice_AllVecs(plot.encode())):
-            info = self.lib.ngGet_Vec_Info(f"{plot}.{name}".encode())
-            if info == ffi.NULL:
-                continue
-            n = info.v_length
-            arr: np.ndarray
-            if n == 0:
-                arr = np.zeros(0)
-            elif info.v_compdata == ffi.NULL:
-                arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
-            else:
-                arr = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.complex128).copy()
-            out[_spice_name(name, info.v_type)] = arr
-        return out
+        return read_vectors(self.ffi, self.lib, plot)

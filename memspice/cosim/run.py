@@ -27,7 +27,7 @@ from ..core.waveforms import Waveforms
 from ..spice.capabilities import require_ngspice
 from ..spice.errors import SpiceCrashError
 from ..spice.job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
-from ..spice.netlist_text import read_netlist
+from ..spice.netlist_text import read_netlist, without_pre_osdi
 from ..spice.progress import analysis_span
 from ..spice.rundir import run_folder
 from . import device
@@ -183,11 +183,6 @@ def _run_worker(job: dict, work: str, confine: bool, trusted: bool, timeout: flo
         on_progress=on_progress,
     )  # fmt: skip
     return result, worker.confined
-
-
-def _without_pre_osdi(text: str) -> str:
-    """The worker loads the port device with the ``osdi`` command before the circuit instead."""
-    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("pre_osdi ")) + "\n"
 
 
 def warm_up(specs) -> None:
@@ -362,7 +357,7 @@ def cosimulate(
         work = str(folder)
         try:
             task = {
-                "text": _without_pre_osdi(job.text),
+                "text": without_pre_osdi(job.text),
                 "library": library,
                 "libngspice": info.shared_library,
                 "specs": packed,

@@ -538,6 +538,15 @@ def prepare_netlist(
     return "\n".join(lines + control + [".end"]) + "\n"
 
 
+def without_pre_osdi(text: str) -> str:
+    """``text`` without its ``pre_osdi`` lines (those :func:`runnable` writes).
+
+    libngspice in shared mode (the shared-mode driver, the co-simulation worker) loads the libraries with the
+    ``osdi`` command before the circuit instead.
+    """
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("pre_osdi ")) + "\n"
+
+
 def printed_output(log: str) -> str:
     """What the netlist's own control block printed (``print``, ``echo``, ``meas`` ...), from ngspice's output.
 

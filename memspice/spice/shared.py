@@ -51,10 +51,11 @@ from .errors import (
 )
 from .job import DEFAULT_TIMEOUT, Job, check_timeout, finish, prepare_job
 from .log import OutputCapture, is_informational
-from .netlist_text import control_commands, netlist_files, read_bytes, split_control
+from .netlist_text import control_commands, netlist_files, read_bytes, split_control, without_pre_osdi
 from .progress import SpiceBar
 from .result import SimulationResult
 from .rundir import run_folder
+from .shared_vectors import read_vectors
 from .wire import WireError
 from .worker_run import run_in_worker
 
@@ -105,42 +106,9 @@ def _ngspice_class():
             return 0
 
         def vectors(self, plot_name: str) -> dict[str, np.ndarray]:
-            from PySpice.Spice.NgSpice.Shared import FFI
-
-            lib = self._ngspice_shared
-            names_c = lib.ngSpice_AllVecs(plot_name.encode())
-            out, i = {}, 0
-            while names_c[i] != FFI.NULL:
-                name = ffi.string(names_c[i]).decode()
-                info = lib.ngGet_Vec_Info(f"{plot_name}.{name}".encode())
-                n = info.v_length
-                arr: np.ndarray
-                if n == 0:
-                    arr = np.zeros(0)
-                elif info.v_compdata == FFI.NULL:
-                    arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
-                else:
-                    arr = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.complex128).copy()
-                out[_spice_name(name, info.v_type)] = arr
-                i += 1
-            return out
+            return read_vectors(ffi, self._ngspice_shared, plot_name)
 
     return _MemspiceNgSpice
-
-
-_SV_VOLTAGE, _SV_CURRENT = 3, 4  # ngspice sharedspice.h simulation_types
-
-
-def _spice_name(name: str, v_type: int) -> str:
-    """Name vectors as the raw file does: ``v(node)``, ``i(source)``."""
-    low = name.lower()
-    if "(" in low or low in ("time", "frequency") or low.endswith("-sweep"):
-        return low
-    if low.endswith("#branch"):
-        return f"i({low[:-7]})"
-    if v_type == _SV_VOLTAGE:
-        return f"v({low})"
-    return low
 
 
 def _instance(library: str | None = None):
@@ -363,7 +331,7 @@ def run_shared(
     where = "worker" if isolate else "in-process"
     job = prepare_job(netlist, osdi, klu, allow_shell, base_dir, info.klu, raw_path=None, where=where)
     osdi = [str(Path(p).expanduser().resolve()) for p in osdi]  # the worker runs in its own folder
-    job = dataclasses.replace(job, text=_without_pre_osdi(job.text))
+    job = dataclasses.replace(job, text=without_pre_osdi(job.text))
     _refuse_run_to_file(job)
     bar = SpiceBar(progress_enabled(progress), None, "ngspice (shared)", percent=True)
     try:
@@ -428,8 +396,3 @@ def _checked(message):
         ):
             return message
     raise WireError(f"a {status!r} message of an unexpected shape")
-
-
-def _without_pre_osdi(text: str) -> str:
-    """Shared mode loads the caller's libraries with the ``osdi`` command before the circuit instead."""
-    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("pre_osdi ")) + "\n"

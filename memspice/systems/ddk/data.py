@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...core.scaling import ConstantFeature, MinMaxScaler, Standardiser, training_range
+
 
 def data_folder() -> Path:
     """aeon's bundled data folder (found without importing aeon)."""
@@ -225,40 +227,18 @@ class Recipe:
 
 
 @dataclass(frozen=True)
-class Scaler:
-    """Per-channel min-max scaling to [0, 1], fitted on the training split only (test values are clipped)."""
+class Scaler(MinMaxScaler):
+    """Per-channel min-max scaling to [0, 1], fitted on the training split only (test values are clipped).
 
-    low: np.ndarray
-    high: np.ndarray
+    A channel constant on the training split gives ``x - low``, clipped (:attr:`ConstantFeature.OFFSET`).
+    """
 
-    @classmethod
-    def fit(cls, x):
-        x = np.asarray(x, float)
-        axes = (0,) + tuple(range(2, x.ndim))
-        return cls(x.min(axis=axes), x.max(axis=axes))
-
-    def __call__(self, x):
-        x = np.asarray(x, float)
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        span = np.where(self.high > self.low, self.high - self.low, 1.0)
-        return np.clip((x - self.low.reshape(shape)) / span.reshape(shape), 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class Standardiser:
-    """Per-feature zero mean, unit variance from the training split (constant features stay 0)."""
-
-    mean: np.ndarray
-    std: np.ndarray
+    constant: ConstantFeature = ConstantFeature.OFFSET
 
     @classmethod
-    def fit(cls, x):
-        x = np.asarray(x, float)
-        sd = x.std(axis=0)
-        return cls(x.mean(axis=0), np.where(sd > 0, sd, 1.0))
-
-    def __call__(self, x):
-        return (np.asarray(x, float) - self.mean) / self.std
+    def fit(cls, x) -> Scaler:
+        """Fit on training pulses (samples, channels, ...): each channel's range over every other axis."""
+        return cls(*training_range(x))
 
 
 @dataclass(frozen=True)

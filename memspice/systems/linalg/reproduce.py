@@ -50,6 +50,18 @@ def _plot_columns(ax, time_s, cols, title):
     ax.legend(fontsize=7)
 
 
+def _sweep_row(c: float, r) -> dict:
+    """One row of the coupling sweep: the 2x2 matrix [[1, c], [c, 1]] (smallest eigenvalue 1 - c) and its run."""
+    return {
+        "c": c,
+        "lambda_min": 1 - c,
+        "stable": r.stable,
+        "latched": r.latched,
+        "settling_time_s": r.settling_time_s,
+        "predicted_settling_s": r.predicted_settling_s,
+    }
+
+
 def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
     """Closed-loop solver transients (ngspice): a stable 3 x 3 system settles to A^-1 b, the
     eigenvalue (3, -1) system latches at the rails although ``.op`` gives the textbook answer,
@@ -65,29 +77,11 @@ def solver_transient(quick: bool = False, seed: int = 0) -> Reproduction:
     for c in (0.5, 0.9) if quick else (0.2, 0.5, 0.8, 0.9, 0.95):
         a = np.array([[1.0, c], [c, 1.0]])
         r = run_solver_transient(a, rng.uniform(0.2, 1.0, 2) * rng.choice([-1, 1], 2))
-        rows.append(
-            {
-                "c": c,
-                "lambda_min": 1 - c,
-                "stable": r.stable,
-                "latched": r.latched,
-                "settling_time_s": r.settling_time_s,
-                "predicted_settling_s": r.predicted_settling_s,
-            }
-        )
+        rows.append(_sweep_row(c, r))
     for c in (1.5,):  # beyond c = 1 the smallest eigenvalue 1 - c is negative
         a = np.array([[1.0, c], [c, 1.0]])
         r = run_solver_transient(a, np.array([1.0, 0.0]))
-        rows.append(
-            {
-                "c": c,
-                "lambda_min": 1 - c,
-                "stable": r.stable,
-                "latched": r.latched,
-                "settling_time_s": r.settling_time_s,
-                "predicted_settling_s": r.predicted_settling_s,
-            }
-        )
+        rows.append(_sweep_row(c, r))
     sweep = pd.DataFrame(rows)
     fig = Figure(figsize=(13, 4))
     axs = fig.subplots(1, 3)

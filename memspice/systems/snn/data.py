@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.choices import Choice
+from ...core.scaling import ConstantFeature, MinMaxScaler, training_range
 
 #: test fraction of the stratified split (the digits protocol: a held-out quarter)
 TEST_SIZE = 0.25
@@ -82,27 +83,16 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class MinMax:
+class MinMax(MinMaxScaler):
     """Min-max scaling to [0, 1] fitted on training features; a constant feature (zero range) maps to 0."""
 
-    low: np.ndarray
-    span: np.ndarray
+    constant: ConstantFeature = ConstantFeature.ZERO
 
     @classmethod
     def fit(cls, x_train, scaling: Scaling | str = Scaling.FEATURE) -> MinMax:
         """Fit on training features (samples, inputs) by ``scaling``."""
-        x = np.asarray(x_train, float)
-        if Scaling.parse(scaling) is Scaling.GLOBAL:
-            low, high = np.full(x.shape[1], x.min()), np.full(x.shape[1], x.max())
-        else:
-            low, high = x.min(axis=0), x.max(axis=0)
-        return cls(low, high - low)
-
-    def __call__(self, x) -> np.ndarray:
-        """Intensities in [0, 1]: (x - low) / span, clipped (values outside the training range)."""
-        z = np.asarray(x, float) - self.low
-        out = np.divide(z, self.span, out=np.zeros_like(z), where=self.span > 0)
-        return np.clip(out, 0.0, 1.0)
+        low, high = training_range(x_train, global_range=Scaling.parse(scaling) is Scaling.GLOBAL)
+        return cls(low, high)
 
 
 def complement_code(intensities) -> np.ndarray:
