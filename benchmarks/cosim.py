@@ -176,18 +176,15 @@ def plot(path, rows) -> None:
             continue
         for face in sorted({r["face"] for r in mine if "face" in r}):
             fp = sorted(((r["n"], r) for r in mine if r.get("face") == face), key=lambda p: p[0])
-            sp = [(p[0], p[1]["spice_cpu_seconds"]) for p in fp if "spice_cpu_seconds" in p[1]]
-            if sp:
-                axes[0].plot(*zip(*sp), "s--", label=f"ngspice alone, {cell}, {face} cells")
-            low = [(p[0], p[1]["spice_cpu_seconds_min"]) for p in fp if "spice_cpu_seconds_min" in p[1]]
-            if low:
-                axes[0].plot(*zip(*low), "^", label=f"ngspice alone, {cell}, {face}: stopped (at least)")
-            err = [(p[0], p[1]["max_rel_err"]) for p in fp if "max_rel_err" in p[1]]
-            if err:
-                axes[1].plot(*zip(*err), "o-", label=f"ports and TIA outputs, {cell}, vs {face}")
-            se = [(p[0], p[1]["state_err"]) for p in fp if "state_err" in p[1]]
-            if se:
-                axes[1].plot(*zip(*se), "^:", label=f"final states, {cell}, vs {face}")
+            for ax, key, style, label in (
+                (axes[0], "spice_cpu_seconds", "s--", f"ngspice alone, {cell}, {face} cells"),
+                (axes[0], "spice_cpu_seconds_min", "^", f"ngspice alone, {cell}, {face}: stopped (at least)"),
+                (axes[1], "max_rel_err", "o-", f"ports and TIA outputs, {cell}, vs {face}"),
+                (axes[1], "state_err", "^:", f"final states, {cell}, vs {face}"),
+            ):
+                pts_key = [(q[0], q[1][key]) for q in fp if key in q[1]]
+                if pts_key:
+                    ax.plot(*zip(*pts_key), style, label=label)
     axes[0].set_ylabel("CPU time (s)")
     if accuracy:
         axes[1].set_ylabel("max difference (relative to full scale / state units)")
