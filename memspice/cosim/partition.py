@@ -95,8 +95,10 @@ def state_node(instance: str, i: int, j: int, face: Face | str = Face.BEHAVIOURA
 def monolithic_osdi(design: Design, face: Face | str = Face.BEHAVIOURAL) -> list:
     """Compiled Verilog-A libraries (paths) ngspice must load before :func:`monolithic_netlist`'s text.
 
-    Empty for the behavioural face; for ``Face.VERILOG_A`` pass them as ``memspice.spice.run(...,
-    osdi=...)`` or put ``pre_osdi <path>`` lines in a ``.spiceinit`` next to the netlist.
+    Empty for the behavioural face.  For ``Face.VERILOG_A`` the netlist also names them in ``* memspice-osdi:``
+    header lines (``memspice run`` loads those); elsewhere pass them as ``memspice.spice.run(..., osdi=...)``
+    or put ``pre_osdi <path>`` lines in a ``.spiceinit`` next to the netlist.  Compiles them where missing
+    (needs openvaf-r: :class:`~memspice.core.osdi.OsdiUnavailable` otherwise).
     """
     out: list = []
     for mark in design.marked:
@@ -109,8 +111,11 @@ def monolithic_osdi(design: Design, face: Face | str = Face.BEHAVIOURAL) -> list
 def monolithic_netlist(design: Design, face: Face | str = Face.BEHAVIOURAL, save=None) -> str:
     """The same design with every marked array expanded for ngspice alone (see module docstring).
 
+    ``face``: the cells as behavioural B-source subcircuits (runs in any ngspice) or as the compiled
+    Verilog-A modules of the same parameters (much faster in ngspice; needs ``uic`` on the ``.tran`` line when
+    the cells hold states, else ``ValueError``: ngspice's ``.ic`` does not hold OSDI internal nodes).
     ``save``: None (ngspice's default: every vector) or a list of vector names for ``.save`` lines
-    (e.g. the periphery's signals and :func:`state_node` voltages).
+    (e.g. the periphery's signals and :func:`state_node` voltages of the same ``face``).
     """
     face = Face.parse(face)
     uic = has_uic(design.text)
@@ -128,7 +133,7 @@ def monolithic_netlist(design: Design, face: Face | str = Face.BEHAVIOURAL, save
                 )
             if face is Face.VERILOG_A:
                 # measured (ngspice 46): '.ic v(n.x1.nc0_0#u)=0' does not hold an OSDI internal node; the
-                # operating point then moves every state by up to 0.2 (the switching terms' tails beat the
+                # operating point then moved states by up to 0.23 (the switching terms' tails beat the
                 # 1e12 s retention), a silently wrong reference
                 raise ValueError(
                     f"{mark.label}: the Verilog-A face's cell states (OSDI internal nodes) cannot be held at their "

@@ -60,9 +60,9 @@ class CosimResult:
         Accepted and rejected time points, port-device evaluations (Newton iterations), array solves,
         wall seconds in the array solvers (``array_seconds``), in the port device's Python callback with
         the array solves (``callback_seconds``; the rest of it is the coupling's own overhead), in ngspice
-        and the coupling outside the arrays (``ngspice_seconds``), in ngspice alone
-        (``periphery_seconds``: the worker's time outside the callback, which ngspice alone would spend
-        on the same periphery too) and in all.
+        and the coupling outside the arrays (``ngspice_seconds``), in ngspice's own work on the periphery
+        (``periphery_seconds``: the worker's time outside the callback; ngspice alone spends it too, so it
+        bounds the speed-up any array solver can give) and in all.
     log : str
         Everything ngspice printed.
     netlist : str
