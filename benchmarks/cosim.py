@@ -80,12 +80,13 @@ def run_one(
     t_read: float,
     spice_timeout: float | None = None,
     faces: tuple[str, ...] = ("behavioural",),
+    sizing: str = "ideal",
 ) -> list[dict]:
     """The co-simulation row of one design and, with ``spice``, one row per monolithic ``faces`` run."""
     from memspice.cosim import cosimulate
     from memspice.cosim.designs import write_design
 
-    path = write_design(folder, n, cell=cell, writes=writes, t_read=t_read)
+    path = write_design(folder, n, cell=cell, writes=writes, t_read=t_read, sizing=sizing)
     c0 = time.process_time()
     t0 = time.perf_counter()
     res = cosimulate(path, timeout=timeout, progress=False)
@@ -95,6 +96,7 @@ def run_one(
     row = {
         "n": n,
         "cell": cell,
+        "sizing": sizing,
         "cosim_seconds": wall,
         "cosim_cpu_seconds": cpu,
         "time_points": len(res.waveforms),
@@ -237,6 +239,13 @@ def main(argv=None):
         help="cell models of the monolithic ngspice run, one row each: behavioural B-source subcircuits and/or "
         "the compiled Verilog-A (OSDI) modules; the same parameters, so both are the same design",
     )
+    ap.add_argument(
+        "--sizing",
+        default="ideal",
+        choices=["ideal", "wires"],
+        help="the neurons' gain sized on ideal-wire read currents (default, the published tables) or on memspice's "
+        "DC solution with the line resistances (with IR drop most neurons of large arrays never fire otherwise)",
+    )
     ap.add_argument("--keep", help="folder to keep the netlists in (default: a temporary one)")
     ap.add_argument("--replot", action="store_true", help="only redraw --png from the rows in --json")
     add_output_args(ap, "cosim")
@@ -268,6 +277,7 @@ def main(argv=None):
                     args.t_read,
                     args.spice_timeout,
                     tuple(args.faces),
+                    args.sizing,
                 ):
                     rows.append(r)
                     path = _write(args, rows)  # after every row: a run stopped part-way keeps what it measured

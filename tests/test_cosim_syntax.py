@@ -177,3 +177,25 @@ def test_evaluate_matches_python_arithmetic(values, op1, op2):
         return
     got = evaluate("{" + expr + "}", {"p": c})
     assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_write_design_sizes_the_neurons_on_the_read_currents_with_ir_drop(tmp_path):
+    """sizing="wires": gm from memspice's DC read with the line and driver resistances (IR drop lowers the
+    column currents, so gm rises by the ratio of the mean currents); without line resistance only the
+    drivers' 100 Ohm is left, so gm lies between; the default design is today's (ideal wires)."""
+    import re
+
+    from memspice.cosim.designs import write_design
+
+    def gm(path) -> float:
+        return evaluate(re.search(r"gm=(\S+)", path.read_text()).group(1), {})
+
+    for cell in ("1s1r", "tiox"):
+        ideal = write_design(tmp_path / f"{cell}i", 24, cell=cell)
+        wires = write_design(tmp_path / f"{cell}w", 24, cell=cell, sizing="wires")
+        assert gm(ideal) == gm(write_design(tmp_path / f"{cell}d", 24, cell=cell, sizing="ideal"))
+        assert 1.0 < gm(wires) / gm(ideal) < 3  # 24 x 24, 10 Ohm segments: TiOx 2.5 %, 1S1R tens of % IR drop
+        flat = write_design(tmp_path / f"{cell}f", 24, cell=cell, sizing="wires", r_line=0.0)
+        assert 1.0 <= gm(flat) / gm(ideal) < gm(wires) / gm(ideal)  # only the drivers' 100 Ohm is left
+    with pytest.raises(ValueError, match="sizing|ideal|wires"):
+        write_design(tmp_path / "bad", 4, sizing="everything")

@@ -15,7 +15,10 @@ a marked crossbar.  The circuit, for an ``m x n`` array:
 * **neurons**: during the read (``v(rd)`` = 1) a transconductor feeds ``gm (v(ref<j>) - v(out<j>))`` into a
   threshold-switch LIF neuron (:class:`memspice.circuits.lif.LIFNeuron`) per column; spikes are
   ``v(spk<j>)``.  ``gm`` puts a column with the mean read current at ``drive`` times the neuron's threshold
-  current;
+  current; the read currents are those of ideal wires (``sizing="ideal"``, the default the published
+  measurements use) or memspice's DC solution of the array with its line and driver resistances
+  (``sizing="wires"``: with 10 Ohm segments the ideal-wire sizing leaves most neurons of a 64 x 64 1S1R or
+  a 256 x 256 TiOx array below threshold for the whole read, IR drop taking 30-60 % of the current);
 * **sequence**: ``writes`` V/2 programming pulses (selected row at ``vw``, selected column at 0, every
   other line at ``vw/2``), one cell each, then a read of every row at ``vr`` for ``t_read``.
 
@@ -26,12 +29,14 @@ of 1e5 gain and 10 MHz GBW, a 2 V write (above the TiOx cell's 1.6 V set thresho
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..circuits.cells import CellArrays, make_cell
+from ..circuits.cells import CellArrays, DesignWarning, make_cell
 from ..circuits.lif import LIFNeuron
+from ..core.choices import Choice
 from ..core.units import spice_number
 
 _n = spice_number
@@ -39,6 +44,19 @@ EDGE = 50e-9  # s, DAC edges (assumed)
 #: the TIA output (V) the largest write current of a column may reach (``switched=False``) or the mean read
 #: current (``switched=True``); assumed: inside the 1.5 V swing of the TIA op-amp with margin
 V_OUT = 1.0
+#: the word-line drivers' output resistance (Ohm): ``rdrv`` in the netlist (assumed)
+R_DRIVER = 100.0
+
+
+class NeuronSizing(Choice):
+    """Which column read currents :func:`write_design` sizes the neurons' transconductance ``gm`` on.
+
+    ``IDEAL``: every cell at the read voltage (ideal wires); ``WIRES``: memspice's DC solution of the array
+    with its line resistances and the drivers' ``rdrv`` (what the neurons actually receive, IR drop included).
+    """
+
+    IDEAL = "ideal"
+    WIRES = "wires"
 
 
 def _opamp(name: str, v_sat: float) -> str:
@@ -75,6 +93,21 @@ def _cell_current(cell, weights, v) -> np.ndarray:
     return np.asarray(c.current(np.full(weights.size, float(v)), arrays)[0]).reshape(weights.shape)
 
 
+def _read_currents(cell, weights, v, r_line: float, sizing: NeuronSizing) -> np.ndarray:
+    """Column read currents (A) with every row at ``v`` (V) and the bit lines at 0 V (see NeuronSizing)."""
+    if sizing is NeuronSizing.IDEAL:
+        return _cell_current(cell, weights, v).sum(axis=0)
+    from ..circuits.crossbar import Crossbar
+    from ..simulate import simulate_crossbar
+
+    data = {"state": weights} if make_cell(cell).data == "state" else {"conductances": weights}
+    xbar = Crossbar(cell=cell, r_word=r_line, r_bit=r_line, r_source=R_DRIVER, **data)
+    with warnings.catch_warnings():  # a 1S1R read below its selector's turn-on is this design's own choice
+        warnings.simplefilter("ignore", DesignWarning)
+        solution = simulate_crossbar(xbar, np.full(weights.shape[0], float(v)))
+    return np.abs(np.asarray(solution.output_currents)).ravel()
+
+
 def write_design(
     folder,
     m: int,
@@ -90,6 +123,7 @@ def write_design(
     c_line: float = 1e-15,
     neurons: bool = True,
     drive: float = 3.0,
+    sizing: NeuronSizing | str = NeuronSizing.IDEAL,
     switched: bool = False,
     seed: int = 0,
     options: str = ".options reltol=1e-5 vntol=1e-8 abstol=1e-13 trtol=1",
@@ -108,7 +142,7 @@ def write_design(
     stateful = make_cell(cell).data == "state"
     weights = rng.uniform(0.2, 0.8, (m, n)) if stateful else rng.uniform(10e-6, 100e-6, (m, n))
     np.save(folder / "weights.npy", weights)
-    i_read = _cell_current(cell, weights, vr).sum(axis=0)  # column read currents (A), ideal wires
+    i_read = _read_currents(cell, weights, vr, r_line, NeuronSizing.parse(sizing))  # column read currents (A)
     if switched:
         rf = V_OUT / float(np.mean(i_read))
     else:  # the largest write current of a column: one cell at vw, the others at vw / 2
@@ -124,7 +158,7 @@ def write_design(
     lines = [
         f"* {m}x{n} {kind} crossbar: V/2 writes through drivers, reads through op-amp TIAs"
         + (" into LIF neurons" if neurons else ""),
-        f".param vw={_n(vw)} vr={_n(vr)} rdrv=100 gsw=10m rf={_n(rf)} gm={_n(gm)}",
+        f".param vw={_n(vw)} vr={_n(vr)} rdrv={_n(R_DRIVER)} gsw=10m rf={_n(rf)} gm={_n(gm)}",
         f".param rline={_n(r_line)} cline={_n(c_line)}",
         _opamp("tia_opamp", 1.5),
         _opamp("drv_opamp", 3.0),
