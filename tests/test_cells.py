@@ -193,3 +193,15 @@ def test_crossbars_compare_by_value_arrays_included():
     assert a != "crossbar"
     with pytest.raises(TypeError):
         hash(a)
+
+
+def test_crossbar_of_puts_the_values_where_the_cell_kind_takes_them():
+    """Crossbar.of: conductances for conductance kinds, states for stateful ones; a wrong range is refused by
+    the field it went to."""
+    values = np.array([[0.2, 0.7], [0.5, 0.1]])
+    tiox = Crossbar.of("tiox", values, r_word=3.0)
+    assert tiox.conductances is None and np.array_equal(tiox.state, values) and tiox.r_word == 3.0
+    g = Crossbar.of("1S1R", values * 1e-4)
+    assert g.state is None and np.array_equal(g.conductances, values * 1e-4) and g.cell.name == "1S1R"
+    with pytest.raises(ValueError, match="state"):
+        Crossbar.of("tiox", values * 3)

@@ -193,6 +193,13 @@ class Crossbar:
         check_voltages(bias, "bit_bias")
         self.cell.check(self)
 
+    @classmethod
+    def of(cls, cell: Cell | str, values, **kwargs) -> Crossbar:
+        """A crossbar of ``cell`` whose per-cell ``values`` (m x n) go where the kind takes them
+        (``Cell.data``): ``conductances`` (S) or ``state`` ([0, 1]); ``kwargs`` are the other fields."""
+        kind = make_cell(cell)
+        return cls(cell=kind, **{kind.data: values}, **kwargs)
+
     def cell_arrays(self) -> CellArrays:
         """Per-cell numbers for the cell's laws, flattened row-major."""
         m, n = self.shape

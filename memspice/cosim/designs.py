@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuits.cells import CellArrays, DesignWarning, make_cell
+from ..circuits.cells import DesignWarning, make_cell
+from ..circuits.crossbar import Crossbar
 from ..circuits.lif import LIFNeuron
 from ..core.choices import Choice
 from ..core.units import spice_number
@@ -88,20 +89,17 @@ def _levels(times, values) -> list[tuple[float, float]]:
 
 def _cell_current(cell, weights, v) -> np.ndarray:
     """Current (A) of every cell at voltage ``v`` (V), ideal wires."""
-    c = make_cell(cell)
-    arrays = CellArrays(x=weights.ravel()) if c.data == "state" else CellArrays(g=weights.ravel())
-    return np.asarray(c.current(np.full(weights.size, float(v)), arrays)[0]).reshape(weights.shape)
+    xbar = Crossbar.of(cell, weights)
+    return np.asarray(xbar.cell.current(np.full(weights.size, float(v)), xbar.cell_arrays())[0]).reshape(weights.shape)
 
 
 def _read_currents(cell, weights, v, r_line: float, sizing: NeuronSizing) -> np.ndarray:
     """Column read currents (A) with every row at ``v`` (V) and the bit lines at 0 V (see NeuronSizing)."""
     if sizing is NeuronSizing.IDEAL:
         return _cell_current(cell, weights, v).sum(axis=0)
-    from ..circuits.crossbar import Crossbar
     from ..simulate import simulate_crossbar
 
-    data = {"state": weights} if make_cell(cell).data == "state" else {"conductances": weights}
-    xbar = Crossbar(cell=cell, r_word=r_line, r_bit=r_line, r_source=R_DRIVER, **data)
+    xbar = Crossbar.of(cell, weights, r_word=r_line, r_bit=r_line, r_source=R_DRIVER)
     with warnings.catch_warnings():  # a 1S1R read below its selector's turn-on is this design's own choice
         warnings.simplefilter("ignore", DesignWarning)
         solution = simulate_crossbar(xbar, np.full(weights.shape[0], float(v)))

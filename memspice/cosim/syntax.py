@@ -326,9 +326,8 @@ def _marked(name, st, nodes, rest, params, base_dir, label, in_subckt) -> Marked
         raise CosimNetlistError(
             f"{label}: cell {cell.name!r} is three-terminal (gate lines); co-simulation couples two-terminal cells"
         )
-    state, conductances = (data, None) if cell.data == "state" else (None, data)
     try:
-        xbar = Crossbar(conductances=conductances, state=state, cell=cell, **numbers)
+        xbar = Crossbar.of(cell, data, **numbers)
     except ValueError as exc:
         raise CosimNetlistError(f"{label}: {exc}") from None
     return Marked(name, st.first + 1, st.first, st.last, nodes, xbar, save, in_subckt)
