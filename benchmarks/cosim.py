@@ -114,17 +114,19 @@ def run_one(
     row["cosim_spikes"] = sum(len(rising(w.time, w[k])) for k in w.names if k.startswith("v(spk"))
     if not spice:
         return [row]
+    from memspice.cosim import parse
+
+    design = parse(path.read_text(), folder)
     limit = spice_timeout or timeout
-    return [dict(row, **_against_spice(res, folder, path, n, face, limit, wall, cpu)) for face in faces]
+    return [dict(row, **_against_spice(res, folder, design, n, face, limit, wall, cpu)) for face in faces]
 
 
-def _against_spice(res, folder: Path, path: Path, n: int, face: str, limit: float, wall: float, cpu: float) -> dict:
-    """Run the design's monolithic netlist (cells in ``face``) in ngspice alone; times and errors."""
-    from memspice.cosim import monolithic_netlist, monolithic_osdi, parse, state_node
+def _against_spice(res, folder: Path, design, n: int, face: str, limit: float, wall: float, cpu: float) -> dict:
+    """Run ``design``'s monolithic netlist (cells in ``face``) in ngspice alone; times and errors."""
+    from memspice.cosim import monolithic_netlist, monolithic_osdi, state_node
     from memspice.spice import SpiceTimeoutError, run
 
     w = res.waveforms
-    design = parse(path.read_text(), folder)
     save = [k for k in w.names if k.startswith("v(") and "." not in k]
     stateful = bool(res.states)
     if stateful:
